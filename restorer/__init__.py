@@ -1,0 +1,3 @@
+"""Restorer: fill damaged regions of photos with learned or classical inpainting."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""The document: photo, mask and history (numpy and Pillow only; no Qt, no torch)."""

@@ -1,0 +1,23 @@
+"""The error types every layer raises for problems a user can fix (shown as one line, never a traceback)."""
+
+from __future__ import annotations
+
+
+class RestorerError(Exception):
+    """A problem with the user's input or environment; str(err) is the one-line message."""
+
+
+class ImageError(RestorerError):
+    """A photo or mask file cannot be read or written (names the file and the problem)."""
+
+
+class MaskError(RestorerError):
+    """A mask does not fit its photo (size, content)."""
+
+
+class ModelUnavailable(RestorerError):
+    """A model cannot run: unknown name, or missing/corrupt weights (the reason is the message)."""
+
+
+class Cancelled(RestorerError):
+    """A job was cancelled by the user."""

@@ -1,0 +1,1 @@
+"""Inpainting models and their registry (torch is imported only when a learned model loads)."""

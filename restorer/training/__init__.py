@@ -1,0 +1,1 @@
+"""Training and evaluation of the learned models (never imported by the app or the engine)."""
