@@ -1,0 +1,268 @@
+"""restorer-cli: inpaint one photo, a folder of photos, list models; thin glue over core, inference and training."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+from restorer import __version__
+from restorer.errors import ImageError, RestorerError
+
+PROG = "restorer-cli"
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+
+class ProgressLine:
+    """A one-line progress bar on stderr (only when stderr is a terminal, so logs stay clean)."""
+
+    def __init__(self, label: str, enabled: bool) -> None:
+        self.label = label
+        self.enabled = enabled and sys.stderr.isatty()
+        self.start = time.monotonic()
+
+    def __call__(self, progress) -> None:  # progress: restorer.inference.engine.Progress
+        if not self.enabled:
+            return
+        total = max(progress.total, 1)
+        width = 30
+        filled = int(width * progress.done / total)
+        bar = "#" * filled + "-" * (width - filled)
+        elapsed = time.monotonic() - self.start
+        sys.stderr.write(f"\r{self.label} [{bar}] {progress.done}/{total} {elapsed:5.1f}s {progress.message[:30]:30}")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+
+
+def _check_output(output: Path, inputs: Sequence[Path], overwrite: bool) -> None:
+    """Refuse to overwrite anything without --overwrite, and never an input even with it unless it's named."""
+    from restorer.core.image import SAVE_FORMATS
+
+    if output.suffix.lower() not in SAVE_FORMATS:
+        kinds = ", ".join(sorted(SAVE_FORMATS))
+        raise ImageError(f"{output}: cannot write '{output.suffix or '(no suffix)'}' files; use one of {kinds}")
+    if output.is_dir():
+        raise ImageError(f"{output}: is a folder; give a file name for the output")
+    folder = output.parent if str(output.parent) else Path(".")
+    if not folder.is_dir():
+        raise ImageError(f"{output}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise ImageError(f"{output}: folder {folder} is not writable")
+    if output.exists() and not overwrite:
+        same = any(_same_file(output, p) for p in inputs)
+        what = "is the input photo" if same else "already exists"
+        raise ImageError(f"{output}: {what}; pass --overwrite to replace it")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and a.samefile(b)
+    except OSError:
+        return False
+
+
+def _engine_options(args: argparse.Namespace):
+    from restorer.inference.engine import EngineOptions
+
+    return EngineOptions(device=args.device, threads=args.threads)
+
+
+def _run_fill(args: argparse.Namespace, image: Path, mask_path: Path, output: Path, label: str) -> dict:
+    """Load, fill, save one photo; returns the record of what was changed."""
+    from restorer.core.image import load_mask, load_photo, save_photo
+    from restorer.core.record import edit_record
+    from restorer.inference import engine
+
+    _check_output(output, [image, mask_path], args.overwrite)
+    photo = load_photo(image, max_pixels=args.max_pixels)
+    mask = load_mask(mask_path, (photo.height, photo.width), max_pixels=args.max_pixels)
+    bar = ProgressLine(label, enabled=not args.quiet)
+    started = time.monotonic()
+    try:
+        filled, result = engine.inpaint(photo.pixels, mask, args.model, _engine_options(args), on_progress=bar)
+    finally:
+        bar.close()
+    save_photo(photo.with_pixels(filled), output, quality=args.quality, allow_8bit=args.allow_8bit)
+    for note in result.notes:
+        print(f"{PROG}: note: {note}", file=sys.stderr)
+    return edit_record(
+        source=image, output=output, mask=mask, model=args.model, device=result.device,
+        seconds=time.monotonic() - started, notes=result.notes,
+    )
+
+
+# --- commands --------------------------------------------------------------------------------------
+
+
+def cmd_inpaint(args: argparse.Namespace) -> int:
+    record = _run_fill(args, Path(args.image), Path(args.mask), Path(args.output), Path(args.image).name)
+    if args.record:
+        from restorer.core.record import write_records
+
+        write_records(Path(args.record), [record])
+    if not args.quiet:
+        print(f"wrote {args.output} ({record['mask_pixels']} pixels filled with {args.model} on {record['device']})")
+    return EXIT_OK
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from restorer.core.image import LOAD_SUFFIXES
+    from restorer.core.record import write_records
+
+    src, masks, out = Path(args.input), Path(args.masks), Path(args.output)
+    for folder, what in ((src, "input"), (masks, "mask")):
+        if not folder.is_dir():
+            raise ImageError(f"{folder}: {what} folder does not exist")
+    out.mkdir(parents=True, exist_ok=True)
+    if _same_file(out, src) and not args.suffix:
+        raise ImageError(f"{out}: is the input folder; give another output folder or a --suffix so originals stay")
+    photos = sorted(p for p in src.iterdir() if p.is_file() and p.suffix.lower() in LOAD_SUFFIXES)
+    if not photos:
+        raise ImageError(f"{src}: no photos found (looked for {', '.join(sorted(LOAD_SUFFIXES))})")
+    records, failed, skipped = [], 0, 0
+    for i, photo in enumerate(photos, 1):
+        mask = _find_mask(photo, masks, LOAD_SUFFIXES)
+        target = out / f"{photo.stem}{args.suffix}{photo.suffix}"
+        if mask is None:
+            skipped += 1
+            print(f"{PROG}: {photo.name}: no mask in {masks}; skipped", file=sys.stderr)
+            continue
+        try:
+            records.append(_run_fill(args, photo, mask, target, f"[{i}/{len(photos)}] {photo.name}"))
+            if not args.quiet:
+                print(f"[{i}/{len(photos)}] {photo.name} -> {target}")
+        except RestorerError as exc:
+            failed += 1
+            print(f"{PROG}: error: {exc}", file=sys.stderr)
+            records.append({"source": str(photo), "error": str(exc)})
+    log = out / "restorer-batch.jsonl"
+    write_records(log, records, append=True)
+    done = len(photos) - failed - skipped
+    print(f"{done} restored, {failed} failed, {skipped} skipped; record in {log}")
+    return EXIT_ERROR if failed else EXIT_OK
+
+
+def _find_mask(photo: Path, folder: Path, suffixes: frozenset[str] | set[str]) -> Path | None:
+    for stem in (photo.stem, f"{photo.stem}_mask", f"{photo.stem}-mask", f"{photo.stem}.mask"):
+        for suffix in sorted(suffixes):
+            for candidate in (folder / f"{stem}{suffix}", folder / f"{stem}{suffix.upper()}"):
+                if candidate.is_file() and not _same_file(candidate, photo):
+                    return candidate
+    return None
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from restorer.models import registry
+
+    rows = []
+    for spec in registry.all_specs():
+        state = registry.check(spec)
+        device = "cpu"
+        if spec.neural:
+            from restorer.models.device import resolve_device
+
+            device = resolve_device(args.device)
+        rows.append(
+            {
+                "name": spec.name,
+                "state": "ready" if state.ready else "unavailable",
+                "reason": state.reason,
+                "device": device,
+                "licence": spec.licence,
+                "description": spec.description,
+            }
+        )
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    width = max(len(r["name"]) for r in rows)
+    for r in rows:
+        state = r["state"] if r["state"] == "ready" else f"unavailable: {r['reason']}"
+        print(f"{r['name']:<{width}}  {state}")
+        print(f"{'':<{width}}  {r['description']}; runs on {r['device']}; licence {r['licence']}")
+    return EXIT_OK
+
+
+# --- parser ----------------------------------------------------------------------------------------
+
+
+def _fill_options(p: argparse.ArgumentParser) -> None:
+    from restorer.core.image import DEFAULT_MAX_PIXELS
+
+    p.add_argument("--model", default="telea", help="model name (see 'restorer-cli models'; default telea)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"), help="where learned models run")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for the model (default: all)")
+    p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (default 95)")
+    p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
+                   help=f"refuse photos larger than this many pixels (default {DEFAULT_MAX_PIXELS:,})")
+    p.add_argument("--overwrite", action="store_true", help="allow replacing an existing output file")
+    p.add_argument("--allow-8bit", action="store_true", help="allow saving a 16-bit photo to an 8-bit format")
+    p.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="Restorer from the command line: fill masked damage in photos.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("inpaint", help="fill the masked pixels of one photo")
+    p.add_argument("image", help="the photo (JPEG, PNG, TIFF, WebP, BMP; 8 or 16 bit)")
+    p.add_argument("--mask", "-m", required=True, help="mask image of the same size; white = fill")
+    p.add_argument("--output", "-o", required=True, help="where to write the result (format from the suffix)")
+    p.add_argument("--record", help="also write a JSON record of what was changed to this file")
+    _fill_options(p)
+    p.set_defaults(func=cmd_inpaint)
+
+    p = sub.add_parser("batch", help="fill every photo in a folder that has a mask")
+    p.add_argument("input", help="folder of photos")
+    p.add_argument("--masks", "-m", required=True, help="folder of masks named like the photos (NAME.png or NAME_mask.png)")
+    p.add_argument("--output", "-o", required=True, help="folder for the results (created if missing)")
+    p.add_argument("--suffix", default="", help="added to each output name, e.g. -restored")
+    _fill_options(p)
+    p.set_defaults(func=cmd_batch)
+
+    p = sub.add_parser("models", help="list the models, whether each is ready, and where it would run")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    p.set_defaults(func=cmd_models)
+
+    from restorer.training.commands import add_parsers
+
+    add_parsers(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except RestorerError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; no output was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except MemoryError:
+        print(f"{PROG}: error: out of memory; try a smaller photo or --device cpu", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:  # a bug, not bad input: one line, with the traceback behind a switch
+        if os.environ.get("RESTORER_DEBUG"):
+            raise
+        print(f"{PROG}: internal error: {type(exc).__name__}: {exc} (set RESTORER_DEBUG=1 for details)", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

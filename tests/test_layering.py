@@ -1,0 +1,42 @@
+"""The dependency direction holds: core is numpy/Pillow only; nothing but restorer.ui loads Qt."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+def _modules_after_import(*names: str) -> set[str]:
+    code = "import json, sys\n" + "".join(f"import {n}\n" for n in names) + "print(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    return set(json.loads(out))
+
+
+@pytest.mark.parametrize(
+    "package",
+    ["restorer.core", "restorer.core.image", "restorer.core.document", "restorer.models", "restorer.models.registry",
+     "restorer.inference", "restorer.inference.engine", "restorer.cli", "restorer.training"],
+)
+def test_no_qt_outside_ui(package: str) -> None:
+    loaded = _modules_after_import(package)
+    assert not any(m == "PySide6" or m.startswith("PySide6.") for m in loaded), f"{package} pulled in PySide6"
+
+
+@pytest.mark.parametrize(
+    "package",
+    ["restorer.core.image", "restorer.core.document", "restorer.core.mask", "restorer.core.history",
+     "restorer.models.registry", "restorer.inference.engine", "restorer.cli"],
+)
+def test_no_torch_at_import(package: str) -> None:
+    # torch takes seconds to import: the window and the CLI must not pay for it before a model runs.
+    loaded = _modules_after_import(package)
+    assert "torch" not in loaded, f"{package} imported torch at import time"
+
+
+def test_engine_and_core_never_import_ui() -> None:
+    loaded = _modules_after_import("restorer.core.document", "restorer.inference.engine", "restorer.cli")
+    assert not any(m.startswith("restorer.ui") for m in loaded)
+    assert not any(m.startswith("restorer.training.") and m != "restorer.training.commands" for m in loaded)
