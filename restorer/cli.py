@@ -71,6 +71,16 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+def _require_model(name: str) -> None:
+    """Fail before loading a large photo if the model cannot run."""
+    from restorer.errors import ModelUnavailable
+    from restorer.models import registry
+
+    state = registry.check(registry.get_spec(name))
+    if not state.ready:
+        raise ModelUnavailable(f"model {name!r} is unavailable: {state.reason}")
+
+
 def _engine_options(args: argparse.Namespace):
     from restorer.inference.engine import EngineOptions
 
@@ -105,6 +115,7 @@ def _run_fill(args: argparse.Namespace, image: Path, mask_path: Path, output: Pa
 
 
 def cmd_inpaint(args: argparse.Namespace) -> int:
+    _require_model(args.model)
     record = _run_fill(args, Path(args.image), Path(args.mask), Path(args.output), Path(args.image).name)
     if args.record:
         from restorer.core.record import write_records
@@ -119,6 +130,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     from restorer.core.image import LOAD_SUFFIXES
     from restorer.core.record import write_records
 
+    _require_model(args.model)
     src, masks, out = Path(args.input), Path(args.masks), Path(args.output)
     for folder, what in ((src, "input"), (masks, "mask")):
         if not folder.is_dir():
