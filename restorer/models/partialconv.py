@@ -1,0 +1,187 @@
+"""Partial Convolutions (Liu et al. 2018, arXiv 1804.07723): the PartialConv2d layer and the PConvUNet built from it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["PartialConv2d", "PConvUNet", "build_network", "pad_multiple"]
+
+
+class PartialConv2d(nn.Conv2d):
+    """A convolution that sees only valid pixels and renormalises for the ones it misses.
+
+    ``forward(x, valid)`` takes ``valid`` with 1 = known pixel, 0 = hole (the paper's M; note that the
+    rest of Restorer uses 1 = hole, and PConvUNet converts). Per output pixel::
+
+        out = W^T (X * M) * sum(1) / sum(M) + b     where sum(M) > 0
+        out = 0                                     where sum(M) == 0
+        M'  = 1 if sum(M) > 0 else 0
+
+    sum(1) counts the whole window, padding included, so zero padding is treated as a hole and border
+    pixels are renormalised too: this is the "partial padding" of Liu et al. (2018b).
+
+    ``valid`` may have 1 channel (shared by all input channels) or ``in_channels`` channels (the
+    multi-channel mask, e.g. concatenated decoder features with their own masks). Either way the
+    result is the same as convolving the mask with an all-ones kernel of in_channels x k x k, but the
+    channel sum is taken first so the mask costs one 1-channel convolution, not a full one.
+    The updated mask is returned with 1 channel; it broadcasts over the output channels.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        kh, kw = self.kernel_size
+        self.register_buffer("_ones", torch.ones(1, 1, kh, kw), persistent=False)
+
+    def forward(self, x: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # type: ignore[override]
+        if valid.shape[1] not in (1, x.shape[1]):
+            raise ValueError(f"mask has {valid.shape[1]} channels; expected 1 or {x.shape[1]}")
+        if self.groups != 1:
+            raise ValueError("PartialConv2d supports groups=1 only")
+        channels = valid.shape[1]
+        # Mask arithmetic stays in float32 even under autocast: window sums are small integers and the
+        # ratio's division must not overflow or underflow in half precision.
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            coverage = valid.float().sum(dim=1, keepdim=True) if channels > 1 else valid.float()
+            window = F.conv2d(
+                coverage, self._ones.float(), None, self.stride, self.padding, self.dilation
+            )
+            updated = (window > 0).to(window.dtype)
+            total = float(channels * self.kernel_size[0] * self.kernel_size[1])
+            ratio = total / window.clamp(min=1.0) * updated
+        raw = F.conv2d(x * valid.to(x.dtype), self.weight, None, self.stride, self.padding, self.dilation)
+        out = raw * ratio
+        if self.bias is not None:
+            out = out + self.bias.view(1, -1, 1, 1) * updated
+        return out.to(raw.dtype), updated
+
+
+class _PConvBlock(nn.Module):
+    """PartialConv2d + optional BatchNorm + activation, passing the mask along."""
+
+    def __init__(self, cin: int, cout: int, kernel: int, stride: int, bn: bool, act: str | None) -> None:
+        super().__init__()
+        self.conv = PartialConv2d(cin, cout, kernel, stride=stride, padding=kernel // 2, bias=not bn)
+        self.bn = nn.BatchNorm2d(cout) if bn else None
+        self.act: nn.Module | None
+        if act == "relu":
+            self.act = nn.ReLU(inplace=True)
+        elif act == "leaky":
+            self.act = nn.LeakyReLU(0.2, inplace=True)
+        else:
+            self.act = None
+
+    def forward(self, x: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x, valid = self.conv(x, valid)
+        if self.bn is not None:
+            x = self.bn(x)
+        if self.act is not None:
+            x = self.act(x)
+        return x, valid
+
+
+class PConvUNet(nn.Module):
+    """The paper's U-Net of partial convolutions.
+
+    Encoder: ``depth`` stride-2 PConv layers (7x7, 5x5, 5x5, then 3x3), channels width, 2w, 4w, 8w, 8w...
+    (the paper: width 64, depth 8 at 512 px), ReLU, BatchNorm except on the first layer.
+    Decoder: nearest 2x upsampling of features and mask, concatenation with the encoder's skip (and
+    finally the input image), 3x3 PConv, LeakyReLU(0.2), BatchNorm except on the last layer, which is
+    linear and gives 3 channels.
+
+    ``forward(image, mask)``: image N x 3 x H x W in [0, 1], mask N x 1 x H x W with 1 = hole (Restorer's
+    convention). Returns the raw prediction N x 3 x H x W, roughly in [0, 1] but not clamped (the loss
+    wants the linear output); compositing with the known pixels is the caller's job.
+    H and W must be multiples of ``2 ** depth``.
+    """
+
+    def __init__(self, width: int = 64, depth: int = 7, in_channels: int = 3) -> None:
+        super().__init__()
+        if depth < 2:
+            raise ValueError("depth must be at least 2")
+        if width < 1:
+            raise ValueError("width must be positive")
+        self.width, self.depth, self.in_channels = width, depth, in_channels
+        channels = [min(width * 2**i, width * 8) for i in range(depth)]
+        kernels = [7, 5, 5] + [3] * max(0, depth - 3)
+        self.encoder = nn.ModuleList()
+        cin = in_channels
+        for i, (cout, k) in enumerate(zip(channels, kernels)):
+            self.encoder.append(_PConvBlock(cin, cout, k, 2, bn=i > 0, act="relu"))
+            cin = cout
+        # decoder[j] undoes encoder[depth-1-j]: upsample, concat the skip of the level above, convolve.
+        skips = [in_channels] + channels[:-1]
+        self.decoder = nn.ModuleList()
+        for j in range(depth):
+            level = depth - 1 - j
+            skip = skips[level]
+            last = level == 0
+            cout = in_channels if last else skip
+            self.decoder.append(
+                _PConvBlock(cin + skip, cout, 3, 1, bn=not last, act=None if last else "leaky")
+            )
+            cin = cout
+        self._encoder_bn_frozen = False
+
+    @property
+    def pad_multiple(self) -> int:
+        return 2**self.depth
+
+    def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        m = self.pad_multiple
+        if image.shape[-2] % m or image.shape[-1] % m:
+            raise ValueError(f"input {tuple(image.shape[-2:])} is not a multiple of {m}")
+        valid = 1.0 - mask.to(image.dtype)
+        x = (image * 2.0 - 1.0) * valid  # zero-centred, holes at 0
+        feats: list[tuple[torch.Tensor, torch.Tensor]] = [(x, valid)]
+        h, v = x, valid
+        for block in self.encoder:
+            h, v = block(h, v)
+            feats.append((h, v))
+        feats.pop()  # the deepest level is h itself, not a skip
+        for block in self.decoder:
+            skip, skip_v = feats.pop()
+            h = F.interpolate(h, scale_factor=2.0, mode="nearest")
+            v = F.interpolate(v, scale_factor=2.0, mode="nearest")
+            # Each half keeps its own mask: a multi-channel mask over the concatenation.
+            mask_cat = torch.cat(
+                [v.expand(-1, h.shape[1], -1, -1), skip_v.expand(-1, skip.shape[1], -1, -1)], dim=1
+            )
+            h, v = block(torch.cat([h, skip], dim=1), mask_cat)
+        return h * 0.5 + 0.5
+
+    def freeze_encoder_bn(self, frozen: bool = True) -> None:
+        """The paper's fine-tuning step: encoder BatchNorm uses its running statistics and stops learning.
+
+        Stays in force across ``.train()`` calls until called with ``frozen=False``.
+        """
+        self._encoder_bn_frozen = frozen
+        for block in self.encoder:
+            if block.bn is not None:
+                for p in block.bn.parameters():
+                    p.requires_grad_(not frozen)
+        self.train(self.training)
+
+    def train(self, mode: bool = True) -> PConvUNet:
+        super().train(mode)
+        if self._encoder_bn_frozen:
+            for block in self.encoder:
+                if block.bn is not None:
+                    block.bn.eval()
+        return self
+
+
+def pad_multiple(config: dict[str, Any]) -> int:
+    """The input size multiple a network built from ``config`` needs."""
+    return 2 ** int(config.get("depth", 7))
+
+
+def build_network(config: dict[str, Any]) -> PConvUNet:
+    """Build a PConvUNet from a model card's config, e.g. {"arch": "partialconv", "width": 32, "depth": 7}."""
+    arch = config.get("arch", "partialconv")
+    if arch != "partialconv":
+        raise ValueError(f"config is for {arch!r}, not 'partialconv'")
+    return PConvUNet(width=int(config.get("width", 64)), depth=int(config.get("depth", 7)))

@@ -1,0 +1,117 @@
+"""EdgeConnect generators (shapes, ranges, spectral norm) and the Canny preprocessing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from skimage import data
+from skimage.feature import canny as sk_canny
+
+from restorer.models.edgeconnect import (
+    EdgeConnect,
+    EdgeGenerator,
+    InpaintGenerator,
+    build_network,
+    canny_edges,
+    to_gray,
+)
+
+
+@pytest.mark.parametrize("size", [(32, 32), (48, 64), (64, 36)])
+def test_generators_shapes_and_ranges(size: tuple[int, int]) -> None:
+    torch.manual_seed(0)
+    net = build_network({"arch": "edgeconnect", "width": 8, "blocks": 2, "sigma": 1.5}).eval()
+    assert net.sigma == 1.5 and net.pad_multiple == 4
+    image = torch.rand(2, 3, *size)
+    mask = (torch.rand(2, 1, *size) > 0.6).float()
+    known = (torch.rand(2, 1, *size) > 0.9).float()
+    with torch.inference_mode():
+        edges = net.edge(to_gray(image), known, mask)
+        out = net.inpaint(image, edges, mask)
+        out2, composite = net(image, mask, known)
+    assert edges.shape == (2, 1, *size) and out.shape == (2, 3, *size)
+    for t in (edges, out, out2, composite):
+        assert t.min() >= 0.0 and t.max() <= 1.0
+    assert edges.std() > 0 and out.std() > 0
+    # Outside the hole the composite keeps the known edges exactly.
+    assert torch.equal(composite * (1 - mask), known * (1 - mask))
+
+
+def test_guide_edges_replace_prediction_inside_hole() -> None:
+    torch.manual_seed(0)
+    net = EdgeConnect(width=4, blocks=1).eval()
+    image = torch.rand(1, 3, 16, 16)
+    mask = torch.zeros(1, 1, 16, 16)
+    mask[..., 4:12, 4:12] = 1
+    known = torch.zeros(1, 1, 16, 16)
+    guide = torch.zeros(1, 1, 16, 16)
+    guide[..., 8, :] = 1
+    with torch.inference_mode():
+        _, used = net(image, mask, known, guide=guide)
+    assert torch.equal(used, guide * mask)
+
+
+def test_spectral_norm_only_in_edge_generator() -> None:
+    edge, inpaint = EdgeGenerator(width=4, blocks=2), InpaintGenerator(width=4, blocks=2)
+    sn_edge = [m for m in edge.modules() if hasattr(m, "parametrizations")]
+    assert len(sn_edge) == 3 + 2 * 2 + 2  # encoder 3, two per block, decoder 2 (not the output layer)
+    assert not any(hasattr(m, "parametrizations") for m in inpaint.modules())
+    dilations = [m.dilation[0] for m in edge.middle.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert dilations == [2, 1, 2, 1]
+
+
+def test_generators_ignore_hole_contents() -> None:
+    torch.manual_seed(0)
+    net = EdgeConnect(width=4, blocks=1).eval()
+    image = torch.rand(1, 3, 16, 16)
+    mask = torch.zeros(1, 1, 16, 16)
+    mask[..., 4:12, 4:12] = 1
+    other = image.clone()
+    other[..., 4:12, 4:12] = 0.0
+    edges = torch.rand(1, 1, 16, 16)
+    with torch.inference_mode():
+        assert torch.allclose(net.edge(to_gray(image), edges, mask), net.edge(to_gray(other), edges, mask))
+        assert torch.allclose(net.inpaint(image, edges, mask), net.inpaint(other, edges, mask))
+
+
+def test_rejects_sizes_off_the_pad_multiple() -> None:
+    with pytest.raises(ValueError):
+        EdgeGenerator(width=4, blocks=1)(torch.rand(1, 1, 18, 16), torch.zeros(1, 1, 18, 16), torch.zeros(1, 1, 18, 16))
+    with pytest.raises(ValueError):
+        build_network({"arch": "partialconv"})
+
+
+def test_canny_flat_image_with_hole_has_no_edges() -> None:
+    gray = np.full((64, 64), 0.6, np.float32)
+    mask = np.zeros((64, 64), bool)
+    mask[20:40, 15:45] = True
+    gray[mask] = 0.0  # the damage is black: a strong step at the hole's border
+    assert canny_edges(gray, None).sum() > 0  # without the mask the step is an edge...
+    assert canny_edges(gray, mask).sum() == 0  # ...with it, nothing inside nor along the border
+
+
+def test_canny_keeps_known_edges_and_none_in_hole() -> None:
+    gray = np.zeros((64, 64), np.float32)
+    gray[:, 32:] = 1.0  # one vertical edge
+    mask = np.zeros((64, 64), bool)
+    mask[10:30, 20:44] = True
+    edges = canny_edges(gray, mask)
+    assert edges.dtype == np.float32 and set(np.unique(edges)) <= {0.0, 1.0}
+    assert edges[mask].sum() == 0
+    # The edge survives away from the hole: rows 40..60 have it near column 31/32.
+    assert all(edges[r, 30:34].sum() >= 1 for r in range(40, 60))
+
+
+def test_canny_approximates_skimage() -> None:
+    gray = data.camera()[::4, ::4].astype(np.float32) / 255.0
+    ours = canny_edges(gray, None, sigma=2.0) > 0
+    ref = sk_canny(gray, sigma=2.0, low_threshold=0.1, high_threshold=0.2)
+    # Agreement within one pixel: most of our edge pixels lie next to one of skimage's and vice versa.
+    from scipy.ndimage import binary_dilation
+
+    near_ref = binary_dilation(ref, iterations=1)
+    near_ours = binary_dilation(ours, iterations=1)
+    assert ours.sum() > 100
+    assert (ours & near_ref).sum() / ours.sum() > 0.85
+    assert (ref & near_ours).sum() / ref.sum() > 0.85
