@@ -186,6 +186,13 @@ def check(spec: ModelSpec, folder: Path | None = None) -> Availability:
         return Availability(False, f"model card {card_path.name} is missing beside the weights")
     except (OSError, ValueError) as exc:
         return Availability(False, f"model card {card_path.name} is unreadable: {exc}")
+    if not isinstance(card, dict):
+        return Availability(False, f"model card {card_path.name} is not a JSON object")
+    if spec.neural:
+        # A card that cannot build the network would only fail later, at load time.
+        config, arch = card.get("config"), spec.config.get("arch")
+        if not isinstance(config, dict) or (arch is not None and config.get("arch") != arch):
+            return Availability(False, f"model card {card_path.name} has no '{arch}' architecture config")
     try:
         read_safetensors_header(path)
     except (OSError, ValueError) as exc:

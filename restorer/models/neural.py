@@ -1,0 +1,242 @@
+"""Learned models behind the registry's call: load safetensors + model card, run a torch network on numpy arrays.
+
+A model card (weights/NAME.json) holds, besides provenance and the sha256 the registry checks:
+
+    "config":    {"arch": "partialconv", "width": 32, "depth": 7}      # what build_network() takes
+             or  {"arch": "edgeconnect", "width": 24, "blocks": 4, "sigma": 2.0}
+    "inference": {"half": "fp16" | "bf16" | false}                     # optional; precision on CUDA
+
+The weights file holds ``build_network(config).state_dict()`` (any float dtype; fp16 is cast to
+the device's dtype). For EdgeConnect that is the pair's dict (keys "edge.*" and "inpaint.*"), with
+spectral norm either still parametrised or already folded into plain weights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from restorer.errors import ModelUnavailable
+from restorer.models import edgeconnect, partialconv
+from restorer.models.device import resolve_device
+from restorer.models.registry import ModelSpec, OutOfMemory, read_card
+
+_BUILDERS: dict[str, Callable[[dict[str, Any]], nn.Module]] = {
+    "partialconv": partialconv.build_network,
+    "edgeconnect": edgeconnect.build_network,
+}
+_HALF = {"fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+@contextmanager
+def translate_oom(name: str, device: str) -> Iterator[None]:
+    """Turn torch's out-of-memory errors (CUDA's own type, or MPS/other RuntimeErrors saying so) into OutOfMemory."""
+    try:
+        yield
+    except RuntimeError as exc:  # torch.cuda.OutOfMemoryError is a RuntimeError too
+        if not isinstance(exc, torch.cuda.OutOfMemoryError) and "out of memory" not in str(exc).lower():
+            raise
+        if device.startswith("cuda"):
+            torch.cuda.empty_cache()
+        raise OutOfMemory(f"model {name!r} ran out of memory on {device}") from exc
+
+
+class TorchInpainter:
+    """A torch network with the registry's numpy call: ``model(image, mask) -> image``.
+
+    image float32 N x 3 x H x W in [0, 1], mask N x 1 x H x W (1 = hole). H and W should be multiples
+    of ``pad_multiple`` (the engine pads); other sizes are edge-padded here and cropped back.
+    The result is the network's prediction inside the hole and the input elsewhere, clamped to [0, 1].
+    """
+
+    def __init__(self, name: str, network: nn.Module, device: str, pad_multiple: int, half: str | None = None) -> None:
+        self.name = name
+        self.device = device
+        self.pad_multiple = int(pad_multiple)
+        self.network = network.to(device).eval()
+        self._half_kind = half if half in _HALF else None
+        self.half = False
+        self.set_half(True)
+
+    @property
+    def precision(self) -> str:
+        return self._half_kind if self.half and self._half_kind else "fp32"
+
+    def set_half(self, enabled: bool) -> None:
+        """Use half precision (autocast) if asked, on CUDA, and if the model card says it is safe."""
+        self.half = bool(enabled) and self.device.startswith("cuda") and self._half_kind is not None
+
+    def __call__(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        img, hole, crop = self._inputs(image, mask)
+        with self._running():
+            pred = self._predict(img, hole)
+        return self._composite(img, hole, pred, crop)
+
+    # --- shared plumbing ---------------------------------------------------------------------------
+
+    def _predict(self, image: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+        return self.network(image, hole)
+
+    def _inputs(self, image: np.ndarray, mask: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, tuple[int, int]]:
+        if image.ndim != 4 or image.shape[1] != 3:
+            raise ValueError(f"expected image N x 3 x H x W, got shape {image.shape}")
+        if mask.shape != (image.shape[0], 1, *image.shape[2:]):
+            raise ValueError(f"expected mask N x 1 x H x W matching the image, got shape {mask.shape}")
+        h, w = image.shape[2:]
+        img = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).to(self.device)
+        hole = torch.from_numpy((np.asarray(mask) > 0.5).astype(np.float32)).to(self.device)
+        m = self.pad_multiple
+        ph, pw = (-h) % m, (-w) % m
+        if ph or pw:
+            img = torch.nn.functional.pad(img, (0, pw, 0, ph), mode="replicate")
+            hole = torch.nn.functional.pad(hole, (0, pw, 0, ph))
+        return img, hole, (h, w)
+
+    def _composite(self, img: torch.Tensor, hole: torch.Tensor, pred: torch.Tensor, crop: tuple[int, int]) -> np.ndarray:
+        out = torch.where(hole > 0.5, pred.float().clamp(0.0, 1.0), img)
+        h, w = crop
+        return out[:, :, :h, :w].cpu().numpy().astype(np.float32, copy=False)
+
+    @contextmanager
+    def _running(self) -> Iterator[None]:
+        autocast = (
+            torch.autocast(device_type="cuda", dtype=_HALF[self._half_kind])
+            if self.half and self._half_kind
+            else nullcontext()
+        )
+        with translate_oom(self.name, self.device), torch.inference_mode(), autocast:
+            yield
+
+
+class EdgeConnectInpainter(TorchInpainter):
+    """EdgeConnect: Canny edges of the known pixels, predicted edges in the hole, then the image.
+
+    ``model(image, mask, edges=None)``: if ``edges`` (N x 1 x H x W, {0, 1}) is given, it is used as-is
+    inside the hole in place of the predicted edges (the user's guide lines; to erase a predicted
+    line, the caller edits the map from ``predict_edges`` and passes it back); outside the hole the
+    Canny edges of the photo are always used.
+    """
+
+    network: edgeconnect.EdgeConnect
+
+    def predict_edges(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """The edge map the second stage would see: float32 N x 1 x H x W in [0, 1], predicted inside
+        the hole and Canny of the known pixels outside."""
+        img, hole, (h, w) = self._inputs(image, mask)
+        with self._running():
+            known = self._known_edges(img, hole)
+            pred = self.network.edge(edgeconnect.to_gray(img), known, hole).float()
+            edges = pred * hole + known * (1.0 - hole)
+        return edges[:, :, :h, :w].cpu().numpy().astype(np.float32, copy=False)
+
+    def __call__(self, image: np.ndarray, mask: np.ndarray, edges: np.ndarray | None = None) -> np.ndarray:
+        img, hole, crop = self._inputs(image, mask)
+        guide = None
+        if edges is not None:
+            if edges.shape != (image.shape[0], 1, *image.shape[2:]):
+                raise ValueError(f"expected edges N x 1 x H x W matching the image, got shape {edges.shape}")
+            guide = torch.from_numpy((np.asarray(edges) > 0.5).astype(np.float32)).to(self.device)
+            ph, pw = img.shape[2] - crop[0], img.shape[3] - crop[1]
+            guide = torch.nn.functional.pad(guide, (0, pw, 0, ph))
+        with self._running():
+            known = self._known_edges(img, hole)
+            pred, _ = self.network(img, hole, known, guide=guide)
+        return self._composite(img, hole, pred, crop)
+
+    def _known_edges(self, img: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+        # Canny runs on the CPU in numpy (OpenCV); it is a small part of the time next to the network.
+        gray = edgeconnect.to_gray(img.float()).cpu().numpy()
+        holes = hole.cpu().numpy() > 0.5
+        maps = [edgeconnect.canny_edges(gray[n, 0], holes[n, 0], sigma=self.network.sigma) for n in range(len(gray))]
+        return torch.from_numpy(np.stack(maps)[:, None]).to(self.device)
+
+
+def load_network(spec: ModelSpec, weights: Path) -> tuple[nn.Module, dict[str, Any]]:
+    """Build the network from the card's config and fill it from the safetensors file (never pickle).
+
+    Raises ModelUnavailable with a one-line reason if the card or the weights do not fit.
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        card = read_card(spec, weights.parent)
+    except (OSError, ValueError) as exc:
+        raise ModelUnavailable(f"model {spec.name!r} is unavailable: model card is unreadable: {exc}") from None
+    config = card.get("config") if isinstance(card, dict) else None
+    arch = config.get("arch") if isinstance(config, dict) else None
+    if arch not in _BUILDERS or arch != spec.config.get("arch"):
+        raise ModelUnavailable(
+            f"model {spec.name!r} is unavailable: its model card has no '{spec.config.get('arch')}' architecture config"
+        )
+    try:
+        network = _BUILDERS[arch](config)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelUnavailable(f"model {spec.name!r} is unavailable: bad config in its model card: {exc}") from None
+    try:
+        state = load_file(str(weights), device="cpu")
+    except (OSError, SafetensorError, ValueError) as exc:
+        raise ModelUnavailable(f"model {spec.name!r} is unavailable: cannot read {weights.name}: {exc}") from None
+    network.eval()
+    try:
+        _load_state(network, state)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelUnavailable(
+            f"model {spec.name!r} is unavailable: {weights.name} does not fit its card's config ({first})"
+        ) from None
+    return network, card
+
+
+def _load_state(network: nn.Module, state: dict[str, torch.Tensor]) -> None:
+    """Load a state dict whatever its float dtype, with spectral norm parametrised or folded; then fold it.
+
+    Folding (in eval mode, so the stored power-iteration vectors are used as they are) gives the plain
+    weights inference needs and saves the per-call normalisation.
+    """
+    state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+    folded = not any(".parametrizations." in k for k in state)
+    if not folded:
+        network.load_state_dict(state, strict=True)
+    _fold_parametrizations(network)
+    if folded:
+        network.load_state_dict(state, strict=True)
+
+
+def _fold_parametrizations(network: nn.Module) -> None:
+    from torch.nn.utils import parametrize
+
+    with torch.no_grad():
+        for module in list(network.modules()):
+            if parametrize.is_parametrized(module):
+                for tensor_name in list(module.parametrizations.keys()):
+                    parametrize.remove_parametrizations(module, tensor_name, leave_parametrized=True)
+
+
+def _build(spec: ModelSpec, device: str, weights: Path | None, cls: type[TorchInpainter]) -> TorchInpainter:
+    if weights is None:
+        raise ModelUnavailable(f"model {spec.name!r} is unavailable: it needs a weights file")
+    where = resolve_device(device)
+    network, card = load_network(spec, Path(weights))
+    inference = card.get("inference") if isinstance(card.get("inference"), dict) else {}
+    half = inference.get("half", spec.config.get("half"))
+    pad = int(getattr(network, "pad_multiple", spec.pad_multiple))
+    return cls(spec.name, network, where, pad, half=half if isinstance(half, str) else None)
+
+
+def build_partialconv(spec: ModelSpec, device: str = "auto", weights: Path | None = None) -> TorchInpainter:
+    """Registry factory for the Partial-Convolution U-Net variants."""
+    return _build(spec, device, weights, TorchInpainter)
+
+
+def build_edgeconnect(spec: ModelSpec, device: str = "auto", weights: Path | None = None) -> EdgeConnectInpainter:
+    """Registry factory for the EdgeConnect variants."""
+    inpainter = _build(spec, device, weights, EdgeConnectInpainter)
+    assert isinstance(inpainter, EdgeConnectInpainter)
+    return inpainter
