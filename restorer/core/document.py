@@ -1,0 +1,403 @@
+"""The document: a photo, its mask, their history and revision; every change goes through here.
+
+The document owns ``photo.pixels`` and ``mask`` and changes them in place; listeners hear a
+``DocumentEvent`` after every change with the box to repaint. ``revision`` goes up on every
+change of pixels or mask (undo and redo included), so a background job planned at an older
+revision can be recognised as stale.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from restorer.core import mask as masks
+from restorer.core.history import Edit, History, Patch, apply_edit
+from restorer.core.mask import BBox
+from restorer.errors import MaskError, RestorerError
+
+if TYPE_CHECKING:
+    from restorer.core.image import Photo
+
+# The stroke's undo snapshot is kept per tile of the mask, so a paint call copies at most the
+# few tiles its capsule first reaches, never the whole mask.
+_TILE = 256
+
+
+@dataclass(frozen=True)
+class DocumentEvent:
+    """What changed: 'mask' or 'photo' (with the box to repaint), 'history' or 'saved'."""
+
+    kind: str
+    box: BBox | None = None
+
+
+class _Stroke:
+    """A drag in progress: the mask tiles as they were before it, and the box it painted."""
+
+    def __init__(self, erase: bool) -> None:
+        self.erase = erase
+        self.tiles: dict[tuple[int, int], np.ndarray] = {}
+        self.box: BBox | None = None
+        self.radius: float | None = None
+
+    @property
+    def nbytes(self) -> int:
+        return sum(t.nbytes for t in self.tiles.values())
+
+    def snapshot(self, mask: np.ndarray, box: BBox) -> None:
+        for ty in range(box.y0 // _TILE, (box.y1 - 1) // _TILE + 1):
+            for tx in range(box.x0 // _TILE, (box.x1 - 1) // _TILE + 1):
+                if (ty, tx) not in self.tiles:
+                    self.tiles[ty, tx] = mask[_tile_box(ty, tx, mask.shape).slices].copy()
+
+    def before(self, box: BBox, mask: np.ndarray) -> np.ndarray:
+        """The pre-stroke mask over ``box`` of the live ``mask``.
+
+        A tile with no snapshot was never painted by this stroke, so it is still as it was.
+        """
+        out = mask[box.slices].copy()
+        for (ty, tx), saved in self.tiles.items():
+            tile = _tile_box(ty, tx, mask.shape)
+            inter = box.intersect(tile)
+            if inter is not None:
+                out[inter.relative_to(box)] = saved[inter.relative_to(tile)]
+        return out
+
+
+def _tile_box(ty: int, tx: int, shape: tuple[int, ...]) -> BBox:
+    return BBox(ty * _TILE, tx * _TILE, (ty + 1) * _TILE, (tx + 1) * _TILE).clip(shape)
+
+
+def _diff_box(before: np.ndarray, after: np.ndarray) -> BBox | None:
+    """Tight box of the pixels that differ (over channels too), relative to the arrays."""
+    diff = before != after
+    if diff.ndim == 3:
+        diff = diff.any(axis=2)
+    return masks.bbox(diff)
+
+
+class Document:
+    """A photo being restored: ``photo``, ``mask`` (bool H x W, True = hole), ``history``.
+
+    The document takes ownership of ``photo.pixels`` and changes it in place (a read-only array
+    is copied first). Mutating methods other than ``paint`` finish a stroke in progress first.
+    """
+
+    def __init__(self, photo: Photo, *, byte_budget: int = 2 << 30) -> None:
+        pixels = photo.pixels
+        if pixels.ndim != 3 or pixels.shape[2] not in (1, 3) or pixels.dtype not in (np.uint8, np.uint16):
+            raise ValueError(f"photo pixels must be H x W x 1|3 uint8|uint16, got {pixels.dtype} {pixels.shape}")
+        if not pixels.flags.writeable:
+            photo = dataclasses.replace(photo, pixels=pixels.copy())
+        self.photo = photo
+        self.mask = np.zeros(pixels.shape[:2], dtype=np.bool_)
+        self.history = History(byte_budget)
+        self.revision = 0
+        self.saved_path: Path | None = None
+        self._saved_revision = 0
+        self._source_overwritten = False
+        self._listeners: list[Callable[[DocumentEvent], None]] = []
+        self._stroke: _Stroke | None = None
+
+    # -- state -----------------------------------------------------------------------------
+
+    @property
+    def pixels(self) -> np.ndarray:
+        """The live photo pixels (H x W x C, the photo's dtype)."""
+        return self.photo.pixels
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(height, width)."""
+        return self.mask.shape  # type: ignore[return-value]
+
+    @property
+    def dirty(self) -> bool:
+        """Whether anything changed since the document was opened or last saved."""
+        return self.revision != self._saved_revision
+
+    @property
+    def can_undo(self) -> bool:
+        return self.history.can_undo or self._stroke is not None
+
+    @property
+    def can_redo(self) -> bool:
+        return self.history.can_redo and self._stroke is None
+
+    @property
+    def stroke_active(self) -> bool:
+        return self._stroke is not None
+
+    @property
+    def stroke_nbytes(self) -> int:
+        """Bytes held for undoing the stroke in progress (its snapshot tiles)."""
+        return 0 if self._stroke is None else self._stroke.nbytes
+
+    # -- listeners -------------------------------------------------------------------------
+
+    def add_listener(self, cb: Callable[[DocumentEvent], None]) -> None:
+        self._listeners.append(cb)
+
+    def remove_listener(self, cb: Callable[[DocumentEvent], None]) -> None:
+        self._listeners.remove(cb)
+
+    def _emit(self, kind: str, box: BBox | None = None) -> None:
+        for cb in list(self._listeners):
+            cb(DocumentEvent(kind, box))
+
+    def _changed(self, boxes: dict[str, BBox], history: bool) -> None:
+        """Bump the revision once, then tell listeners what to repaint."""
+        self.revision += 1
+        for kind in ("photo", "mask"):
+            if kind in boxes:
+                self._emit(kind, boxes[kind])
+        if history:
+            self._emit("history")
+
+    def _push(self, edit: Edit) -> Edit:
+        self.history.push(edit)
+        return edit
+
+    # -- strokes: one drag = one edit ------------------------------------------------------
+
+    def begin_stroke(self, erase: bool = False) -> None:
+        """Start a drag (brush, or eraser when ``erase``); a stroke left open is committed."""
+        if self._stroke is not None:
+            self.commit_stroke()
+        self._stroke = _Stroke(erase)
+
+    def paint(self, p0: tuple[float, float], p1: tuple[float, float], radius: float) -> BBox | None:
+        """Paint (or erase) the capsule p0 -> p1 into the mask now; returns the box written.
+
+        Coordinates follow ``restorer.core.mask`` (pixel centres at integers, ``(x, y)``).
+        """
+        stroke = self._stroke
+        if stroke is None:
+            raise RuntimeError("paint() called outside begin_stroke()/commit_stroke()")
+        bounds = masks.capsule_bounds(self.mask.shape, p0, p1, radius)
+        if bounds is None:
+            return None
+        stroke.snapshot(self.mask, bounds)
+        stroke.radius = float(radius)
+        box = masks.segment(self.mask, p0, p1, radius, value=not stroke.erase)
+        if box is not None:
+            stroke.box = box if stroke.box is None else stroke.box.union(box)
+            self._changed({"mask": box}, history=False)
+        return box
+
+    def commit_stroke(self, label: str | None = None) -> Edit | None:
+        """End the drag: one Edit over the box it changed (None if no pixel changed)."""
+        stroke, self._stroke = self._stroke, None
+        if stroke is None or stroke.box is None:
+            return None
+        before = stroke.before(stroke.box, self.mask)
+        rel = _diff_box(before, self.mask[stroke.box.slices])
+        if rel is None:
+            return None
+        box = rel.offset(stroke.box.y0, stroke.box.x0)
+        patch = Patch("mask", box, before[rel.slices].copy(), self.mask[box.slices].copy())
+        kind = "erase" if stroke.erase else "stroke"
+        edit = Edit(label or ("Erase" if stroke.erase else "Brush"), kind, (patch,),
+                    {"radius": stroke.radius})
+        self._push(edit)
+        self._emit("history")
+        return edit
+
+    def abort_stroke(self) -> None:
+        """Cancel the drag: the mask is as it was before ``begin_stroke``."""
+        stroke, self._stroke = self._stroke, None
+        if stroke is None or stroke.box is None:
+            return
+        for (ty, tx), tile in stroke.tiles.items():
+            self.mask[_tile_box(ty, tx, self.mask.shape).slices] = tile
+        self._changed({"mask": stroke.box}, history=False)
+
+    # -- whole-mask operations -------------------------------------------------------------
+
+    def _replace_mask(self, new: np.ndarray, label: str, region: BBox | None = None) -> Edit | None:
+        """Make ``new`` the mask as one 'mask' edit; ``region`` bounds where it can differ."""
+        self._finish_stroke()
+        region = region or BBox.full(self.mask.shape)
+        old = self.mask[region.slices]
+        rel = _diff_box(old, new[region.slices])
+        if rel is None:
+            return None
+        box = rel.offset(region.y0, region.x0)
+        patch = Patch("mask", box, self.mask[box.slices].copy(), new[box.slices].copy())
+        self.mask[box.slices] = patch.after
+        edit = self._push(Edit(label, "mask", (patch,)))
+        self._changed({"mask": box}, history=True)
+        return edit
+
+    def clear_mask(self) -> Edit | None:
+        box = masks.bbox(self.mask)
+        if box is None:
+            self._finish_stroke()
+            return None
+        return self._replace_mask(np.zeros_like(self.mask), "Clear mask", box)
+
+    def invert_mask(self) -> Edit | None:
+        return self._replace_mask(masks.invert(self.mask), "Invert mask")
+
+    def grow_mask(self, px: int) -> Edit | None:
+        box = masks.bbox(self.mask)
+        region = None if box is None else box.pad(int(px), self.mask.shape)
+        return self._replace_mask(masks.grow(self.mask, px), f"Grow mask {px} px", region)
+
+    def shrink_mask(self, px: int) -> Edit | None:
+        return self._replace_mask(masks.shrink(self.mask, px), f"Shrink mask {px} px", masks.bbox(self.mask))
+
+    def set_mask(self, mask: np.ndarray, label: str = "Import mask") -> Edit | None:
+        """Replace the mask (e.g. imported from a file); non-bool masks count nonzero as hole."""
+        if mask.shape != self.mask.shape:
+            raise MaskError(f"mask is {mask.shape[1] if mask.ndim > 1 else '?'} x {mask.shape[0]} "
+                            f"pixels but the photo is {self.shape[1]} x {self.shape[0]}")
+        return self._replace_mask(mask if mask.dtype == np.bool_ else mask != 0, label)
+
+    # -- fills -----------------------------------------------------------------------------
+
+    def apply_fill(self, patches: Sequence[tuple[BBox, np.ndarray]], label: str, *,
+                   meta: dict[str, Any] | None = None, clear_mask: bool = True) -> Edit:
+        """Write new photo pixels for each box as one Edit (always one history step).
+
+        Each array must be the photo's dtype and ``box.height x box.width x C``, inside the
+        photo (ValueError otherwise; nothing is changed then). With ``clear_mask`` the mask is
+        cleared too, and undo brings it back. Patches apply in order and may overlap.
+        """
+        self._finish_stroke()
+        pixels = self.pixels
+        h, w, c = pixels.shape
+        for box, arr in patches:
+            box = BBox(*box)
+            if box.empty or box.clip(pixels.shape) != box:
+                raise ValueError(f"fill box {tuple(box)} is empty or outside the {w} x {h} photo")
+            if arr.dtype != pixels.dtype or arr.shape != (box.height, box.width, c):
+                raise ValueError(f"fill patch for {tuple(box)} is {arr.dtype} {arr.shape}, expected "
+                                 f"{pixels.dtype} {(box.height, box.width, c)}")
+        out: list[Patch] = []
+        changed: dict[str, BBox] = {}
+        for box, arr in patches:
+            box = BBox(*box)
+            region = pixels[box.slices]
+            rel = _diff_box(region, arr)
+            if rel is None:
+                continue
+            # keep only the pixels that changed: the engine's crops carry unchanged context
+            sub = rel.offset(box.y0, box.x0)
+            patch = Patch("photo", sub, region[rel.slices].copy(), arr[rel.slices].copy())
+            pixels[sub.slices] = patch.after
+            out.append(patch)
+            changed["photo"] = changed["photo"].union(sub) if "photo" in changed else sub
+        hole = masks.bbox(self.mask) if clear_mask else None
+        if hole is not None:
+            out.append(Patch("mask", hole, self.mask[hole.slices].copy(),
+                             np.zeros((hole.height, hole.width), dtype=np.bool_)))
+            self.mask[hole.slices] = False
+            changed["mask"] = hole
+        edit = self._push(Edit(label, "fill", tuple(out), dict(meta or {})))
+        self._changed(changed, history=True)
+        return edit
+
+    # -- history ---------------------------------------------------------------------------
+
+    def _finish_stroke(self) -> None:
+        if self._stroke is not None:
+            self.commit_stroke()
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        return {"photo": self.pixels, "mask": self.mask}
+
+    def _move(self, moves: list[tuple[Edit, bool]]) -> None:
+        changed: dict[str, BBox] = {}
+        for edit, forward in moves:
+            for target, box in apply_edit(edit, self._arrays(), forward).items():
+                changed[target] = changed[target].union(box) if target in changed else box
+        self._changed(changed, history=True)
+
+    def undo(self) -> Edit | None:
+        """Undo the newest applied edit (a stroke in progress is committed first)."""
+        self._finish_stroke()
+        edit = self.history.undo()
+        if edit is not None:
+            self._move([(edit, False)])
+        return edit
+
+    def redo(self) -> Edit | None:
+        self._finish_stroke()
+        edit = self.history.redo()
+        if edit is not None:
+            self._move([(edit, True)])
+        return edit
+
+    def goto(self, index: int) -> None:
+        """Go to history state ``index`` (0 = oldest reachable, len(steps) = newest)."""
+        self._finish_stroke()
+        if index == self.history.index:
+            return
+        self._move(self.history.goto(index))
+
+    def step(self, k: int) -> Edit:
+        """The edit that leads from state ``k - 1`` to state ``k`` (1 <= k <= len(steps))."""
+        if not 1 <= k <= len(self.history):
+            raise IndexError(f"history step {k} is outside 1..{len(self.history)}")
+        return self.history.steps[k - 1]
+
+    def step_patches(self, k: int) -> tuple[Patch, ...]:
+        """The before/after patches of step ``k`` (see ``step``)."""
+        return self.step(k).patches
+
+    def region_at(self, index: int, box: BBox, target: str = "photo") -> np.ndarray:
+        """A copy of ``box`` of the photo (or mask) as it is at history state ``index``."""
+        arrays = self._arrays()
+        return self.history.region_at(arrays[target], target, box, index)
+
+    def step_region(self, k: int, target: str = "photo", pad: int = 0
+                    ) -> tuple[BBox, np.ndarray, np.ndarray] | None:
+        """``(box, before, after)`` for comparing step ``k`` alone: the box it changed in
+        ``target`` (padded by ``pad`` for context), as it was before and after that step.
+        None when the step did not change ``target``.
+        """
+        box = self.step(k).box(target)
+        if box is None:
+            return None
+        box = box.pad(pad, self.mask.shape)
+        return box, self.region_at(k - 1, box, target), self.region_at(k, box, target)
+
+    def original_pixels(self) -> np.ndarray:
+        """The photo as loaded (a new array), for the whole-document comparison.
+
+        Rebuilt from the history (current pixels with every applied photo patch's ``before``
+        written back newest first) while no dropped edit touched the photo. Once one has, it is
+        reloaded from ``photo.path`` with ``restorer.core.image.load_photo`` (ImageError if that
+        fails; RestorerError if there is no file, or it was overwritten by a save).
+        """
+        if not self.history.has_dropped("photo"):
+            return self.history.region_at(self.pixels, "photo", BBox.full(self.mask.shape), 0)
+        path = self.photo.path
+        if path is None or self._source_overwritten:
+            why = "has no file" if path is None else f"file {path} was overwritten"
+            raise RestorerError(f"the original photo is no longer available: older history steps "
+                                f"were dropped and it {why}")
+        from restorer.core.image import load_photo  # lazy: only needed once history overflowed
+
+        original = load_photo(path).pixels
+        if original.shape != self.pixels.shape or original.dtype != self.pixels.dtype:
+            raise RestorerError(f"{path}: the file changed on disk since it was opened "
+                                f"({original.dtype} {original.shape}, was {self.pixels.dtype} {self.pixels.shape})")
+        return original
+
+    def mark_saved(self, path: str | Path) -> None:
+        """Record a save of the current state to ``path`` (clears ``dirty``)."""
+        self._finish_stroke()
+        path = Path(path)
+        if self.photo.path is not None and path.resolve() == Path(self.photo.path).resolve():
+            self._source_overwritten = True
+        self.saved_path = path
+        self._saved_revision = self.revision
+        self._emit("saved")

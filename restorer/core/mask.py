@@ -1,0 +1,230 @@
+"""Mask operations: bounding boxes, the brush raster (dab/segment), grow/shrink/invert, components.
+
+A mask is a ``bool`` array ``H x W``; True = hole (fill this).
+
+Coordinates: brush points are ``(x, y)`` in pixel units where pixel ``mask[r, c]`` has its centre
+at ``(x=c, y=r)`` (numpy/OpenCV convention). A pixel is painted when its centre lies within
+``radius`` of the brush segment. Qt scene coordinates, where pixel ``c`` spans ``[c, c + 1)``,
+map to these by subtracting 0.5.
+
+Every function here touches only the bounding box of what it can change, so it stays fast on
+100-megapixel masks.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import cv2
+import numpy as np
+
+# Long segments are rastered in pieces so the scanned box stays near the capsule's own area
+# (a diagonal 10 000 px drag would otherwise scan a 10 000 x 10 000 box).
+_MAX_PIECE = 64.0
+
+
+class BBox(NamedTuple):
+    """An axis-aligned box of pixels ``[y0, y1) x [x0, x1)`` (exclusive ends)."""
+
+    y0: int
+    x0: int
+    y1: int
+    x1: int
+
+    @classmethod
+    def full(cls, shape: tuple[int, ...]) -> BBox:
+        """The box covering a whole array of ``shape`` (H, W, ...)."""
+        return cls(0, 0, int(shape[0]), int(shape[1]))
+
+    @property
+    def height(self) -> int:
+        return max(0, self.y1 - self.y0)
+
+    @property
+    def width(self) -> int:
+        return max(0, self.x1 - self.x0)
+
+    @property
+    def area(self) -> int:
+        return self.height * self.width
+
+    @property
+    def empty(self) -> bool:
+        return self.height == 0 or self.width == 0
+
+    @property
+    def slices(self) -> tuple[slice, slice]:
+        """``(rows, cols)`` slices, so ``array[box.slices]`` is the box's region."""
+        return slice(self.y0, self.y1), slice(self.x0, self.x1)
+
+    def union(self, other: BBox | None) -> BBox:
+        """The smallest box holding both (an empty or missing box adds nothing)."""
+        if other is None or other.empty:
+            return self
+        if self.empty:
+            return BBox(*other)
+        return BBox(min(self.y0, other.y0), min(self.x0, other.x0),
+                    max(self.y1, other.y1), max(self.x1, other.x1))
+
+    def intersect(self, other: BBox) -> BBox | None:
+        """The overlap of both boxes, or None when they do not overlap."""
+        box = BBox(max(self.y0, other.y0), max(self.x0, other.x0),
+                   min(self.y1, other.y1), min(self.x1, other.x1))
+        return None if box.empty else box
+
+    def clip(self, shape: tuple[int, ...]) -> BBox:
+        """This box limited to an array of ``shape`` (may come out empty)."""
+        h, w = int(shape[0]), int(shape[1])
+        y0, x0 = min(max(self.y0, 0), h), min(max(self.x0, 0), w)
+        return BBox(y0, x0, max(y0, min(self.y1, h)), max(x0, min(self.x1, w)))
+
+    def pad(self, n: int, shape: tuple[int, ...]) -> BBox:
+        """This box grown by ``n`` pixels on every side, clipped to ``shape``."""
+        return BBox(self.y0 - n, self.x0 - n, self.y1 + n, self.x1 + n).clip(shape)
+
+    def offset(self, dy: int, dx: int) -> BBox:
+        """This box moved by ``(dy, dx)``."""
+        return BBox(self.y0 + dy, self.x0 + dx, self.y1 + dy, self.x1 + dx)
+
+    def relative_to(self, outer: BBox) -> tuple[slice, slice]:
+        """Slices addressing this box inside an array that holds ``outer``'s region."""
+        return (slice(self.y0 - outer.y0, self.y1 - outer.y0),
+                slice(self.x0 - outer.x0, self.x1 - outer.x0))
+
+
+def _check_mask(mask: np.ndarray) -> None:
+    if mask.ndim != 2 or mask.dtype != np.bool_:
+        raise TypeError(f"a mask must be a 2-D bool array, got {mask.dtype} {mask.shape}")
+
+
+def capsule_bounds(shape: tuple[int, ...], p0: tuple[float, float], p1: tuple[float, float],
+                   radius: float) -> BBox | None:
+    """The box that ``segment(mask, p0, p1, radius)`` may touch in a mask of ``shape``.
+
+    Callers that must save pixels before painting (the document's stroke snapshot) use it.
+    """
+    (ax, ay), (bx, by) = p0, p1
+    if not all(math.isfinite(v) for v in (ax, ay, bx, by, radius)):
+        raise ValueError(f"brush position or radius is not finite: {p0}, {p1}, {radius}")
+    r = max(float(radius), 0.5)
+    box = BBox(math.floor(min(ay, by) - r), math.floor(min(ax, bx) - r),
+               math.floor(max(ay, by) + r) + 1, math.floor(max(ax, bx) + r) + 1).clip(shape)
+    return None if box.empty else box
+
+
+def _raster_piece(mask: np.ndarray, a: tuple[float, float], b: tuple[float, float], r: float,
+                  value: bool) -> BBox | None:
+    box = capsule_bounds(mask.shape, a, b, r)
+    if box is None:
+        return None
+    ax, ay = a
+    dx, dy = b[0] - ax, b[1] - ay
+    ys = np.arange(box.y0, box.y1, dtype=np.float64)[:, None] - ay
+    xs = np.arange(box.x0, box.x1, dtype=np.float64)[None, :] - ax
+    length2 = dx * dx + dy * dy
+    if length2 == 0.0:
+        d2 = xs * xs + ys * ys
+    else:
+        # distance from each pixel centre to the nearest point of the segment
+        t = np.clip((xs * dx + ys * dy) / length2, 0.0, 1.0)
+        ex, ey = xs - t * dx, ys - t * dy
+        d2 = ex * ex + ey * ey
+    hit = d2 <= r * r
+    rows, cols = np.flatnonzero(hit.any(axis=1)), np.flatnonzero(hit.any(axis=0))
+    if rows.size == 0:
+        return None
+    mask[box.slices][hit] = value
+    return BBox(box.y0 + int(rows[0]), box.x0 + int(cols[0]),
+                box.y0 + int(rows[-1]) + 1, box.x0 + int(cols[-1]) + 1)
+
+
+def segment(mask: np.ndarray, p0: tuple[float, float], p1: tuple[float, float], radius: float,
+            value: bool = True) -> BBox | None:
+    """Paint the capsule from ``p0=(x, y)`` to ``p1`` with ``radius`` into ``mask`` in place.
+
+    Radii under 0.5 paint as 0.5, so the thinnest brush still marks the pixel under it.
+    Returns the tight box of the pixels written (whether or not they changed), None if the
+    capsule lies outside the mask.
+    """
+    _check_mask(mask)
+    if capsule_bounds(mask.shape, p0, p1, radius) is None:
+        return None
+    r = max(float(radius), 0.5)
+    (ax, ay), (bx, by) = (float(p0[0]), float(p0[1])), (float(p1[0]), float(p1[1]))
+    pieces = max(1, math.ceil(math.hypot(bx - ax, by - ay) / max(_MAX_PIECE, 4.0 * r)))
+    written: BBox | None = None
+    for i in range(pieces):
+        # a capsule is exactly the union of the capsules of its sub-segments
+        a = (ax + (bx - ax) * i / pieces, ay + (by - ay) * i / pieces)
+        b = (ax + (bx - ax) * (i + 1) / pieces, ay + (by - ay) * (i + 1) / pieces)
+        box = _raster_piece(mask, a, b, r, value)
+        if box is not None:
+            written = box if written is None else written.union(box)
+    return written
+
+
+def dab(mask: np.ndarray, cx: float, cy: float, radius: float, value: bool = True) -> BBox | None:
+    """Paint a disc centred on ``(cx, cy)`` into ``mask`` in place (see ``segment``)."""
+    return segment(mask, (cx, cy), (cx, cy), radius, value)
+
+
+def bbox(mask: np.ndarray) -> BBox | None:
+    """The tight box around the True pixels, or None for an empty mask."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask[rows[0]:rows[-1] + 1].any(axis=0))
+    return BBox(int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1)
+
+
+def _disc(px: int) -> np.ndarray:
+    # the same disc the brush paints, so growing one pixel by px equals a dab of radius px
+    yy, xx = np.mgrid[-px:px + 1, -px:px + 1]
+    return (xx * xx + yy * yy <= px * px).astype(np.uint8)
+
+
+def _morph(mask: np.ndarray, px: int, op: int) -> np.ndarray:
+    _check_mask(mask)
+    if px < 0:
+        raise ValueError(f"grow/shrink distance must be >= 0, got {px}")
+    out = mask.copy()
+    box = bbox(mask)
+    if px == 0 or box is None:
+        return out
+    # Outside the mask's box (padded by px) nothing can change; at the image edge OpenCV's
+    # default border neither grows nor erodes, matching an operation on the whole mask.
+    region = box.pad(px, mask.shape)
+    src = np.ascontiguousarray(mask[region.slices]).view(np.uint8)
+    out[region.slices] = op(src, _disc(px)).view(np.bool_)
+    return out
+
+
+def grow(mask: np.ndarray, px: int) -> np.ndarray:
+    """A new mask with every hole grown by ``px`` pixels (disc-shaped dilation)."""
+    return _morph(mask, int(px), cv2.dilate)
+
+
+def shrink(mask: np.ndarray, px: int) -> np.ndarray:
+    """A new mask with every hole shrunk by ``px`` pixels (disc-shaped erosion)."""
+    return _morph(mask, int(px), cv2.erode)
+
+
+def invert(mask: np.ndarray) -> np.ndarray:
+    """A new mask with holes and kept pixels swapped."""
+    _check_mask(mask)
+    return ~mask
+
+
+def components(mask: np.ndarray) -> list[BBox]:
+    """The box of each 8-connected hole, sorted top to bottom, then left to right."""
+    _check_mask(mask)
+    box = bbox(mask)
+    if box is None:
+        return []
+    src = np.ascontiguousarray(mask[box.slices]).view(np.uint8)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(src, connectivity=8)
+    out = []
+    for x, y, w, h, _area in stats[1:count]:
+        out.append(BBox(box.y0 + int(y), box.x0 + int(x), box.y0 + int(y + h), box.x0 + int(x + w)))
+    return sorted(out)
