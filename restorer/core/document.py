@@ -192,18 +192,31 @@ class Document:
         return box
 
     def commit_stroke(self, label: str | None = None) -> Edit | None:
-        """End the drag: one Edit over the box it changed (None if no pixel changed)."""
+        """End the drag: one Edit holding what it changed (None if no pixel changed).
+
+        Usually one mask patch over the changed box; a long diagonal drag over a big scan gets
+        one patch per touched 256-pixel tile instead, when that holds under half the bytes.
+        """
         stroke, self._stroke = self._stroke, None
         if stroke is None or stroke.box is None:
             return None
-        before = stroke.before(stroke.box, self.mask)
-        rel = _diff_box(before, self.mask[stroke.box.slices])
-        if rel is None:
+        pieces: list[tuple[BBox, np.ndarray]] = []  # per tile: changed box, its pixels before
+        for (ty, tx), saved in stroke.tiles.items():
+            tile = _tile_box(ty, tx, self.mask.shape)
+            rel = _diff_box(saved, self.mask[tile.slices])
+            if rel is not None:
+                pieces.append((rel.offset(tile.y0, tile.x0), saved[rel.slices]))
+        if not pieces:
             return None
-        box = rel.offset(stroke.box.y0, stroke.box.x0)
-        patch = Patch("mask", box, before[rel.slices].copy(), self.mask[box.slices].copy())
+        whole = pieces[0][0]
+        for box, _ in pieces[1:]:
+            whole = whole.union(box)
+        if 2 * sum(box.area for box, _ in pieces) >= whole.area:
+            pieces = [(whole, stroke.before(whole, self.mask))]
+        patches = tuple(Patch("mask", box, before.copy(), self.mask[box.slices].copy())
+                        for box, before in sorted(pieces, key=lambda p: p[0]))
         kind = "erase" if stroke.erase else "stroke"
-        edit = Edit(label or ("Erase" if stroke.erase else "Brush"), kind, (patch,),
+        edit = Edit(label or ("Erase" if stroke.erase else "Brush"), kind, patches,
                     {"radius": stroke.radius})
         self._push(edit)
         self._emit("history")

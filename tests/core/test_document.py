@@ -136,6 +136,24 @@ def test_short_stroke_on_100_megapixel_mask_copies_a_small_area():
     assert d.mask[7000, 5000] and int(d.mask[6990:7010, 4990:5040].sum()) == int(patch.after.sum())
 
 
+def test_long_diagonal_drag_on_100_megapixel_mask_stores_only_touched_tiles():
+    d = Document(make_photo(np.zeros((10_000, 10_000, 1), np.uint8)))
+    d.begin_stroke()
+    pts = [(100 + 98 * i, 150 + 97 * i) for i in range(101)]  # mouse events along a diagonal
+    for a, b in zip(pts, pts[1:]):
+        d.paint(a, b, 10)
+    painted = int(d.mask.sum())
+    assert d.stroke_nbytes <= 400 * 256 * 256  # ~ the tiles along the line, not 10 000 x 10 000
+    edit = d.commit_stroke()
+    assert len(edit.patches) > 50 and edit.nbytes < 20_000_000
+    assert sum(int(p.after.sum()) - int(p.before.sum()) for p in edit.patches) == painted
+    assert edit.box("mask") == BBox(140, 90, 9861, 9911)
+    d.undo()
+    assert not d.mask.any()
+    d.redo()
+    assert int(d.mask.sum()) == painted and d.mask[5000, (5000 - 150) * 98 // 97 + 100]
+
+
 # -- fills ---------------------------------------------------------------------------------
 
 
