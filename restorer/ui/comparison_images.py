@@ -1,0 +1,411 @@
+"""Display-size images for the history panel and the comparison view (numpy and OpenCV only, no Qt).
+
+Everything here works on bounded copies: a 100-megapixel, 16-bit photo is cropped to the region
+of interest and subsampled *before* it is converted to 8-bit RGB, so a thumbnail or a comparison
+never converts the whole photo.
+
+Public helpers::
+
+    fit_size(height, width, max_side) -> (h, w)           # aspect kept, never enlarges
+    display_copy(pixels, max_side) -> uint8 H x W x 3     # any photo array -> screen copy
+    tint_mask(rgb8, mask, colour=MASK_TINT, alpha=MASK_ALPHA) -> uint8 H x W x 3
+    difference_levels(before, after, gain=DIFF_GAIN) -> uint8 H x W   # 0 exactly where equal
+    difference_map(before, after, out_shape=None) -> uint8 H x W      # max-pooled, so no change is lost
+    heat_colours(levels) -> uint8 H x W x 3               # 0 -> black, small -> dark red, big -> white
+    resize_levels(levels, (h, w)) -> uint8 h x w          # max-pool down / nearest up
+    region_at_state(doc, box, state, target="photo", stride=1) -> ndarray  # any history state
+    document_pair(doc, max_side=2048) -> ComparisonPair   # original vs current, display size
+    step_pair(doc, k, max_side=2048) -> ComparisonPair    # history step k's box, before vs after
+    step_thumbnail(doc, k, size=THUMB_SIZE) -> uint8 h x w x 3    # step k's region after it
+    state_thumbnail(doc, state, size=THUMB_SIZE) -> uint8 h x w x 3  # whole photo at a state
+    photo_thumbnail(pixels, size=THUMB_SIZE) -> uint8 h x w x 3
+
+``doc`` is a restorer.core.document.Document; history states and steps are numbered as in
+restorer.core.history (state 0 = original, step k leads from state k-1 to state k).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import cv2
+import numpy as np
+
+try:
+    from restorer.core.image import to_display_rgb8
+except ImportError:  # TEMPORARY until core-io lands: top byte of 16-bit, grey to RGB
+
+    def to_display_rgb8(pixels: np.ndarray) -> np.ndarray:
+        arr = pixels if pixels.ndim == 3 else pixels[:, :, None]
+        if arr.dtype == np.uint16:
+            arr = (arr >> 8).astype(np.uint8)
+        if arr.shape[2] == 1:
+            arr = np.repeat(arr, 3, axis=2)
+        return np.ascontiguousarray(arr[:, :, :3], dtype=np.uint8)
+
+THUMB_SIZE = 64
+DISPLAY_MAX_SIDE = 2048
+MASK_TINT = (255, 40, 40)  # the hole colour used in thumbnails and step comparisons
+MASK_ALPHA = 0.55
+DIFF_GAIN = 8  # one 8-bit step of change shows as level 8 of 255
+
+Box = tuple[int, int, int, int]  # y0, x0, y1, x1 (exclusive ends), the layout of core.mask.BBox
+
+
+@dataclass(frozen=True)
+class ComparisonPair:
+    """What the comparison view shows: two same-size images and, optionally, a difference map.
+
+    ``before``/``after`` are photo arrays (H x W x C, uint8 or uint16) or display RGB8 arrays;
+    ``difference`` (uint8 H' x W', 0 = unchanged) is given when it was computed at a higher
+    resolution than the images, so that changes smaller than a display pixel still show.
+    """
+
+    before: np.ndarray
+    after: np.ndarray
+    difference: np.ndarray | None = None
+    title: str = ""
+    box: Box | None = None
+    note: str = ""
+
+
+# --- sizes and display copies --------------------------------------------------------------------
+
+
+def fit_size(height: int, width: int, max_side: int) -> tuple[int, int]:
+    """The (h, w) that fits in max_side x max_side with the aspect kept; never larger than given."""
+    longest = max(height, width)
+    if longest <= max_side:
+        return height, width
+    scale = max_side / longest
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def resize_rgb8(rgb8: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize an 8-bit image to (h, w): area averaging when shrinking, nearest when enlarging."""
+    h, w = size
+    if rgb8.shape[:2] == (h, w):
+        return np.ascontiguousarray(rgb8)
+    shrinking = h <= rgb8.shape[0] and w <= rgb8.shape[1]
+    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_NEAREST
+    out = cv2.resize(np.ascontiguousarray(rgb8), (w, h), interpolation=interpolation)
+    return out.reshape(h, w, *rgb8.shape[2:])
+
+
+def _stride_for(height: int, width: int, size: tuple[int, int]) -> int:
+    # Subsample to at most ~2x the target before converting: cheap, and INTER_AREA does the rest.
+    return max(1, min(height // max(size[0], 1), width // max(size[1], 1)) // 2)
+
+
+def display_copy(pixels: np.ndarray, max_side: int = DISPLAY_MAX_SIDE) -> np.ndarray:
+    """An 8-bit RGB copy of a photo array, no side longer than max_side."""
+    h, w = pixels.shape[:2]
+    size = fit_size(h, w, max_side)
+    s = _stride_for(h, w, size)
+    rgb = to_display_rgb8(pixels[::s, ::s] if s > 1 else pixels)
+    return resize_rgb8(rgb, size)
+
+
+def tint_mask(
+    rgb8: np.ndarray,
+    mask: np.ndarray,
+    colour: Sequence[int] = MASK_TINT,
+    alpha: float = MASK_ALPHA,
+) -> np.ndarray:
+    """A copy of rgb8 with the True pixels of mask blended towards colour."""
+    out = np.array(rgb8, dtype=np.uint8, copy=True)
+    if mask.any():
+        tint = np.asarray(colour, dtype=np.float32)
+        blended = out[mask].astype(np.float32) * (1.0 - alpha) + tint * alpha
+        out[mask] = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
+    return out
+
+
+# --- differences ---------------------------------------------------------------------------------
+
+
+def difference_levels(before: np.ndarray, after: np.ndarray, gain: int = DIFF_GAIN) -> np.ndarray:
+    """uint8 H x W amplified change, the largest over channels; 0 exactly where the pixels are equal.
+
+    Works in the arrays' own units, so a change of one 16-bit step is still level 1, not 0.
+    """
+    if before.shape != after.shape:
+        raise ValueError(f"cannot compare arrays of shapes {before.shape} and {after.shape}")
+    if np.issubdtype(before.dtype, np.integer) or before.dtype == np.bool_:
+        diff = np.abs(before.astype(np.int32) - after.astype(np.int32))
+        if diff.ndim == 3:
+            diff = diff.max(axis=2)
+        # Scale to 8-bit units, rounding up so that any change is at least level 1.
+        unit = 257 if before.dtype.itemsize == 2 else 1
+        if before.dtype == np.bool_:
+            unit, gain = 1, 255
+        levels = (diff * gain + unit - 1) // unit
+    else:
+        diff = np.abs(before.astype(np.float64) - after.astype(np.float64))
+        if diff.ndim == 3:
+            diff = diff.max(axis=2)
+        levels = np.ceil(diff * 255.0 * gain)
+    return np.clip(levels, 0, 255).astype(np.uint8)
+
+
+def _block_starts(n_in: int, n_out: int) -> np.ndarray:
+    return (np.arange(n_out, dtype=np.int64) * n_in) // n_out
+
+
+RowSource = np.ndarray | Callable[[int, int], np.ndarray]  # an array, or rows r0:r1 on demand
+
+
+def _rows(src: RowSource, r0: int, r1: int) -> np.ndarray:
+    return src(r0, r1) if callable(src) else src[r0:r1]
+
+
+def difference_map(
+    before: RowSource,
+    after: RowSource,
+    out_shape: tuple[int, int] | None = None,
+    *,
+    shape: tuple[int, int] | None = None,
+    gain: int = DIFF_GAIN,
+    band_rows: int = 256,
+) -> np.ndarray:
+    """difference_levels, max-pooled down to out_shape (h, w), in bands of rows to bound memory.
+
+    before/after are arrays or callables ``rows(r0, r1)`` (then ``shape`` gives (H, W)), so a
+    full-resolution comparison never holds more than a band of either image. Max pooling (not
+    averaging) keeps a one-pixel change visible on a display-size map.
+    """
+    if shape is None:
+        shape = before.shape[:2] if not callable(before) else after.shape[:2]  # type: ignore[union-attr]
+    h, w = shape
+    if out_shape is None or tuple(out_shape) == (h, w):
+        return difference_levels(_rows(before, 0, h), _rows(after, 0, h), gain)
+    oh, ow = out_shape
+    if oh > h or ow > w:
+        raise ValueError(f"difference map {out_shape} is larger than the images {(h, w)}")
+    rows = _block_starts(h, oh)
+    cols = _block_starts(w, ow)
+    out = np.empty((oh, ow), dtype=np.uint8)
+    per_band = max(1, band_rows * oh // h)
+    for i0 in range(0, oh, per_band):
+        i1 = min(oh, i0 + per_band)
+        r0 = int(rows[i0])
+        r1 = int(rows[i1]) if i1 < oh else h
+        levels = difference_levels(_rows(before, r0, r1), _rows(after, r0, r1), gain)
+        pooled = np.maximum.reduceat(levels, rows[i0:i1] - r0, axis=0)
+        out[i0:i1] = np.maximum.reduceat(pooled, cols, axis=1)
+    return out
+
+
+def resize_levels(levels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A difference map at another size: max-pooled when shrinking (no change disappears),
+    nearest-neighbour when enlarging."""
+    h, w = levels.shape[:2]
+    oh, ow = size
+    if (oh, ow) == (h, w):
+        return levels
+    if oh <= h and ow <= w:
+        return difference_map(levels, np.zeros_like(levels), size, gain=1)
+    return cv2.resize(levels, (ow, oh), interpolation=cv2.INTER_NEAREST)
+
+
+def _heat_lut() -> np.ndarray:
+    # Black for "unchanged", then dark red -> red -> yellow -> white; level 1 is already visible.
+    lut = np.zeros((256, 3), dtype=np.uint8)
+    t = np.linspace(0.0, 1.0, 255)
+    r = np.clip(0.35 + t * 1.95, 0, 1)
+    g = np.clip((t - 0.33) * 2.0, 0, 1)
+    b = np.clip((t - 0.75) * 4.0, 0, 1)
+    lut[1:] = np.rint(np.stack([r, g, b], axis=1) * 255).astype(np.uint8)
+    return lut
+
+
+HEAT_LUT = _heat_lut()
+
+
+def heat_colours(levels: np.ndarray) -> np.ndarray:
+    """uint8 H x W x 3 heat colours for a difference map; exactly black where the level is 0."""
+    return HEAT_LUT[levels]
+
+
+# --- regions of the document at any history state ------------------------------------------------
+
+
+def _paste_strided(dst: np.ndarray, origin: Box, stride: int, src: np.ndarray, src_box: Box) -> None:
+    """Write src (covering src_box in photo coordinates) into dst, a stride-subsampled crop at origin."""
+    oy, ox = origin[0], origin[1]
+    sy0, sx0 = src_box[0], src_box[1]
+    # First photo row/column of the subsampled grid that lies inside src_box.
+    gy = oy + -(-(sy0 - oy) // stride) * stride if sy0 > oy else oy
+    gx = ox + -(-(sx0 - ox) // stride) * stride if sx0 > ox else ox
+    part = src[gy - sy0 :: stride, gx - sx0 :: stride]
+    dy, dx = (gy - oy) // stride, (gx - ox) // stride
+    n = max(0, min(part.shape[0], dst.shape[0] - dy))
+    m = max(0, min(part.shape[1], dst.shape[1] - dx))
+    if n and m:
+        dst[dy : dy + n, dx : dx + m] = part[:n, :m]
+
+
+def _overlaps(a: Box, b: Box) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def region_at_state(doc: Any, box: Box, state: int, target: str = "photo", stride: int = 1) -> np.ndarray:
+    """A copy of box of the photo (or mask) as it is at history state ``state``, every stride-th
+    row and column (stride 1 equals ``Document.region_at``). Reads only the patches over box,
+    so a thumbnail of a 100-megapixel photo at any state costs about as much as its pixels.
+    """
+    history = doc.history
+    current = doc.photo.pixels if target == "photo" else doc.mask
+    y0, x0, y1, x1 = box
+    out = np.array(current[y0:y1:stride, x0:x1:stride], copy=True)
+    now, steps = history.index, history.steps
+    if state < now:
+        moves, forward = list(reversed(steps[state:now])), False
+    else:
+        moves, forward = list(steps[now:state]), True
+    for edit in moves:
+        for p in edit.patches if forward else reversed(edit.patches):
+            if p.target == target and _overlaps(tuple(p.box), box):
+                _paste_strided(out, box, stride, p.after if forward else p.before, tuple(p.box))
+    return out
+
+
+def _full_box(doc: Any) -> Box:
+    h, w = doc.photo.pixels.shape[:2]
+    return 0, 0, h, w
+
+
+def _context_box(box: Box, shape: tuple[int, int]) -> Box:
+    """A square-ish box around box with some context, clipped to shape."""
+    y0, x0, y1, x1 = box
+    side = max(y1 - y0, x1 - x0)
+    side += 2 * max(8, side // 4)
+    h, w = shape
+    side_y, side_x = min(side, h), min(side, w)
+    cy, cx = (y0 + y1) // 2, (x0 + x1) // 2
+    ny0 = min(max(0, cy - side_y // 2), h - side_y)
+    nx0 = min(max(0, cx - side_x // 2), w - side_x)
+    return ny0, nx0, ny0 + side_y, nx0 + side_x
+
+
+# --- thumbnails ----------------------------------------------------------------------------------
+
+
+def _fit_exact(height: int, width: int, size: int) -> tuple[int, int]:
+    # Thumbnails always have their longest side == size, enlarging tiny regions if needed.
+    scale = size / max(height, width)
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def photo_thumbnail(pixels: np.ndarray, size: int = THUMB_SIZE) -> np.ndarray:
+    """An 8-bit RGB thumbnail of a whole photo array, longest side = size."""
+    h, w = pixels.shape[:2]
+    target = _fit_exact(h, w, size)
+    s = _stride_for(h, w, target)
+    return resize_rgb8(to_display_rgb8(pixels[::s, ::s]), target)
+
+
+def state_thumbnail(doc: Any, state: int, size: int = THUMB_SIZE) -> np.ndarray:
+    """The whole photo as it is at history state ``state`` (0 = original), longest side = size."""
+    box = _full_box(doc)
+    target = _fit_exact(box[2], box[3], size)
+    s = _stride_for(box[2], box[3], target)
+    return resize_rgb8(to_display_rgb8(region_at_state(doc, box, state, "photo", s)), target)
+
+
+def step_thumbnail(doc: Any, k: int, size: int = THUMB_SIZE) -> np.ndarray:
+    """Step k's region (with some context) as it is after the step, longest side = size.
+
+    Mask steps (stroke, erase, mask) show the mask at that state tinted; fills show the photo.
+    Correct for undone steps too: the region is rebuilt from the history's patches.
+    """
+    edit = doc.history.steps[k - 1]
+    changed = edit.box()
+    if changed is None:
+        return state_thumbnail(doc, k, size)
+    box = _context_box(tuple(changed), doc.photo.pixels.shape[:2])
+    h, w = box[2] - box[0], box[3] - box[1]
+    target = _fit_exact(h, w, size)
+    s = _stride_for(h, w, target)
+    rgb = to_display_rgb8(region_at_state(doc, box, k, "photo", s))
+    if edit.kind != "fill":
+        rgb = tint_mask(rgb, region_at_state(doc, box, k, "mask", s))
+    return resize_rgb8(rgb, target)
+
+
+# --- comparison pairs ----------------------------------------------------------------------------
+
+
+def document_pair(doc: Any, max_side: int = DISPLAY_MAX_SIDE, title: str = "Original / current") -> ComparisonPair:
+    """The whole document: the photo as loaded against the current photo, at display size.
+
+    The difference map is computed band by band at full resolution and max-pooled, so a
+    one-pixel fill on a 100-megapixel scan still shows, without copying the whole photo.
+    """
+    current = doc.photo.pixels
+    h, w = current.shape[:2]
+    if doc.history.has_dropped("photo"):
+        original = doc.original_pixels()  # older steps are gone: reloaded from the file
+
+        def before_rows(r0: int, r1: int, s: int = 1) -> np.ndarray:
+            return original[r0:r1:s, ::s]
+    else:
+
+        def before_rows(r0: int, r1: int, s: int = 1) -> np.ndarray:
+            return region_at_state(doc, (r0, 0, r1, w), 0, "photo", s)
+
+    size = fit_size(h, w, max_side)
+    s = _stride_for(h, w, size)
+    return ComparisonPair(
+        before=resize_rgb8(to_display_rgb8(before_rows(0, h, s)), size),
+        after=display_copy(current, max_side),
+        difference=difference_map(before_rows, current, size, shape=(h, w)),
+        title=title,
+    )
+
+
+def step_pair(doc: Any, k: int, max_side: int = DISPLAY_MAX_SIDE) -> ComparisonPair:
+    """History step k (1-based, as in the panel) alone: the region it changed, before and after.
+
+    - a step with one photo patch: exactly that patch's ``before`` and ``after`` arrays;
+    - several photo patches: their union box at states k-1 and k (subsampled when larger than
+      about 2 x max_side, with the difference map still taken at full resolution);
+    - mask-only steps (stroke, erase, mask): the photo region with the mask before and after
+      tinted, and a difference map of the mask change itself.
+    """
+    edit = doc.history.steps[k - 1]
+    title = f"Step {k}: {edit.label}"
+    photo = [p for p in edit.patches if p.target == "photo"]
+    if len(photo) == 1:
+        p = photo[0]
+        return ComparisonPair(p.before, p.after, title=title, box=tuple(p.box))
+    target = "photo" if photo else "mask"
+    changed = edit.box(target)
+    if changed is None:
+        raise ValueError(f"history step {k} ({edit.label}) changed nothing to compare")
+    box = tuple(changed)
+    h, w = box[2] - box[0], box[3] - box[1]
+    size = fit_size(h, w, max_side)
+    s = _stride_for(h, w, size)
+    if photo:
+        before = region_at_state(doc, box, k - 1, "photo", s)
+        after = region_at_state(doc, box, k, "photo", s)
+        difference = None
+        if s > 1:
+
+            def rows(state: int) -> Callable[[int, int], np.ndarray]:
+                return lambda r0, r1: region_at_state(doc, (box[0] + r0, box[1], box[0] + r1, box[3]), state)
+
+            difference = difference_map(rows(k - 1), rows(k), size, shape=(h, w))
+        return ComparisonPair(before, after, difference, title=title, box=box)
+    rgb = to_display_rgb8(region_at_state(doc, box, k, "photo", s))
+    mask_before = region_at_state(doc, box, k - 1, "mask", s)
+    mask_after = region_at_state(doc, box, k, "mask", s)
+    return ComparisonPair(
+        tint_mask(rgb, mask_before),
+        tint_mask(rgb, mask_after),
+        difference_levels(mask_before, mask_after),
+        title=title,
+        box=box,
+    )

@@ -1,0 +1,216 @@
+"""CompareView (split drag, keys, hold-for-before, difference) and the comparison pair helpers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QImage, QMouseEvent
+from PySide6.QtWidgets import QApplication
+
+from restorer.core.document import Document
+from restorer.core.mask import BBox
+from restorer.ui.compare import CompareView, qimage_to_rgb8
+from restorer.ui.comparison_images import (
+    difference_levels,
+    difference_map,
+    document_pair,
+    step_pair,
+)
+
+try:
+    from restorer.core.image import Photo, PhotoMeta
+except ImportError:  # TEMPORARY until core-io lands
+    from dataclasses import dataclass as _dc
+
+    @_dc
+    class PhotoMeta:  # type: ignore[no-redef]
+        format: str
+        icc_profile: object
+        exif: object
+        dpi: object
+        extra: dict
+
+    @_dc
+    class Photo:  # type: ignore[no-redef]
+        pixels: np.ndarray
+        alpha: object
+        meta: PhotoMeta
+        path: object
+
+
+RED, BLUE = (200, 0, 0), (0, 0, 200)
+
+
+def solid(h: int, w: int, rgb: tuple[int, int, int]) -> np.ndarray:
+    return np.broadcast_to(np.array(rgb, dtype=np.uint8), (h, w, 3)).copy()
+
+
+def make_doc(pixels: np.ndarray) -> Document:
+    return Document(Photo(pixels, None, PhotoMeta("TIFF", None, None, None, {}), None))
+
+
+@pytest.fixture
+def view(qtbot):
+    view = CompareView()
+    qtbot.addWidget(view)
+    view.resize(420, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    return view
+
+
+def rendered(view: CompareView) -> np.ndarray:
+    return qimage_to_rgb8(view.grab().toImage())
+
+
+def send_mouse(view: CompareView, kind: QMouseEvent.Type, x: float, y: float, buttons: Qt.MouseButton) -> None:
+    # qtbot.mouseMove cannot hold a button down in Qt 6, so drags are sent as events.
+    button = Qt.MouseButton.NoButton if kind == QMouseEvent.Type.MouseMove else Qt.MouseButton.LeftButton
+    pos = QPointF(x, y)
+    event = QMouseEvent(kind, pos, view.mapToGlobal(pos), button, buttons, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(view, event)
+
+
+def test_split_divider_follows_a_mouse_drag_and_shows_before_left_after_right(view, qtbot):
+    view.set_pair(solid(100, 200, RED), solid(100, 200, BLUE), "red vs blue")
+    rect = view.image_rect()
+    assert rect.width() / rect.height() == pytest.approx(2.0, abs=0.02)  # aspect kept
+    y = rect.center().y() + rect.height() // 4  # below the handle and the tags
+    start = rect.x() + rect.width() * 0.5
+    with qtbot.waitSignal(view.dividerMoved, timeout=1000):
+        send_mouse(view, QMouseEvent.Type.MouseButtonPress, start, y, Qt.MouseButton.LeftButton)
+        for f in (0.45, 0.35, 0.25):
+            send_mouse(view, QMouseEvent.Type.MouseMove, rect.x() + rect.width() * f, y, Qt.MouseButton.LeftButton)
+        send_mouse(view, QMouseEvent.Type.MouseButtonRelease, rect.x() + rect.width() * 0.25, y, Qt.MouseButton.NoButton)
+    assert view.divider() == pytest.approx(0.25, abs=0.01)
+    # After release, moving the mouse no longer drags.
+    send_mouse(view, QMouseEvent.Type.MouseMove, rect.x() + rect.width() * 0.8, y, Qt.MouseButton.NoButton)
+    assert view.divider() == pytest.approx(0.25, abs=0.01)
+
+    img = rendered(view).astype(int)
+    x_div = rect.x() + round(0.25 * rect.width())
+    for x in (rect.x() + 3, x_div - 4):
+        assert tuple(img[y, x]) == RED, x
+    for x in (x_div + 4, rect.x() + rect.width() // 2, rect.right() - 3):
+        assert tuple(img[y, x]) == BLUE, x
+
+
+def test_arrow_keys_move_the_divider(view, qtbot):
+    view.set_pair(solid(50, 50, RED), solid(50, 50, BLUE))
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_Right)
+    assert view.divider() == pytest.approx(0.52)
+    qtbot.keyClick(view, Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier)
+    assert view.divider() == pytest.approx(0.42)
+    qtbot.keyClick(view, Qt.Key.Key_Home)
+    assert view.divider() == 0.0
+    img = rendered(view)
+    rect = view.image_rect()
+    assert tuple(img[rect.bottom() - 5, rect.x() + 10]) == BLUE  # all "after" at divider 0
+
+
+def test_modes_and_holding_for_the_original(view, qtbot):
+    view.set_pair(solid(60, 60, RED), solid(60, 60, BLUE))
+    with qtbot.waitSignal(view.modeChanged, timeout=1000) as blocker:
+        view.set_mode("after")
+    assert blocker.args == ["after"] and view.mode() == "after"
+    rect = view.image_rect()
+    probe = (rect.bottom() - 5, rect.x() + 10)
+    assert tuple(rendered(view)[probe]) == BLUE
+    view.show_before(True)
+    assert tuple(rendered(view)[probe]) == RED
+    view.show_before(False)
+    assert tuple(rendered(view)[probe]) == BLUE
+    with pytest.raises(ValueError):
+        view.set_mode("sideways")
+
+
+def test_difference_mode_is_black_where_unchanged_and_coloured_where_changed(view):
+    rng = np.random.default_rng(1)
+    before = rng.integers(0, 255, (40, 60, 3), dtype=np.uint8)
+    after = before.copy()
+    after[20:30, 40:50, 2] += 1  # the smallest possible change
+    view.set_pair(before, after)
+    view.set_mode("difference")
+    img = rendered(view).astype(int)
+    rect = view.image_rect()
+    scale = rect.width() / 60
+
+    def at(row: float, col: float) -> np.ndarray:
+        return img[int(rect.y() + row * scale), int(rect.x() + col * scale)]
+
+    assert at(25, 45).sum() > 0
+    for row, col in ((35, 5), (25, 30), (5, 45), (35, 55)):
+        assert at(row, col).sum() == 0, (row, col)
+
+
+def test_difference_levels_are_zero_exactly_where_pixels_are_equal():
+    a = np.zeros((4, 5, 3), dtype=np.uint16)
+    b = a.copy()
+    b[1, 2, 0] = 1  # one 16-bit step
+    b[3, 4] = 65535
+    levels = difference_levels(a, b)
+    assert levels[1, 2] >= 1 and levels[3, 4] == 255
+    assert np.count_nonzero(levels) == 2
+    # Max pooling keeps a one-pixel change on a 4x smaller map.
+    big_a = np.zeros((400, 400, 3), dtype=np.uint8)
+    big_b = big_a.copy()
+    big_b[123, 321, 1] = 1
+    pooled = difference_map(big_a, big_b, (100, 100))
+    assert np.count_nonzero(pooled) == 1 and pooled[123 // 4, 321 // 4] > 0
+
+
+def test_step_pair_returns_exactly_the_patch_arrays():
+    pixels = np.random.default_rng(2).integers(0, 65535, (50, 70, 3), dtype=np.uint16)
+    doc = make_doc(pixels.copy())
+    fill = np.full((10, 20, 3), 4000, dtype=np.uint16)
+    doc.apply_fill([(BBox(5, 10, 15, 30), fill)], "Fill (telea)")
+    doc.begin_stroke()
+    doc.paint((40, 40), (50, 40), 3)
+    doc.commit_stroke("Brush")
+
+    patch = doc.history.steps[0].patches[0]
+    pair = step_pair(doc, 1)
+    assert pair.before is patch.before and pair.after is patch.after
+    np.testing.assert_array_equal(pair.before, pixels[tuple(patch.box.slices)])
+    np.testing.assert_array_equal(pair.after, fill)  # every fill pixel differed, so the box is whole
+    assert pair.before.dtype == np.uint16 and pair.title == "Step 1: Fill (telea)"
+
+    # A mask step: the tinted region differs exactly where the mask changed.
+    mask_patch = doc.history.steps[1].patches[0]
+    pair = step_pair(doc, 2)
+    assert pair.box == tuple(mask_patch.box)
+    np.testing.assert_array_equal(pair.difference > 0, mask_patch.before != mask_patch.after)
+    assert pair.before.shape[:2] == mask_patch.before.shape
+
+
+def test_document_pair_shows_a_one_pixel_fill_on_a_downscaled_view(view):
+    pixels = np.random.default_rng(3).integers(0, 255, (300, 400, 3), dtype=np.uint8)
+    doc = make_doc(pixels.copy())
+    one = pixels[150:151, 200:201].copy()
+    one[0, 0, 0] ^= 1
+    doc.apply_fill([(BBox(150, 200, 151, 201), one)], "Tiny fill")
+    pair = document_pair(doc, max_side=100)
+    assert pair.before.shape == pair.after.shape == (75, 100, 3)
+    assert np.count_nonzero(pair.difference) == 1
+    assert pair.difference[150 // 4, 200 // 4] > 0
+    doc.undo()
+    assert np.count_nonzero(document_pair(doc, max_side=100).difference) == 0
+    view.set_comparison(pair)
+    assert view.has_pair() and view.title() == "Original / current"
+
+
+def test_mismatched_sizes_and_qimage_input(view):
+    with pytest.raises(ValueError):
+        view.set_pair(solid(10, 10, RED), solid(10, 11, BLUE))
+    before = QImage(30, 20, QImage.Format.Format_RGB32)
+    before.fill(0xFFC80000)  # RED as ARGB
+    view.set_pair(before, solid(20, 30, BLUE))
+    view.set_mode("before")
+    rect = view.image_rect()
+    assert tuple(rendered(view)[rect.bottom() - 3, rect.x() + 3]) == RED
+    view.set_divider(2.0)
+    assert view.divider() == 1.0
+    view.clear()
+    assert not view.has_pair() and view.image_rect().isEmpty()
