@@ -55,14 +55,15 @@ class TorchInpainter:
     The result is the network's prediction inside the hole and the input elsewhere, clamped to [0, 1].
     """
 
-    def __init__(self, name: str, network: nn.Module, device: str, pad_multiple: int, half: str | None = None) -> None:
+    def __init__(self, name: str, network: nn.Module, device: str, pad_multiple: int,
+                 half_kind: str | None = None, half: bool = False) -> None:
         self.name = name
         self.device = device
         self.pad_multiple = int(pad_multiple)
         self.network = network.to(device).eval()
-        self._half_kind = half if half in _HALF else None
+        self._half_kind = half_kind if half_kind in _HALF else None  # what the card allows, if anything
         self.half = False
-        self.set_half(True)
+        self.set_half(half)
 
     @property
     def precision(self) -> str:
@@ -219,24 +220,26 @@ def _fold_parametrizations(network: nn.Module) -> None:
                     parametrize.remove_parametrizations(module, tensor_name, leave_parametrized=True)
 
 
-def _build(spec: ModelSpec, device: str, weights: Path | None, cls: type[TorchInpainter]) -> TorchInpainter:
+def _build(spec: ModelSpec, device: str, weights: Path | None, half: bool, cls: type[TorchInpainter]) -> TorchInpainter:
     if weights is None:
         raise ModelUnavailable(f"model {spec.name!r} is unavailable: it needs a weights file")
     where = resolve_device(device)
     network, card = load_network(spec, Path(weights))
     inference = card.get("inference") if isinstance(card.get("inference"), dict) else {}
-    half = inference.get("half", spec.config.get("half"))
+    kind = inference.get("half", spec.config.get("half"))
     pad = int(getattr(network, "pad_multiple", spec.pad_multiple))
-    return cls(spec.name, network, where, pad, half=half if isinstance(half, str) else None)
+    return cls(spec.name, network, where, pad, half_kind=kind if isinstance(kind, str) else None, half=half)
 
 
-def build_partialconv(spec: ModelSpec, device: str = "auto", weights: Path | None = None) -> TorchInpainter:
-    """Registry factory for the Partial-Convolution U-Net variants."""
-    return _build(spec, device, weights, TorchInpainter)
+def build_partialconv(spec: ModelSpec, device: str = "auto", weights: Path | None = None,
+                      half: bool = False) -> TorchInpainter:
+    """Registry factory for the Partial-Convolution U-Net variants (``half``: autocast on CUDA if the card allows)."""
+    return _build(spec, device, weights, half, TorchInpainter)
 
 
-def build_edgeconnect(spec: ModelSpec, device: str = "auto", weights: Path | None = None) -> EdgeConnectInpainter:
-    """Registry factory for the EdgeConnect variants."""
-    inpainter = _build(spec, device, weights, EdgeConnectInpainter)
+def build_edgeconnect(spec: ModelSpec, device: str = "auto", weights: Path | None = None,
+                      half: bool = False) -> EdgeConnectInpainter:
+    """Registry factory for the EdgeConnect variants (``half``: autocast on CUDA if the card allows)."""
+    inpainter = _build(spec, device, weights, half, EdgeConnectInpainter)
     assert isinstance(inpainter, EdgeConnectInpainter)
     return inpainter

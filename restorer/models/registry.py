@@ -204,8 +204,12 @@ def check(spec: ModelSpec, folder: Path | None = None) -> Availability:
     return Availability(True, sha256=actual)
 
 
-def load(name: str, device: str = "auto", folder: Path | None = None) -> Inpainter:
-    """Build the model ``name`` on ``device`` ('auto', 'cpu', 'cuda', 'mps'); raises ModelUnavailable."""
+def load(name: str, device: str = "auto", folder: Path | None = None, half: bool = False) -> Inpainter:
+    """Build the model ``name`` on ``device`` ('auto', 'cpu', 'cuda', 'mps'); raises ModelUnavailable.
+
+    ``half`` asks a learned model for half precision; it takes it only on CUDA and where its card
+    says it is safe. Classical models ignore it.
+    """
     spec = get_spec(name)
     state = check(spec, folder)
     if not state.ready:
@@ -213,4 +217,5 @@ def load(name: str, device: str = "auto", folder: Path | None = None) -> Inpaint
     module_name, func_name = spec.factory.split(":")
     factory = getattr(importlib.import_module(module_name), func_name)
     weights = None if spec.weights is None else (weights_dir() if folder is None else folder) / spec.weights
-    return factory(spec, device=device, weights=weights)
+    extra = {"half": half} if spec.neural else {}
+    return factory(spec, device=device, weights=weights, **extra)

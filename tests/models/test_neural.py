@@ -212,16 +212,19 @@ def test_out_of_memory_is_translated(tmp_path: Path, monkeypatch: pytest.MonkeyP
             model.predict_edges(image, mask)
 
 
-def test_half_precision_only_where_card_allows_and_on_cuda(tmp_path: Path) -> None:
-    write_model(tmp_path, "partialconv-compact", card_extra={"inference": {"half": "bf16"}})
-    model = registry.load("partialconv-compact", device="cpu", folder=tmp_path)
-    model.set_half(True)
+@pytest.mark.parametrize("card_half, expected", [({"half": "bf16"}, "bf16"), ({"half": False}, "fp32"), (None, "fp16")])
+def test_half_precision_only_when_asked_on_cuda_and_card_allows(tmp_path: Path, card_half: dict | None,
+                                                                 expected: str) -> None:
+    extra = {"inference": card_half} if card_half is not None else None  # None: the catalogue's "fp16"
+    write_model(tmp_path, "partialconv-compact", card_extra=extra)
+    model = registry.load("partialconv-compact", device="cpu", folder=tmp_path, half=True)
     assert model.precision == "fp32"  # CPU: never autocast
     model.device = "cuda"  # pretend, without running anything
     model.set_half(True)
-    assert model.precision == "bf16"
+    assert model.precision == expected
     model.set_half(False)
     assert model.precision == "fp32"
+    assert registry.load("telea", half=True).name == "telea"  # classical models take no precision
 
 
 def test_input_validation(tmp_path: Path) -> None:
