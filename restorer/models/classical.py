@@ -31,8 +31,11 @@ class ClassicalInpainter:
             if not hole.any():
                 continue
             for c in range(out.shape[1]):
-                # OpenCV takes 32-bit float only as one channel: inpaint channel by channel.
-                out[n, c] = cv2.inpaint(np.ascontiguousarray(out[n, c]), hole, self._radius, self._flag)
+                # OpenCV takes 32-bit float only as one channel: inpaint channel by channel. Telea's
+                # float path assumes the 0-255 range (on [0, 1] it returns values far outside it,
+                # e.g. -1.3..2.2), so work in 0-255 floats: same precision, correct fills.
+                plane = np.ascontiguousarray(out[n, c] * 255.0)
+                out[n, c] = cv2.inpaint(plane, hole, self._radius, self._flag) / 255.0
         return np.clip(out, 0.0, 1.0)
 
 
