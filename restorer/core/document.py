@@ -19,15 +19,11 @@ import numpy as np
 from restorer.core import mask as masks
 from restorer.core.history import Edit, History, Patch, apply_edit
 from restorer.core.mask import BBox
+from restorer.core.stroke import Stroke
 from restorer.errors import MaskError, RestorerError
 
 if TYPE_CHECKING:
     from restorer.core.image import Photo
-
-# The stroke's undo snapshot is kept per tile of the mask, so a paint call copies at most the
-# few tiles its capsule first reaches, never the whole mask.
-_TILE = 256
-
 
 @dataclass(frozen=True)
 class DocumentEvent:
@@ -35,51 +31,6 @@ class DocumentEvent:
 
     kind: str
     box: BBox | None = None
-
-
-class _Stroke:
-    """A drag in progress: the mask tiles as they were before it, and the box it painted."""
-
-    def __init__(self, erase: bool) -> None:
-        self.erase = erase
-        self.tiles: dict[tuple[int, int], np.ndarray] = {}
-        self.box: BBox | None = None
-        self.radius: float | None = None
-
-    @property
-    def nbytes(self) -> int:
-        return sum(t.nbytes for t in self.tiles.values())
-
-    def snapshot(self, mask: np.ndarray, box: BBox) -> None:
-        for ty in range(box.y0 // _TILE, (box.y1 - 1) // _TILE + 1):
-            for tx in range(box.x0 // _TILE, (box.x1 - 1) // _TILE + 1):
-                if (ty, tx) not in self.tiles:
-                    self.tiles[ty, tx] = mask[_tile_box(ty, tx, mask.shape).slices].copy()
-
-    def before(self, box: BBox, mask: np.ndarray) -> np.ndarray:
-        """The pre-stroke mask over ``box`` of the live ``mask``.
-
-        A tile with no snapshot was never painted by this stroke, so it is still as it was.
-        """
-        out = mask[box.slices].copy()
-        for (ty, tx), saved in self.tiles.items():
-            tile = _tile_box(ty, tx, mask.shape)
-            inter = box.intersect(tile)
-            if inter is not None:
-                out[inter.relative_to(box)] = saved[inter.relative_to(tile)]
-        return out
-
-
-def _tile_box(ty: int, tx: int, shape: tuple[int, ...]) -> BBox:
-    return BBox(ty * _TILE, tx * _TILE, (ty + 1) * _TILE, (tx + 1) * _TILE).clip(shape)
-
-
-def _diff_box(before: np.ndarray, after: np.ndarray) -> BBox | None:
-    """Tight box of the pixels that differ (over channels too), relative to the arrays."""
-    diff = before != after
-    if diff.ndim == 3:
-        diff = diff.any(axis=2)
-    return masks.bbox(diff)
 
 
 class Document:
@@ -103,7 +54,7 @@ class Document:
         self._saved_revision = 0
         self._source_overwritten = False
         self._listeners: list[Callable[[DocumentEvent], None]] = []
-        self._stroke: _Stroke | None = None
+        self._stroke: Stroke | None = None
 
     # -- state -----------------------------------------------------------------------------
 
@@ -170,51 +121,26 @@ class Document:
         """Start a drag (brush, or eraser when ``erase``); a stroke left open is committed."""
         if self._stroke is not None:
             self.commit_stroke()
-        self._stroke = _Stroke(erase)
+        self._stroke = Stroke(self.mask, erase)
 
     def paint(self, p0: tuple[float, float], p1: tuple[float, float], radius: float) -> BBox | None:
         """Paint (or erase) the capsule p0 -> p1 into the mask now; returns the box written.
 
         Coordinates follow ``restorer.core.mask`` (pixel centres at integers, ``(x, y)``).
         """
-        stroke = self._stroke
-        if stroke is None:
+        if self._stroke is None:
             raise RuntimeError("paint() called outside begin_stroke()/commit_stroke()")
-        bounds = masks.capsule_bounds(self.mask.shape, p0, p1, radius)
-        if bounds is None:
-            return None
-        stroke.snapshot(self.mask, bounds)
-        stroke.radius = float(radius)
-        box = masks.segment(self.mask, p0, p1, radius, value=not stroke.erase)
+        box = self._stroke.paint(p0, p1, radius)
         if box is not None:
-            stroke.box = box if stroke.box is None else stroke.box.union(box)
             self._changed({"mask": box}, history=False)
         return box
 
     def commit_stroke(self, label: str | None = None) -> Edit | None:
-        """End the drag: one Edit holding what it changed (None if no pixel changed).
-
-        Usually one mask patch over the changed box; a long diagonal drag over a big scan gets
-        one patch per touched 256-pixel tile instead, when that holds under half the bytes.
-        """
+        """End the drag: one Edit holding what it changed (None if no pixel changed)."""
         stroke, self._stroke = self._stroke, None
-        if stroke is None or stroke.box is None:
+        patches = () if stroke is None else stroke.patches()
+        if stroke is None or not patches:
             return None
-        pieces: list[tuple[BBox, np.ndarray]] = []  # per tile: changed box, its pixels before
-        for (ty, tx), saved in stroke.tiles.items():
-            tile = _tile_box(ty, tx, self.mask.shape)
-            rel = _diff_box(saved, self.mask[tile.slices])
-            if rel is not None:
-                pieces.append((rel.offset(tile.y0, tile.x0), saved[rel.slices]))
-        if not pieces:
-            return None
-        whole = pieces[0][0]
-        for box, _ in pieces[1:]:
-            whole = whole.union(box)
-        if 2 * sum(box.area for box, _ in pieces) >= whole.area:
-            pieces = [(whole, stroke.before(whole, self.mask))]
-        patches = tuple(Patch("mask", box, before.copy(), self.mask[box.slices].copy())
-                        for box, before in sorted(pieces, key=lambda p: p[0]))
         kind = "erase" if stroke.erase else "stroke"
         edit = Edit(label or ("Erase" if stroke.erase else "Brush"), kind, patches,
                     {"radius": stroke.radius})
@@ -225,11 +151,9 @@ class Document:
     def abort_stroke(self) -> None:
         """Cancel the drag: the mask is as it was before ``begin_stroke``."""
         stroke, self._stroke = self._stroke, None
-        if stroke is None or stroke.box is None:
-            return
-        for (ty, tx), tile in stroke.tiles.items():
-            self.mask[_tile_box(ty, tx, self.mask.shape).slices] = tile
-        self._changed({"mask": stroke.box}, history=False)
+        box = None if stroke is None else stroke.restore()
+        if box is not None:
+            self._changed({"mask": box}, history=False)
 
     # -- whole-mask operations -------------------------------------------------------------
 
@@ -238,7 +162,7 @@ class Document:
         self._finish_stroke()
         region = region or BBox.full(self.mask.shape)
         old = self.mask[region.slices]
-        rel = _diff_box(old, new[region.slices])
+        rel = masks.diff_bbox(old, new[region.slices])
         if rel is None:
             return None
         box = rel.offset(region.y0, region.x0)
@@ -298,7 +222,7 @@ class Document:
         for box, arr in patches:
             box = BBox(*box)
             region = pixels[box.slices]
-            rel = _diff_box(region, arr)
+            rel = masks.diff_bbox(region, arr)
             if rel is None:
                 continue
             # keep only the pixels that changed: the engine's crops carry unchanged context

@@ -178,6 +178,14 @@ def bbox(mask: np.ndarray) -> BBox | None:
     return BBox(int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1)
 
 
+def diff_bbox(a: np.ndarray, b: np.ndarray) -> BBox | None:
+    """The tight box of pixels where two same-shaped arrays differ (in any channel), or None."""
+    diff = a != b
+    if diff.ndim == 3:
+        diff = diff.any(axis=2)
+    return bbox(diff)
+
+
 def _disc(px: int) -> np.ndarray:
     # the same disc the brush paints, so growing one pixel by px equals a dab of radius px
     yy, xx = np.mgrid[-px:px + 1, -px:px + 1]

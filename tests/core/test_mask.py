@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from restorer.core.mask import BBox, bbox, capsule_bounds, components, dab, grow, invert, segment, shrink
+from restorer.core.mask import (BBox, bbox, capsule_bounds, components, dab, diff_bbox, grow, invert,
+                                 segment, shrink)
 
 
 def _brute_capsule(shape, p0, p1, r):
@@ -135,3 +136,13 @@ def test_invert_bbox_components():
     assert components(m) == [BBox(2, 3, 6, 7), BBox(10, 20, 12, 29)]
     inv = invert(m)
     assert inv.dtype == bool and inv.sum() == m.size - m.sum() and not np.any(inv & m)
+
+
+def test_diff_bbox_over_channels():
+    a = np.zeros((6, 7, 3), np.uint16)
+    b = a.copy()
+    assert diff_bbox(a, b) is None
+    b[2, 5, 2] = 1
+    b[4, 1, 0] = 9
+    assert diff_bbox(a, b) == BBox(2, 1, 5, 6)
+    assert diff_bbox(a[..., 0], b[..., 0]) == BBox(4, 1, 5, 2)
