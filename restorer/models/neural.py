@@ -75,6 +75,8 @@ class TorchInpainter:
 
     def __call__(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         img, hole, crop = self._inputs(image, mask)
+        if not bool(hole.any()):
+            return self._composite(img, hole, img, crop)
         with self._running():
             pred = self._predict(img, hole)
         return self._composite(img, hole, pred, crop)
@@ -145,6 +147,8 @@ class EdgeConnectInpainter(TorchInpainter):
             guide = torch.from_numpy((np.asarray(edges) > 0.5).astype(np.float32)).to(self.device)
             ph, pw = img.shape[2] - crop[0], img.shape[3] - crop[1]
             guide = torch.nn.functional.pad(guide, (0, pw, 0, ph))
+        if not bool(hole.any()):
+            return self._composite(img, hole, img, crop)
         with self._running():
             known = self._known_edges(img, hole)
             pred, _ = self.network(img, hole, known, guide=guide)

@@ -82,6 +82,7 @@ def test_load_from_card_config_and_fill(tmp_path: Path, name: str) -> None:
     keep = np.broadcast_to(mask == 0, image.shape)
     np.testing.assert_array_equal(out[keep], image[keep])  # known pixels bit-identical
     assert not np.allclose(out[~keep], image[~keep])
+    np.testing.assert_array_equal(model(image, np.zeros_like(mask)), image)  # nothing to fill
 
 
 def test_sizes_off_the_pad_multiple_are_padded_and_cropped(tmp_path: Path) -> None:
