@@ -1,0 +1,169 @@
+"""The window's commands: every QAction with its key, and the menus and tool bar that show them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QMenu
+
+from restorer.ui.icons import icon
+
+if TYPE_CHECKING:
+    from restorer.ui.main_window import MainWindow
+
+# Amount for the Grow / Shrink mask commands (pixels of the photo).
+GROW_PX = 3
+
+
+@dataclass
+class Actions:
+    open: QAction
+    save: QAction
+    save_as: QAction
+    import_mask: QAction
+    export_mask: QAction
+    quit: QAction
+    undo: QAction
+    redo: QAction
+    redo_alt: QAction
+    brush: QAction
+    eraser: QAction
+    smaller: QAction
+    bigger: QAction
+    clear_mask: QAction
+    invert_mask: QAction
+    grow_mask: QAction
+    shrink_mask: QAction
+    show_mask: QAction
+    fill: QAction
+    cancel: QAction
+    auto_fill: QAction
+    edges: QAction
+    fit: QAction
+    actual: QAction
+    zoom_in: QAction
+    zoom_out: QAction
+    compare_split: QAction
+    compare_difference: QAction
+    compare_step: QAction
+    back_to_canvas: QAction
+
+    def all(self) -> list[QAction]:
+        return [getattr(self, f.name) for f in fields(self)]
+
+
+def _action(
+    window: MainWindow,
+    text: str,
+    slot: Callable[..., object] | None,
+    keys: str | QKeySequence.StandardKey | list[str] | None = None,
+    tip: str = "",
+    checkable: bool = False,
+    icon_name: str | None = None,
+) -> QAction:
+    action = QAction(text, window)
+    if icon_name:
+        action.setIcon(icon(icon_name))
+    if isinstance(keys, list):
+        action.setShortcuts([QKeySequence(k) for k in keys])
+    elif keys is not None:
+        action.setShortcut(QKeySequence(keys))
+    # Window-wide keys, so they work whichever child has the focus (canvas, panels, tool bar).
+    action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+    action.setCheckable(checkable)
+    shortcut = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+    action.setToolTip(f"{tip or text.replace('&', '').rstrip('…')}" + (f" ({shortcut})" if shortcut else ""))
+    if slot is not None:
+        (action.toggled if checkable else action.triggered).connect(slot)
+    window.addAction(action)
+    return action
+
+
+def build_actions(w: MainWindow) -> Actions:
+    a = Actions(
+        open=_action(w, "&Open…", w.open_dialog, "Ctrl+O", icon_name="open"),
+        save=_action(w, "&Save", w.save, "Ctrl+S", "Save beside the original as NAME-restored", icon_name="save"),
+        save_as=_action(w, "Save &As…", w.save_as, "Ctrl+Shift+S"),
+        import_mask=_action(w, "&Import Mask…", w.import_mask),
+        export_mask=_action(w, "&Export Mask…", w.export_mask),
+        quit=_action(w, "&Quit", w.close, "Ctrl+Q"),
+        undo=_action(w, "&Undo", w.undo, "Ctrl+Z", icon_name="undo"),
+        redo=_action(w, "&Redo", w.redo, "Ctrl+Shift+Z", icon_name="redo"),
+        redo_alt=_action(w, "Redo (Ctrl+Y)", w.redo, "Ctrl+Y"),
+        brush=_action(w, "&Brush", lambda on: on and w.canvas.set_tool("brush"), "B", checkable=True, icon_name="brush"),
+        eraser=_action(w, "&Eraser", lambda on: on and w.canvas.set_tool("eraser"), "E", checkable=True, icon_name="eraser"),
+        smaller=_action(w, "Smaller Brush", lambda: w.canvas.step_brush(-1), "["),
+        bigger=_action(w, "Bigger Brush", lambda: w.canvas.step_brush(+1), "]"),
+        clear_mask=_action(w, "&Clear Mask", lambda: w.mask_command("clear"), "Ctrl+Shift+A"),
+        invert_mask=_action(w, "&Invert Mask", lambda: w.mask_command("invert"), "Ctrl+I"),
+        grow_mask=_action(w, f"&Grow Mask ({GROW_PX} px)", lambda: w.mask_command("grow")),
+        shrink_mask=_action(w, f"S&hrink Mask ({GROW_PX} px)", lambda: w.mask_command("shrink")),
+        show_mask=_action(w, "Show &Mask", w.set_mask_visible, "M", checkable=True),
+        fill=_action(w, "&Fill", w.fill, ["Return", "Enter"], "Fill the mask with the chosen model", icon_name="fill"),
+        cancel=_action(w, "&Cancel", w.cancel, "Esc", "Cancel the running job or the stroke"),
+        auto_fill=_action(w, "Fill &Automatically After Each Stroke", w.set_auto_fill, checkable=True),
+        edges=_action(w, "&Edges Mode", w.edges.set_enabled, "G", "Show the predicted edges and draw guide lines (EdgeConnect)", checkable=True, icon_name="edges"),
+        fit=_action(w, "&Fit", w.canvas.fit, "Ctrl+0", icon_name="fit"),
+        actual=_action(w, "&100 %", w.canvas.actual_size, "Ctrl+1"),
+        zoom_in=_action(w, "Zoom &In", lambda: w.zoom_step(1), "Ctrl++"),
+        zoom_out=_action(w, "Zoom &Out", lambda: w.zoom_step(-1), "Ctrl+-"),
+        compare_split=_action(w, "&Before / After Split", lambda: w.comparing.compare_document("split"), "Ctrl+D", icon_name="compare"),
+        compare_difference=_action(w, "&Difference", lambda: w.comparing.compare_document("difference"), "Ctrl+Shift+D"),
+        compare_step=_action(w, "Compare &Selected Step", w.comparing.compare_selected_step),
+        back_to_canvas=_action(w, "Back to &Editing", w.show_canvas),
+    )
+    tools = QActionGroup(w)
+    tools.addAction(a.brush)
+    tools.addAction(a.eraser)
+    a.brush.setChecked(True)
+    a.show_mask.setChecked(True)
+    return a
+
+
+def build_menus(w: MainWindow, a: Actions) -> QMenu:
+    """Menus in the conventional order; returns the recent-files submenu for the window to fill."""
+    bar = w.menuBar()
+    file_menu = bar.addMenu("&File")
+    file_menu.addAction(a.open)
+    recent = file_menu.addMenu("Open &Recent")
+    file_menu.addSeparator()
+    file_menu.addAction(a.save)
+    file_menu.addAction(a.save_as)
+    file_menu.addSeparator()
+    file_menu.addAction(a.import_mask)
+    file_menu.addAction(a.export_mask)
+    file_menu.addSeparator()
+    file_menu.addAction(a.quit)
+
+    edit = bar.addMenu("&Edit")
+    edit.addAction(a.undo)
+    edit.addAction(a.redo)
+
+    mask = bar.addMenu("&Mask")
+    for action in (a.brush, a.eraser, a.smaller, a.bigger):
+        mask.addAction(action)
+    mask.addSeparator()
+    for action in (a.clear_mask, a.invert_mask, a.grow_mask, a.shrink_mask):
+        mask.addAction(action)
+    mask.addSeparator()
+    mask.addAction(a.show_mask)
+
+    fill = bar.addMenu("F&ill")
+    fill.addAction(a.fill)
+    fill.addAction(a.cancel)
+    fill.addAction(a.auto_fill)
+    fill.addSeparator()
+    fill.addAction(a.edges)
+
+    view = bar.addMenu("&View")
+    for action in (a.fit, a.actual, a.zoom_in, a.zoom_out):
+        view.addAction(action)
+    view.addSeparator()
+    for action in (a.compare_split, a.compare_difference, a.compare_step, a.back_to_canvas):
+        view.addAction(action)
+    view.addSeparator()
+    w.view_menu = view
+    return recent

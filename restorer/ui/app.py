@@ -1,0 +1,47 @@
+"""The `restorer [IMAGE]` entry point: make the QApplication and the main window, open IMAGE if given."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from PySide6.QtWidgets import QApplication
+
+from restorer import __version__
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="restorer", description="Restore damaged photos: brush a mask, fill it.")
+    parser.add_argument("image", nargs="?", type=Path, help="photo to open")
+    parser.add_argument("--version", action="version", version=f"restorer {__version__}")
+    return parser.parse_args(list(argv))
+
+
+def make_app(argv: Sequence[str] | None = None) -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(list(argv) if argv is not None else sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Restorer")
+    app.setOrganizationName("Restorer")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("restorer")
+    return app
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    app = make_app(sys.argv[:1])
+    from restorer.ui.main_window import MainWindow  # after QApplication: icons need it
+
+    window = MainWindow()
+    window.show()
+    if args.image is not None:
+        window.open_path(args.image)
+    return int(app.exec())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,127 @@
+"""Before/after in the main window: the comparison view for the document or one step, and hold-for-original."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import QApplication
+
+from restorer.errors import RestorerError
+from restorer.ui.convert import RgbPyramid
+
+if TYPE_CHECKING:
+    from restorer.ui.main_window import MainWindow
+
+# Held down, shows the original photo (Photoshop and Lightroom use the backslash key too).
+HOLD_KEY = Qt.Key.Key_Backslash
+
+
+class CompareController(QObject):
+    """Switches the window between editing (canvas) and comparing (CompareView from ui-panels)."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.view: Any = None
+        self._original: RgbPyramid | None = None
+        self._original_of: Any = None
+        self.holding = False
+
+    def _ensure_view(self) -> Any:
+        if self.view is None:
+            from restorer.ui.compare import CompareView
+
+            self.view = CompareView()
+            self.window.stack.addWidget(self.view)
+        return self.view
+
+    @property
+    def active(self) -> bool:
+        return self.view is not None and self.window.stack.currentWidget() is self.view
+
+    def show_canvas(self) -> None:
+        self.window.stack.setCurrentWidget(self.window.canvas)
+        self.window.canvas.setFocus()
+
+    def _show(self, pair: Any, mode: str) -> None:
+        view = self._ensure_view()
+        view.set_comparison(pair)
+        view.set_mode(mode)
+        self.window.stack.setCurrentWidget(view)
+        view.setFocus()
+        self.window.show_status(f"{pair.title}: drag the divider; hold \\ for the original; Esc returns to editing")
+
+    def compare_document(self, mode: str = "split") -> None:
+        """The photo as opened against the photo now (split or difference)."""
+        doc = self.window.document
+        if doc is None:
+            return
+        from restorer.ui.comparison_images import document_pair
+
+        try:
+            pair = document_pair(doc)
+        except RestorerError as exc:
+            self.window.show_error("Cannot compare", str(exc))
+            return
+        self._show(pair, mode)
+
+    def compare_step(self, k: int, mode: str = "split") -> None:
+        """History step ``k`` alone: the region it changed, before and after it."""
+        doc = self.window.document
+        if doc is None or not 1 <= k <= len(doc.history.steps):
+            self.window.show_status("Choose a step in the History panel to compare it")
+            return
+        from restorer.ui.comparison_images import step_pair
+
+        self._show(step_pair(doc, k), mode)
+
+    def compare_selected_step(self) -> None:
+        panel = self.window.history_panel
+        doc = self.window.document
+        if doc is None:
+            return
+        k = doc.history.index
+        rows = panel.view().selectionModel().selectedRows() if panel.view().selectionModel() else []
+        if rows:
+            k = panel.model().step_for_row(rows[0].row())
+        self.compare_step(k)
+
+    # --- hold for the original -------------------------------------------------------------------
+    def original_display(self) -> RgbPyramid | None:
+        """The photo as opened, at display depth (built on first use, then kept for this document)."""
+        doc = self.window.document
+        if doc is None:
+            return None
+        if self._original is None or self._original_of is not doc:
+            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+            try:
+                self._original = RgbPyramid(doc.original_pixels())
+                self._original_of = doc
+            except RestorerError as exc:
+                self.window.show_status(str(exc))
+                return None
+            finally:
+                QApplication.restoreOverrideCursor()
+        return self._original
+
+    def hold_original(self, held: bool) -> None:
+        if held == self.holding:
+            return
+        self.holding = held
+        if self.active:
+            self.view.show_before(held)
+            return
+        self.window.canvas.set_alternate(self.original_display() if held else None)
+        if held:
+            self.window.show_status("Showing the original; release \\ to return", 0)
+        else:
+            self.window.statusBar().clearMessage()
+
+    def forget(self) -> None:
+        """A new document was opened (or the old one is gone)."""
+        self._original = None
+        self._original_of = None
+        if self.view is not None:
+            self.view.clear()
+        self.show_canvas()

@@ -1,0 +1,146 @@
+"""What the screen shows of the document's arrays: 8-bit display pyramids, overlay colouring, QImage views.
+
+The document keeps full resolution and bit depth; the canvas paints from these display copies.
+Level k of a pyramid is the image shrunk by 2**k (box filter), so a zoomed-out view of a 100 MP
+scan reads a few megapixels instead of the whole photo. Pyramids update only the changed box.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import cv2
+import numpy as np
+from PySide6.QtGui import QColor, QImage
+
+# Stop halving once the level fits in this many pixels on its long side.
+SMALLEST_SIDE = 512
+
+Box = tuple[int, int, int, int]  # y0, x0, y1, x1 (exclusive ends), like core.mask.BBox
+
+
+def to_rgb8(pixels: np.ndarray) -> np.ndarray:
+    """H x W x 3 uint8 for the screen, from a photo of any supported dtype and channel count."""
+    try:
+        from restorer.core.image import to_display_rgb8
+    except ImportError:  # core-io not landed yet: same rule (top byte of 16-bit, gray to RGB)
+        to_display_rgb8 = None
+    if to_display_rgb8 is not None:
+        return to_display_rgb8(pixels)
+    arr = pixels
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    if arr.dtype == np.uint16:
+        arr = (arr >> 8).astype(np.uint8)
+    elif arr.dtype != np.uint8:
+        arr = np.clip(arr, 0, 255).astype(np.uint8)
+    if arr.shape[2] == 1:
+        arr = np.repeat(arr, 3, axis=2)
+    return np.ascontiguousarray(arr[:, :, :3])
+
+
+def _half(arr: np.ndarray) -> np.ndarray:
+    """Shrink by exactly 2 with a box filter; odd sizes are padded by edge replication first.
+
+    Exactly 2 (never a fractional scale) keeps a box update identical to a full rebuild.
+    """
+    h, w = arr.shape[:2]
+    ph, pw = h % 2, w % 2
+    if ph or pw:
+        arr = cv2.copyMakeBorder(arr, 0, ph, 0, pw, cv2.BORDER_REPLICATE)
+    out = cv2.resize(arr, ((w + pw) // 2, (h + ph) // 2), interpolation=cv2.INTER_AREA)
+    if out.ndim == 2 and arr.ndim == 3:  # cv2 drops a single channel axis
+        out = out[:, :, None]
+    return out
+
+
+class Pyramid:
+    """Level 0 plus halved levels; ``update(box)`` refreshes one box through every level."""
+
+    def __init__(self, base: np.ndarray) -> None:
+        self.levels: list[np.ndarray] = [base]
+        while max(self.levels[-1].shape[:2]) > SMALLEST_SIDE:
+            self.levels.append(self._shrink(self.levels[-1]))
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.levels[0].shape[:2]  # type: ignore[return-value]
+
+    def _shrink(self, arr: np.ndarray) -> np.ndarray:
+        return _half(arr)
+
+    def level_for_scale(self, scale: float) -> int:
+        """The smallest level that still has at least one source pixel per screen pixel."""
+        k = 0
+        while k + 1 < len(self.levels) and scale * (2 ** (k + 1)) <= 1.0:
+            k += 1
+        return k
+
+    def update(self, box: Box | None) -> None:
+        """Recompute the shrunken levels inside ``box`` (level-0 coordinates) after level 0 changed."""
+        if box is None:
+            for k in range(1, len(self.levels)):
+                self.levels[k] = self._shrink(self.levels[k - 1])
+            return
+        y0, x0, y1, x1 = box
+        for k in range(1, len(self.levels)):
+            prev, cur = self.levels[k - 1], self.levels[k]
+            # Align to the 2 x 2 blocks of the previous level so the blocks are the same as a full build.
+            y0, x0 = (y0 // 2) * 2, (x0 // 2) * 2
+            y1 = min(-(-y1 // 2) * 2, prev.shape[0] + prev.shape[0] % 2)
+            x1 = min(-(-x1 // 2) * 2, prev.shape[1] + prev.shape[1] % 2)
+            crop = prev[y0 : min(y1, prev.shape[0]), x0 : min(x1, prev.shape[1])]
+            ly0, lx0, ly1, lx1 = y0 // 2, x0 // 2, y1 // 2, x1 // 2
+            small = self._shrink(crop)
+            cur[ly0:ly1, lx0:lx1] = small[: ly1 - ly0, : lx1 - lx0]
+            y0, x0, y1, x1 = ly0, lx0, ly1, lx1
+
+
+class MaskPyramid(Pyramid):
+    """A bool layer (mask, guide edges): a shrunken pixel is set if any pixel under it is (thin lines stay visible)."""
+
+    def _shrink(self, arr: np.ndarray) -> np.ndarray:
+        h, w = arr.shape
+        if h % 2 or w % 2:
+            arr = np.pad(arr, ((0, h % 2), (0, w % 2)), mode="edge")
+        rows = arr[0::2] | arr[1::2]
+        return rows[:, 0::2] | rows[:, 1::2]
+
+
+class RgbPyramid(Pyramid):
+    """The 8-bit RGB display copy of a photo; ``refresh(pixels, box)`` re-derives a changed box."""
+
+    def __init__(self, pixels: np.ndarray, convert: Callable[[np.ndarray], np.ndarray] = to_rgb8) -> None:
+        self._convert = convert
+        super().__init__(np.ascontiguousarray(convert(pixels)))
+
+    def refresh(self, pixels: np.ndarray, box: Box | None) -> None:
+        if box is None:
+            self.levels[0][...] = self._convert(pixels)
+        else:
+            y0, x0, y1, x1 = box
+            self.levels[0][y0:y1, x0:x1] = self._convert(pixels[y0:y1, x0:x1])
+        self.update(box)
+
+
+def rgb_qimage(rgb: np.ndarray) -> tuple[QImage, np.ndarray]:
+    """A QImage over a contiguous copy of ``rgb`` (H x W x 3 uint8); keep the array alive while painting."""
+    arr = np.ascontiguousarray(rgb)
+    h, w = arr.shape[:2]
+    return QImage(arr.data, w, h, arr.strides[0], QImage.Format.Format_RGB888), arr
+
+
+def overlay_qimage(layer: np.ndarray, color: QColor, opacity: float) -> tuple[QImage, np.ndarray]:
+    """A premultiplied ARGB image: ``color`` at ``opacity`` where ``layer`` is set, transparent elsewhere."""
+    a = int(round(255 * max(0.0, min(1.0, opacity))))
+    r, g, b = (c * a // 255 for c in (color.red(), color.green(), color.blue()))
+    value = np.uint32((a << 24) | (r << 16) | (g << 8) | b)
+    argb = np.where(layer, value, np.uint32(0)).astype(np.uint32)
+    h, w = argb.shape
+    return QImage(argb.data, w, h, argb.strides[0], QImage.Format.Format_ARGB32_Premultiplied), argb
+
+
+def difference_rgb8(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """Where two display images differ, amplified so small changes show (for thumbnails and checks)."""
+    diff = np.abs(before.astype(np.int16) - after.astype(np.int16)).max(axis=2)
+    return np.repeat(np.clip(diff * 4, 0, 255).astype(np.uint8)[:, :, None], 3, axis=2)

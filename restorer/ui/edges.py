@@ -1,0 +1,201 @@
+"""Edges mode (EdgeConnect): show the predicted edge map for the current mask and let the user correct it.
+
+The guide layer is a bool H x W array the brush draws thin lines into (the eraser removes them);
+it starts as the model's predicted edges inside the hole and goes to the fill as
+EngineOptions.guide_edges, where it replaces the edges the model would have predicted.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QColor
+
+from restorer.core import mask as masks
+from restorer.core.mask import BBox
+
+if TYPE_CHECKING:
+    from restorer.ui.main_window import MainWindow
+
+EDGE_COLOR = QColor(40, 220, 255)
+GUIDE_RADIUS = 1.0  # drawn guide lines are thin like Canny edges, whatever the brush size
+CONTEXT = 96  # pixels of known photo around the hole that the edge model sees
+
+
+class GuideLayer:
+    """The user-editable edge map; a PaintTarget for the canvas (same calls as the Document's mask)."""
+
+    def __init__(self, shape: tuple[int, int], on_change: Any) -> None:
+        self.edges = np.zeros(shape, dtype=np.bool_)
+        self._on_change = on_change
+        self._erase = False
+        self._before: np.ndarray | None = None
+        self._box: BBox | None = None
+
+    def begin_stroke(self, erase: bool = False) -> None:
+        self._erase = erase
+        self._before = self.edges.copy()
+        self._box = None
+
+    def paint(self, p0: tuple[float, float], p1: tuple[float, float], radius: float) -> BBox | None:
+        r = radius if self._erase else GUIDE_RADIUS
+        box = masks.segment(self.edges, p0, p1, r, value=not self._erase)
+        if box is not None:
+            self._box = box if self._box is None else self._box.union(box)
+            self._on_change(box)
+        return box
+
+    def commit_stroke(self, label: str | None = None) -> BBox | None:
+        self._before = None
+        return self._box
+
+    def abort_stroke(self) -> None:
+        if self._before is not None and self._box is not None:
+            self.edges[self._box.slices] = self._before[self._box.slices]
+            self._on_change(self._box)
+        self._before = None
+
+    def set_predicted(self, pieces: list[tuple[BBox, np.ndarray]]) -> None:
+        self.edges[:] = False
+        for box, edge in pieces:
+            self.edges[BBox(*box).slices] |= np.asarray(edge).reshape(BBox(*box).height, BBox(*box).width) > 0.5
+        self._on_change(None)
+
+
+class EdgesController(QObject):
+    """Turns Edges mode on and off, predicts edges in the worker, and owns the guide layer."""
+
+    edgesPredicted = Signal()
+    enabledChanged = Signal(bool)
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.enabled = False
+        self.guide: GuideLayer | None = None
+        self._job: int | None = None
+        self._job_revision = -1
+        self._repredict = QTimer(self)
+        self._repredict.setSingleShot(True)
+        self._repredict.setInterval(0)
+        self._repredict.timeout.connect(self.predict)
+
+    def _runner(self) -> Any:
+        return self.window.fills.runner
+
+    def _connect_runner(self) -> None:
+        runner = self._runner()
+        runner.computed.connect(self._on_computed)
+        runner.failed.connect(self._on_failed)
+        runner.cancelled.connect(self._on_cancelled)
+
+    def available(self) -> tuple[bool, str]:
+        from restorer.models import registry
+        from restorer.ui.fill import supports_edges
+
+        name = self.window.model_picker.current_model()
+        if name is None:
+            return False, "no model is chosen"
+        if not supports_edges(registry.get_spec(name)):
+            return False, f"Edges mode needs an EdgeConnect model; {name} does not predict edges"
+        return True, ""
+
+    def set_enabled(self, on: bool) -> None:
+        doc = self.window.document
+        if on:
+            ok, why = self.available()
+            if not ok or doc is None:
+                self.window.show_status(why or "Open a photo first")
+                self.window.actions.edges.setChecked(False)
+                return
+            if self.guide is None or self.guide.edges.shape != doc.shape:
+                self.guide = GuideLayer(doc.shape, self._guide_changed)
+                self.window.canvas.set_overlay("edges", self.guide.edges, EDGE_COLOR, 0.95)
+            self.window.canvas.set_overlay_visible("edges", True)
+            self.window.canvas.target = self.guide
+            self.enabled = True
+            self.predict()
+            self.window.show_status("Edges mode: brush (B) draws guide lines, eraser (E) removes them; Enter fills")
+        else:
+            self.enabled = False
+            self._cancel()
+            self.window.canvas.set_overlay_visible("edges", False)
+            self.window.canvas.target = doc
+        self.enabledChanged.emit(self.enabled)
+
+    def reset(self) -> None:
+        """A new document: drop the guide layer and leave Edges mode."""
+        self._cancel()
+        self.guide = None
+        self.window.canvas.set_overlay("edges", None, EDGE_COLOR, 0)
+        if self.enabled:
+            self.enabled = False
+            self.window.actions.edges.setChecked(False)
+
+    def guide_edges(self) -> np.ndarray | None:
+        """What the fill gets as EngineOptions.guide_edges (None outside Edges mode)."""
+        return self.guide.edges.copy() if self.enabled and self.guide is not None else None
+
+    def mask_changed(self) -> None:
+        if self.enabled:
+            self._repredict.start()
+
+    def _guide_changed(self, box: BBox | None) -> None:
+        self.window.canvas.overlay_changed("edges", None if box is None else tuple(box))
+
+    # --- prediction in the worker ------------------------------------------------------------
+    def predict(self) -> None:
+        doc = self.window.document
+        if not self.enabled or doc is None or self.guide is None:
+            return
+        if self.window.canvas.stroking:
+            return
+        hole = masks.bbox(doc.mask)
+        if hole is None:
+            self.guide.set_predicted([])
+            return
+        from restorer.inference import engine
+
+        self._cancel()
+        region = hole.pad(CONTEXT, doc.shape)
+        # Copies, so the worker never reads arrays the GUI thread may change meanwhile.
+        pixels = doc.pixels[region.slices].copy()
+        mask = doc.mask[region.slices].copy()
+        model = self.window.model_picker.current_model()
+        options = engine.EngineOptions(device=self.window.settings.device)
+
+        def work(cancel: threading.Event) -> list[tuple[BBox, np.ndarray]]:
+            pieces = engine.predict_edges(pixels, mask, model, options)
+            return [(BBox(*b).offset(region.y0, region.x0), e) for b, e in pieces]
+
+        self._job_revision = doc.revision
+        self._job = self._runner().submit_call(work)
+        self.window.show_status(f"Predicting edges with {model}…")
+
+    def _cancel(self) -> None:
+        if self._job is not None:
+            self._runner().cancel(self._job)
+            self._job = None
+
+    def _on_computed(self, job_id: int, pieces: Any) -> None:
+        if job_id != self._job:
+            return
+        self._job = None
+        doc = self.window.document
+        if doc is None or self.guide is None or doc.revision != self._job_revision:
+            return  # the mask changed meanwhile; a newer prediction is queued
+        self.guide.set_predicted(pieces)
+        self.window.show_status("Predicted edges shown in cyan: correct them with B / E, then press Enter to fill")
+        self.edgesPredicted.emit()
+
+    def _on_failed(self, job_id: int, message: str) -> None:
+        if job_id == self._job:
+            self._job = None
+            self.window.show_error("Edge prediction failed", message)
+
+    def _on_cancelled(self, job_id: int) -> None:
+        if job_id == self._job:
+            self._job = None

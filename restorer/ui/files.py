@@ -1,0 +1,85 @@
+"""Where photos and masks are read from and written to: the open/save dialogs and the never-overwrite rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import QFileDialog, QWidget
+
+from restorer.ui.convert import RgbPyramid
+
+OPEN_FILTER = "Photos (*.tif *.tiff *.png *.jpg *.jpeg *.webp *.bmp);;All files (*)"
+MASK_FILTER = "Mask PNG (*.png);;All files (*)"
+# Formats that hold only 8 bits per channel: saving a 16-bit photo there loses precision.
+EIGHT_BIT_SUFFIXES = {".jpg", ".jpeg", ".webp", ".bmp"}
+
+
+def save_formats() -> dict[str, str]:
+    from restorer.core.image import SAVE_FORMATS
+
+    return dict(SAVE_FORMATS)
+
+
+def restored_path(original: Path) -> Path:
+    """``name-restored.ext`` beside the original (the original's format); a free name if that exists.
+
+    A suffix we cannot write falls back to TIFF, which keeps any bit depth.
+    """
+    suffix = original.suffix if original.suffix.lower() in save_formats() else ".tif"
+    candidate = original.with_name(f"{original.stem}-restored{suffix}")
+    n = 2
+    while candidate.exists():
+        candidate = original.with_name(f"{original.stem}-restored-{n}{suffix}")
+        n += 1
+    return candidate
+
+
+def same_file(a: Path, b: Path | None) -> bool:
+    if b is None:
+        return False
+    try:
+        if a.exists() and b.exists():
+            return a.samefile(b)
+    except OSError:
+        pass
+    return a.resolve() == b.resolve()
+
+
+def save_filters() -> tuple[list[str], dict[str, str]]:
+    """Dialog filters, one per format name, and each filter's default suffix."""
+    by_format: dict[str, list[str]] = {}
+    for suffix, name in save_formats().items():
+        by_format.setdefault(name, []).append(suffix)
+    filters, default_suffix = [], {}
+    for name, suffixes in by_format.items():
+        text = f"{name} ({' '.join('*' + s for s in suffixes)})"
+        filters.append(text)
+        default_suffix[text] = suffixes[0]
+    return filters, default_suffix
+
+
+def ask_save_path(parent: QWidget, start: Path, current_suffix: str) -> Path | None:
+    """The Save As dialog with a format choice; adds the chosen format's suffix when none was typed."""
+    filters, suffix_for = save_filters()
+    selected = next((f for f in filters if f"*{current_suffix.lower()}" in f.split("(")[1]), filters[0] if filters else "")
+    name, chosen = QFileDialog.getSaveFileName(
+        parent, "Save As", str(start), ";;".join(filters), selected,
+        QFileDialog.Option.DontConfirmOverwrite,  # we ask ourselves, and more carefully for the original
+    )
+    if not name:
+        return None
+    path = Path(name)
+    if not path.suffix and chosen in suffix_for:
+        path = path.with_suffix(suffix_for[chosen])
+    return path
+
+
+def load_for_display(path: Path) -> tuple[Path, Any, RgbPyramid]:
+    """Runs in the loader thread: read the photo, wrap it in a Document, build its display pyramid."""
+    from restorer.core.document import Document
+    from restorer.core.image import load_photo
+
+    photo = load_photo(path)
+    doc = Document(photo)
+    return path, doc, RgbPyramid(doc.pixels)

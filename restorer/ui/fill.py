@@ -1,0 +1,222 @@
+"""Filling the mask: the model picker, the fill job's life (plan, run in the worker, apply or drop), progress and errors."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QStandardItemModel
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QMessageBox, QProgressBar, QToolButton, QWidget
+
+from restorer.errors import RestorerError
+from restorer.models import registry
+from restorer.ui.worker import JobRunner, next_job_id
+
+if TYPE_CHECKING:
+    from restorer.ui.main_window import MainWindow
+
+
+def supports_edges(spec: registry.ModelSpec) -> bool:
+    """EdgeConnect-family models predict an edge map the user can see and correct (Edges mode)."""
+    arch = str(spec.config.get("arch", "")) if spec.config else ""
+    return arch == "edgeconnect" or spec.name.startswith("edgeconnect")
+
+
+class ModelPicker(QComboBox):
+    """Every registered model; ones that cannot run are disabled, with the reason as the tooltip."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setToolTip("Model used to fill the mask")
+        self.setMinimumContentsLength(14)
+        self.reload()
+
+    def reload(self) -> None:
+        current = self.current_model()
+        self.blockSignals(True)
+        self.clear()
+        model = self.model()
+        assert isinstance(model, QStandardItemModel)
+        for spec in registry.all_specs():
+            try:
+                state = registry.check(spec)
+                ready, reason = state.ready, state.reason
+            except Exception as exc:  # noqa: BLE001 - a broken entry must not stop the app from starting
+                ready, reason = False, f"cannot check this model: {exc}"
+            self.addItem(spec.name, spec.name)
+            i = self.count() - 1
+            tip = spec.description if ready else f"Unavailable: {reason}"
+            self.setItemData(i, tip, Qt.ItemDataRole.ToolTipRole)
+            item = model.item(i)
+            item.setEnabled(ready)
+        self.blockSignals(False)
+        if current:
+            self.set_model(current)
+
+    def current_model(self) -> str | None:
+        data = self.currentData()
+        return str(data) if data is not None else None
+
+    def set_model(self, name: str) -> bool:
+        """Select ``name`` if it is listed and enabled; False (selection unchanged) otherwise."""
+        i = self.findData(name)
+        if i < 0 or not self.is_enabled_at(i):
+            return False
+        self.setCurrentIndex(i)
+        return True
+
+    def is_enabled_at(self, i: int) -> bool:
+        model = self.model()
+        assert isinstance(model, QStandardItemModel)
+        item = model.item(i)
+        return bool(item is not None and item.isEnabled())
+
+    def reason(self, name: str) -> str:
+        i = self.findData(name)
+        return str(self.itemData(i, Qt.ItemDataRole.ToolTipRole) or "") if i >= 0 else ""
+
+
+class ProgressWidget(QWidget):
+    """Status-bar progress: a bar and a Cancel button, shown while a job runs."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.bar = QProgressBar()
+        self.bar.setMaximumWidth(220)
+        self.bar.setTextVisible(True)
+        self.cancel_button = QToolButton()
+        self.cancel_button.setText("Cancel")
+        self.cancel_button.setToolTip("Cancel the running job (Esc)")
+        layout.addWidget(self.bar)
+        layout.addWidget(self.cancel_button)
+        self.hide()
+
+    def start(self, text: str) -> None:
+        self.bar.setRange(0, 0)  # busy until the first progress report
+        self.bar.setFormat(text)
+        self.show()
+
+    def report(self, done: int, total: int, text: str) -> None:
+        self.bar.setRange(0, max(total, 1))
+        self.bar.setValue(done)
+        self.bar.setFormat(f"{text} %v/%m" if text else "%v/%m")
+
+
+class FillController(QObject):
+    """Runs fills for the window's document; one job at a time, a stale result is dropped."""
+
+    fillApplied = Signal(object)  # the Edit the fill made
+    fillDropped = Signal(str)  # why a result was not applied (stale, cancelled, failed)
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.runner = JobRunner("inference", self)
+        self.runner.progressed.connect(self._on_progress)
+        self.runner.finished.connect(self._on_finished)
+        self.runner.failed.connect(self._on_failed)
+        self.runner.cancelled.connect(self._on_cancelled)
+        self.progress = ProgressWidget()
+        self.progress.cancel_button.clicked.connect(self.cancel)
+        self.device_label = QLabel("Device: -")
+        self.device_label.setToolTip("Where the last fill ran")
+        self.job_id: int | None = None
+        self._job_doc: Any = None
+        self._job_model = ""
+        self._started = 0.0
+
+    @property
+    def running(self) -> bool:
+        return self.job_id is not None
+
+    def fill(self, model: str, guide_edges: Any = None) -> int | None:
+        """Plan a fill of the current mask with ``model`` and queue it; returns the job id (None = nothing to do)."""
+        doc = self.window.document
+        if doc is None:
+            return None
+        if not doc.mask.any():
+            self.window.show_status("Nothing to fill: brush over the damage first (B)")
+            return None
+        from restorer.inference import engine
+
+        if self.running:
+            self.cancel()
+        # The guide layer starts as the predicted edges, so inside the hole it replaces them.
+        options = engine.EngineOptions(device=self.window.settings.device, guide_edges=guide_edges, guide_mode="replace")
+        job_id = next_job_id()
+        try:
+            job = engine.plan(doc.photo.pixels, doc.mask, model, options, job_id=job_id, revision=doc.revision)
+        except RestorerError as exc:
+            self._report_failure(str(exc))
+            return None
+        self.job_id, self._job_doc, self._job_model = job_id, doc, model
+        self._started = time.monotonic()
+        self.runner.submit(job)
+        self.progress.start(f"Filling with {model}…")
+        spec = registry.get_spec(model)
+        if not spec.neural:
+            self.device_label.setText("Device: cpu (OpenCV)")
+        self.window.show_status(f"Filling with {model}…")
+        return job_id
+
+    def cancel(self) -> None:
+        if self.job_id is not None:
+            self.runner.cancel(self.job_id)
+            self.window.show_status("Cancelling…")
+
+    def shutdown(self) -> bool:
+        self.job_id = None
+        return self.runner.shutdown()
+
+    # --- outcomes (GUI thread) -------------------------------------------------------------------
+    def _end(self) -> None:
+        self.job_id = None
+        self._job_doc = None
+        self.progress.hide()
+
+    def _on_progress(self, job_id: int, done: int, total: int, message: str) -> None:
+        if job_id == self.job_id:
+            self.progress.report(done, total, message or "Filling")
+
+    def _on_finished(self, result: Any) -> None:
+        if result.job_id != self.job_id:
+            return  # an older job that was superseded: its outcome was already reported
+        doc = self._job_doc
+        self._end()
+        self.device_label.setText(f"Device: {result.device}")
+        if doc is not self.window.document or result.revision != doc.revision:
+            why = "The photo or mask changed while the fill ran; its result was dropped. Press Enter to fill again."
+            self.window.show_status(why)
+            self.fillDropped.emit(why)
+            return
+        if not result.patches:
+            self.window.show_status("The fill changed nothing")
+            self.fillDropped.emit("empty result")
+            return
+        meta = {"model": self._job_model, "device": result.device, "notes": list(result.notes)}
+        edit = doc.apply_fill(result.patches, f"Fill ({self._job_model})", meta=meta)
+        seconds = time.monotonic() - self._started
+        notes = f" — {'; '.join(result.notes)}" if result.notes else ""
+        self.window.show_status(f"Filled with {self._job_model} on {result.device} in {seconds:.1f} s{notes}")
+        self.fillApplied.emit(edit)
+
+    def _on_failed(self, job_id: int, message: str) -> None:
+        if job_id != self.job_id:
+            return
+        self._end()
+        self._report_failure(message)
+
+    def _on_cancelled(self, job_id: int) -> None:
+        if job_id != self.job_id:
+            return
+        self._end()
+        self.window.show_status("Fill cancelled")
+        self.fillDropped.emit("cancelled")
+
+    def _report_failure(self, message: str) -> None:
+        self.window.show_status(f"Fill failed: {message}")
+        self.fillDropped.emit(message)
+        QMessageBox.warning(self.window, "Fill failed", f"The fill did not run:\n\n{message}")

@@ -1,0 +1,540 @@
+"""MainWindow: the document being restored, wired to the canvas, panels, fills, files and settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QColor, QDragEnterEvent, QDropEvent, QKeyEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QSlider,
+    QSpinBox,
+    QStackedWidget,
+    QToolBar,
+)
+
+from restorer.errors import RestorerError
+from restorer.ui import files
+from restorer.ui.actions import GROW_PX, build_actions, build_menus
+from restorer.ui.comparing import HOLD_KEY, CompareController
+from restorer.ui.canvas import MAX_BRUSH, MIN_BRUSH, CanvasView
+from restorer.ui.convert import RgbPyramid
+from restorer.ui.edges import EdgesController
+from restorer.ui.fill import FillController, ModelPicker
+from restorer.ui.icons import icon
+from restorer.ui.settings import Settings
+from restorer.ui.worker import JobRunner
+
+MASK_COLOR = QColor(255, 40, 40)
+
+
+class MainWindow(QMainWindow):
+    """One photo at a time; everything that changes it goes through ``self.document``."""
+
+    photoOpened = Signal(str)
+    openFailed = Signal(str)
+    photoSaved = Signal(str)
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        super().__init__()
+        self.settings = settings if settings is not None else Settings()
+        self.document: Any = None
+        self.display: RgbPyramid | None = None
+        self._save_path: Path | None = None
+        self._loading: int | None = None
+        self.setWindowTitle("Restorer")
+        self.setWindowIcon(icon("app"))
+        self.setAcceptDrops(True)
+
+        self.canvas = CanvasView()
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.canvas)
+        self.setCentralWidget(self.stack)
+        self.comparing = CompareController(self)
+
+        self.model_picker = ModelPicker()
+        self.fills = FillController(self)
+        self.edges = EdgesController(self)
+        self.edges._connect_runner()
+        self.loader = JobRunner("photo-loader", self)
+        self.loader.computed.connect(self._on_loaded)
+        self.loader.failed.connect(self._on_load_failed)
+        self.loader.cancelled.connect(lambda job_id: self._end_loading(job_id))
+
+        self.actions = build_actions(self)
+        self.recent_menu = build_menus(self, self.actions)
+        self._build_toolbar()
+        self._build_history_dock()
+        self._build_status_bar()
+        self._connect()
+        self._restore_settings()
+        self._update_actions()
+
+    # --- building --------------------------------------------------------------------------------
+    def _build_toolbar(self) -> None:
+        a = self.actions
+        bar = QToolBar("Tools")
+        bar.setObjectName("tools")
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+        for action in (a.open, a.save, None, a.undo, a.redo, None, a.brush, a.eraser):
+            bar.addSeparator() if action is None else bar.addAction(action)
+        self.brush_slider = QSlider(Qt.Orientation.Horizontal)
+        self.brush_slider.setRange(MIN_BRUSH, 300)
+        self.brush_slider.setMaximumWidth(140)
+        self.brush_slider.setToolTip("Brush size in photo pixels ([ and ])")
+        self.brush_spin = QSpinBox()
+        self.brush_spin.setRange(MIN_BRUSH, MAX_BRUSH)
+        self.brush_spin.setSuffix(" px")
+        bar.addWidget(QLabel(" Size "))
+        bar.addWidget(self.brush_slider)
+        bar.addWidget(self.brush_spin)
+        self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
+        self.opacity_slider.setRange(0, 100)
+        self.opacity_slider.setMaximumWidth(100)
+        self.opacity_slider.setToolTip("Mask overlay opacity")
+        bar.addWidget(QLabel(" Mask "))
+        bar.addWidget(self.opacity_slider)
+        bar.addSeparator()
+        bar.addWidget(QLabel(" Model "))
+        bar.addWidget(self.model_picker)
+        bar.addAction(a.fill)
+        self.auto_check = QCheckBox("Auto")
+        self.auto_check.setToolTip("Fill automatically when a stroke ends")
+        bar.addWidget(self.auto_check)
+        bar.addAction(a.edges)
+        bar.addSeparator()
+        bar.addAction(a.fit)
+        bar.addAction(a.compare_split)
+        self.addToolBar(bar)
+        self.toolbar = bar
+
+    def _build_history_dock(self) -> None:
+        from restorer.ui.history_panel import HistoryPanel
+
+        self.history_panel = HistoryPanel()
+        dock = QDockWidget("History", self)
+        dock.setObjectName("history")
+        dock.setWidget(self.history_panel)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.history_dock = dock
+        self.view_menu.addAction(dock.toggleViewAction())
+
+    def _build_status_bar(self) -> None:
+        status = self.statusBar()
+        self.load_bar = QProgressBar()
+        self.load_bar.setRange(0, 0)
+        self.load_bar.setMaximumWidth(160)
+        self.load_bar.hide()
+        self.cursor_label = QLabel("")
+        self.zoom_label = QLabel("")
+        status.addPermanentWidget(self.load_bar)
+        status.addPermanentWidget(self.fills.progress)
+        status.addPermanentWidget(self.cursor_label)
+        status.addPermanentWidget(self.zoom_label)
+        status.addPermanentWidget(self.fills.device_label)
+
+    def _connect(self) -> None:
+        c = self.canvas
+        c.brushSizeChanged.connect(self._brush_size_changed)
+        self.brush_slider.valueChanged.connect(c.set_brush_size)
+        self.brush_spin.valueChanged.connect(c.set_brush_size)
+        c.toolChanged.connect(lambda tool: (self.actions.brush if tool == "brush" else self.actions.eraser).setChecked(True))
+        c.zoomChanged.connect(lambda s: self.zoom_label.setText(f"{s * 100:.0f} %"))
+        c.cursorMoved.connect(lambda p: self.cursor_label.setText("" if p is None else f"{p[0]}, {p[1]}"))
+        c.strokeFinished.connect(self._stroke_finished)
+        self.opacity_slider.valueChanged.connect(self._opacity_changed)
+        self.auto_check.toggled.connect(self.actions.auto_fill.setChecked)
+        self.actions.auto_fill.toggled.connect(self.auto_check.setChecked)
+        self.model_picker.currentIndexChanged.connect(self._model_changed)
+        self.history_panel.stepChosen.connect(self.goto_step)
+        self.history_panel.compareRequested.connect(self.comparing.compare_step)
+        self.fills.fillApplied.connect(lambda _edit: self._update_actions())
+
+    def _restore_settings(self) -> None:
+        s = self.settings
+        self.canvas.set_brush_size(s.brush_size)
+        self._brush_size_changed(self.canvas.brush_size)
+        self.opacity_slider.setValue(round(s.overlay_opacity * 100))
+        self.actions.auto_fill.setChecked(s.auto_fill)
+        if not self.model_picker.set_model(s.model):
+            self.model_picker.set_model("telea")
+        geometry, state = s.window_layout()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 820)
+        if state is not None:
+            self.restoreState(state)
+        self._rebuild_recent()
+
+    # --- small helpers ---------------------------------------------------------------------------
+    def show_status(self, text: str, ms: int = 8000) -> None:
+        self.statusBar().showMessage(text, ms)
+
+    def show_error(self, title: str, message: str) -> None:
+        self.show_status(f"{title}: {message}", 15000)
+        QMessageBox.critical(self, title, message)
+
+    def _update_actions(self) -> None:
+        doc = self.document
+        a = self.actions
+        has = doc is not None
+        for action in (a.save, a.save_as, a.import_mask, a.export_mask, a.clear_mask, a.invert_mask,
+                       a.grow_mask, a.shrink_mask, a.fill, a.edges, a.fit, a.actual, a.zoom_in, a.zoom_out,
+                       a.compare_split, a.compare_difference, a.compare_step):
+            action.setEnabled(has)
+        a.undo.setEnabled(has and doc.can_undo)
+        a.redo.setEnabled(has and doc.can_redo)
+        a.redo_alt.setEnabled(has and doc.can_redo)
+        if has:
+            name = doc.photo.path.name if doc.photo.path else "untitled"
+            self.setWindowTitle(f"{name}[*] — Restorer")
+            self.setWindowModified(doc.dirty)
+        else:
+            self.setWindowTitle("Restorer")
+
+    def _brush_size_changed(self, size: int) -> None:
+        for w in (self.brush_slider, self.brush_spin):
+            w.blockSignals(True)
+            w.setValue(size)
+            w.blockSignals(False)
+        self.settings.brush_size = size
+
+    def _opacity_changed(self, value: int) -> None:
+        self.settings.overlay_opacity = value / 100
+        self.canvas.set_overlay_opacity("mask", value / 100)
+
+    def _model_changed(self, _index: int) -> None:
+        name = self.model_picker.current_model()
+        if name:
+            self.settings.model = name
+        if self.edges.enabled and not self.edges.available()[0]:
+            self.actions.edges.setChecked(False)
+        elif self.edges.enabled:
+            self.edges.predict()
+
+    def set_auto_fill(self, on: bool) -> None:
+        self.settings.auto_fill = on
+
+    def set_mask_visible(self, on: bool) -> None:
+        self.canvas.set_overlay_visible("mask", on)
+
+    def zoom_step(self, direction: int) -> None:
+        c = self.canvas
+        c.zoom_at(1.25**direction, c.rect().center().toPointF())
+
+    # --- the document ------------------------------------------------------------------------------
+    def _install(self, path: Path, doc: Any, display: RgbPyramid) -> None:
+        old = self.document
+        if old is not None:
+            old.remove_listener(self._on_doc_event)
+        self.canvas.abort_stroke()
+        if self.fills.running:
+            self.fills.cancel()
+        self.edges.reset()
+        self.document = doc
+        self.display = display
+        self.comparing.forget()
+        self._save_path = None
+        doc.add_listener(self._on_doc_event)
+        self.canvas.set_display(display)
+        self.canvas.set_overlay("mask", doc.mask, MASK_COLOR, self.opacity_slider.value() / 100)
+        self.canvas.set_overlay_visible("mask", self.actions.show_mask.isChecked())
+        self.canvas.target = doc
+        self.history_panel.set_document(doc)
+        self.show_canvas()
+        self.settings.last_folder = str(path.parent)
+        self.settings.add_recent(path)
+        self._rebuild_recent()
+        self._update_actions()
+        self.canvas.setFocus()
+        h, w = doc.shape
+        self.show_status(f"Opened {path.name}: {w} x {h}, {doc.pixels.shape[2]} channel(s), {doc.pixels.dtype.itemsize * 8}-bit")
+        self.photoOpened.emit(str(path))
+
+    def _on_doc_event(self, event: Any) -> None:
+        box = None if event.box is None else tuple(event.box)
+        if event.kind == "mask":
+            self.canvas.overlay_changed("mask", box)
+            self.edges.mask_changed()
+        elif event.kind == "photo":
+            self.canvas.photo_changed(self.document.pixels, box)
+        if event.kind in ("history", "saved") or not self.canvas.stroking:
+            self._update_actions()
+
+    def _stroke_finished(self) -> None:
+        self._update_actions()
+        if self.actions.auto_fill.isChecked() and self.canvas.target is self.document and self.document.mask.any():
+            self.fill()
+
+    # --- opening ---------------------------------------------------------------------------------
+    def open_dialog(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        name, _ = QFileDialog.getOpenFileName(self, "Open Photo", self.settings.last_folder, files.OPEN_FILTER)
+        if name:
+            self.open_path(name)
+
+    def open_path(self, path: str | Path) -> bool:
+        """Start loading ``path`` in the background; False when the user kept the current photo."""
+        path = Path(path)
+        if not self.confirm_discard():
+            return False
+        if self._loading is not None:
+            self.loader.cancel(self._loading)
+        self._loading = self.loader.submit_call(lambda cancel: files.load_for_display(path))
+        self.load_bar.show()
+        self.show_status(f"Opening {path.name}…", 0)
+        QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
+        return True
+
+    def _end_loading(self, job_id: int) -> bool:
+        if job_id != self._loading:
+            return False
+        self._loading = None
+        self.load_bar.hide()
+        QApplication.restoreOverrideCursor()
+        return True
+
+    def _on_loaded(self, job_id: int, value: Any) -> None:
+        if self._end_loading(job_id):
+            self._install(*value)
+
+    def _on_load_failed(self, job_id: int, message: str) -> None:
+        if self._end_loading(job_id):
+            self.show_error("Cannot open photo", message)
+            self.openFailed.emit(message)
+
+    def _rebuild_recent(self) -> None:
+        menu = self.recent_menu
+        menu.clear()
+        recent = self.settings.recent_files
+        for entry in recent:
+            action = menu.addAction(Path(entry).name)
+            action.setToolTip(entry)
+            action.setStatusTip(entry)
+            action.triggered.connect(lambda _checked=False, p=entry: self.open_path(p))
+        if recent:
+            menu.addSeparator()
+            menu.addAction("Clear Recent", lambda: (self.settings.clear_recent(), self._rebuild_recent()))
+        menu.setEnabled(bool(recent))
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            # Open after the drop returns, so the drag source is not kept waiting on a dialog.
+            QTimer.singleShot(0, lambda: self.open_path(paths[0]))
+
+    # --- saving ----------------------------------------------------------------------------------
+    def save(self) -> bool:
+        """Ctrl+S: a new file beside the original (NAME-restored.ext), then that file on later saves."""
+        doc = self.document
+        if doc is None:
+            return False
+        if self._save_path is None:
+            if doc.photo.path is None:
+                return self.save_as()
+            self._save_path = files.restored_path(Path(doc.photo.path))
+        return self._write(self._save_path)
+
+    def save_as(self) -> bool:
+        doc = self.document
+        if doc is None:
+            return False
+        original = Path(doc.photo.path) if doc.photo.path else None
+        start = self._save_path or (files.restored_path(original) if original else Path(self.settings.last_folder) / "restored.tif")
+        path = files.ask_save_path(self, start, start.suffix)
+        if path is None:
+            return False
+        if path.suffix.lower() not in files.save_formats():
+            self.show_error("Cannot save", f"{path.name}: Restorer cannot write '{path.suffix}' files")
+            return False
+        if files.same_file(path, original):
+            answer = QMessageBox.warning(
+                self, "Overwrite the original?",
+                f"{path.name} is the original photo. Replacing it cannot be undone after you close Restorer.\n\n"
+                "Overwrite the original?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+            if answer != QMessageBox.StandardButton.Yes:
+                return False
+        elif path.exists():
+            answer = QMessageBox.question(
+                self, "Replace file?", f"{path.name} already exists. Replace it?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+            if answer != QMessageBox.StandardButton.Yes:
+                return False
+        if self._write(path):
+            self._save_path = path
+            return True
+        return False
+
+    def _write(self, path: Path) -> bool:
+        from restorer.core.image import save_photo
+
+        doc = self.document
+        allow_8bit = False
+        if doc.pixels.dtype.itemsize > 1 and path.suffix.lower() in files.EIGHT_BIT_SUFFIXES:
+            answer = QMessageBox.question(
+                self, "Save as 8-bit?",
+                f"This photo has 16 bits per channel; {path.suffix} files hold only 8. Save a reduced 8-bit copy?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+            if answer != QMessageBox.StandardButton.Yes:
+                return False
+            allow_8bit = True
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            save_photo(doc.photo, path, allow_8bit=allow_8bit)
+        except (RestorerError, OSError) as exc:
+            QApplication.restoreOverrideCursor()
+            self.show_error("Cannot save", str(exc))
+            return False
+        QApplication.restoreOverrideCursor()
+        doc.mark_saved(path)
+        self.settings.last_folder = str(path.parent)
+        self.show_status(f"Saved {path}")
+        self.photoSaved.emit(str(path))
+        return True
+
+    def confirm_discard(self) -> bool:
+        """True when there is no unsaved work, or the user saved or discarded it."""
+        doc = self.document
+        if doc is None or not doc.dirty:
+            return True
+        answer = QMessageBox.question(
+            self, "Unsaved changes",
+            "This photo has changes that are not saved. Save them first?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save)
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    # --- masks -----------------------------------------------------------------------------------
+    def mask_command(self, name: str) -> None:
+        doc = self.document
+        if doc is None:
+            return
+        {"clear": doc.clear_mask, "invert": doc.invert_mask,
+         "grow": lambda: doc.grow_mask(GROW_PX), "shrink": lambda: doc.shrink_mask(GROW_PX)}[name]()
+
+    def import_mask(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        from restorer.core.image import load_mask
+
+        doc = self.document
+        if doc is None:
+            return
+        name, _ = QFileDialog.getOpenFileName(self, "Import Mask", self.settings.last_folder, files.MASK_FILTER)
+        if not name:
+            return
+        try:
+            doc.set_mask(load_mask(Path(name), doc.shape), label="Import mask")
+        except RestorerError as exc:
+            self.show_error("Cannot import mask", str(exc))
+
+    def export_mask(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        from restorer.core.image import save_mask
+
+        doc = self.document
+        if doc is None:
+            return
+        start = Path(doc.photo.path).with_name(Path(doc.photo.path).stem + "-mask.png") if doc.photo.path else Path("mask.png")
+        name, _ = QFileDialog.getSaveFileName(self, "Export Mask", str(start), files.MASK_FILTER)
+        if not name:
+            return
+        try:
+            save_mask(doc.mask, Path(name))
+        except (RestorerError, OSError) as exc:
+            self.show_error("Cannot export mask", str(exc))
+            return
+        self.show_status(f"Mask saved to {name}")
+
+    # --- fill, undo, cancel ------------------------------------------------------------------------
+    def fill(self) -> None:
+        if self.document is None or self.canvas.stroking:
+            return
+        model = self.model_picker.current_model()
+        if model is None or not self.model_picker.is_enabled_at(self.model_picker.currentIndex()):
+            self.show_error("No model", self.model_picker.reason(model or "") or "Choose a model that can run")
+            return
+        self.fills.fill(model, guide_edges=self.edges.guide_edges())
+
+    def cancel(self) -> None:
+        if self.canvas.stroking:
+            self.canvas.abort_stroke()
+        elif self.fills.running:
+            self.fills.cancel()
+        elif self._loading is not None:
+            self.loader.cancel(self._loading)
+        elif self.stack.currentWidget() is not self.canvas:
+            self.show_canvas()
+
+    def undo(self) -> None:
+        if self.document is not None:
+            self.canvas.abort_stroke()
+            self.document.undo()
+
+    def redo(self) -> None:
+        if self.document is not None:
+            self.canvas.abort_stroke()
+            self.document.redo()
+
+    def goto_step(self, index: int) -> None:
+        if self.document is not None:
+            self.canvas.abort_stroke()
+            self.document.goto(index)
+
+    # --- comparison ------------------------------------------------------------------------------
+    def show_canvas(self) -> None:
+        self.comparing.show_canvas()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == HOLD_KEY and not event.isAutoRepeat():
+            self.comparing.hold_original(True)
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        if event.key() == HOLD_KEY and not event.isAutoRepeat():
+            self.comparing.hold_original(False)
+            event.accept()
+            return
+        super().keyReleaseEvent(event)
+
+    # --- closing ---------------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.confirm_discard():
+            event.ignore()
+            return
+        self.canvas.abort_stroke()
+        self.settings.save_window_layout(self.saveGeometry(), self.saveState())
+        self.settings.sync()
+        self.shutdown()
+        event.accept()
+
+    def shutdown(self) -> None:
+        """Stop the background threads (cancel, quit, wait): nothing runs after the window is gone."""
+        self.fills.shutdown()
+        self.loader.shutdown()
+        if self._loading is not None:
+            self._loading = None
+            QApplication.restoreOverrideCursor()
+
+
