@@ -306,16 +306,20 @@ class Document:
         box = box.pad(pad, self.mask.shape)
         return box, self.region_at(k - 1, box, target), self.region_at(k, box, target)
 
-    def original_pixels(self) -> np.ndarray:
-        """The photo as loaded (a new array), for the whole-document comparison.
+    def original_pixels(self, box: BBox | None = None) -> np.ndarray:
+        """The photo as loaded (a new array), whole or only ``box`` of it (e.g. the visible
+        part of a big scan), for the whole-document comparison.
 
         Rebuilt from the history (current pixels with every applied photo patch's ``before``
-        written back newest first) while no dropped edit touched the photo. Once one has, it is
-        reloaded from ``photo.path`` with ``restorer.core.image.load_photo`` (ImageError if that
-        fails; RestorerError if there is no file, or it was overwritten by a save).
+        written back newest first, reading only patches that overlap ``box``) while no dropped
+        edit touched the photo. Once one has, the file is reloaded from ``photo.path`` with
+        ``restorer.core.image.load_photo`` on every call (cache it if you call often; ImageError
+        if that fails; RestorerError if there is no file, or a save overwrote it).
         """
+        full = BBox.full(self.mask.shape)
+        box = full if box is None else BBox(*box).clip(self.mask.shape)
         if not self.history.has_dropped("photo"):
-            return self.history.region_at(self.pixels, "photo", BBox.full(self.mask.shape), 0)
+            return self.history.region_at(self.pixels, "photo", box, 0)
         path = self.photo.path
         if path is None or self._source_overwritten:
             why = "has no file" if path is None else f"file {path} was overwritten"
@@ -327,7 +331,7 @@ class Document:
         if original.shape != self.pixels.shape or original.dtype != self.pixels.dtype:
             raise RestorerError(f"{path}: the file changed on disk since it was opened "
                                 f"({original.dtype} {original.shape}, was {self.pixels.dtype} {self.pixels.shape})")
-        return original
+        return original if box == full else original[box.slices].copy()
 
     def mark_saved(self, path: str | Path) -> None:
         """Record a save of the current state to ``path`` (clears ``dirty``)."""
