@@ -97,6 +97,11 @@ def register(spec: ModelSpec) -> ModelSpec:
     return spec
 
 
+def unregister(name: str) -> None:
+    """Remove an entry (tests register fake models and clean up after themselves)."""
+    _SPECS.pop(name, None)
+
+
 def all_specs() -> list[ModelSpec]:
     _ensure_builtin()
     return list(_SPECS.values())

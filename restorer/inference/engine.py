@@ -1,0 +1,163 @@
+"""The engine's public face: options, jobs, progress and results; plan/run/apply/inpaint/predict_edges.
+
+One code path for the CLI, the batch tool and the app. ``plan`` snapshots what a fill needs (copies
+of the crops only) into a frozen ``Job``; ``run`` is a generator that yields ``Progress`` after
+every model call, stops between calls when cancelled, and returns a ``Result`` of patches.
+The model calls themselves (batching, tiling, devices, out-of-memory fallback) live in runner.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from restorer.core.mask import BBox
+from restorer.errors import ImageError, MaskError
+from restorer.inference.regions import Region, plan_regions
+from restorer.models import registry
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """How a fill runs. Everything has a sensible default; the CLI and the app set device and threads."""
+
+    device: str = "auto"  # 'auto' | 'cpu' | 'cuda' | 'mps'
+    threads: int | None = None  # CPU threads for torch and OpenCV (None = their default)
+    half: bool = True  # half precision where it is safe (CUDA only)
+    # bool H x W guide lines drawn by the user, full-resolution photo coordinates; they are added to
+    # the predicted edges inside the hole ('add') or replace them there ('replace'). Used only by
+    # models with predict_edges (EdgeConnect); others ignore them.
+    guide_edges: np.ndarray | None = field(default=None, compare=False, repr=False)
+    guide_mode: str = "add"
+    pack: bool = True  # small crops share model calls (False: one call per crop, for comparison)
+    batch_pixels: int = 1 << 22  # most pixels (N x H x W) one model call may hold
+    work_size: int | None = None  # override the model's work size (None = the registry's)
+    min_margin: int = 32  # context around a hole, at least this many pixels ...
+    margin_ratio: float = 0.5  # ... or this fraction of the hole's longer side
+    feather: bool = True  # fade the fill into the hole's rim to hide seams
+    weights_folder: Path | None = None  # None = registry.weights_dir()
+
+
+@dataclass(frozen=True, eq=False)
+class Job:
+    """Everything one fill needs, frozen: safe to hand to a worker thread while the document changes."""
+
+    id: int
+    revision: int
+    model: str
+    options: EngineOptions  # guide_edges stripped: each region owns its own crop of them
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    regions: tuple[Region, ...]
+
+    @property
+    def nbytes(self) -> int:
+        return sum(r.pixels.nbytes + r.mask.nbytes + (0 if r.guide is None else r.guide.nbytes) for r in self.regions)
+
+
+@dataclass
+class Progress:
+    done: int
+    total: int
+    message: str
+
+
+@dataclass
+class Result:
+    job_id: int
+    revision: int
+    patches: list[tuple[BBox, np.ndarray]]  # new photo pixels per box (photo dtype), boxes disjoint
+    device: str
+    notes: list[str] = field(default_factory=list)
+    # per region: (crop box, float32 crop-sized edge map in {0, 1}) that guided the fill
+    edges: list[tuple[BBox, np.ndarray]] = field(default_factory=list)
+
+
+def _check_inputs(pixels: np.ndarray, mask: np.ndarray) -> None:
+    if pixels.dtype not in (np.uint8, np.uint16):
+        raise ImageError(f"photo pixels are {pixels.dtype}; the engine takes 8-bit or 16-bit photos")
+    if pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] not in (1, 3)):
+        raise ImageError(f"photo has shape {pixels.shape}; expected H x W x 1 or H x W x 3")
+    if mask.shape != pixels.shape[:2]:
+        raise MaskError(f"mask is {mask.shape[1]} x {mask.shape[0]} but the photo is "
+                        f"{pixels.shape[1]} x {pixels.shape[0]}")
+
+
+def plan(pixels: np.ndarray, mask: np.ndarray, model: str, options: EngineOptions = EngineOptions(), *,
+         job_id: int = 0, revision: int = 0) -> Job:
+    """Snapshot a fill: find and group the holes and copy only the crops they need (cheap; no model loaded)."""
+    _check_inputs(pixels, mask)
+    spec = registry.get_spec(model)
+    mask = np.asarray(mask, dtype=bool)
+    guide = options.guide_edges
+    if guide is not None:
+        if guide.shape != mask.shape:
+            raise MaskError(f"guide edges are {guide.shape[1]} x {guide.shape[0]} but the photo is "
+                            f"{mask.shape[1]} x {mask.shape[0]}")
+        guide = np.asarray(guide, dtype=bool)
+    work_size = options.work_size or spec.work_size
+    regions = plan_regions(
+        pixels, mask, work_size=work_size, pad_multiple=max(1, spec.pad_multiple),
+        min_margin=options.min_margin, margin_ratio=options.margin_ratio, guide=guide, pack=options.pack,
+    )
+    return Job(id=job_id, revision=revision, model=model, options=dataclasses.replace(options, guide_edges=None),
+               shape=tuple(pixels.shape), dtype=pixels.dtype, regions=tuple(regions))
+
+
+def run(job: Job, cancel: threading.Event | None = None) -> Generator[Progress, None, Result]:
+    """Fill the job's holes; yields Progress after each model call; raises Cancelled between calls."""
+    from restorer.inference.runner import execute
+
+    return (yield from execute(job, cancel, fill=True))
+
+
+def apply(pixels: np.ndarray, result: Result) -> np.ndarray:
+    """A filled copy of the full photo (the original stays untouched)."""
+    out = pixels.copy()
+    for box, patch in result.patches:
+        out[box.slices] = patch
+    return out
+
+
+def _drain(gen: Generator[Progress, None, Result], on_progress: Callable[[Progress], None] | None) -> Result:
+    while True:
+        try:
+            progress = next(gen)
+        except StopIteration as stop:
+            return stop.value
+        if on_progress is not None:
+            on_progress(progress)
+
+
+def inpaint(pixels: np.ndarray, mask: np.ndarray, model: str = "telea", options: EngineOptions = EngineOptions(),
+            cancel: threading.Event | None = None,
+            on_progress: Callable[[Progress], None] | None = None) -> tuple[np.ndarray, Result]:
+    """Plan, run and apply in one call (the CLI's entry point): returns the filled photo and the result."""
+    result = _drain(run(plan(pixels, mask, model, options), cancel), on_progress)
+    return apply(pixels, result), result
+
+
+def predict_edges(pixels: np.ndarray, mask: np.ndarray, model: str, options: EngineOptions = EngineOptions(),
+                  cancel: threading.Event | None = None,
+                  on_progress: Callable[[Progress], None] | None = None) -> list[tuple[BBox, np.ndarray]]:
+    """The edge map an edge-guided model would fill with, per region (crop box, float32 {0,1} crop-sized).
+
+    Models without ``predict_edges`` (everything but EdgeConnect) give an empty list. Guide edges in
+    ``options`` are merged in as they would be for the fill, so the app can show exactly what will guide it.
+    """
+    from restorer.inference.runner import execute
+
+    job = plan(pixels, mask, model, options)
+    return _drain(execute(job, cancel, fill=False), on_progress).edges
+
+
+def clear_cache() -> None:
+    """Forget loaded models (frees their memory; the next fill loads again)."""
+    from restorer.inference.runner import clear_models
+
+    clear_models()

@@ -1,0 +1,344 @@
+"""Which crops the engine runs (holes, shared crops with context, work scale, tiles) and how results paste back."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from restorer.core.mask import BBox
+
+# A crop up to this many times the model's work size still runs in one pass at full resolution:
+# fully convolutional models cope with a little more than they were trained on.
+FIT_FACTOR = 1.5
+# Small crops grow to one of these sides so that many of them share one batched model call.
+LADDER = (32, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512)
+# Connected components run on a pooled mask above this size, so a 100-megapixel mask stays cheap.
+_CC_MAX_PIXELS = 16_000_000
+
+
+@dataclass(frozen=True, eq=False)
+class Region:
+    """One crop of the photo with every hole it fills; owns copies of its pixels, never the whole photo.
+
+    ``crop`` is the context box in photo coordinates, ``patch`` the bounding box of the holes this
+    region pastes back (inside ``crop``; patches of different regions never overlap). ``mask`` holds
+    every hole inside the crop (holes of neighbouring regions count as unknown context too).
+    The model runs on the crop resized by ``scale`` (``work_shape``), over ``tiles`` of that
+    scaled crop (boxes in scaled coordinates; one tile when the crop fits the model).
+    """
+
+    crop: BBox
+    patch: BBox
+    pixels: np.ndarray  # photo dtype, crop.height x crop.width x C (or 2-D for 2-D photos)
+    mask: np.ndarray  # bool, crop.height x crop.width
+    scale: float
+    work_shape: tuple[int, int]
+    tiles: tuple[BBox, ...]
+    overlap: int  # pixels two neighbouring tiles share (scaled coordinates), blended linearly
+    guide: np.ndarray | None = None  # bool crop edges the user drew (edge-guided models only)
+
+    @property
+    def own(self) -> np.ndarray:
+        """The hole pixels this region pastes, as a bool array over ``patch``."""
+        return self.mask[_rel(self.patch, self.crop)]
+
+
+def _rel(inner: BBox, outer: BBox) -> tuple[slice, slice]:
+    return slice(inner.y0 - outer.y0, inner.y1 - outer.y0), slice(inner.x0 - outer.x0, inner.x1 - outer.x0)
+
+
+def _pool_any(mask: np.ndarray, f: int) -> np.ndarray:
+    """Logical OR over f x f blocks (edge blocks may be smaller)."""
+    if f == 1:
+        return mask
+    rows = np.logical_or.reduceat(mask, np.arange(0, mask.shape[0], f), axis=0)
+    return np.logical_or.reduceat(rows, np.arange(0, mask.shape[1], f), axis=1)
+
+
+def find_holes(mask: np.ndarray) -> list[BBox]:
+    """Bounding boxes of the holes (8-connected components; holes closer than a few pixels may share a box)."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return []
+    y0, y1 = int(rows[0]), int(rows[-1]) + 1
+    cols = np.flatnonzero(mask[y0:y1].any(axis=0))
+    x0, x1 = int(cols[0]), int(cols[-1]) + 1
+    sub = mask[y0:y1, x0:x1]
+    f = max(1, math.ceil(math.sqrt(sub.size / _CC_MAX_PIXELS)))
+    small = _pool_any(sub, f).astype(np.uint8)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(small, connectivity=8)
+    holes = []
+    for i in range(1, n):
+        x, y, w, h = (int(v) for v in stats[i, :4])
+        box = BBox(y * f, x * f, min((y + h) * f, sub.shape[0]), min((x + w) * f, sub.shape[1]))
+        if f > 1:  # tighten the pooled box back to exact pixels
+            part = sub[box.slices]
+            r = np.flatnonzero(part.any(axis=1))
+            c = np.flatnonzero(part.any(axis=0))
+            box = BBox(box.y0 + int(r[0]), box.x0 + int(c[0]), box.y0 + int(r[-1]) + 1, box.x0 + int(c[-1]) + 1)
+        holes.append(BBox(box.y0 + y0, box.x0 + x0, box.y1 + y0, box.x1 + x0))
+    return holes
+
+
+def context_box(hole: BBox, shape: tuple[int, ...], min_margin: int, margin_ratio: float) -> BBox:
+    """The hole plus a margin of known pixels that grows with the hole's size, clipped to the photo."""
+    m = max(min_margin, int(math.ceil(margin_ratio * max(hole.height, hole.width))))
+    return BBox(hole.y0 - m, hole.x0 - m, hole.y1 + m, hole.x1 + m).clip(shape)
+
+
+def group_holes(holes: list[BBox], shape: tuple[int, ...], min_margin: int = 32,
+                margin_ratio: float = 0.5) -> list[tuple[BBox, BBox]]:
+    """Merge holes into shared crops; returns (crop, patch) pairs whose patches never overlap.
+
+    Two crops merge when their hole boxes overlap (needed: each region pastes its whole patch
+    box) or when their context boxes overlap and the merged crop is no bigger than the two apart
+    (free: shared context is computed once). Merging crops whose union would be mostly empty
+    would chain scattered specks into one photo-sized crop, so those stay apart.
+    """
+    items = [(context_box(b, shape, min_margin, margin_ratio), b) for b in holes]
+    changed = True
+    while changed:
+        changed = False
+        items.sort(key=lambda it: it[0].x0)
+        out: list[tuple[BBox, BBox]] = []
+        alive = [True] * len(items)
+        for i in range(len(items)):
+            if not alive[i]:
+                continue
+            crop, patch = items[i]
+            j = i + 1
+            while j < len(items) and items[j][0].x0 < crop.x1:  # sweep: only boxes that can overlap in x
+                if alive[j]:
+                    c2, p2 = items[j]
+                    if _overlap(crop, c2) and (_overlap(patch, p2) or
+                                               _union([crop, c2]).area <= crop.area + c2.area):
+                        crop, patch = _union([crop, c2]), _union([patch, p2])
+                        alive[j] = False
+                        changed = True
+                j += 1
+            out.append((crop, patch))
+        items = out
+    return items
+
+
+def _overlap(a: BBox, b: BBox) -> bool:
+    return a.y0 < b.y1 and b.y0 < a.y1 and a.x0 < b.x1 and b.x0 < a.x1
+
+
+def _union(boxes: list[BBox]) -> BBox:
+    return BBox(min(b.y0 for b in boxes), min(b.x0 for b in boxes), max(b.y1 for b in boxes), max(b.x1 for b in boxes))
+
+
+def hole_thickness(mask: np.ndarray) -> float:
+    """Twice the largest distance from a hole pixel to known pixels: how wide the hole really is."""
+    f = max(1, math.ceil(math.sqrt(mask.size / 4_000_000)))
+    small = _pool_any(mask, f)
+    if small.all():  # no known pixel at all: the whole crop is the hole
+        return float(max(mask.shape))
+    known_border = np.pad(small, 1, constant_values=False).astype(np.uint8)
+    dist = cv2.distanceTransform(known_border, cv2.DIST_L2, 3)
+    return 2.0 * float(dist.max()) * f
+
+
+def choose_scale(crop_shape: tuple[int, int], thickness: float, work_size: int | None) -> float:
+    """The resize factor a crop runs at: full resolution unless the hole itself is larger than the model's reach.
+
+    A crop that fits the model runs at full size; a larger one is shrunk to fit, but never further
+    than needed to make the hole's thickness half the work size (a long thin scratch stays sharp
+    and is tiled instead of shrunk to nothing).
+    """
+    if work_size is None or max(crop_shape) <= FIT_FACTOR * work_size:
+        return 1.0
+    fit = work_size / max(crop_shape)
+    reach = work_size / (2.0 * max(thickness, 1.0))
+    return float(min(1.0, max(fit, reach)))
+
+
+def _round_up(n: int, k: int) -> int:
+    return -(-n // k) * k
+
+
+def bucket_sides(sides: list[int], pad_multiple: int, min_batch: int = 8) -> list[int]:
+    """A square side per small crop, from few distinct sizes, so that crops share batched model calls.
+
+    Each crop takes the first ladder size that holds it; a size with fewer than ``min_batch`` crops
+    moves up to the next size in use (bigger crops cost little when they are few, an extra model
+    call costs more).
+    """
+    ladder = sorted({_round_up(s, pad_multiple) for s in LADDER})
+    steps = [next((i for i, s in enumerate(ladder) if s >= n), len(ladder) - 1) for n in sides]
+    used = sorted(set(steps))
+    counts = {i: steps.count(i) for i in used}
+    moved: dict[int, int] = {}
+    for k, i in enumerate(used[:-1]):
+        if counts[i] < min_batch:
+            counts[used[k + 1]] += counts[i]
+            moved[i] = used[k + 1]
+    final = []
+    for i in steps:
+        while i in moved:
+            i = moved[i]
+        final.append(max(ladder[i], _round_up(sides[len(final)], pad_multiple)))
+    return final
+
+
+def square_box(crop: BBox, side: int, shape: tuple[int, ...]) -> BBox:
+    """Grow ``crop`` to ``side`` x ``side`` around its centre, shifted to stay inside the photo."""
+
+    def grow(lo: int, hi: int, limit: int) -> tuple[int, int]:
+        target = min(max(side, hi - lo), limit)
+        lo = max(0, min(lo - (target - (hi - lo)) // 2, limit - target))
+        return lo, lo + target
+
+    y0, y1 = grow(crop.y0, crop.y1, int(shape[0]))
+    x0, x1 = grow(crop.x0, crop.x1, int(shape[1]))
+    return BBox(y0, x0, y1, x1)
+
+
+def axis_starts(length: int, tile: int, overlap: int) -> list[int]:
+    """Evenly spaced tile starts covering ``length`` with at least ``overlap`` shared pixels."""
+    if length <= tile:
+        return [0]
+    n = math.ceil((length - overlap) / (tile - overlap))
+    return [int(round(i * (length - tile) / (n - 1))) for i in range(n)]
+
+
+def tile_boxes(shape: tuple[int, int], tile: int, overlap: int, fit: float = FIT_FACTOR) -> list[BBox]:
+    """Tiles over a (scaled) crop; an axis that fits within ``fit * tile`` is not split."""
+    ys = [(0, shape[0])] if shape[0] <= fit * tile else [(s, s + tile) for s in axis_starts(shape[0], tile, overlap)]
+    xs = [(0, shape[1])] if shape[1] <= fit * tile else [(s, s + tile) for s in axis_starts(shape[1], tile, overlap)]
+    return [BBox(y0, x0, y1, x1) for y0, y1 in ys for x0, x1 in xs]
+
+
+def tile_weight(tile: BBox, shape: tuple[int, int], overlap: int) -> np.ndarray:
+    """Linear blending weights: ramps up over ``overlap`` on every side that meets another tile."""
+
+    def ramp(lo: int, hi: int, length: int) -> np.ndarray:
+        w = np.ones(hi - lo, np.float32)
+        k = min(overlap, (hi - lo) // 2)
+        if k > 0:
+            up = (np.arange(k, dtype=np.float32) + 0.5) / k
+            if lo > 0:
+                w[:k] = np.minimum(w[:k], up)
+            if hi < length:
+                w[-k:] = np.minimum(w[-k:], up[::-1])
+        return w
+
+    return np.outer(ramp(tile.y0, tile.y1, shape[0]), ramp(tile.x0, tile.x1, shape[1]))
+
+
+def scaled_shape(crop: BBox, scale: float) -> tuple[int, int]:
+    if scale >= 1.0:
+        return crop.height, crop.width
+    return max(1, round(crop.height * scale)), max(1, round(crop.width * scale))
+
+
+def resize_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Shrink a bool mask so that any covered pixel stays True (damage never leaks in as context)."""
+    if mask.shape == shape:
+        return mask
+    return cv2.resize(mask.astype(np.float32), (shape[1], shape[0]), interpolation=cv2.INTER_AREA) > 0
+
+
+def plan_regions(pixels: np.ndarray, mask: np.ndarray, *, work_size: int | None, pad_multiple: int,
+                 min_margin: int = 32, margin_ratio: float = 0.5, guide: np.ndarray | None = None,
+                 pack: bool = True) -> list[Region]:
+    """Split a photo's holes into regions, each owning copies of only its crop's pixels, mask and guide."""
+    shape = mask.shape
+    regions = []
+    small_side = LADDER[-1] if work_size is None else min(LADDER[-1], int(FIT_FACTOR * work_size))
+    groups = group_holes(find_holes(mask), shape, min_margin, margin_ratio)
+    if pack:  # small crops grow to a few shared square sizes (more real context, fewer model calls)
+        small = [k for k, (crop, _) in enumerate(groups) if max(crop.height, crop.width) <= small_side]
+        sides = bucket_sides([max(groups[k][0].height, groups[k][0].width) for k in small], pad_multiple)
+        for k, side in zip(small, sides):
+            groups[k] = (square_box(groups[k][0], side, shape), groups[k][1])
+    for crop, patch in groups:
+        sub = mask[crop.slices]
+        scale = choose_scale((crop.height, crop.width), hole_thickness(sub) if work_size else 0.0, work_size)
+        work = scaled_shape(crop, scale)
+        if work_size is None:
+            tiles, overlap = [BBox(0, 0, *work)], 0
+        else:
+            tile = _round_up(work_size, pad_multiple)
+            overlap = tile // 4
+            tiles = tile_boxes(work, tile, overlap)
+            if len(tiles) > 1:  # skip tiles that hold no hole
+                small = resize_mask(sub, work)
+                tiles = [t for t in tiles if small[t.slices].any()]
+        regions.append(Region(
+            crop=crop, patch=patch, pixels=pixels[crop.slices].copy(), mask=sub.copy(), scale=scale,
+            work_shape=work, tiles=tuple(tiles), overlap=overlap,
+            guide=None if guide is None else guide[crop.slices].copy(),
+        ))
+    return regions
+
+
+# --- paste-back ------------------------------------------------------------------------------------
+
+
+def to_float3(pixels: np.ndarray) -> np.ndarray:
+    """Photo pixels (uint8/uint16, gray or RGB) as float32 H x W x 3 in [0, 1]; gray is replicated."""
+    scale = 65535.0 if pixels.dtype == np.uint16 else 255.0
+    arr = pixels.astype(np.float32) / scale
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    if arr.shape[2] == 1:
+        arr = np.repeat(arr, 3, axis=2)
+    return arr
+
+
+def from_float3(arr: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """Back to the photo's dtype and channel count (gray = mean of the three channels), rounded and clipped."""
+    if like.ndim == 2 or like.shape[2] == 1:
+        arr = arr.mean(axis=2, keepdims=like.ndim == 3)
+    top = 65535.0 if like.dtype == np.uint16 else 255.0
+    return np.clip(np.rint(arr * top), 0, top).astype(like.dtype)
+
+
+def feather(original: np.ndarray, filled: np.ndarray, hole: np.ndarray, radius: int) -> np.ndarray:
+    """Fade the seam: shift the fill near the rim by the mismatch along the known border, inside the hole only.
+
+    The difference between known pixels and the model's output just outside the hole is spread
+    (normalised Gaussian) onto the hole's rim and faded out over ``radius`` pixels inward, so
+    colour steps at the edge vanish without letting damaged pixels show through.
+    """
+    if radius <= 0 or hole.all():
+        return filled
+    hole8 = hole.astype(np.uint8)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    ring = (cv2.dilate(hole8, kernel) > 0) & ~hole
+    if not ring.any():
+        return filled
+    ringf = ring.astype(np.float32)
+    diff = (original - filled) * ringf[..., None]
+    sigma = max(1.0, radius / 2.0)
+    num = cv2.GaussianBlur(diff, (0, 0), sigma)
+    den = cv2.GaussianBlur(ringf, (0, 0), sigma)
+    corr = num / np.maximum(den, 1e-6)[..., None]
+    corr[den < 1e-3] = 0.0
+    dist = cv2.distanceTransform(hole8, cv2.DIST_L2, 3)  # 1 on the rim, growing inward
+    weight = np.clip(1.0 - (dist - 1.0) / radius, 0.0, 1.0) * hole
+    return filled + corr * weight[..., None]
+
+
+def make_patch(region: Region, filled: np.ndarray, radius: int) -> np.ndarray:
+    """The region's patch box in the photo's dtype: its own hole pixels from ``filled``, the rest untouched.
+
+    ``filled`` is float32 crop-sized H x W x 3. Only pixels inside the feathering reach of the patch
+    are converted, so a big crop with a small hole costs little here.
+    """
+    reach = 3 * radius
+    crop = region.crop
+    near = BBox(region.patch.y0 - reach, region.patch.x0 - reach, region.patch.y1 + reach, region.patch.x1 + reach)
+    near = BBox(max(near.y0, crop.y0), max(near.x0, crop.x0), min(near.y1, crop.y1), min(near.x1, crop.x1))
+    rel = _rel(near, crop)
+    out = feather(to_float3(region.pixels[rel]), filled[rel], region.mask[rel], radius)
+    new = from_float3(out[_rel(region.patch, near)], region.pixels)
+    patch = region.pixels[_rel(region.patch, crop)].copy()
+    own = region.own
+    patch[own] = new[own]
+    return patch

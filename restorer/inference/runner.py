@@ -1,0 +1,289 @@
+"""Runs a planned job: cached models per device, batched and tiled model calls, out-of-memory fallback, patches."""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Generator
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+import cv2
+import numpy as np
+
+from restorer.core.mask import BBox
+from restorer.errors import Cancelled, RestorerError
+from restorer.inference.regions import Region, make_patch, resize_mask, tile_boxes, tile_weight, to_float3
+from restorer.models import device as devices
+from restorer.models import registry
+
+if TYPE_CHECKING:
+    from restorer.inference.engine import Job, Progress, Result
+
+# Below this side a tile is not split further after running out of memory; the CPU takes over.
+MIN_TILE = 64
+NOTE_SMALLER = "GPU ran out of memory; retried with smaller crops"
+NOTE_CPU = "GPU ran out of memory; finished on the CPU"
+
+_MODELS: dict[tuple[str, str, bool, str], registry.Inpainter] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def clear_models() -> None:
+    with _MODELS_LOCK:
+        _MODELS.clear()
+
+
+def get_model(name: str, device: str, half: bool, folder: Path | None) -> registry.Inpainter:
+    """Load once per (name, device, precision, folder): loading is slow, filling again should not be."""
+    key = (name, device, half, str(folder))
+    with _MODELS_LOCK:
+        if key not in _MODELS:
+            _MODELS[key] = registry.load(name, device=device, folder=folder, half=half)
+        return _MODELS[key]
+
+
+def _is_oom(exc: BaseException) -> bool:
+    return isinstance(exc, registry.OutOfMemory) or type(exc).__name__ == "OutOfMemoryError"
+
+
+def _round_up(n: int, k: int) -> int:
+    return -(-n // k) * k
+
+
+def _pad_to(arr: np.ndarray, h: int, w: int) -> np.ndarray:
+    """Reflect-pad the bottom and right of an H x W (x C) array up to h x w (edge-pad a 1-pixel axis)."""
+    dh, dw = h - arr.shape[0], w - arr.shape[1]
+    if dh == 0 and dw == 0:
+        return arr
+    widths = [(0, dh), (0, dw)] + [(0, 0)] * (arr.ndim - 2)
+    mode = "reflect" if min(arr.shape[:2]) > 1 else "edge"
+    return np.pad(arr, widths, mode=mode)
+
+
+class _Unit(NamedTuple):
+    region: int
+    tile: BBox
+    size: tuple[int, int]  # padded model input size
+
+
+class _Canvas:
+    """Blends a region's tile outputs (and edge maps) at work resolution."""
+
+    def __init__(self, shape: tuple[int, int], edges: bool) -> None:
+        self.out = np.zeros((*shape, 3), np.float32)
+        self.weight = np.zeros(shape, np.float32)
+        self.edges = np.zeros(shape, np.float32) if edges else None
+
+    def add(self, tile: BBox, w: np.ndarray, out: np.ndarray | None, edges: np.ndarray | None) -> None:
+        rows, cols = tile.slices
+        if out is not None:
+            self.out[rows, cols] += out * w[..., None]
+        if edges is not None and self.edges is not None:
+            self.edges[rows, cols] += edges * w
+        self.weight[rows, cols] += w
+
+
+class _Session:
+    """One job's run: the model on its current device, notes, and the model-call machinery."""
+
+    def __init__(self, job: Job, fill: bool) -> None:
+        self.job = job
+        self.fill = fill
+        self.spec = registry.get_spec(job.model)
+        self.pad = max(1, self.spec.pad_multiple)
+        self.notes: list[str] = []
+        opts = job.options
+        self.device = devices.resolve_device(opts.device) if self.spec.neural else "cpu"
+        self.model: registry.Inpainter | None = None
+        self.edge_model = False
+
+    def load(self) -> None:
+        half = self.job.options.half and self.device == "cuda"
+        self.model = get_model(self.job.model, self.device, half, self.job.options.weights_folder)
+        self.edge_model = getattr(self.model, "predict_edges", None) is not None
+
+    def _note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def _to_cpu(self) -> None:
+        self._note(NOTE_CPU)
+        self.device = "cpu"
+        self.model = get_model(self.job.model, "cpu", False, self.job.options.weights_folder)
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        except ImportError:  # pragma: no cover - torch is a dependency, but the CPU path needs none of it
+            pass
+
+    # --- model calls ------------------------------------------------------------------------------
+
+    def _call(self, img: np.ndarray, msk: np.ndarray, guide: np.ndarray | None):
+        """One forward pass: (filled N x 3 x H x W or None, edges N x 1 x H x W or None)."""
+        assert self.model is not None
+        edges = None
+        if self.edge_model:
+            edges = (np.asarray(self.model.predict_edges(img, msk)) > 0.5).astype(np.float32)
+            if guide is not None:
+                hole = msk > 0.5
+                if self.job.options.guide_mode == "replace":
+                    edges = np.where(hole, guide, edges).astype(np.float32)
+                else:
+                    edges = np.maximum(edges, guide * hole)
+        if not self.fill:
+            return None, edges
+        out = self.model(img, msk, edges=edges) if edges is not None else self.model(img, msk)
+        return np.asarray(out, dtype=np.float32), edges
+
+    def infer(self, img: np.ndarray, msk: np.ndarray, guide: np.ndarray | None):
+        """A forward pass that survives running out of memory: split the batch, then the crop, then use the CPU."""
+        try:
+            return self._call(img, msk, guide)
+        except Exception as exc:  # noqa: BLE001 - only out-of-memory errors are handled; others re-raise
+            if not _is_oom(exc):
+                raise
+        n = img.shape[0]
+        if n > 1:
+            h = n // 2
+            a = self.infer(img[:h], msk[:h], None if guide is None else guide[:h])
+            b = self.infer(img[h:], msk[h:], None if guide is None else guide[h:])
+            return tuple(None if x is None else np.concatenate([x, y]) for x, y in zip(a, b))
+        side = max(img.shape[2:])
+        if self.device != "cpu" and side > MIN_TILE:
+            self._note(NOTE_SMALLER)
+            return self._tiled(img, msk, guide, max(MIN_TILE, _round_up(side // 2, self.pad)))
+        if self.device != "cpu":
+            self._to_cpu()
+            return self.infer(img, msk, guide)
+        raise RestorerError("ran out of memory on the CPU while filling; try a smaller mask or fewer threads")
+
+    def _tiled(self, img: np.ndarray, msk: np.ndarray, guide: np.ndarray | None, tile: int):
+        """Fill one padded crop (N = 1) as overlapping tiles of ``tile`` pixels, blended linearly."""
+        shape = img.shape[2:]
+        overlap = tile // 4
+        canvas = _Canvas(shape, self.edge_model)
+        for box in tile_boxes(shape, tile, overlap, fit=1.0):
+            rows, cols = box.slices
+            out, edges = self.infer(img[:, :, rows, cols], msk[:, :, rows, cols],
+                                    None if guide is None else guide[:, :, rows, cols])
+            canvas.add(box, tile_weight(box, shape, overlap),
+                       None if out is None else out[0].transpose(1, 2, 0), None if edges is None else edges[0, 0])
+        w = np.maximum(canvas.weight, 1e-6)
+        out = None if not self.fill else (canvas.out / w[..., None]).transpose(2, 0, 1)[None]
+        edges = None if canvas.edges is None else (canvas.edges / w > 0.5).astype(np.float32)[None, None]
+        return out, edges
+
+
+def _work_inputs(region: Region, with_guide: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The region's crop at work resolution: float image H x W x 3, bool mask, bool guide."""
+    img = to_float3(region.pixels)
+    h, w = region.work_shape
+    if (h, w) != img.shape[:2]:
+        img = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
+    mask = resize_mask(region.mask, (h, w))
+    guide = None
+    if with_guide and region.guide is not None:
+        guide = resize_mask(region.guide, (h, w))
+    return img, mask, guide
+
+
+def _feather_radius(scale: float) -> int:
+    # An upscaled fill is soft over about 1/scale pixels: fade over a little more than that.
+    return int(min(48, max(3, math.ceil(2.0 / scale))))
+
+
+def _schedule(job: Job, pad: int) -> list[list[_Unit]]:
+    """Model calls: units of equal padded size share a call up to the pixel budget (unless packing is off)."""
+    by_size: dict[tuple[int, int], list[_Unit]] = {}
+    for i, region in enumerate(job.regions):
+        for tile in region.tiles:
+            size = (_round_up(tile.height, pad), _round_up(tile.width, pad))
+            by_size.setdefault(size, []).append(_Unit(i, tile, size))
+    batches: list[list[_Unit]] = []
+    for (h, w), units in by_size.items():
+        per_call = max(1, job.options.batch_pixels // (h * w)) if job.options.pack else 1
+        batches.extend(units[k:k + per_call] for k in range(0, len(units), per_call))
+    return batches
+
+
+def execute(job: Job, cancel: threading.Event | None, *, fill: bool) -> Generator[Progress, None, Result]:
+    """Run ``job``: fill its holes (or only predict edges when ``fill`` is False)."""
+    from restorer.inference.engine import Progress, Result
+
+    def check() -> None:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("the fill was cancelled; the photo is unchanged")
+
+    check()
+    session = _Session(job, fill)
+    batches = _schedule(job, session.pad)
+    total = len(batches)
+    result = Result(job_id=job.id, revision=job.revision, patches=[], device=session.device)
+    if not batches:
+        return result
+    devices.set_cpu_threads(job.options.threads)
+    yield Progress(0, total, f"Loading {job.model}")
+    check()
+    session.load()
+    if not fill and not session.edge_model:
+        return result
+    with_guide = session.edge_model and any(r.guide is not None for r in job.regions)
+
+    remaining = [len(r.tiles) for r in job.regions]
+    inputs: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray | None]] = {}
+    canvases: dict[int, _Canvas] = {}
+    for done, batch in enumerate(batches, start=1):
+        check()
+        h, w = batch[0].size
+        img = np.empty((len(batch), 3, h, w), np.float32)
+        msk = np.empty((len(batch), 1, h, w), np.float32)
+        gd = np.zeros((len(batch), 1, h, w), np.float32) if with_guide else None
+        for k, unit in enumerate(batch):
+            if unit.region not in inputs:
+                inputs[unit.region] = _work_inputs(job.regions[unit.region], with_guide)
+            rimg, rmask, rguide = inputs[unit.region]
+            rows, cols = unit.tile.slices
+            img[k] = _pad_to(rimg[rows, cols], h, w).transpose(2, 0, 1)
+            msk[k, 0] = _pad_to(rmask[rows, cols], h, w)
+            if gd is not None and rguide is not None:
+                gd[k, 0] = _pad_to(rguide[rows, cols], h, w)
+        out, edges = session.infer(img, msk, gd)
+        for k, unit in enumerate(batch):
+            region = job.regions[unit.region]
+            th, tw = unit.tile.height, unit.tile.width
+            if unit.region not in canvases:
+                canvases[unit.region] = _Canvas(region.work_shape, edges is not None)
+            canvases[unit.region].add(
+                unit.tile, tile_weight(unit.tile, region.work_shape, region.overlap),
+                None if out is None else out[k, :, :th, :tw].transpose(1, 2, 0),
+                None if edges is None else edges[k, 0, :th, :tw])
+            remaining[unit.region] -= 1
+            if remaining[unit.region] == 0:
+                _finish(region, canvases.pop(unit.region), inputs.pop(unit.region)[0], fill, job, result)
+        yield Progress(done, total, f"Filled {done} of {total} crops" if fill else f"Edges {done} of {total}")
+    result.device = session.device
+    result.notes.extend(session.notes)
+    return result
+
+
+def _finish(region: Region, canvas: _Canvas, work_img: np.ndarray, fill: bool, job: Job, result: Result) -> None:
+    """Turn a region's blended work-resolution output into its full-resolution patch and edge map."""
+    covered = canvas.weight > 0
+    w = np.where(covered, canvas.weight, 1.0)
+    ch, cw = region.crop.height, region.crop.width
+    if canvas.edges is not None:
+        edges = canvas.edges / w
+        if edges.shape != (ch, cw):
+            edges = cv2.resize(edges, (cw, ch), interpolation=cv2.INTER_LINEAR)
+        result.edges.append((region.crop, (edges > 0.5).astype(np.float32)))
+    if not fill:
+        return
+    # Pixels no tile covered hold no hole: the input stands in, so the seam feathering sees no step there.
+    out = np.where(covered[..., None], canvas.out / w[..., None], work_img)
+    if out.shape[:2] != (ch, cw):
+        out = np.clip(cv2.resize(out, (cw, ch), interpolation=cv2.INTER_CUBIC), 0.0, 1.0)
+    radius = _feather_radius(region.scale) if job.options.feather else 0
+    result.patches.append((region.patch, make_patch(region, out, radius)))
