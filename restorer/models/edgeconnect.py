@@ -7,6 +7,7 @@ from typing import Any
 import cv2
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
@@ -15,12 +16,15 @@ __all__ = [
     "InpaintGenerator",
     "EdgeConnect",
     "canny_edges",
+    "compose_edges",
     "to_gray",
     "build_network",
     "PAD_MULTIPLE",
 ]
 
 PAD_MULTIPLE = 4  # two stride-2 downsamples
+# Known edges this close to a hole (px) are dropped by canny_edges and taken from the prediction.
+EDGE_MARGIN = 2
 # skimage.color.rgb2gray's weights, which the reference implementation uses before Canny.
 GRAY_WEIGHTS = (0.2125, 0.7154, 0.0721)
 
@@ -141,12 +145,21 @@ class EdgeConnect(nn.Module):
     def forward(
         self, image: torch.Tensor, mask: torch.Tensor, known_edges: torch.Tensor, guide: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Both stages: returns (raw RGB prediction, edge map used). ``guide``, if given, replaces the
-        predicted edges inside the hole."""
-        gray = to_gray(image)
-        predicted = self.edge(gray, known_edges, mask) if guide is None else guide
-        edges = predicted * mask + known_edges * (1.0 - mask)
+        """Both stages: returns (raw RGB prediction, edge map used). ``known_edges`` is canny_edges of the
+        known pixels; ``guide``, if given, replaces the predicted edges (see compose_edges for where)."""
+        predicted = self.edge(to_gray(image), known_edges, mask) if guide is None else guide
+        edges = compose_edges(predicted, known_edges, mask)
         return self.inpaint(image, edges, mask), edges
+
+
+def compose_edges(
+    predicted: torch.Tensor, known: torch.Tensor, mask: torch.Tensor, margin: int = EDGE_MARGIN
+) -> torch.Tensor:
+    """The edge map the inpaint generator sees: predicted edges inside the hole and the ``margin`` px
+    around it (where canny_edges drops the known edges, so lines run on into the hole without a gap),
+    the known Canny edges elsewhere. All N x 1 x H x W; mask 1 = hole."""
+    region = mask if margin <= 0 else F.max_pool2d(mask, 2 * margin + 1, stride=1, padding=margin)
+    return predicted * region + known * (1.0 - region)
 
 
 def to_gray(image: torch.Tensor) -> torch.Tensor:
@@ -161,7 +174,7 @@ def canny_edges(
     sigma: float = 2.0,
     low: float = 0.1,
     high: float = 0.2,
-    margin: int = 2,
+    margin: int = EDGE_MARGIN,
 ) -> np.ndarray:
     """Canny edges of the known pixels: float32 H x W in {0, 1}, zero inside the hole.
 

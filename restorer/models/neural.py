@@ -121,21 +121,21 @@ class EdgeConnectInpainter(TorchInpainter):
     """EdgeConnect: Canny edges of the known pixels, predicted edges in the hole, then the image.
 
     ``model(image, mask, edges=None)``: if ``edges`` (N x 1 x H x W, {0, 1}) is given, it is used as-is
-    inside the hole in place of the predicted edges (the user's guide lines; to erase a predicted
-    line, the caller edits the map from ``predict_edges`` and passes it back); outside the hole the
-    Canny edges of the photo are always used.
+    inside the hole (and the 2 px ring around it) in place of the predicted edges: the user's guide
+    lines. To erase a predicted line, the caller edits the map from ``predict_edges`` and passes it
+    back. Elsewhere the Canny edges of the photo are always used.
     """
 
     network: edgeconnect.EdgeConnect
 
     def predict_edges(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """The edge map the second stage would see: float32 N x 1 x H x W in [0, 1], predicted inside
-        the hole and Canny of the known pixels outside."""
+        the hole and a 2 px ring around it, Canny of the known pixels elsewhere (compose_edges)."""
         img, hole, (h, w) = self._inputs(image, mask)
         with self._running():
             known = self._known_edges(img, hole)
             pred = self.network.edge(edgeconnect.to_gray(img), known, hole).float()
-            edges = pred * hole + known * (1.0 - hole)
+            edges = edgeconnect.compose_edges(pred, known, hole)
         return edges[:, :, :h, :w].cpu().numpy().astype(np.float32, copy=False)
 
     def __call__(self, image: np.ndarray, mask: np.ndarray, edges: np.ndarray | None = None) -> np.ndarray:

@@ -14,6 +14,7 @@ from restorer.models.edgeconnect import (
     InpaintGenerator,
     build_network,
     canny_edges,
+    compose_edges,
     to_gray,
 )
 
@@ -34,8 +35,9 @@ def test_generators_shapes_and_ranges(size: tuple[int, int]) -> None:
     for t in (edges, out, out2, composite):
         assert t.min() >= 0.0 and t.max() <= 1.0
     assert edges.std() > 0 and out.std() > 0
-    # Outside the hole the composite keeps the known edges exactly.
-    assert torch.equal(composite * (1 - mask), known * (1 - mask))
+    # Away from the hole (beyond the 2 px ring) the composite keeps the known edges exactly.
+    far = 1 - torch.nn.functional.max_pool2d(mask, 5, stride=1, padding=2)
+    assert torch.equal(composite * far, known * far)
 
 
 def test_guide_edges_replace_prediction_inside_hole() -> None:
@@ -49,7 +51,26 @@ def test_guide_edges_replace_prediction_inside_hole() -> None:
     guide[..., 8, :] = 1
     with torch.inference_mode():
         _, used = net(image, mask, known, guide=guide)
-    assert torch.equal(used, guide * mask)
+    ring = torch.zeros(1, 1, 16, 16)
+    ring[..., 2:14, 2:14] = 1  # the hole grown by the 2 px margin
+    assert torch.equal(used, guide * ring)
+
+
+def test_compose_edges_fills_the_ring_canny_drops() -> None:
+    mask = torch.zeros(1, 1, 12, 12)
+    mask[..., 5:7, 5:7] = 1
+    predicted, known = torch.full((1, 1, 12, 12), 0.25), torch.ones(1, 1, 12, 12)
+    out = compose_edges(predicted, known, mask)
+    grown = np.zeros((12, 12), bool)
+    grown[3:9, 3:9] = True
+    np.testing.assert_array_equal(out[0, 0].numpy(), np.where(grown, 0.25, 1.0))
+    # canny_edges drops exactly that ring: a known edge through the hole stops at the ring's edge.
+    gray = np.zeros((12, 12), np.float32)
+    gray[:, 6:] = 1.0
+    edges = canny_edges(gray, mask[0, 0].numpy() > 0, sigma=0.5)
+    assert edges[grown].sum() == 0 and edges[~grown].sum() > 0
+    np.testing.assert_array_equal(compose_edges(predicted, known, mask, margin=0)[0, 0].numpy(),
+                                  np.where(mask[0, 0].numpy() > 0, 0.25, 1.0))
 
 
 def test_spectral_norm_only_in_edge_generator() -> None:
