@@ -32,17 +32,12 @@ from typing import Any, Callable, Sequence
 import cv2
 import numpy as np
 
-try:
-    from restorer.core.image import to_display_rgb8
-except ImportError:  # TEMPORARY until core-io lands: top byte of 16-bit, grey to RGB
+from restorer.core.image import to_display_rgb8 as _to_display_rgb8
 
-    def to_display_rgb8(pixels: np.ndarray) -> np.ndarray:
-        arr = pixels if pixels.ndim == 3 else pixels[:, :, None]
-        if arr.dtype == np.uint16:
-            arr = (arr >> 8).astype(np.uint8)
-        if arr.shape[2] == 1:
-            arr = np.repeat(arr, 3, axis=2)
-        return np.ascontiguousarray(arr[:, :, :3], dtype=np.uint8)
+
+def to_display_rgb8(pixels: np.ndarray) -> np.ndarray:
+    """core.image.to_display_rgb8 on a (possibly strided) view; the copy is small by then."""
+    return _to_display_rgb8(np.ascontiguousarray(pixels))
 
 THUMB_SIZE = 64
 DISPLAY_MAX_SIDE = 2048

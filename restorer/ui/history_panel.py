@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 import numpy as np
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QColor, QFont, QGuiApplication, QImage, QKeyEvent, QPalette, QPixmap
+from PySide6.QtGui import QAction, QFont, QGuiApplication, QImage, QKeyEvent, QPalette, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QVBoxLayout, QWidget
 
 from restorer.ui.comparison_images import THUMB_SIZE, state_thumbnail, step_thumbnail

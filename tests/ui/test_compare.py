@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QImage, QMouseEvent
 from PySide6.QtWidgets import QApplication
 
@@ -18,25 +18,7 @@ from restorer.ui.comparison_images import (
     step_pair,
 )
 
-try:
-    from restorer.core.image import Photo, PhotoMeta
-except ImportError:  # TEMPORARY until core-io lands
-    from dataclasses import dataclass as _dc
-
-    @_dc
-    class PhotoMeta:  # type: ignore[no-redef]
-        format: str
-        icc_profile: object
-        exif: object
-        dpi: object
-        extra: dict
-
-    @_dc
-    class Photo:  # type: ignore[no-redef]
-        pixels: np.ndarray
-        alpha: object
-        meta: PhotoMeta
-        path: object
+from restorer.core.image import Photo, PhotoMeta
 
 
 RED, BLUE = (200, 0, 0), (0, 0, 200)
@@ -47,7 +29,7 @@ def solid(h: int, w: int, rgb: tuple[int, int, int]) -> np.ndarray:
 
 
 def make_doc(pixels: np.ndarray) -> Document:
-    return Document(Photo(pixels, None, PhotoMeta("TIFF", None, None, None, {}), None))
+    return Document(Photo(pixels, meta=PhotoMeta("TIFF")))
 
 
 @pytest.fixture

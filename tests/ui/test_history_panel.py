@@ -8,25 +8,7 @@ from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QPixmap
 
 from restorer.core.document import Document
-try:
-    from restorer.core.image import Photo, PhotoMeta
-except ImportError:  # TEMPORARY until core-io lands
-    from dataclasses import dataclass as _dc
-
-    @_dc
-    class PhotoMeta:  # type: ignore[no-redef]
-        format: str
-        icc_profile: object
-        exif: object
-        dpi: object
-        extra: dict
-
-    @_dc
-    class Photo:  # type: ignore[no-redef]
-        pixels: np.ndarray
-        alpha: object
-        meta: PhotoMeta
-        path: object
+from restorer.core.image import Photo, PhotoMeta
 from restorer.core.mask import BBox
 from restorer.ui import comparison_images
 from restorer.ui.comparison_images import region_at_state, step_thumbnail
@@ -38,7 +20,7 @@ GREY = 120
 def make_doc(h: int = 60, w: int = 80, budget: int = 2 << 30) -> Document:
     pixels = np.full((h, w, 3), GREY, dtype=np.uint8)
     pixels[:, :, 1] += (np.arange(w) % 7).astype(np.uint8)[None, :]  # a little texture
-    return Document(Photo(pixels, None, PhotoMeta("PNG", None, None, None, {}), None), byte_budget=budget)
+    return Document(Photo(pixels, meta=PhotoMeta("PNG")), byte_budget=budget)
 
 
 def stroke(doc: Document, p0: tuple[float, float], p1: tuple[float, float], label: str, r: float = 3) -> None:
@@ -219,3 +201,16 @@ def test_region_at_state_matches_the_document_at_every_stride():
                 got = region_at_state(doc, box, state, target, stride)
                 np.testing.assert_array_equal(got, full[::stride, ::stride])
     assert max(step_thumbnail(doc, 2, size=32).shape[:2]) == 32
+
+
+def test_gray_16_bit_photos_get_rgb_thumbnails(panel):
+    pixels = (np.arange(90 * 120, dtype=np.uint16).reshape(90, 120, 1) * 6) % 65535
+    doc = Document(Photo(pixels.astype(np.uint16), meta=PhotoMeta("TIFF")))
+    stroke(doc, (30, 40), (60, 40), "Brush")
+    doc.apply_fill([(BBox(38, 28, 43, 63), np.full((5, 35, 1), 60000, dtype=np.uint16))], "Fill")
+    panel.set_document(doc)
+    model = panel.model()
+    thumbs = [model.data(model.index(r), HistoryModel.ThumbnailRole) for r in range(3)]
+    assert [t.shape for t in thumbs] == [(48, 64, 3), (64, 64, 3), (64, 64, 3)]
+    fill = thumbs[2].astype(int)
+    assert fill[32, 32, 0] > 220 and fill[32, 32, 0] == fill[32, 32, 1]  # bright grey, not tinted
