@@ -1,0 +1,286 @@
+"""Per-format pixel and metadata coding for JPEG, PNG, WebP, BMP (and Pillow's other readable formats)."""
+
+from __future__ import annotations
+
+import io
+import struct
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import cv2
+import numpy as np
+from PIL import BmpImagePlugin, Image, JpegImagePlugin, PngImagePlugin, TiffImagePlugin, WebPImagePlugin
+
+from restorer.core import exif as exiflib
+from restorer.core import pngchunks
+
+SizeCheck = Callable[[int, int], None]  # (width, height) -> None, raises when refused
+
+# Formats Pillow may try for files whose signature is none of ours. Pillow can also open EPS
+# (through Ghostscript) and other risky formats; only plain raster decoders are allowed.
+OTHER_PILLOW_FORMATS = ["GIF", "PPM", "PCX", "SGI", "ICO", "JPEG2000", "TGA"]
+
+_PLUGINS: dict[str, Any] = {
+    # Constructing the plugin class directly skips Pillow's own global decompression-bomb limit,
+    # which is lower than ours; the caller checks the size against the user's limit instead.
+    "JPEG": JpegImagePlugin.JpegImageFile,
+    "PNG": PngImagePlugin.PngImageFile,
+    "WEBP": WebPImagePlugin.WebPImageFile,
+    "BMP": BmpImagePlugin.BmpImageFile,
+    "TIFF": TiffImagePlugin.TiffImageFile,  # only the kinds tifffile's path hands over
+}
+
+
+class Unsupported(ValueError):
+    """The file is an image, but in a kind Restorer does not read (e.g. floating point)."""
+
+
+@dataclass
+class Decoded:
+    """What a reader returns: pixels H x W x C as stored (not yet turned upright), alpha H x W, metadata."""
+
+    pixels: np.ndarray
+    alpha: np.ndarray | None
+    icc_profile: bytes | None = None
+    exif: bytes | None = None
+    dpi: tuple[float, float] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    orientation: int | None = None  # overrides the EXIF orientation when the format has its own tag
+
+
+def note(extra: dict[str, Any], text: str) -> None:
+    """Record a change made while reading, for the UI and CLI to show."""
+    extra.setdefault("notes", []).append(text)
+
+
+def sniff(head: bytes) -> str | None:
+    """The format named by a file's first bytes (never by its suffix)."""
+    if head.startswith(pngchunks.SIGNATURE):
+        return "PNG"
+    if head[:3] == b"\xff\xd8\xff":
+        return "JPEG"
+    if head[:4] in (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"):
+        return "TIFF"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    if head[:2] == b"BM":
+        return "BMP"
+    return None
+
+
+# ---------------------------------------------------------------- reading
+
+
+def read_pillow(path: Path, kind: str | None, check_size: SizeCheck) -> Decoded:
+    """Decode with Pillow; palette, CMYK, 1-bit and similar modes become L/RGB(+alpha) with a note."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        opener = _PLUGINS.get(kind or "")
+        im = opener(path) if opener else Image.open(path, formats=OTHER_PILLOW_FORMATS)
+    with im:
+        check_size(*im.size)
+        extra: dict[str, Any] = {} if kind else {"pillow_format": im.format}
+        if getattr(im, "n_frames", 1) > 1:
+            note(extra, f"only the first of {im.n_frames} frames was read")
+        im.load()  # full decode now, so truncation and corruption surface here, not later
+        info = dict(im.info)
+        im = _supported_mode(im, extra)
+        arr = np.asarray(im)
+    if arr.dtype.byteorder not in ("=", "|"):
+        arr = arr.astype(arr.dtype.newbyteorder("="))
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    alpha = None
+    if arr.shape[2] in (2, 4):
+        alpha = np.ascontiguousarray(arr[:, :, -1])
+        arr = np.ascontiguousarray(arr[:, :, :-1])
+    dpi = info.get("dpi")
+    dpi = (round(float(dpi[0]), 2), round(float(dpi[1]), 2)) if dpi and min(dpi) > 0 else None
+    if info.get("xmp"):
+        extra["xmp"] = bytes(info["xmp"])
+    if info.get("progressive"):
+        extra["progressive"] = True
+    return Decoded(arr, alpha, info.get("icc_profile") or None, exiflib.normalize(info.get("exif")), dpi, extra)
+
+
+def _supported_mode(im: Image.Image, extra: dict[str, Any]) -> Image.Image:
+    mode = im.mode
+    if mode in ("L", "LA", "RGB", "RGBA", "I;16", "I;16L", "I;16B", "I;16N"):
+        if "transparency" in im.info and mode in ("L", "RGB"):
+            note(extra, f"transparent colour key turned into an alpha channel ({mode} -> {mode}A)")
+            extra["converted_from"] = mode + "+transparency"
+            return im.convert(mode + "A")
+        return im
+    if mode == "F":
+        raise Unsupported("32-bit floating point images are not supported")
+    if mode == "I":
+        arr = np.asarray(im)
+        if arr.size and (arr.min() < 0 or arr.max() > 65535):
+            raise Unsupported("32-bit integer images are not supported")
+        target: Any = Image.fromarray(arr.astype(np.uint16))
+        name = "16-bit gray"
+    elif mode in ("1", "La", "L;16"):
+        name = {"1": "L", "La": "LA"}.get(mode, "L")
+        target = im.convert(name)
+    elif mode in ("P", "PA"):
+        has_alpha = mode == "PA" or "transparency" in im.info
+        name = "RGBA" if has_alpha else "RGB"
+        target = im.convert(name)
+    elif mode in ("RGBa", "RGBX"):
+        name = "RGBA" if mode == "RGBa" else "RGB"
+        target = im.convert(name)
+    else:  # CMYK, YCbCr, LAB, HSV, ...
+        name = "RGB"
+        target = im.convert("RGB")
+    extra["converted_from"] = mode
+    note(extra, f"converted from {mode} to {name}")
+    return target
+
+
+def read_png(path: Path, check_size: SizeCheck) -> Decoded:
+    """PNG: metadata from the chunks; 8-bit pixels through Pillow, 16-bit through OpenCV."""
+    info = pngchunks.read_info(path)
+    check_size(info.width, info.height)
+    if info.bit_depth == 16:
+        decoded = _read_png16(path, info.color_type)
+    else:
+        decoded = read_pillow(path, "PNG", check_size)
+    decoded.icc_profile = info.icc_profile
+    decoded.dpi = info.dpi
+    decoded.exif = exiflib.normalize(info.exif)
+    decoded.extra.update(png_chunks=info.chunks, icc_name=info.icc_name)
+    decoded.extra.pop("xmp", None)  # PNG keeps XMP in an iTXt chunk, copied with the others
+    return decoded
+
+
+def _read_png16(path: Path, color_type: int) -> Decoded:
+    # Pillow has no 16-bit RGB mode, so 16-bit PNGs go through OpenCV (BGR only inside this call).
+    raw = np.fromfile(path, dtype=np.uint8)  # imread cannot take non-ASCII paths on Windows
+    arr = cv2.imdecode(raw, cv2.IMREAD_UNCHANGED)
+    del raw
+    if arr is None or arr.dtype != np.uint16:
+        raise ValueError("the PNG image data are damaged or truncated")
+    if arr.ndim == 2:
+        return Decoded(arr[:, :, None], None)
+    if color_type == 4:  # gray + alpha arrives as BGRA with B == G == R
+        return Decoded(np.ascontiguousarray(arr[:, :, :1]), np.ascontiguousarray(arr[:, :, 3]))
+    alpha = np.ascontiguousarray(arr[:, :, 3]) if arr.shape[2] == 4 else None
+    rgb = cv2.cvtColor(arr, cv2.COLOR_BGRA2RGB if arr.shape[2] == 4 else cv2.COLOR_BGR2RGB)
+    return Decoded(rgb, alpha)
+
+
+def webp_is_lossless(path: Path) -> bool:
+    """Whether the WebP bitstream is VP8L (lossless) rather than VP8 (lossy)."""
+    with open(path, "rb") as f:
+        f.seek(12)
+        while True:
+            head = f.read(8)
+            if len(head) < 8:
+                return False
+            kind, size = head[:4], struct.unpack("<I", head[4:])[0]
+            if kind in (b"VP8L", b"VP8 "):
+                return kind == b"VP8L"
+            f.seek(size + (size & 1), 1)
+
+
+# ---------------------------------------------------------------- writing
+
+
+@dataclass
+class Encode:
+    """Everything a writer needs; pixels already in a depth the format holds."""
+
+    pixels: np.ndarray
+    alpha: np.ndarray | None
+    icc_profile: bytes | None
+    exif: bytes | None
+    dpi: tuple[float, float] | None
+    extra: dict[str, Any]
+    source_format: str
+    quality: int
+
+
+def _pillow_image(enc: Encode) -> Image.Image:
+    px = enc.pixels if enc.alpha is None else np.concatenate([enc.pixels, enc.alpha[:, :, None]], axis=2)
+    if px.shape[2] == 1:
+        px = px[:, :, 0]
+    return Image.fromarray(px)
+
+
+def write_jpeg(path: Path, enc: Encode) -> None:
+    kwargs: dict[str, Any] = {
+        "quality": enc.quality,
+        # 4:4:4 at high quality: chroma subsampling visibly smears fine restored detail.
+        "subsampling": 0 if enc.quality >= 90 else 2,
+        "progressive": bool(enc.extra.get("progressive")),
+    }
+    _pillow_metadata(enc, kwargs)
+    with open(path, "wb") as f:
+        _pillow_image(enc).save(f, "JPEG", **kwargs)
+
+
+def write_webp(path: Path, enc: Encode) -> None:
+    # Lossless unless the source itself was lossy WebP: a restored photo should not lose detail.
+    lossless = enc.source_format != "WEBP" or bool(enc.extra.get("lossless", True))
+    kwargs: dict[str, Any] = {"lossless": lossless, "quality": 100 if lossless else enc.quality, "exact": True}
+    _pillow_metadata(enc, kwargs)
+    kwargs.pop("dpi", None)
+    with open(path, "wb") as f:
+        _pillow_image(enc).save(f, "WEBP", **kwargs)
+
+
+def write_bmp(path: Path, enc: Encode) -> None:
+    kwargs = {"dpi": enc.dpi} if enc.dpi else {}
+    with open(path, "wb") as f:
+        _pillow_image(enc).save(f, "BMP", **kwargs)
+
+
+def _pillow_metadata(enc: Encode, kwargs: dict[str, Any]) -> None:
+    if enc.icc_profile:
+        kwargs["icc_profile"] = enc.icc_profile
+    if enc.exif:
+        kwargs["exif"] = enc.exif
+    if enc.dpi:
+        kwargs["dpi"] = enc.dpi
+    if enc.extra.get("xmp"):
+        kwargs["xmp"] = enc.extra["xmp"]
+
+
+def write_png(path: Path, enc: Encode) -> None:
+    if enc.pixels.dtype == np.uint16:
+        png = _encode_png16(enc.pixels, enc.alpha)
+    else:
+        buf = io.BytesIO()
+        _pillow_image(enc).save(buf, "PNG", compress_level=6)
+        png = buf.getvalue()
+        del buf
+    chunks = pngchunks.metadata_chunks(
+        icc_profile=enc.icc_profile,
+        icc_name=enc.extra.get("icc_name", "ICC Profile"),
+        dpi=enc.dpi,
+        exif=exiflib.strip_prefix(enc.exif) if enc.exif else None,
+        extra_chunks=enc.extra.get("png_chunks", []) if enc.source_format == "PNG" else [],
+    )
+    if enc.extra.get("xmp") and enc.source_format != "PNG":
+        chunks.append(pngchunks.make_chunk(b"iTXt", b"XML:com.adobe.xmp\0\0\0\0\0" + enc.extra["xmp"]))
+    with open(path, "wb") as f:
+        f.write(pngchunks.with_metadata(png, chunks))
+
+
+def _encode_png16(pixels: np.ndarray, alpha: np.ndarray | None) -> bytes:
+    if pixels.shape[2] == 1 and alpha is not None:
+        # OpenCV cannot write 16-bit gray + alpha and Pillow has no such mode.
+        return pngchunks.encode_gray_alpha16(pixels[:, :, 0], alpha)
+    if pixels.shape[2] == 1:
+        bgr = pixels[:, :, 0]
+    elif alpha is None:
+        bgr = cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR)
+    else:
+        bgr = cv2.cvtColor(pixels, cv2.COLOR_RGB2BGRA)
+        bgr[:, :, 3] = alpha
+    ok, data = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, 6])
+    if not ok:
+        raise ValueError("the PNG encoder failed")
+    return data.tobytes()

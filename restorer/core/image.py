@@ -1,0 +1,398 @@
+"""Photo I/O and the array contract: photos and masks loaded and saved faithfully (depth, mode, ICC, EXIF, DPI).
+
+The array contract (canonical text; every package keeps to it)
+-----------------------------------------------------------------
+- A photo is an ndarray ``H x W x C``, C = 1 (gray) or 3 (RGB), of its source's dtype,
+  ``uint8`` or ``uint16``; never converted silently to 8-bit or to RGB. Alpha is kept aside
+  (``Photo.alpha``: ``H x W``, the photo's dtype) and written back on save.
+- A mask is ``bool H x W``; True = hole (fill this).
+- Float tensors live only inside ``restorer.models`` and ``restorer.inference``:
+  ``N x C x H x W`` in [0, 1].
+- The engine's guarantee: same shape, dtype and mode out; pixels outside the mask bit-identical.
+- Never BGR outside the single OpenCV call that needs it.
+
+What this module adds to the contract
+-------------------------------------
+- ``Photo.pixels`` is C-contiguous and upright: EXIF (or TIFF) orientation is applied on load,
+  and the EXIF kept in ``PhotoMeta`` says orientation 1, so nothing turns the photo twice.
+- Modes without a place in the contract are converted on load, and the change is recorded:
+  ``meta.extra['converted_from']`` (e.g. ``'P'``, ``'CMYK'``, ``'1'``, ``'MINISWHITE'``) and a
+  sentence in ``meta.extra['notes']``. Palette with transparency becomes RGB + alpha.
+  An ICC profile that no longer fits the pixels (a CMYK profile after CMYK -> RGB) is dropped,
+  with a note.
+- 16 -> 8 bits, wherever it happens (``save_photo(allow_8bit=True)``, ``to_display_rgb8``,
+  ``to_8bit``), is ``round(v / 257)``, i.e. ``(v + 128) // 257``: exact rounding, so 65535 -> 255
+  and mid-grey stays mid-grey (plain ``v >> 8`` would darken every value by up to one step).
+- ``PhotoMeta.exif`` is the APP1 payload form, ``b"Exif\\0\\0"`` + TIFF structure, whatever
+  the source format; ``icc_profile`` the raw profile; ``dpi`` (x, y) dots per inch.
+- ``PhotoMeta.extra`` keys: ``notes``, ``converted_from``, ``orientation`` (the one applied),
+  ``xmp`` (packet bytes), ``progressive`` (JPEG), ``lossless`` (WebP), ``png_chunks`` and
+  ``icc_name`` (PNG text/colour chunks copied back), ``tiff_compression``, ``tiff_predictor``,
+  ``tiff_extrasample`` (TIFF storage written back when saving to TIFF again).
+
+Formats
+-------
+Read: JPEG, PNG, TIFF (any compression tifffile/imagecodecs decode), WebP, BMP, and GIF, PNM,
+JPEG 2000 and a few other plain raster formats through Pillow. Written (by suffix, see
+``SAVE_FORMATS``): PNG and TIFF hold 8 and 16 bits, gray and RGB, with alpha, losslessly;
+WebP is written lossless unless the source was lossy WebP; JPEG, WebP and BMP hold 8 bits
+only, JPEG and BMP no alpha. 16-bit PNG goes through OpenCV (Pillow has no 16-bit RGB), TIFF
+through tifffile, the rest through Pillow; PNG metadata chunks are read and written here.
+
+Errors a user can cause raise ``ImageError`` / ``MaskError`` whose message is one line,
+``"<path>: <problem>"``; no library exception type escapes, and a failed save leaves no file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import cv2
+import numpy as np
+
+from restorer.core import codecs
+from restorer.core import exif as exiflib
+from restorer.core.pngchunks import PngFormatError
+from restorer.core.tiffcodec import read_tiff, write_tiff
+from restorer.errors import ImageError, MaskError, RestorerError
+
+DEFAULT_MAX_PIXELS: int = 250_000_000
+
+SAVE_FORMATS: dict[str, str] = {
+    ".png": "PNG",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".webp": "WEBP",
+    ".bmp": "BMP",
+}
+EIGHT_BIT_FORMATS = frozenset({"JPEG", "WEBP", "BMP"})
+NO_ALPHA_FORMATS = frozenset({"JPEG", "BMP"})
+# Pillow reads alpha from 32-bit BMP only in some header variants; refusing is safer.
+
+_WRITERS: dict[str, Callable[[Path, codecs.Encode], None]] = {
+    "PNG": codecs.write_png,
+    "TIFF": write_tiff,
+    "JPEG": codecs.write_jpeg,
+    "WEBP": codecs.write_webp,
+    "BMP": codecs.write_bmp,
+}
+
+
+@dataclass
+class PhotoMeta:
+    """What a photo file says besides its pixels, kept so saving writes it back."""
+
+    format: str  # the source format: "JPEG", "PNG", "TIFF", "WEBP", "BMP", ... ("" if new)
+    icc_profile: bytes | None = None
+    exif: bytes | None = None
+    dpi: tuple[float, float] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Photo:
+    """Pixels (H x W x C, uint8/uint16, upright), alpha kept aside, and the metadata to write back."""
+
+    pixels: np.ndarray
+    alpha: np.ndarray | None = None
+    meta: PhotoMeta = field(default_factory=lambda: PhotoMeta(format=""))
+    path: Path | None = None
+
+    def __post_init__(self) -> None:
+        px = self.pixels
+        if px.ndim != 3 or px.shape[2] not in (1, 3) or px.dtype not in (np.uint8, np.uint16):
+            raise ValueError(f"photo pixels must be H x W x 1|3 uint8/uint16, got {px.shape} {px.dtype}")
+        if self.alpha is not None and (self.alpha.shape != px.shape[:2] or self.alpha.dtype != px.dtype):
+            raise ValueError(f"alpha must be {px.shape[:2]} {px.dtype}, got {self.alpha.shape} {self.alpha.dtype}")
+
+    @property
+    def height(self) -> int:
+        return int(self.pixels.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.pixels.shape[1])
+
+    @property
+    def channels(self) -> int:
+        return int(self.pixels.shape[2])
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.pixels.dtype
+
+    @property
+    def bit_depth(self) -> int:
+        return 16 if self.pixels.dtype == np.uint16 else 8
+
+    def with_pixels(self, pixels: np.ndarray) -> Photo:
+        """The same photo (alpha, metadata, path) with new pixels of the same height and width."""
+        if pixels.shape[:2] != self.pixels.shape[:2]:
+            raise ValueError(f"new pixels are {pixels.shape[:2]}, the photo is {self.pixels.shape[:2]}")
+        meta = dataclasses.replace(self.meta, extra=dict(self.meta.extra))
+        return Photo(pixels, self.alpha, meta, self.path)
+
+
+# ---------------------------------------------------------------- loading
+
+
+def load_photo(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
+    """Read a photo file into the array contract; raises ImageError naming the file and problem."""
+    path = Path(path)
+    kind = _sniff(path)
+
+    def check_size(width: int, height: int) -> None:
+        if width <= 0 or height <= 0:
+            raise ImageError(f"{path}: image has zero size ({width} x {height} pixels)")
+        if width * height > max_pixels:
+            raise ImageError(
+                f"{path}: image is {width} x {height} = {width * height:,} pixels, over the limit of "
+                f"{max_pixels:,} that guards against decompression bombs; "
+                "if you trust this file, raise the limit with --max-pixels"
+            )
+
+    try:
+        if kind == "PNG":
+            decoded = codecs.read_png(path, check_size)
+        elif kind == "TIFF":
+            decoded = read_tiff(path, check_size)
+        else:
+            decoded = codecs.read_pillow(path, kind, check_size)
+        if kind == "WEBP":
+            decoded.extra["lossless"] = codecs.webp_is_lossless(path)
+    except RestorerError:
+        raise
+    except MemoryError:
+        raise ImageError(f"{path}: not enough memory to load this image") from None
+    except Exception as e:  # any decoder failure is the file's problem, told in one line
+        raise ImageError(f"{path}: cannot read image: {_describe(e)}") from e
+    return _photo(path, kind, decoded)
+
+
+def _sniff(path: Path) -> str | None:
+    if not path.exists():
+        raise ImageError(f"{path}: file not found")
+    if path.is_dir():
+        raise ImageError(f"{path}: is a folder, not an image file")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError as e:
+        raise ImageError(f"{path}: cannot open ({e.strerror or e})") from None
+    if not head:
+        raise ImageError(f"{path}: file is empty (0 bytes)")
+    return codecs.sniff(head)
+
+
+def _describe(e: BaseException) -> str:
+    from PIL import UnidentifiedImageError
+
+    if isinstance(e, UnidentifiedImageError):
+        return "not an image file, or in a format Restorer cannot read"
+    text = str(e).strip() or type(e).__name__
+    if isinstance(e, PngFormatError) or isinstance(e, codecs.Unsupported):
+        return text
+    if "truncated" in text.lower():
+        return "file is truncated (incomplete download or copy?)"
+    if "decoder" in text.lower() or "broken data stream" in text.lower():
+        return f"image data are damaged or truncated ({text})"
+    if isinstance(e, OSError) and e.strerror:
+        text = e.strerror
+    return " ".join(f"{text} ({type(e).__name__})".split())
+
+
+def _photo(path: Path, kind: str | None, d: codecs.Decoded) -> Photo:
+    extra = d.extra
+    turn = d.orientation or exiflib.orientation(d.exif)
+    pixels, alpha = d.pixels, d.alpha
+    if turn != 1:
+        pixels = np.ascontiguousarray(exiflib.apply_orientation(pixels, turn))
+        alpha = None if alpha is None else np.ascontiguousarray(exiflib.apply_orientation(alpha, turn))
+        extra["orientation"] = turn
+    exif = exiflib.with_orientation(d.exif, 1) if d.exif else None
+    icc = d.icc_profile
+    if icc is not None and not exiflib.icc_fits(icc, pixels.shape[2]):
+        codecs.note(extra, f"{exiflib.icc_colour_space(icc)} colour profile dropped: it does not fit the pixels")
+        icc = None
+    fmt = kind or str(extra.pop("pillow_format", "") or "")
+    return Photo(pixels, alpha, PhotoMeta(fmt, icc, exif, d.dpi, extra), path)
+
+
+# ---------------------------------------------------------------- saving
+
+
+def save_photo(
+    photo: Photo,
+    path: str | os.PathLike[str],
+    *,
+    quality: int = 95,
+    allow_8bit: bool = False,
+    drop_alpha: bool = False,
+) -> None:
+    """Write a photo in the format its suffix names, with its metadata, atomically.
+
+    JPEG, WebP and BMP hold 8 bits per channel: a 16-bit photo raises ImageError unless
+    ``allow_8bit`` (then each value becomes round(v / 257)). JPEG and BMP hold no alpha: a
+    photo with alpha raises ImageError unless ``drop_alpha``. ``quality`` applies to JPEG and
+    to lossy WebP; JPEG at 90 and above is written without chroma subsampling (4:4:4).
+    """
+    path = Path(path)
+    fmt = SAVE_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        known = ", ".join(sorted(SAVE_FORMATS))
+        raise ImageError(f"{path}: unknown output type {path.suffix or '(no suffix)'!r}; use one of {known}")
+    if not 1 <= quality <= 100:
+        raise ValueError(f"quality must be 1..100, got {quality}")
+    pixels, alpha, meta = photo.pixels, photo.alpha, photo.meta
+    if fmt in EIGHT_BIT_FORMATS and pixels.dtype == np.uint16:
+        if not allow_8bit:
+            raise ImageError(
+                f"{path}: {fmt} holds only 8 bits per channel and this photo has 16; "
+                "save as .png or .tif, or allow conversion to 8-bit"
+            )
+        pixels = to_8bit(pixels)
+        alpha = None if alpha is None else to_8bit(alpha)
+    if alpha is not None and fmt in NO_ALPHA_FORMATS:
+        if not drop_alpha:
+            raise ImageError(
+                f"{path}: {fmt} cannot hold transparency and this photo has an alpha channel; "
+                "save as .png, .tif or .webp, or allow dropping the transparency"
+            )
+        alpha = None
+    icc = meta.icc_profile if exiflib.icc_fits(meta.icc_profile, pixels.shape[2]) else None
+    encode = codecs.Encode(
+        pixels=pixels,
+        alpha=alpha,
+        icc_profile=icc,
+        exif=exiflib.with_orientation(meta.exif, 1) if meta.exif else None,
+        dpi=meta.dpi,
+        extra=meta.extra,
+        source_format=meta.format,
+        quality=quality,
+    )
+    atomic_write(path, lambda tmp: _WRITERS[fmt](tmp, encode))
+
+
+def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) -> None:
+    """Call ``write(temp_path)`` for a temp file beside ``path``, fsync it, then rename it over ``path``.
+
+    Readers see the old file or the complete new one, never a partial one; on any failure the
+    temp file is removed and ImageError (one line, naming ``path``) is raised. The temp file
+    keeps the suffix, for writers that choose the format by it.
+    """
+    path = Path(path)
+    folder = path.parent
+    if path.is_dir():
+        raise ImageError(f"{path}: is a folder; give a file name to save to")
+    if not folder.is_dir():
+        raise ImageError(f"{path}: cannot save: folder {folder} does not exist")
+    tmp = folder / f".{path.stem}.{secrets.token_hex(4)}.tmp{path.suffix}"
+    try:
+        # O_EXCL: never clobber another writer's temp file; mode 0o666 so umask applies as usual.
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    except OSError as e:
+        raise ImageError(f"{path}: cannot save here ({e.strerror or e})") from None
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o7777)  # replacing keeps the old file's permissions
+        os.replace(tmp, path)
+    except BaseException as e:
+        try:
+            tmp.unlink()
+        except FileNotFoundError:
+            pass
+        if isinstance(e, RestorerError) or not isinstance(e, Exception):
+            raise
+        if isinstance(e, MemoryError):
+            raise ImageError(f"{path}: not enough memory to save this image") from None
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else _describe(e)
+        raise ImageError(f"{path}: cannot save: {reason}") from e
+    _fsync_folder(folder)
+
+
+def _fsync_folder(folder: Path) -> None:
+    # Makes the rename itself durable on POSIX; Windows cannot open folders, which is fine.
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# ---------------------------------------------------------------- masks
+
+
+def load_mask(
+    path: str | os.PathLike[str], shape: tuple[int, ...], *, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> np.ndarray:
+    """Read a mask image for a photo of ``shape`` (H, W[, C]) as bool H x W, True = hole.
+
+    Any readable image works. If it has alpha and its colour is one flat value (a brush layer
+    exported on transparency), the hole is ``alpha > 0``; otherwise the hole is where its gray
+    rendering (Rec. 601 luma, 16-bit scaled to 8) is above 127, i.e. white = hole.
+    """
+    path = Path(path)
+    mask = load_photo(path, max_pixels=max_pixels)
+    height, width = int(shape[0]), int(shape[1])
+    if (mask.height, mask.width) != (height, width):
+        raise MaskError(
+            f"{path}: mask is {mask.width} x {mask.height} pixels but the photo is {width} x {height}"
+        )
+    px = mask.pixels
+    if mask.alpha is not None and bool((px == px[0, 0]).all()):
+        return mask.alpha > 0
+    gray = px[:, :, 0] if px.shape[2] == 1 else cv2.cvtColor(px, cv2.COLOR_RGB2GRAY)
+    return to_8bit(gray) > 127
+
+
+def save_mask(mask: np.ndarray, path: str | os.PathLike[str]) -> None:
+    """Write a bool H x W mask as an 8-bit gray PNG, 255 = hole, atomically."""
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise ImageError(f"{path}: masks are saved as PNG; use a .png file name")
+    mask = np.asarray(mask)
+    if mask.ndim != 2:
+        raise ValueError(f"a mask is H x W, got shape {mask.shape}")
+    pixels = np.where(mask, np.uint8(255), np.uint8(0))[:, :, None]
+    encode = codecs.Encode(pixels, None, None, None, None, {}, "", 100)
+    atomic_write(path, lambda tmp: codecs.write_png(tmp, encode))
+
+
+# ---------------------------------------------------------------- display
+
+
+def to_8bit(a: np.ndarray) -> np.ndarray:
+    """uint16 -> uint8 as round(v / 257) (uint8 returned as is), without float64 temporaries."""
+    if a.dtype == np.uint8:
+        return a
+    if a.dtype != np.uint16:
+        raise ValueError(f"expected uint8 or uint16, got {a.dtype}")
+    # convertScaleAbs rounds to nearest in one pass; v / 257 is never within float error of .5.
+    return cv2.convertScaleAbs(a, alpha=1 / 257).reshape(a.shape)
+
+
+def to_display_rgb8(pixels: np.ndarray) -> np.ndarray:
+    """A new H x W x 3 uint8 RGB array for screens and thumbnails (16-bit rounded, gray replicated)."""
+    if pixels.ndim == 3 and pixels.shape[2] == 1:
+        pixels = pixels[:, :, 0]
+    if pixels.ndim == 2:
+        return cv2.cvtColor(to_8bit(pixels), cv2.COLOR_GRAY2RGB)
+    if pixels.ndim != 3 or pixels.shape[2] != 3:
+        raise ValueError(f"expected H x W, H x W x 1 or H x W x 3, got {pixels.shape}")
+    out = to_8bit(pixels)
+    return out.copy() if out is pixels else out

@@ -1,0 +1,190 @@
+"""PNG at the chunk level: the metadata the codecs drop (ICC, DPI, EXIF, text, colour) and 16-bit gray+alpha."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+# Chunks copied verbatim from source to output: colour interpretation and text. Time (tIME)
+# is left out on purpose: the output is a new file.
+COPIED = (b"sRGB", b"gAMA", b"cHRM", b"cICP", b"tEXt", b"zTXt", b"iTXt")
+# Chunks this module writes itself, so any the encoder emits are replaced.
+MANAGED = COPIED + (b"iCCP", b"pHYs", b"eXIf")
+
+# An ICC profile is a few kB to a few MB; refuse to inflate more (zlib bombs in iCCP).
+_MAX_ICC = 64 << 20
+_METERS_PER_INCH = 0.0254
+
+
+class PngFormatError(ValueError):
+    """The bytes are not a well-formed PNG (truncated, wrong signature, bad header)."""
+
+
+@dataclass
+class PngInfo:
+    """What the header and metadata chunks of one PNG say."""
+
+    width: int
+    height: int
+    bit_depth: int
+    color_type: int  # 0 gray, 2 RGB, 3 palette, 4 gray+alpha, 6 RGBA
+    icc_profile: bytes | None = None
+    icc_name: str = "ICC Profile"
+    dpi: tuple[float, float] | None = None
+    exif: bytes | None = None  # raw TIFF structure, without the "Exif\0\0" prefix
+    chunks: list[tuple[bytes, bytes]] = field(default_factory=list)  # COPIED chunks, in order
+
+
+def make_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _iter_chunks(read, size: int):
+    """Yield (type, data-or-None, crc_ok, offset); IDAT data are skipped (None) to keep reads small."""
+    pos = len(SIGNATURE)
+    while pos < size:
+        if pos + 8 > size:
+            raise PngFormatError("file is truncated (chunk header cut off)")
+        length, kind = struct.unpack(">I4s", read(pos, 8))
+        end = pos + 12 + length
+        if end > size:
+            raise PngFormatError(f"file is truncated (chunk {kind.decode('latin-1')!r} cut off)")
+        if kind == b"IDAT":
+            yield kind, None, True, pos
+        else:
+            body = read(pos + 4, length + 8)
+            data, crc = body[4:-4], struct.unpack(">I", body[-4:])[0]
+            yield kind, data, zlib.crc32(body[:-4]) == crc, pos
+        if kind == b"IEND":
+            return
+        pos = end
+
+
+def read_info(path: Path) -> PngInfo:
+    """Parse header and metadata chunks of a PNG file (pixel data are not read)."""
+    with open(path, "rb") as f:
+        size = f.seek(0, 2)
+
+        def read(offset: int, n: int) -> bytes:
+            f.seek(offset)
+            return f.read(n)
+
+        if read(0, 8) != SIGNATURE:
+            raise PngFormatError("not a PNG file")
+        info: PngInfo | None = None
+        seen_idat = False
+        for kind, data, crc_ok, _ in _iter_chunks(read, size):
+            if info is None:
+                if kind != b"IHDR" or data is None or len(data) != 13 or not crc_ok:
+                    raise PngFormatError("damaged PNG header (IHDR)")
+                w, h, depth, ctype = struct.unpack(">IIBB", data[:10])
+                info = PngInfo(w, h, depth, ctype)
+                continue
+            if kind == b"IDAT":
+                seen_idat = True
+            elif not crc_ok:
+                continue  # a damaged ancillary chunk is skipped, as libpng does
+            elif kind == b"iCCP":
+                _read_iccp(info, data)
+            elif kind == b"pHYs" and len(data) == 9:
+                px, py, unit = struct.unpack(">IIB", data)
+                if unit == 1 and px and py:
+                    info.dpi = (round(px * _METERS_PER_INCH, 2), round(py * _METERS_PER_INCH, 2))
+            elif kind == b"eXIf":
+                info.exif = data
+            elif kind in COPIED:
+                info.chunks.append((kind, data))
+        if info is None:
+            raise PngFormatError("empty PNG (no header)")
+        if not seen_idat:
+            raise PngFormatError("file is truncated (no image data)")
+        return info
+
+
+def _read_iccp(info: PngInfo, data: bytes) -> None:
+    name, _, rest = data.partition(b"\0")
+    if len(rest) < 1 or rest[0] != 0:
+        return
+    inflater = zlib.decompressobj()
+    try:
+        profile = inflater.decompress(rest[1:], _MAX_ICC)
+    except zlib.error:
+        return
+    if inflater.unconsumed_tail:
+        return
+    info.icc_profile = profile
+    info.icc_name = name.decode("latin-1") or "ICC Profile"
+
+
+def metadata_chunks(
+    *,
+    icc_profile: bytes | None,
+    icc_name: str = "ICC Profile",
+    dpi: tuple[float, float] | None,
+    exif: bytes | None,
+    extra_chunks: list[tuple[bytes, bytes]] = (),  # type: ignore[assignment]
+) -> list[bytes]:
+    """Encode metadata as PNG chunks, in an order valid before the image data."""
+    out: list[bytes] = []
+    has_icc = icc_profile is not None
+    for kind, data in extra_chunks:
+        # The PNG spec forbids sRGB next to iCCP; the profile wins.
+        if kind in COPIED and not (has_icc and kind == b"sRGB"):
+            out.append(make_chunk(kind, data))
+    if has_icc:
+        name = (icc_name.encode("latin-1", "replace")[:79] or b"ICC Profile").replace(b"\0", b" ")
+        out.append(make_chunk(b"iCCP", name + b"\0\0" + zlib.compress(icc_profile)))
+    if dpi is not None:
+        px, py = (max(1, round(d / _METERS_PER_INCH)) for d in dpi)
+        out.append(make_chunk(b"pHYs", struct.pack(">IIB", px, py, 1)))
+    if exif:
+        out.append(make_chunk(b"eXIf", exif))
+    return out
+
+
+def with_metadata(png: bytes, chunks: list[bytes]) -> bytes:
+    """Return the encoded PNG with its metadata chunks replaced by `chunks` (put after IHDR)."""
+    if png[:8] != SIGNATURE:
+        raise PngFormatError("encoder did not produce a PNG")
+    view = memoryview(png)  # slices of a view are not copies; encoded photos can be large
+    kept: list[memoryview] = []
+    head = view[:0]
+    for kind, _, _, pos in _iter_chunks(lambda o, n: png[o : o + n], len(png)):
+        length = struct.unpack(">I", png[pos : pos + 4])[0]
+        raw = view[pos : pos + 12 + length]
+        if kind == b"IHDR":
+            head = raw
+        elif kind not in MANAGED:
+            kept.append(raw)
+    return b"".join([SIGNATURE, head, *chunks, *kept])
+
+
+def encode_gray_alpha16(gray: np.ndarray, alpha: np.ndarray) -> bytes:
+    """Encode 16-bit gray + alpha (colour type 4), which neither OpenCV nor Pillow can write.
+
+    Every row uses the "Up" filter (difference to the row above), which compresses photos
+    well and is a single vectorised subtraction.
+    """
+    h, w = gray.shape
+    raw = np.empty((h, w, 2), dtype=">u2")
+    raw[:, :, 0] = gray
+    raw[:, :, 1] = alpha
+    rows = raw.view(np.uint8).reshape(h, w * 4)
+    del raw
+    filtered = np.empty((h, w * 4 + 1), dtype=np.uint8)
+    filtered[:, 0] = 2
+    filtered[0, 1:] = rows[0]
+    np.subtract(rows[1:], rows[:-1], out=filtered[1:, 1:])  # uint8 arithmetic wraps mod 256
+    del rows
+    data = zlib.compress(filtered, 6)
+    del filtered
+    step = 1 << 30  # a chunk holds less than 2 GiB
+    idat = [make_chunk(b"IDAT", data[i : i + step]) for i in range(0, max(len(data), 1), step)]
+    ihdr = struct.pack(">IIBBBBB", w, h, 16, 4, 0, 0, 0)
+    return b"".join([SIGNATURE, make_chunk(b"IHDR", ihdr), *idat, make_chunk(b"IEND", b"")])

@@ -1,0 +1,235 @@
+"""TIFF through tifffile: 8/16-bit gray and RGB with alpha, keeping compression, ICC, DPI, EXIF and XMP."""
+
+from __future__ import annotations
+
+import os
+import struct
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tifffile
+from PIL import Image, TiffImagePlugin
+from tifffile import COMPRESSION, PHOTOMETRIC, PLANARCONFIG, PREDICTOR, RESUNIT
+
+from restorer.core import exif as exiflib
+from restorer.core.codecs import Decoded, Encode, SizeCheck, note, read_pillow
+
+ICC, XMP, ORIENTATION = 34675, 700, 274
+EXIF_IFD, GPS_IFD, INTEROP_IFD = 0x8769, 0x8825, 0xA005
+# IFD0 tags that describe the photo rather than its storage; carried in PhotoMeta.exif.
+DESCRIPTIVE = (269, 270, 271, 272, 285, 305, 306, 315, 316, 33432)
+# Compressions written back as found; anything else (e.g. JPEG-in-TIFF, which is lossy)
+# becomes deflate, the default for new TIFFs.
+WRITABLE = {
+    COMPRESSION.NONE,
+    COMPRESSION.LZW,
+    COMPRESSION.ADOBE_DEFLATE,
+    COMPRESSION.DEFLATE,
+    COMPRESSION.PACKBITS,
+    COMPRESSION.ZSTD,
+    COMPRESSION.LZMA,
+}
+_PREDICTED = WRITABLE - {COMPRESSION.NONE, COMPRESSION.PACKBITS}
+
+
+# ---------------------------------------------------------------- reading
+
+
+def read_tiff(path: Path, check_size: SizeCheck) -> Decoded:
+    """Decode page 1 with tifffile; kinds it does not map to L/RGB (palette, CMYK, 1-bit) go to Pillow."""
+    with tifffile.TiffFile(path) as tif:
+        page = tif.pages.first
+        check_size(page.imagewidth, page.imagelength)
+        extra: dict[str, Any] = {
+            "tiff_compression": int(page.compression),
+            "tiff_predictor": int(page.predictor),
+        }
+        if len(tif.pages) > 1:
+            note(extra, f"only the first of {len(tif.pages)} pages was read")
+        tags = page.tags
+        if XMP in tags and isinstance(tags[XMP].value, bytes):
+            extra["xmp"] = tags[XMP].value
+        icc = tags[ICC].value if ICC in tags and isinstance(tags[ICC].value, bytes) else None
+        dpi = _dpi(tags)
+        orientation = int(tags[ORIENTATION].value) if ORIENTATION in tags else 1
+        if _tifffile_reads(page):
+            pixels, alpha = _pixels(path, page, extra)
+            decoded = Decoded(pixels, alpha)
+        else:
+            decoded = None
+    if decoded is None:
+        decoded = read_pillow(path, "TIFF", check_size)
+        decoded.extra.pop("xmp", None)
+    decoded.extra.update(extra)
+    decoded.icc_profile, decoded.dpi = icc, dpi
+    decoded.exif = _exif(path, decoded.extra)
+    if exiflib.orientation(decoded.exif) != orientation:
+        decoded.orientation = orientation if 1 <= orientation <= 8 else 1
+    return decoded
+
+
+def _tifffile_reads(page: tifffile.TiffPage) -> bool:
+    colour = page.samplesperpixel - len(page.extrasamples)
+    return (
+        page.dtype in (np.uint8, np.uint16)
+        and page.bitspersample in (8, 16)
+        and page.imagedepth == 1
+        and (
+            (page.photometric in (PHOTOMETRIC.MINISBLACK, PHOTOMETRIC.MINISWHITE) and colour == 1)
+            or (page.photometric == PHOTOMETRIC.RGB and colour == 3)
+        )
+    )
+
+
+def _pixels(path: Path, page: tifffile.TiffPage, extra: dict[str, Any]) -> tuple[np.ndarray, np.ndarray | None]:
+    # tifffile fills missing strips with zeros instead of failing, so check they all exist.
+    size = os.path.getsize(path)
+    if any(n and off + n > size for off, n in zip(page.dataoffsets, page.databytecounts)):
+        raise ValueError("file is truncated (image data end early)")
+    arr = page.asarray()
+    if page.planarconfig == PLANARCONFIG.SEPARATE and page.samplesperpixel > 1:
+        arr = np.moveaxis(arr, 0, -1)
+    arr = arr.reshape(page.imagelength, page.imagewidth, page.samplesperpixel)
+    colour = page.samplesperpixel - len(page.extrasamples)
+    alpha = None
+    if page.extrasamples:
+        alpha = np.ascontiguousarray(arr[:, :, colour])
+        extra["tiff_extrasample"] = int(page.extrasamples[0])
+        if len(page.extrasamples) > 1:
+            note(extra, f"{len(page.extrasamples) - 1} extra channel(s) beyond alpha were dropped")
+        arr = arr[:, :, :colour]
+    arr = np.ascontiguousarray(arr)
+    if page.photometric == PHOTOMETRIC.MINISWHITE:
+        np.invert(arr, out=arr)  # 0 = white in the file; Restorer's gray is 0 = black
+        extra["converted_from"] = "MINISWHITE"
+        note(extra, "converted from min-is-white to min-is-black gray")
+    return arr, alpha
+
+
+def _dpi(tags: tifffile.TiffTags) -> tuple[float, float] | None:
+    if 282 not in tags or 283 not in tags:
+        return None
+    unit = int(tags[296].value) if 296 in tags else RESUNIT.INCH
+    if unit not in (RESUNIT.INCH, RESUNIT.CENTIMETER):
+        return None
+    values = []
+    for tag in (282, 283):
+        num, den = tags[tag].value
+        if not den or not num:
+            return None
+        values.append(round(num / den * (2.54 if unit == RESUNIT.CENTIMETER else 1.0), 2))
+    return values[0], values[1]
+
+
+def _exif(path: Path, extra: dict[str, Any]) -> bytes | None:
+    """IFD0's descriptive tags and the EXIF/GPS sub-directories, as one EXIF block."""
+    try:
+        with open(path, "rb") as f:
+            src = Image.Exif()
+            src.load_from_fp(f)
+            out = Image.Exif()
+            for tag in (*DESCRIPTIVE, ORIENTATION):
+                if tag in src:
+                    out[tag] = src[tag]
+            for tag, sub in _sub_ifds(src).items():
+                out[tag] = sub
+            return exiflib.normalize(out.tobytes()) if len(out) else None
+    except Exception as e:  # metadata is worth keeping, never worth failing the load
+        note(extra, f"EXIF could not be read ({type(e).__name__})")
+        return None
+
+
+def _sub_ifds(src: Image.Exif) -> dict[int, dict[int, Any]]:
+    subs: dict[int, dict[int, Any]] = {}
+    for tag in (EXIF_IFD, GPS_IFD):
+        if tag in src:
+            sub = dict(src.get_ifd(tag))
+            if tag == EXIF_IFD and INTEROP_IFD in sub:
+                # An offset into the source file means nothing elsewhere; carry the directory itself.
+                interop = src.get_ifd(INTEROP_IFD)
+                if interop:
+                    sub[INTEROP_IFD] = dict(interop)
+                else:
+                    del sub[INTEROP_IFD]
+            if sub:
+                subs[tag] = sub
+    return subs
+
+
+# ---------------------------------------------------------------- writing
+
+
+def write_tiff(path: Path, enc: Encode) -> None:
+    data = enc.pixels if enc.alpha is None else np.concatenate([enc.pixels, enc.alpha[:, :, None]], axis=2)
+    if data.shape[2] == 1:
+        data = data[:, :, 0]
+    compression, predictor = COMPRESSION.ADOBE_DEFLATE, PREDICTOR.HORIZONTAL
+    if enc.source_format == "TIFF" and enc.extra.get("tiff_compression") in WRITABLE:
+        compression = COMPRESSION(enc.extra["tiff_compression"])
+        predictor = PREDICTOR(enc.extra.get("tiff_predictor", 1))
+        if predictor not in (PREDICTOR.NONE, PREDICTOR.HORIZONTAL):
+            predictor = PREDICTOR.HORIZONTAL
+    src = Image.Exif()
+    if enc.exif:
+        src.load(enc.exif)
+    extratags: list[tuple[Any, ...]] = []
+    for tag in DESCRIPTIVE:
+        value = src.get(tag)
+        if isinstance(value, str) and value.strip("\0"):
+            extratags.append((tag, "s", 0, value.strip("\0").encode("utf-8", "replace"), True))
+    if enc.extra.get("xmp"):
+        extratags.append((XMP, 1, len(enc.extra["xmp"]), enc.extra["xmp"], True))
+    subs = _sub_ifds(src) if enc.exif else {}
+    for tag in subs:
+        # tifffile refuses to write the pointer tags; a neighbouring code keeps the directory's
+        # sort order and is renamed when the offset is patched in.
+        extratags.append((tag - 1, 4, 1, 0, True))
+    tifffile.imwrite(
+        path,
+        data,
+        photometric=PHOTOMETRIC.MINISBLACK if enc.pixels.shape[2] == 1 else PHOTOMETRIC.RGB,
+        planarconfig=PLANARCONFIG.CONTIG,
+        extrasamples=[enc.extra.get("tiff_extrasample", 2)] if enc.alpha is not None else None,
+        compression=compression,
+        predictor=predictor if compression in _PREDICTED else None,
+        resolution=enc.dpi,
+        resolutionunit=RESUNIT.INCH if enc.dpi else None,
+        iccprofile=enc.icc_profile,
+        metadata=None,
+        software=False,
+        extratags=extratags,
+    )
+    if subs:
+        _append_sub_ifds(path, subs)
+
+
+def _append_sub_ifds(path: Path, subs: dict[int, dict[int, Any]]) -> None:
+    """Append EXIF/GPS directories to a classic TIFF and turn IFD0's placeholders (tag - 1) into pointers.
+
+    tifffile cannot write such directories itself; Pillow's directory writer lays them out
+    for a given file offset.
+    """
+    with open(path, "r+b") as f:
+        head = f.read(8)
+        if head[:4] not in (b"II*\0", b"MM\0*"):
+            return  # BigTIFF (over 4 GB): sub-directories are not carried
+        order = "<" if head[:2] == b"II" else ">"
+        (ifd0,) = struct.unpack(order + "I", head[4:])
+        f.seek(ifd0)
+        (count,) = struct.unpack(order + "H", f.read(2))
+        entries = f.read(12 * count)
+        where = {
+            struct.unpack(order + "H", entries[12 * i : 12 * i + 2])[0]: ifd0 + 2 + 12 * i + 8 for i in range(count)
+        }
+        for tag, sub in subs.items():
+            end = f.seek(0, 2)
+            if end & 1:
+                f.write(b"\0")
+                end += 1
+            ifd = TiffImagePlugin.ImageFileDirectory_v2(ifh=head[:4] + b"\0" * 4, group=tag)
+            for key, value in sub.items():
+                ifd[key] = value
+            f.write(ifd.tobytes(end))
+            f.seek(where[tag - 1] - 8)
+            f.write(struct.pack(order + "HHII", tag, 4, 1, end))
