@@ -2,38 +2,22 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 
 from restorer.core.document import Document, DocumentEvent
+from restorer.core.image import Photo, PhotoMeta, load_photo
 from restorer.core.mask import BBox, segment
 from restorer.errors import MaskError, RestorerError
 
 
-@dataclasses.dataclass
-class _StandInPhoto:
-    """Only the fields Document reads, used until restorer.core.image lands."""
-
-    pixels: np.ndarray
-    alpha: np.ndarray | None = None
-    meta: Any = None
-    path: Path | None = None
+def make_photo(pixels: np.ndarray, path: Path | None = None) -> Photo:
+    return Photo(pixels=pixels, alpha=None, meta=PhotoMeta(format="PNG"), path=path)
 
 
-def make_photo(pixels: np.ndarray, path: Path | None = None) -> Any:
-    try:
-        from restorer.core.image import Photo, PhotoMeta
-    except ImportError:
-        return _StandInPhoto(pixels, path=path)
-    meta = PhotoMeta(format="PNG", icc_profile=None, exif=None, dpi=None, extra={})
-    return Photo(pixels=pixels, alpha=None, meta=meta, path=path)
-
-
-def random_photo(rng: np.random.Generator, h: int, w: int, c: int, dtype: type) -> Any:
+def random_photo(rng: np.random.Generator, h: int, w: int, c: int, dtype: type) -> Photo:
     top = np.iinfo(dtype).max
     return make_photo(rng.integers(0, top, (h, w, c), dtype=dtype, endpoint=True))
 
@@ -225,6 +209,13 @@ def test_mask_operations_are_undoable_edits(doc):
     assert edit.label == "Import mask" and doc.mask.sum() == 25 and doc.mask.dtype == bool
     doc.goto(0)
     assert np.array_equal(doc.mask, m0)
+    assert [doc.step(k).label for k in (1, 2, 3, 4)] == ["Grow mask 2 px", "Shrink mask 4 px", "Invert mask",
+                                                         "Clear mask"]
+    assert [p.target for p in doc.step_patches(1)] == ["mask"] and doc.step_region(1, "photo") is None
+    with pytest.raises(IndexError):
+        doc.step(0)
+    with pytest.raises(IndexError):
+        doc.goto(6)
     with pytest.raises(MaskError):
         doc.set_mask(np.zeros((10, 10), bool))
 
@@ -306,6 +297,8 @@ def test_random_edits_undo_redo_goto_restore_exact_arrays(dtype, channels):
     while d.redo() is not None:
         check(d.history.index)
     assert np.array_equal(d.original_pixels(), snaps[0][0])
+    box = BBox(100, 50, 200, 290)
+    assert np.array_equal(d.original_pixels(box), snaps[0][0][box.slices])
     for k in range(1, n + 1):
         for target, i in (("photo", 0), ("mask", 1)):
             view = d.step_region(k, target, pad=3)
@@ -368,6 +361,25 @@ def test_original_pixels_survive_mask_only_eviction():
     assert d2.history.dropped > 0 and not d2.history.has_dropped("photo")
     assert np.array_equal(d2.original_pixels(), original2)
     assert not np.array_equal(d.pixels, original)
+
+
+def test_original_pixels_reload_the_file_once_photo_steps_were_dropped(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(8)
+    pixels = rng.integers(0, 255, (40, 50), dtype=np.uint8)
+    path = tmp_path / "scan.png"
+    Image.fromarray(pixels).save(path)
+    d = Document(load_photo(path), byte_budget=3000)
+    for i in range(5):
+        arr = rng.integers(0, 255, (20, 30, 1), dtype=np.uint8)
+        d.apply_fill([(BBox(i, i, i + 20, i + 30), arr)], f"fill {i}")
+    assert d.history.has_dropped("photo") and not np.array_equal(d.pixels[..., 0], pixels)
+    assert np.array_equal(d.original_pixels()[..., 0], pixels)
+    assert np.array_equal(d.original_pixels(BBox(5, 6, 25, 30))[..., 0], pixels[5:25, 6:30])
+    d.mark_saved(path)  # the user chose to overwrite the original
+    with pytest.raises(RestorerError):
+        d.original_pixels()
 
 
 # -- revision, dirty, events ---------------------------------------------------------------
