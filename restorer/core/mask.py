@@ -7,8 +7,8 @@ at ``(x=c, y=r)`` (numpy/OpenCV convention). A pixel is painted when its centre 
 ``radius`` of the brush segment. Qt scene coordinates, where pixel ``c`` spans ``[c, c + 1)``,
 map to these by subtracting 0.5.
 
-Every function here touches only the bounding box of what it can change, so it stays fast on
-100-megapixel masks.
+The brush, grow/shrink and components work only inside the box of what they can change, so they
+stay fast on 100-megapixel masks.
 """
 
 from __future__ import annotations
