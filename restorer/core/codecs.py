@@ -20,7 +20,7 @@ SizeCheck = Callable[[int, int], None]  # (width, height) -> None, raises when r
 
 # Formats Pillow may try for files whose signature is none of ours. Pillow can also open EPS
 # (through Ghostscript) and other risky formats; only plain raster decoders are allowed.
-OTHER_PILLOW_FORMATS = ["GIF", "PPM", "PCX", "SGI", "ICO", "JPEG2000", "TGA"]
+OTHER_PILLOW_FORMATS = ["GIF", "PPM", "JPEG2000"]
 
 _PLUGINS: dict[str, Any] = {
     # Constructing the plugin class directly skips Pillow's own global decompression-bomb limit,
@@ -79,15 +79,20 @@ def read_pillow(path: Path, kind: str | None, check_size: SizeCheck) -> Decoded:
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         opener = _PLUGINS.get(kind or "")
         im = opener(path) if opener else Image.open(path, formats=OTHER_PILLOW_FORMATS)
-    with im:
+    try:
         check_size(*im.size)
         extra: dict[str, Any] = {} if kind else {"pillow_format": im.format}
         if getattr(im, "n_frames", 1) > 1:
             note(extra, f"only the first of {im.n_frames} frames was read")
         im.load()  # full decode now, so truncation and corruption surface here, not later
         info = dict(im.info)
-        im = _supported_mode(im, extra)
-        arr = np.asarray(im)
+        usable = _supported_mode(im, extra)
+        if usable is not im:
+            im.close()  # close() frees the decoded pixels, not only the file
+        arr = np.asarray(usable)
+        usable.close()
+    finally:
+        im.close()
     if arr.dtype.byteorder not in ("=", "|"):
         arr = arr.astype(arr.dtype.newbyteorder("="))
     if arr.ndim == 2:
@@ -166,9 +171,9 @@ def _read_png16(path: Path, color_type: int) -> Decoded:
         return Decoded(arr[:, :, None], None)
     if color_type == 4:  # gray + alpha arrives as BGRA with B == G == R
         return Decoded(np.ascontiguousarray(arr[:, :, :1]), np.ascontiguousarray(arr[:, :, 3]))
-    alpha = np.ascontiguousarray(arr[:, :, 3]) if arr.shape[2] == 4 else None
-    rgb = cv2.cvtColor(arr, cv2.COLOR_BGRA2RGB if arr.shape[2] == 4 else cv2.COLOR_BGR2RGB)
-    return Decoded(rgb, alpha)
+    if arr.shape[2] == 3:
+        return Decoded(cv2.cvtColor(arr, cv2.COLOR_BGR2RGB, dst=arr), None)  # in place: no second copy
+    return Decoded(cv2.cvtColor(arr, cv2.COLOR_BGRA2RGB), np.ascontiguousarray(arr[:, :, 3]))
 
 
 def webp_is_lossless(path: Path) -> bool:

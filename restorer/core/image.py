@@ -32,8 +32,8 @@ What this module adds to the contract
 
 Formats
 -------
-Read: JPEG, PNG, TIFF (any compression tifffile/imagecodecs decode), WebP, BMP, and GIF, PNM,
-JPEG 2000 and a few other plain raster formats through Pillow. Written (by suffix, see
+Read (``LOAD_SUFFIXES``): JPEG, PNG, TIFF (any compression tifffile/imagecodecs decode), WebP,
+BMP, and GIF, PNM and JPEG 2000 through Pillow (first frame only). Written (by suffix, see
 ``SAVE_FORMATS``): PNG and TIFF hold 8 and 16 bits, gray and RGB, with alpha, losslessly;
 WebP is written lossless unless the source was lossy WebP; JPEG, WebP and BMP hold 8 bits
 only, JPEG and BMP no alpha. 16-bit PNG goes through OpenCV (Pillow has no 16-bit RGB), TIFF
@@ -72,6 +72,12 @@ SAVE_FORMATS: dict[str, str] = {
     ".webp": "WEBP",
     ".bmp": "BMP",
 }
+# Suffixes of files load_photo reads (for scanning folders); the content, not the suffix,
+# decides the decoder.
+LOAD_SUFFIXES = frozenset(
+    {".png", ".tif", ".tiff", ".jpg", ".jpeg", ".jpe", ".jfif", ".webp", ".bmp", ".dib", ".gif",
+     ".pbm", ".pgm", ".ppm", ".pnm", ".jp2", ".j2k"}
+)
 EIGHT_BIT_FORMATS = frozenset({"JPEG", "WEBP", "BMP"})
 NO_ALPHA_FORMATS = frozenset({"JPEG", "BMP"})
 # Pillow reads alpha from 32-bit BMP only in some header variants; refusing is safer.
