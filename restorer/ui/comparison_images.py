@@ -88,16 +88,17 @@ def resize_rgb8(rgb8: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return out.reshape(h, w, *rgb8.shape[2:])
 
 
-def _stride_for(height: int, width: int, size: tuple[int, int]) -> int:
-    # Subsample to at most ~2x the target before converting: cheap, and INTER_AREA does the rest.
-    return max(1, min(height // max(size[0], 1), width // max(size[1], 1)) // 2)
+def _stride_for(height: int, width: int, size: tuple[int, int], oversample: int = 2) -> int:
+    """The subsampling step that leaves at least ``oversample`` x the target size: cheap to
+    convert, and INTER_AREA does the rest (thumbnails oversample more than screen copies)."""
+    return max(1, min(height // max(size[0], 1), width // max(size[1], 1)) // oversample)
 
 
 def display_copy(pixels: np.ndarray, max_side: int = DISPLAY_MAX_SIDE) -> np.ndarray:
     """An 8-bit RGB copy of a photo array, no side longer than max_side."""
     h, w = pixels.shape[:2]
     size = fit_size(h, w, max_side)
-    s = _stride_for(h, w, size)
+    s = _stride_for(h, w, size, oversample=1)
     rgb = to_display_rgb8(pixels[::s, ::s] if s > 1 else pixels)
     return resize_rgb8(rgb, size)
 
@@ -120,6 +121,16 @@ def tint_mask(
 # --- differences ---------------------------------------------------------------------------------
 
 
+def _channel_max(diff: np.ndarray) -> np.ndarray:
+    # Chained np.maximum is ~5x faster than ndarray.max(axis=2) over a 3-long last axis.
+    if diff.ndim == 2:
+        return diff
+    out = diff[..., 0]
+    for c in range(1, diff.shape[2]):
+        out = np.maximum(out, diff[..., c])
+    return out
+
+
 def difference_levels(before: np.ndarray, after: np.ndarray, gain: int = DIFF_GAIN) -> np.ndarray:
     """uint8 H x W amplified change, the largest over channels; 0 exactly where the pixels are equal.
 
@@ -127,21 +138,19 @@ def difference_levels(before: np.ndarray, after: np.ndarray, gain: int = DIFF_GA
     """
     if before.shape != after.shape:
         raise ValueError(f"cannot compare arrays of shapes {before.shape} and {after.shape}")
-    if np.issubdtype(before.dtype, np.integer) or before.dtype == np.bool_:
-        diff = np.abs(before.astype(np.int32) - after.astype(np.int32))
-        if diff.ndim == 3:
-            diff = diff.max(axis=2)
-        # Scale to 8-bit units, rounding up so that any change is at least level 1.
-        unit = 257 if before.dtype.itemsize == 2 else 1
-        if before.dtype == np.bool_:
-            unit, gain = 1, 255
-        levels = (diff * gain + unit - 1) // unit
-    else:
-        diff = np.abs(before.astype(np.float64) - after.astype(np.float64))
-        if diff.ndim == 3:
-            diff = diff.max(axis=2)
-        levels = np.ceil(diff * 255.0 * gain)
-    return np.clip(levels, 0, 255).astype(np.uint8)
+    if before.dtype != after.dtype:
+        raise ValueError(f"cannot compare {before.dtype} with {after.dtype}")
+    if before.dtype in (np.uint8, np.uint16):
+        # OpenCV's absdiff and saturating arithmetic: several times faster than numpy's int32 path.
+        diff = _channel_max(cv2.absdiff(np.ascontiguousarray(before), np.ascontiguousarray(after)))
+        if before.dtype == np.uint8:
+            return cv2.multiply(np.ascontiguousarray(diff), gain)  # saturates at 255
+        # 16-bit: scale to 8-bit units, rounding up so that any change is at least level 1.
+        return (cv2.add(cv2.multiply(np.ascontiguousarray(diff), gain), 256) // 257).astype(np.uint8)
+    if before.dtype == np.bool_:
+        return ((before != after) * 255).astype(np.uint8)
+    diff = _channel_max(np.abs(before.astype(np.float64) - after.astype(np.float64)))
+    return np.clip(np.ceil(diff * 255.0 * gain), 0, 255).astype(np.uint8)
 
 
 def _block_starts(n_in: int, n_out: int) -> np.ndarray:
@@ -163,12 +172,14 @@ def difference_map(
     shape: tuple[int, int] | None = None,
     gain: int = DIFF_GAIN,
     band_rows: int = 256,
+    may_differ: Callable[[int, int], bool] | None = None,
 ) -> np.ndarray:
     """difference_levels, max-pooled down to out_shape (h, w), in bands of rows to bound memory.
 
     before/after are arrays or callables ``rows(r0, r1)`` (then ``shape`` gives (H, W)), so a
     full-resolution comparison never holds more than a band of either image. Max pooling (not
-    averaging) keeps a one-pixel change visible on a display-size map.
+    averaging) keeps a one-pixel change visible on a display-size map. ``may_differ(r0, r1)``
+    False means rows r0:r1 are known to be equal, so they are not read at all.
     """
     if shape is None:
         shape = before.shape[:2] if not callable(before) else after.shape[:2]  # type: ignore[union-attr]
@@ -186,6 +197,9 @@ def difference_map(
         i1 = min(oh, i0 + per_band)
         r0 = int(rows[i0])
         r1 = int(rows[i1]) if i1 < oh else h
+        if may_differ is not None and not may_differ(r0, r1):
+            out[i0:i1] = 0
+            continue
         levels = difference_levels(_rows(before, r0, r1), _rows(after, r0, r1), gain)
         pooled = np.maximum.reduceat(levels, rows[i0:i1] - r0, axis=0)
         out[i0:i1] = np.maximum.reduceat(pooled, cols, axis=1)
@@ -340,6 +354,7 @@ def document_pair(doc: Any, max_side: int = DISPLAY_MAX_SIDE, title: str = "Orig
     """
     current = doc.photo.pixels
     h, w = current.shape[:2]
+    may_differ: Callable[[int, int], bool] | None = None
     if doc.history.has_dropped("photo"):
         original = doc.original_pixels()  # older steps are gone: reloaded from the file
 
@@ -350,12 +365,23 @@ def document_pair(doc: Any, max_side: int = DISPLAY_MAX_SIDE, title: str = "Orig
         def before_rows(r0: int, r1: int, s: int = 1) -> np.ndarray:
             return region_at_state(doc, (r0, 0, r1, w), 0, "photo", s)
 
+        # Only rows under an applied photo patch can differ from the original.
+        spans = [
+            (p.box[0], p.box[2])
+            for edit in doc.history.steps[: doc.history.index]
+            for p in edit.patches
+            if p.target == "photo"
+        ]
+
+        def may_differ(r0: int, r1: int) -> bool:
+            return any(a < r1 and r0 < b for a, b in spans)
+
     size = fit_size(h, w, max_side)
-    s = _stride_for(h, w, size)
+    s = _stride_for(h, w, size, oversample=1)
     return ComparisonPair(
         before=resize_rgb8(to_display_rgb8(before_rows(0, h, s)), size),
         after=display_copy(current, max_side),
-        difference=difference_map(before_rows, current, size, shape=(h, w)),
+        difference=difference_map(before_rows, current, size, shape=(h, w), may_differ=may_differ),
         title=title,
     )
 

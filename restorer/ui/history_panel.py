@@ -7,6 +7,8 @@ Public API (all the main window needs)::
     panel.stepChosen: Signal(int)       # the user picked history index i (0 = original); the main
                                         # window calls doc.goto(i) - the panel never changes the doc
     panel.compareRequested: Signal(int) # "compare this step" (context menu, or C on a row), i >= 1
+    panel.cursor_step() -> int          # the history index under the keyboard cursor (the row
+                                        # last clicked or moved to; the current state otherwise)
     panel.model() -> HistoryModel       # a QAbstractListModel over doc.history
     panel.view() -> QListView
 
@@ -325,6 +327,12 @@ class HistoryPanel(QWidget):
 
     def view(self) -> QListView:
         return self._view
+
+    def cursor_step(self) -> int:
+        """The history index under the keyboard cursor; the document's current state if none."""
+        index = self._view.currentIndex()
+        i = self._model.step_for_row(index.row()) if index.isValid() else -1
+        return i if i >= 0 else self._model.current_index()
 
     def _pick(self, row: int) -> None:
         i = self._model.step_for_row(row)

@@ -140,6 +140,7 @@ def test_keyboard_up_and_enter_choose_the_previous_step(qtbot, panel):
     panel.view().setFocus()
     assert panel.view().currentIndex().row() == 3  # the cursor starts on the current step
     qtbot.keyClick(panel.view(), Qt.Key.Key_Up)
+    assert panel.cursor_step() == 2 and doc.history.index == 3
     with qtbot.waitSignal(panel.stepChosen, timeout=1000) as blocker:
         qtbot.keyClick(panel.view(), Qt.Key.Key_Return)
     assert blocker.args == [2]
