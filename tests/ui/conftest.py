@@ -126,7 +126,11 @@ def drag(qtbot: Any, canvas: Any, points: list[tuple[float, float]], button: Qt.
 
 
 class BlockingModel:
-    """A fake model that waits inside its call until the test lets it go (to test cancel deterministically)."""
+    """A fake model whose loading waits until the test lets it go (to test cancel and stale results deterministically).
+
+    The engine checks the cancel token right after loading, so a cancel sent while the load
+    is held always stops the job before any model call.
+    """
 
     device = "cpu"
 
@@ -136,10 +140,13 @@ class BlockingModel:
         self.release = threading.Event()
         self.calls = 0
 
-    def __call__(self, image: np.ndarray, mask: np.ndarray, *args: Any, **kwargs: Any) -> np.ndarray:
-        self.calls += 1
+    def load(self) -> "BlockingModel":
         self.entered.set()
         self.release.wait(20)
+        return self
+
+    def __call__(self, image: np.ndarray, mask: np.ndarray, *args: Any, **kwargs: Any) -> np.ndarray:
+        self.calls += 1
         return np.where(mask > 0.5, 0.5, image).astype(np.float32)
 
 
@@ -150,7 +157,7 @@ def blocking_model(monkeypatch: pytest.MonkeyPatch) -> Iterator[BlockingModel]:
 
     model = BlockingModel("test-blocking")
     module = types.ModuleType("restorer_ui_test_fakes")
-    module.build = lambda spec, device="auto", weights=None: model  # type: ignore[attr-defined]
+    module.build = lambda spec, device="auto", weights=None, **kw: model.load()  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "restorer_ui_test_fakes", module)
     spec = registry.ModelSpec(
         name="test-blocking", description="test model that blocks", factory="restorer_ui_test_fakes:build",
@@ -158,6 +165,9 @@ def blocking_model(monkeypatch: pytest.MonkeyPatch) -> Iterator[BlockingModel]:
     )
     registry.all_specs()  # make sure the built-ins are registered first
     monkeypatch.setitem(registry._SPECS, spec.name, spec)
+    from restorer.inference import engine
+
+    engine.clear_cache()  # a model left from another test would skip the held load
     yield model
     model.release.set()
     try:
