@@ -163,6 +163,7 @@ def read_png(path: Path, check_size: SizeCheck) -> Decoded:
 def _read_png16(path: Path, color_type: int) -> Decoded:
     # Pillow has no 16-bit RGB mode, so 16-bit PNGs go through OpenCV (BGR only inside this call).
     raw = np.fromfile(path, dtype=np.uint8)  # imread cannot take non-ASCII paths on Windows
+    pngchunks.verify(raw.data)
     arr = cv2.imdecode(raw, cv2.IMREAD_UNCHANGED)
     del raw
     if arr is None or arr.dtype != np.uint16:

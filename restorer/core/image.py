@@ -261,7 +261,7 @@ def save_photo(
         if not allow_8bit:
             raise ImageError(
                 f"{path}: {fmt} holds only 8 bits per channel and this photo has 16; "
-                "save as .png or .tif, or allow conversion to 8-bit"
+                "save as .png or .tif, or allow conversion to 8-bit (--allow-8bit)"
             )
         pixels = to_8bit(pixels)
         alpha = None if alpha is None else to_8bit(alpha)

@@ -78,8 +78,9 @@ def read_info(path: Path) -> PngInfo:
         if read(0, 8) != SIGNATURE:
             raise PngFormatError("not a PNG file")
         info: PngInfo | None = None
-        seen_idat = False
+        seen_idat = seen_iend = False
         for kind, data, crc_ok, _ in _iter_chunks(read, size):
+            seen_iend = kind == b"IEND"
             if info is None:
                 if kind != b"IHDR" or data is None or len(data) != 13 or not crc_ok:
                     raise PngFormatError("damaged PNG header (IHDR)")
@@ -102,9 +103,28 @@ def read_info(path: Path) -> PngInfo:
                 info.chunks.append((kind, data))
         if info is None:
             raise PngFormatError("empty PNG (no header)")
-        if not seen_idat:
-            raise PngFormatError("file is truncated (no image data)")
+        if not seen_idat or not seen_iend:
+            raise PngFormatError(f"file is truncated (no {'image data' if not seen_idat else 'end marker'})")
         return info
+
+
+def verify(png: bytes | memoryview) -> None:
+    """Check every chunk's checksum in a whole PNG held in memory.
+
+    OpenCV's PNG reader prints libpng's complaints to stderr before failing; checking first
+    keeps a damaged file to one clear message.
+    """
+    view = memoryview(png)
+    pos = len(SIGNATURE)
+    while pos + 12 <= len(view):
+        length = struct.unpack(">I", view[pos : pos + 4])[0]
+        end = pos + 12 + length
+        if end > len(view):
+            raise PngFormatError("file is truncated")
+        if zlib.crc32(view[pos + 4 : end - 4]) != struct.unpack(">I", view[end - 4 : end])[0]:
+            kind = bytes(view[pos + 4 : pos + 8]).decode("latin-1")
+            raise PngFormatError(f"image data are damaged (checksum of chunk {kind!r} is wrong)")
+        pos = end
 
 
 def _read_iccp(info: PngInfo, data: bytes) -> None:

@@ -17,6 +17,7 @@ from PIL import Image, ImageCms, ImageOps
 from restorer.core import codecs, pngchunks
 from restorer.core.image import (
     DEFAULT_MAX_PIXELS,
+    LOAD_SUFFIXES,
     SAVE_FORMATS,
     Photo,
     PhotoMeta,
@@ -104,6 +105,36 @@ def test_webp_and_bmp_8bit_round_trip(tmp_path, channels, alpha):
     if not alpha:
         save_photo(src, tmp_path / "a.bmp")
         assert_same(load_photo(tmp_path / "a.bmp"), src)
+
+
+def test_lossy_webp_stays_lossy_and_other_pillow_formats_load(tmp_path):
+    Image.fromarray(pixels(32, 32, 3)).save(tmp_path / "lossy.webp", quality=50)
+    p = load_photo(tmp_path / "lossy.webp")
+    assert p.meta.extra["lossless"] is False
+    save_photo(p, tmp_path / "again.webp", quality=50)
+    assert codecs.webp_is_lossless(tmp_path / "again.webp") is False
+    save_photo(photo(), tmp_path / "new.webp")
+    assert codecs.webp_is_lossless(tmp_path / "new.webp") is True
+
+    frames = [Image.fromarray(pixels(8, 8, 3, seed=s)).quantize(8) for s in range(2)]
+    frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:])
+    g = load_photo(tmp_path / "a.gif")
+    assert g.meta.format == "GIF" and g.channels == 3 and any("first of 2" in n for n in g.meta.extra["notes"])
+    Image.fromarray(pixels(5, 7, 1, np.uint16)[:, :, 0]).save(tmp_path / "a.pgm")
+    assert load_photo(tmp_path / "a.pgm").pixels.dtype == np.uint16
+    assert {".gif", ".pgm", ".tif", ".png", ".jpg"} <= LOAD_SUFFIXES
+
+
+def test_orientation_reset_in_big_endian_exif_keeps_every_other_byte():
+    from restorer.core import exif as exiflib
+
+    ifd = struct.pack(">H", 2) + struct.pack(">HHIHH", 0x010F, 2, 4, 0, 0) + struct.pack(">HHIHH", 0x0112, 3, 1, 6, 0)
+    data = b"Exif\0\0" + b"MM\0*" + struct.pack(">I", 8) + ifd + b"\0\0\0\0"
+    assert exiflib.orientation(data) == 6
+    reset = exiflib.with_orientation(data, 1)
+    assert exiflib.orientation(reset) == 1 and len(reset) == len(data)
+    assert sum(a != b for a, b in zip(reset, data)) == 1
+    assert exiflib.orientation(b"Exif\0\0garbage") == 1
 
 
 def test_jpeg_round_trip_is_close_and_keeps_mode(tmp_path):
@@ -455,6 +486,26 @@ def test_corrupt_data_is_refused_or_decoded_never_a_raw_exception(tmp_path):
         with pytest.raises(ImageError) as err:
             load_photo(tmp_path / name)
         one_line_naming(err, tmp_path / name)
+
+
+def test_damaged_16bit_png_gets_one_clear_message_and_no_decoder_noise(tmp_path, capfd):
+    save_photo(Photo(pixels(64, 64, 3, np.uint16)), tmp_path / "d.png")
+    data = bytearray((tmp_path / "d.png").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (tmp_path / "d.png").write_bytes(bytes(data))
+    with pytest.raises(ImageError, match="damaged") as err:
+        load_photo(tmp_path / "d.png")
+    one_line_naming(err, tmp_path / "d.png")
+    assert capfd.readouterr().err == ""  # libpng would print to the process's stderr
+
+
+def test_png_without_end_marker_is_truncated(tmp_path):
+    save_photo(photo(), tmp_path / "a.png")
+    data = (tmp_path / "a.png").read_bytes()
+    assert data.endswith(pngchunks.make_chunk(b"IEND", b""))
+    (tmp_path / "a.png").write_bytes(data[:-12])
+    with pytest.raises(ImageError, match="truncated"):
+        load_photo(tmp_path / "a.png")
 
 
 @pytest.mark.parametrize(
