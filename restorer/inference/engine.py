@@ -37,8 +37,10 @@ class EngineOptions:
     pack: bool = True  # small crops share model calls (False: one call per crop, for comparison)
     batch_pixels: int = 1 << 22  # most pixels (N x H x W) one model call may hold
     work_size: int | None = None  # override the model's work size (None = the registry's)
-    min_margin: int = 32  # context around a hole, at least this many pixels ...
-    margin_ratio: float = 0.5  # ... or this fraction of the hole's longer side
+    # Context around each hole: at least min_margin px, or margin_ratio x the hole's width. None = the
+    # model's need: learned models 32 px / 0.5; classical ones look only `radius` px beyond the hole.
+    min_margin: int | None = None
+    margin_ratio: float | None = None
     feather: bool = True  # fade the fill into the hole's rim to hide seams
     weights_folder: Path | None = None  # None = registry.weights_dir()
 
@@ -88,6 +90,15 @@ def _check_inputs(pixels: np.ndarray, mask: np.ndarray) -> None:
                         f"{pixels.shape[1]} x {pixels.shape[0]}")
 
 
+def _context(spec: registry.ModelSpec) -> tuple[int, float]:
+    """How much known context a model needs around a hole: (pixels at least, fraction of the hole's width)."""
+    if spec.neural:
+        return 32, 0.5
+    # Telea and Navier-Stokes read only known pixels within `radius` of the hole: a wider crop gives
+    # the same fill (bit for bit) and only costs time.
+    return int(spec.config.get("radius", 5)) + 2, 0.0
+
+
 def plan(pixels: np.ndarray, mask: np.ndarray, model: str, options: EngineOptions = EngineOptions(), *,
          job_id: int = 0, revision: int = 0) -> Job:
     """Snapshot a fill: find and group the holes and copy only the crops they need (cheap; no model loaded)."""
@@ -101,9 +112,12 @@ def plan(pixels: np.ndarray, mask: np.ndarray, model: str, options: EngineOption
                             f"{mask.shape[1]} x {mask.shape[0]}")
         guide = np.asarray(guide, dtype=bool)
     work_size = options.work_size or spec.work_size
+    margin, ratio = _context(spec)
     regions = plan_regions(
         pixels, mask, work_size=work_size, pad_multiple=max(1, spec.pad_multiple),
-        min_margin=options.min_margin, margin_ratio=options.margin_ratio, guide=guide, pack=options.pack,
+        min_margin=margin if options.min_margin is None else options.min_margin,
+        margin_ratio=ratio if options.margin_ratio is None else options.margin_ratio,
+        guide=guide, pack=options.pack, grow=spec.neural,
     )
     return Job(id=job_id, revision=revision, model=model, options=dataclasses.replace(options, guide_edges=None),
                shape=tuple(pixels.shape), dtype=pixels.dtype, regions=tuple(regions))
@@ -124,6 +138,12 @@ def apply(pixels: np.ndarray, result: Result) -> np.ndarray:
     return out
 
 
+def run_blocking(job: Job, cancel: threading.Event | None = None,
+                 on_progress: Callable[[Progress], None] | None = None) -> Result:
+    """``run`` to the end in the calling thread, reporting progress to ``on_progress``."""
+    return _drain(run(job, cancel), on_progress)
+
+
 def _drain(gen: Generator[Progress, None, Result], on_progress: Callable[[Progress], None] | None) -> Result:
     while True:
         try:
@@ -138,7 +158,7 @@ def inpaint(pixels: np.ndarray, mask: np.ndarray, model: str = "telea", options:
             cancel: threading.Event | None = None,
             on_progress: Callable[[Progress], None] | None = None) -> tuple[np.ndarray, Result]:
     """Plan, run and apply in one call (the CLI's entry point): returns the filled photo and the result."""
-    result = _drain(run(plan(pixels, mask, model, options), cancel), on_progress)
+    result = run_blocking(plan(pixels, mask, model, options), cancel, on_progress)
     return apply(pixels, result), result
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -15,8 +16,9 @@ from restorer.core.mask import BBox
 FIT_FACTOR = 1.5
 # Small crops grow to one of these sides so that many of them share one batched model call.
 LADDER = (32, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512)
-# Connected components run on a pooled mask above this size, so a 100-megapixel mask stays cheap.
-_CC_MAX_PIXELS = 16_000_000
+# Connected components run on a mask pooled to about this size (at most 8 x 8 pixels per cell, fewer
+# than any context margin, so holes that pooling joins would share a crop anyway): 20x faster on 24 MP.
+_CC_PIXELS = 2_000_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,15 +53,28 @@ def _rel(inner: BBox, outer: BBox) -> tuple[slice, slice]:
 
 
 def _pool_any(mask: np.ndarray, f: int) -> np.ndarray:
-    """Logical OR over f x f blocks (edge blocks may be smaller)."""
+    """Logical OR over f x f blocks (edge blocks may be smaller): a dilation read at every f-th pixel."""
     if f == 1:
         return mask
-    rows = np.logical_or.reduceat(mask, np.arange(0, mask.shape[0], f), axis=0)
-    return np.logical_or.reduceat(rows, np.arange(0, mask.shape[1], f), axis=1)
+    grown = cv2.dilate(mask.view(np.uint8), np.ones((f, f), np.uint8), anchor=(0, 0),
+                       borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    return grown[::f, ::f] > 0
 
 
-def find_holes(mask: np.ndarray) -> list[BBox]:
-    """Bounding boxes of the holes (8-connected components; holes closer than a few pixels may share a box)."""
+class Hole(NamedTuple):
+    """One connected hole: its bounding box and how many pixels it holds."""
+
+    box: BBox
+    area: int
+
+    @property
+    def width(self) -> float:
+        """How thick the hole is, roughly: area over the box's longer side (a line's width, 0.8 x a disc's)."""
+        return self.area / max(1, self.box.height, self.box.width)
+
+
+def find_holes(mask: np.ndarray) -> list[Hole]:
+    """The holes (8-connected components; on huge masks holes a few pixels apart may count as one)."""
     rows = np.flatnonzero(mask.any(axis=1))
     if rows.size == 0:
         return []
@@ -67,29 +82,35 @@ def find_holes(mask: np.ndarray) -> list[BBox]:
     cols = np.flatnonzero(mask[y0:y1].any(axis=0))
     x0, x1 = int(cols[0]), int(cols[-1]) + 1
     sub = mask[y0:y1, x0:x1]
-    f = max(1, math.ceil(math.sqrt(sub.size / _CC_MAX_PIXELS)))
-    small = _pool_any(sub, f).astype(np.uint8)
+    f = min(8, max(1, math.ceil(math.sqrt(sub.size / _CC_PIXELS))))
+    small = _pool_any(sub, f).view(np.uint8)
     n, _, stats, _ = cv2.connectedComponentsWithStats(small, connectivity=8)
     holes = []
     for i in range(1, n):
-        x, y, w, h = (int(v) for v in stats[i, :4])
+        x, y, w, h, area = (int(v) for v in stats[i, :5])
         box = BBox(y * f, x * f, min((y + h) * f, sub.shape[0]), min((x + w) * f, sub.shape[1]))
         if f > 1:  # tighten the pooled box back to exact pixels
             part = sub[box.slices]
             r = np.flatnonzero(part.any(axis=1))
             c = np.flatnonzero(part.any(axis=0))
             box = BBox(box.y0 + int(r[0]), box.x0 + int(c[0]), box.y0 + int(r[-1]) + 1, box.x0 + int(c[-1]) + 1)
-        holes.append(BBox(box.y0 + y0, box.x0 + x0, box.y1 + y0, box.x1 + x0))
+            area = min(area * f * f, box.area)
+        holes.append(Hole(BBox(box.y0 + y0, box.x0 + x0, box.y1 + y0, box.x1 + x0), area))
     return holes
 
 
-def context_box(hole: BBox, shape: tuple[int, ...], min_margin: int, margin_ratio: float) -> BBox:
-    """The hole plus a margin of known pixels that grows with the hole's size, clipped to the photo."""
-    m = max(min_margin, int(math.ceil(margin_ratio * max(hole.height, hole.width))))
-    return BBox(hole.y0 - m, hole.x0 - m, hole.y1 + m, hole.x1 + m).clip(shape)
+def context_box(hole: Hole, shape: tuple[int, ...], min_margin: int, margin_ratio: float) -> BBox:
+    """The hole plus a margin of known pixels that grows with the hole's width, clipped to the photo.
+
+    The width, not the length: a scratch across the whole photo needs context beside it, not a
+    margin as long as itself.
+    """
+    m = max(min_margin, int(math.ceil(margin_ratio * hole.width)))
+    b = hole.box
+    return BBox(b.y0 - m, b.x0 - m, b.y1 + m, b.x1 + m).clip(shape)
 
 
-def group_holes(holes: list[BBox], shape: tuple[int, ...], min_margin: int = 32,
+def group_holes(holes: list[Hole], shape: tuple[int, ...], min_margin: int = 32,
                 margin_ratio: float = 0.5) -> list[tuple[BBox, BBox]]:
     """Merge holes into shared crops; returns (crop, patch) pairs whose patches never overlap.
 
@@ -98,7 +119,7 @@ def group_holes(holes: list[BBox], shape: tuple[int, ...], min_margin: int = 32,
     (free: shared context is computed once). Merging crops whose union would be mostly empty
     would chain scattered specks into one photo-sized crop, so those stay apart.
     """
-    items = [(context_box(b, shape, min_margin, margin_ratio), b) for b in holes]
+    items = [(context_box(h, shape, min_margin, margin_ratio), h.box) for h in holes]
     changed = True
     while changed:
         changed = False
@@ -245,13 +266,17 @@ def resize_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 def plan_regions(pixels: np.ndarray, mask: np.ndarray, *, work_size: int | None, pad_multiple: int,
                  min_margin: int = 32, margin_ratio: float = 0.5, guide: np.ndarray | None = None,
-                 pack: bool = True) -> list[Region]:
-    """Split a photo's holes into regions, each owning copies of only its crop's pixels, mask and guide."""
+                 pack: bool = True, grow: bool = True) -> list[Region]:
+    """Split a photo's holes into regions, each owning copies of only its crop's pixels, mask and guide.
+
+    ``grow``: small crops grow to shared square sizes so they batch into few model calls (worth it
+    for learned models; a classical model loops over a batch anyway and only pays for the area).
+    """
     shape = mask.shape
     regions = []
     small_side = LADDER[-1] if work_size is None else min(LADDER[-1], int(FIT_FACTOR * work_size))
     groups = group_holes(find_holes(mask), shape, min_margin, margin_ratio)
-    if pack:  # small crops grow to a few shared square sizes (more real context, fewer model calls)
+    if pack and grow:  # small crops grow to a few shared square sizes (more real context, fewer model calls)
         small = [k for k, (crop, _) in enumerate(groups) if max(crop.height, crop.width) <= small_side]
         sides = bucket_sides([max(groups[k][0].height, groups[k][0].width) for k in small], pad_multiple)
         for k, side in zip(small, sides):

@@ -101,8 +101,8 @@ def test_without_packing_each_speck_is_its_own_call() -> None:
     shape = (600, 800)
     pixels = _photo((*shape, 3), np.uint8)
     mask = _specks(shape, 20, radius=3, seed=5)
-    job = engine.plan(pixels, mask, "telea", EngineOptions(pack=False))
     with fake_model(work_size=256) as (name, log):
+        job = engine.plan(pixels, mask, name, EngineOptions(pack=False))
         engine.inpaint(pixels, mask, name, EngineOptions(pack=False))
     assert log.calls == len(job.regions) > 5
 
@@ -183,7 +183,7 @@ def test_job_owns_copies_of_its_crops() -> None:
     original = pixels.copy()
     pixels[:] = 0  # the document changes while the job runs
     mask[:] = False
-    result = engine._drain(engine.run(job), None)
+    result = engine.run_blocking(job)
     assert np.array_equal(engine.apply(original, result), expected)
 
 
@@ -238,3 +238,19 @@ def test_hole_touching_the_border_and_a_tiny_photo() -> None:
         out, _ = engine.inpaint(pixels, mask, name)
     assert log.shapes[0][2] % 16 == 0 and log.shapes[0][3] % 16 == 0
     assert np.array_equal(out[~mask], pixels[~mask])
+
+
+@pytest.mark.parametrize("model", ["telea", "navier-stokes"])
+def test_classical_crops_fill_exactly_as_the_whole_photo_would(model: str) -> None:
+    """Classical models read only `radius` px of context, so small crops must not change the fill."""
+    from restorer.inference.regions import from_float3, to_float3
+    from restorer.models import registry
+
+    pixels = _photo((300, 400, 3), np.uint16)
+    mask = _specks((300, 400), 15, radius=4, seed=7)
+    mask[200:215, 30:370] = True
+    out, result = engine.inpaint(pixels, mask, model)
+    assert len(result.patches) > 5
+    whole = registry.load(model)(to_float3(pixels).transpose(2, 0, 1)[None], mask[None, None].astype(np.float32))
+    expected = from_float3(whole[0].transpose(1, 2, 0), pixels)
+    assert np.array_equal(out, np.where(mask[..., None], expected, pixels))
