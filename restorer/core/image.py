@@ -79,8 +79,8 @@ LOAD_SUFFIXES = frozenset(
      ".pbm", ".pgm", ".ppm", ".pnm", ".jp2", ".j2k"}
 )
 EIGHT_BIT_FORMATS = frozenset({"JPEG", "WEBP", "BMP"})
+# Pillow writes 32-bit BMP alpha but reads such files back as RGB, so BMP counts as alpha-less.
 NO_ALPHA_FORMATS = frozenset({"JPEG", "BMP"})
-# Pillow reads alpha from 32-bit BMP only in some header variants; refusing is safer.
 
 _WRITERS: dict[str, Callable[[Path, codecs.Encode], None]] = {
     "PNG": codecs.write_png,

@@ -45,22 +45,22 @@ def read_tiff(path: Path, check_size: SizeCheck) -> Decoded:
             "tiff_compression": int(page.compression),
             "tiff_predictor": int(page.predictor),
         }
-        if len(tif.pages) > 1:
-            note(extra, f"only the first of {len(tif.pages)} pages was read")
         tags = page.tags
         if XMP in tags and isinstance(tags[XMP].value, bytes):
             extra["xmp"] = tags[XMP].value
         icc = tags[ICC].value if ICC in tags and isinstance(tags[ICC].value, bytes) else None
         dpi = _dpi(tags)
         orientation = int(tags[ORIENTATION].value) if ORIENTATION in tags else 1
+        decoded = None
         if _tifffile_reads(page):
-            pixels, alpha = _pixels(path, page, extra)
-            decoded = Decoded(pixels, alpha)
-        else:
-            decoded = None
+            decoded = Decoded(*_pixels(path, page, extra))
+            if len(tif.pages) > 1:  # (Pillow, below, notes the frames it skips itself)
+                note(extra, f"only the first of {len(tif.pages)} pages was read")
     if decoded is None:
         decoded = read_pillow(path, "TIFF", check_size)
         decoded.extra.pop("xmp", None)
+    for text in extra.pop("notes", []):
+        note(decoded.extra, text)
     decoded.extra.update(extra)
     decoded.icc_profile, decoded.dpi = icc, dpi
     decoded.exif = _exif(path, decoded.extra)

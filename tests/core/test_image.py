@@ -181,10 +181,18 @@ def test_new_tiff_is_deflate_and_16bit_gray_stays_16bit_gray(tmp_path):
         assert page.samplesperpixel == 1 and page.bitspersample == 16
 
 
-def test_tiff_planar_separate_and_min_is_white(tmp_path):
-    src = pixels(10, 12, 3, np.uint16)
+def test_tiff_planar_separate_tiled_multipage_and_min_is_white(tmp_path):
+    src = pixels(40, 36, 3, np.uint16)
     tifffile.imwrite(tmp_path / "planar.tif", np.moveaxis(src, -1, 0), photometric="rgb", planarconfig="separate")
     np.testing.assert_array_equal(load_photo(tmp_path / "planar.tif").pixels, src)
+    tifffile.imwrite(tmp_path / "tiled.tif", src, photometric="rgb", tile=(16, 16), compression="zlib")
+    np.testing.assert_array_equal(load_photo(tmp_path / "tiled.tif").pixels, src)
+    with tifffile.TiffWriter(tmp_path / "pages.tif") as tif:
+        tif.write(src, photometric="rgb")
+        tif.write(src[:8, :8], photometric="rgb")
+    p = load_photo(tmp_path / "pages.tif")
+    np.testing.assert_array_equal(p.pixels, src)
+    assert p.meta.extra["notes"] == ["only the first of 2 pages was read"]
     gray = pixels(10, 12, 1, np.uint8)[:, :, 0]
     tifffile.imwrite(tmp_path / "white.tif", gray, photometric="miniswhite")
     p = load_photo(tmp_path / "white.tif")
@@ -404,6 +412,29 @@ def test_unknown_suffix_missing_folder_and_unwritable_targets(tmp_path):
         save_photo(photo(), tmp_path / "dir.png")
 
 
+def test_unwritable_folder_gets_a_clear_message(tmp_path, monkeypatch):
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o500)
+    if os.access(folder, os.W_OK):  # running as root: permissions do not bind, so refuse like the OS would
+        real_open = os.open
+
+        def refusing_open(path, *args, **kwargs):
+            if Path(path).parent == folder:
+                raise PermissionError(13, "Permission denied", str(path))
+            return real_open(path, *args, **kwargs)
+
+        monkeypatch.setattr(os, "open", refusing_open)
+    try:
+        with pytest.raises(ImageError, match="Permission denied") as err:
+            save_photo(photo(), folder / "a.png")
+        one_line_naming(err, folder / "a.png")
+    finally:
+        monkeypatch.undo()
+        folder.chmod(0o700)
+    assert list(folder.iterdir()) == []
+
+
 def test_failed_write_leaves_nothing_and_keeps_the_old_file(tmp_path, monkeypatch):
     target = tmp_path / "out.png"
     target.write_bytes(b"old contents")
@@ -565,6 +596,7 @@ def test_tiff_kinds_tifffile_does_not_map_go_through_pillow_with_a_note(tmp_path
     for name, mode, channels in [("p", "P", 3), ("bw", "1", 1), ("cmyk", "CMYK", 3)]:
         p = load_photo(tmp_path / f"{name}.tif")
         assert p.channels == channels and p.dtype == np.uint8 and p.meta.extra["converted_from"] == mode
+        assert p.meta.extra["notes"] == [f"converted from {mode} to {'L' if channels == 1 else 'RGB'}"]
         assert p.meta.format == "TIFF"
     assert p.meta.dpi == (400.0, 400.0)
     save_photo(p, tmp_path / "again.tif")  # LZW kept
