@@ -1,0 +1,199 @@
+"""The `train`, `evaluate` and `export` subcommands of restorer-cli (parsers and their thin handlers).
+
+restorer/cli.py calls ``add_parsers(subparsers)``; each parser sets ``func(args) -> int``. Until then,
+or under torchrun: ``python -m restorer.training.commands train ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from restorer.errors import RestorerError
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED = REPO.parent / "shared" / "data"
+
+
+def _default(path: Path) -> str | None:
+    return str(path) if path.exists() else None
+
+
+def add_parsers(subparsers: Any) -> None:
+    t = subparsers.add_parser("train", help="train a learned model (EdgeConnect stages or Partial Convolutions)",
+                              description="Train; resumable; logs JSONL to RUN/log.jsonl, checkpoints to RUN/latest.pt.")
+    t.add_argument("--model", choices=["partialconv", "edgeconnect"], default="partialconv")
+    t.add_argument("--stage", default=None, help="edgeconnect: edge | inpaint | joint (partialconv: pconv)")
+    t.add_argument("--run", required=True, help="run folder for checkpoint, log and config (e.g. runs/pconv)")
+    t.add_argument("--resume", action="store_true", help="continue from RUN/latest.pt with its saved config")
+    t.add_argument("--overwrite", action="store_true", help="start afresh even if RUN holds a checkpoint")
+    t.add_argument("--init", action="append", default=[], metavar="[PREFIX=]CKPT",
+                   help="start the generator from a checkpoint (edge=... / inpaint=... for one half)")
+    t.add_argument("--data", default=_default(SHARED / "train"), help="folder of training photos")
+    t.add_argument("--mask-dir", default=_default(SHARED / "val" / "masks"),
+                   help="irregular masks mixed into the generated ones ('' for none)")
+    t.add_argument("--width", type=int, default=32)
+    t.add_argument("--depth", type=int, default=7, help="partialconv: U-Net depth")
+    t.add_argument("--blocks", type=int, default=4, help="edgeconnect: residual blocks")
+    t.add_argument("--sigma", type=float, default=2.0, help="edgeconnect: Canny sigma")
+    t.add_argument("--disc-width", type=int, default=32)
+    t.add_argument("--crop", type=int, default=128)
+    t.add_argument("--batch", type=int, default=8, help="per process")
+    t.add_argument("--steps", type=int, default=10000, help="total steps (a resumed run may raise it)")
+    t.add_argument("--lr", type=float, default=2e-4)
+    t.add_argument("--finetune-lr", type=float, default=5e-5)
+    t.add_argument("--freeze-bn-at", type=int, default=-1,
+                   help="partialconv: from this step freeze encoder BatchNorm at --finetune-lr (0 = from the start)")
+    t.add_argument("--beta1", type=float, default=None, help="Adam beta1 (default: PConv 0.9, EdgeConnect 0.0)")
+    t.add_argument("--beta2", type=float, default=None, help="Adam beta2 (default: PConv 0.999, EdgeConnect 0.9)")
+    t.add_argument("--d-lr-ratio", type=float, default=0.1, help="discriminator lr / generator lr (EdgeConnect: 0.1)")
+    t.add_argument("--gan", choices=["nsgan", "hinge", "lsgan"], default="nsgan")
+    t.add_argument("--perceptual", choices=["random", "disc", "none"], default="random",
+                   help="the VGG replacement: fixed random conv features, our discriminator's features, or off")
+    t.add_argument("--adv-pconv", action="store_true", help="partialconv: add the adversarial term too")
+    t.add_argument("--weight", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a loss weight (hole, valid, tv, perceptual, style, adv, fm, edge_adv, edge_fm, edge_bce)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--workers", type=int, default=1)
+    t.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    t.add_argument("--device", default="auto")
+    t.add_argument("--no-amp", action="store_true", help="fp32 on CUDA too")
+    t.add_argument("--ckpt-every", type=int, default=250)
+    t.add_argument("--log-every", type=int, default=25)
+    t.add_argument("--val-every", type=int, default=0, help="validate every N steps (0 = never)")
+    t.add_argument("--val-photos", default=_default(SHARED / "val" / "photos" / "cbsd68"))
+    t.add_argument("--val-masks", default=_default(SHARED / "val" / "masks"))
+    t.add_argument("--val-pairs", type=int, default=20, help="pairs per bucket for validation during training")
+    t.add_argument("--val-size", type=int, default=256)
+    t.add_argument("--quiet", action="store_true")
+    t.set_defaults(func=run_train)
+
+    e = subparsers.add_parser("evaluate", help="score models per hole-ratio bucket beside Telea and Navier-Stokes",
+                              description="PSNR/SSIM/L1 per bucket on fixed seeded pairs; JSON, Markdown and a PNG grid.")
+    e.add_argument("models", nargs="*", help="registry names or training checkpoints (*.pt); telea and "
+                                             "navier-stokes are always included")
+    e.add_argument("--photos", default=_default(SHARED / "val" / "photos" / "cbsd68"))
+    e.add_argument("--masks", default=_default(SHARED / "val" / "masks"))
+    e.add_argument("--weights-dir", default=None, help="weights folder for registry models (default: the registry's)")
+    e.add_argument("--size", type=int, default=256)
+    e.add_argument("--pairs", type=int, default=100, help="pairs per bucket")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--device", default="cpu")
+    e.add_argument("--out", default="runs/evaluation", help="folder for evaluation.json/.md and the sample grid")
+    e.add_argument("--no-grid", action="store_true")
+    e.set_defaults(func=run_evaluate)
+
+    x = subparsers.add_parser("export", help="write a checkpoint's generator as fp16 safetensors + model card",
+                              description="Generator-only half-precision safetensors and its JSON model card.")
+    x.add_argument("checkpoint", help="training checkpoint (RUN/latest.pt)")
+    x.add_argument("--name", required=True, help="registry name, e.g. partialconv-compact")
+    x.add_argument("--out", default=str(REPO / "weights"))
+    x.add_argument("--metrics", default=None, help="evaluation.json to put in the card")
+    x.add_argument("--command", default=None, help="the training command for the card")
+    x.set_defaults(func=run_export)
+
+
+# --- handlers ------------------------------------------------------------------------------------
+
+
+def train_config(args: argparse.Namespace) -> dict[str, Any]:
+    cfg = {k: v for k, v in vars(args).items() if k != "func"}
+    pconv = cfg["model"] == "partialconv"
+    if cfg["stage"] is None:
+        cfg["stage"] = "pconv" if pconv else "edge"
+    # The papers' Adam settings: PConv the defaults, EdgeConnect (0.0, 0.9) for stable GAN training.
+    if cfg["beta1"] is None:
+        cfg["beta1"] = 0.9 if pconv else 0.0
+    if cfg["beta2"] is None:
+        cfg["beta2"] = 0.999 if pconv else 0.9
+    weights = {}
+    for item in cfg.pop("weight"):
+        name, _, value = item.partition("=")
+        try:
+            weights[name] = float(value)
+        except ValueError:
+            raise RestorerError(f"--weight {item!r}: expected NAME=NUMBER") from None
+    cfg["weights"] = weights
+    if not cfg.get("data"):
+        raise RestorerError("no training photos: pass --data FOLDER")
+    if cfg["crop"] % (2 ** cfg["depth"] if cfg["model"] == "partialconv" else 4):
+        raise RestorerError(f"--crop {cfg['crop']} must be a multiple of the network's size multiple")
+    cfg["argv"] = "restorer-cli " + " ".join(shlex.quote(a) for a in _ARGV)
+    return cfg
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from restorer.training.loop import train
+
+    summary = train(train_config(args))
+    print(json.dumps({k: summary[k] for k in ("step", "run", "checkpoint")}))
+    return 0
+
+
+def _load_models(names: Sequence[str], weights_dir: str | None, device: str) -> dict[str, Any]:
+    from restorer.models import registry
+
+    models: dict[str, Any] = {}
+    for name in names:
+        if name in ("telea", "navier-stokes"):
+            continue
+        if name.endswith(".pt"):
+            from restorer.training.export import checkpoint_inpainter
+
+            path = Path(name)
+            if not path.is_file():
+                raise RestorerError(f"{path}: checkpoint does not exist")
+            models[path.parent.name] = checkpoint_inpainter(path, device)
+        else:
+            models[name] = registry.load(name, device=device, folder=Path(weights_dir) if weights_dir else None)
+    return models
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from restorer.training.evaluate import evaluate, markdown_table
+
+    if not args.photos or not args.masks:
+        raise RestorerError("no validation data: pass --photos and --masks")
+    if args.pairs < 1:
+        raise RestorerError("--pairs must be at least 1")
+    results = evaluate(_load_models(args.models, args.weights_dir, args.device), Path(args.photos), Path(args.masks),
+                       Path(args.out), size=args.size, pairs_per_bucket=args.pairs, seed=args.seed, grid=not args.no_grid)
+    print(markdown_table(results))
+    print(f"written: {Path(args.out) / 'evaluation.json'}, evaluation.md, evaluation_samples.png")
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from restorer.training.export import export_checkpoint
+
+    metrics = json.loads(Path(args.metrics).read_text()) if args.metrics else None
+    st, card = export_checkpoint(Path(args.checkpoint), args.name, Path(args.out), metrics=metrics, command=args.command)
+    print(f"written: {st} and {card}")
+    return 0
+
+
+_ARGV: list[str] = sys.argv[1:]  # the command line as given, for the model card
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    global _ARGV
+    _ARGV = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="restorer-cli")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_parsers(sub)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except RestorerError as err:
+        print(f"restorer-cli: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

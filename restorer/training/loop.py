@@ -1,0 +1,326 @@
+"""The training loop: optimisers, precision, checkpoints and resume, logs, validation, and DDP.
+
+Single process:  restorer-cli train --model partialconv --run runs/pconv ...
+Several GPUs:    torchrun --standalone --nproc_per_node=4 -m restorer.training.commands train ...
+(torchrun sets WORLD_SIZE/RANK/LOCAL_RANK; each rank takes its own slots of every global batch,
+gradients are averaged by DDP, and only rank 0 writes logs, checkpoints and validation.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from restorer.errors import RestorerError
+from restorer.training.data import InpaintingDataset, make_loader
+from restorer.training.masks import MaskGenerator
+from restorer.training.tasks import Task, make_task, network_config
+
+CHECKPOINT = "latest.pt"
+LOG = "log.jsonl"
+# What may differ between a run and its resumption; everything else comes from the checkpoint.
+RESUME_OVERRIDES = ("steps", "workers", "threads", "ckpt_every", "val_every", "log_every", "device", "quiet",
+                    "freeze_bn_at")
+
+
+# --- checkpoints -------------------------------------------------------------------------------
+
+
+def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    """Write atomically (temp file + rename), so a crash mid-write never leaves a broken checkpoint."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    # Our own training checkpoints hold optimiser and RNG state (not plain tensors), hence
+    # weights_only=False; the app never loads these, only the exported safetensors.
+    return torch.load(path, map_location=map_location, weights_only=False)
+
+
+def rng_state() -> dict[str, Any]:
+    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _unwrap(module: torch.nn.Module) -> torch.nn.Module:
+    return module.module if hasattr(module, "module") else module
+
+
+def init_from(task: Task, spec: str) -> None:
+    """``--init [PREFIX=]PATH``: copy generator weights (all, or those under PREFIX, e.g. edge=...) from a checkpoint."""
+    prefix, _, path = spec.rpartition("=")
+    ckpt = load_checkpoint(Path(path))
+    src = ckpt["nets"]["generator"]
+    keys = [k for k in src if not prefix or k.startswith(prefix + ".")]
+    if not keys:
+        raise RestorerError(f"{path}: no generator weights under {prefix!r}")
+    missing = task.generator.load_state_dict({k: src[k] for k in keys}, strict=not prefix)
+    del missing
+
+
+# --- logging and progress ------------------------------------------------------------------------
+
+
+class Progress:
+    """A one-line stderr progress bar (rewritten in place on a terminal, one line per report otherwise)."""
+
+    def __init__(self, total: int, start: int, quiet: bool = False) -> None:
+        self.total, self.start, self.quiet = total, start, quiet
+        self.t0 = time.perf_counter()
+        self.tty = sys.stderr.isatty()
+
+    def show(self, step: int, logs: dict[str, float]) -> None:
+        if self.quiet:
+            return
+        done = step - self.start
+        rate = (time.perf_counter() - self.t0) / max(1, done)
+        eta = rate * (self.total - step)
+        parts = " ".join(f"{k} {v:.4f}" for k, v in logs.items())
+        line = f"step {step}/{self.total} {rate:.2f} s/step eta {eta / 60:.0f} min | {parts}"
+        sys.stderr.write(("\r" + line[:200]) if self.tty else line + "\n")
+        sys.stderr.flush()
+
+
+def append_jsonl(path: Path, record: dict[str, Any]) -> None:
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+# --- validation --------------------------------------------------------------------------------
+
+
+class Validator:
+    """Scores the generator on a fixed, seeded set of validation pairs; Telea/NS are scored once per run."""
+
+    def __init__(self, cfg: dict[str, Any], run_dir: Path) -> None:
+        from restorer.training import evaluate as E
+
+        self.E = E
+        self.pairs = E.make_pairs(Path(cfg["val_photos"]), Path(cfg["val_masks"]), size=int(cfg["val_size"]),
+                                  pairs_per_bucket=int(cfg["val_pairs"]), seed=int(cfg["seed"]))
+        cache = run_dir / f"val_baselines_{cfg['val_size']}_{cfg['val_pairs']}.json"
+        if cache.is_file():
+            self.baselines = json.loads(cache.read_text())
+        else:
+            self.baselines = E.score_models(self.pairs, E.classical_models())
+            cache.write_text(json.dumps(self.baselines, indent=1))
+
+    def __call__(self, task: Task) -> dict[str, Any]:
+        scores = self.E.score_models(self.pairs, {"model": task.inpainter()})["model"]
+        return {"model": scores, **self.baselines}
+
+
+# --- the loop ------------------------------------------------------------------------------------
+
+
+def _setup_distributed() -> tuple[int, int, int]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 0, 1
+    import torch.distributed as dist
+
+    backend = "nccl" if torch.cuda.is_available() else "gloo"
+    dist.init_process_group(backend)
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    if torch.cuda.is_available():
+        torch.cuda.set_device(local)
+    return dist.get_rank(), local, world
+
+
+def train(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Run (or resume) training as ``cfg`` says; returns the final state summary {step, run_dir, ...}."""
+    run_dir = Path(cfg["run"])
+    ckpt_path = run_dir / CHECKPOINT
+    ckpt = None
+    if cfg.get("resume") and ckpt_path.is_file():
+        ckpt = load_checkpoint(ckpt_path)
+        saved = dict(ckpt["config"])
+        saved.update({k: cfg[k] for k in RESUME_OVERRIDES if cfg.get(k) is not None})
+        saved["resume"] = True
+        cfg = saved
+    elif ckpt_path.is_file() and not cfg.get("overwrite"):
+        raise RestorerError(f"{run_dir}: holds a checkpoint already; pass --resume to continue or --overwrite to restart")
+
+    rank, local_rank, world = _setup_distributed()
+    if cfg.get("threads"):
+        import cv2
+
+        torch.set_num_threads(int(cfg["threads"]))
+        cv2.setNumThreads(int(cfg["threads"]))
+    if cfg.get("device", "auto") == "auto":
+        device = torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
+    else:
+        device = torch.device(cfg["device"])
+    amp = device.type == "cuda" and not cfg.get("no_amp", False)
+    seed = int(cfg["seed"])
+    torch.manual_seed(seed + rank)
+    np.random.seed(seed + rank)
+    random.seed(seed + rank)
+
+    task = make_task(cfg, device)
+    for spec in cfg.get("init") or []:
+        if ckpt is None:
+            init_from(task, spec)
+    if cfg["model"] == "partialconv" and int(cfg.get("freeze_bn_at", -1)) == 0:
+        task.generator.freeze_encoder_bn(True)  # type: ignore[operator]
+
+    betas = (float(cfg["beta1"]), float(cfg["beta2"]))
+    opt_g = torch.optim.Adam(task.trainable(), lr=float(cfg["lr"]), betas=betas)
+    d_params = [p for d in task.discs.values() for p in d.parameters()]
+    opt_d = torch.optim.Adam(d_params, lr=float(cfg["lr"]) * float(cfg["d_lr_ratio"]), betas=betas) if d_params else None
+    scaler = torch.amp.GradScaler("cuda", enabled=amp)
+
+    step = 0
+    if ckpt is not None:
+        task.generator.load_state_dict(ckpt["nets"]["generator"])
+        for name, d in task.discs.items():
+            d.load_state_dict(ckpt["nets"][name])
+        step = int(ckpt["step"])
+        if cfg["model"] == "partialconv" and 0 < int(cfg.get("freeze_bn_at", -1)) <= step:
+            task.generator.freeze_encoder_bn(True)  # type: ignore[operator]
+            opt_g = torch.optim.Adam(task.trainable(), lr=float(cfg["finetune_lr"]), betas=betas)
+        opt_g.load_state_dict(ckpt["opt_g"])
+        if opt_d is not None and ckpt.get("opt_d") is not None:
+            opt_d.load_state_dict(ckpt["opt_d"])
+        if ckpt.get("scaler"):
+            scaler.load_state_dict(ckpt["scaler"])
+        set_rng_state(ckpt["rng"])
+
+    gen = task.generator
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        ids = [local_rank] if device.type == "cuda" else None
+        task.wrap(lambda m: DDP(m, device_ids=ids))
+
+    masks = MaskGenerator(Path(cfg["mask_dir"]) if cfg.get("mask_dir") else None)
+    dataset = InpaintingDataset(Path(cfg["data"]), int(cfg["crop"]), masks, seed,
+                                edge_sigma=float(cfg["sigma"]) if task.needs_edges() else None)
+    loader = make_loader(dataset, int(cfg["batch"]), start_step=step, num_workers=int(cfg["workers"]),
+                         rank=rank, world=world)
+    main = rank == 0
+    if main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.json").write_text(json.dumps(cfg, indent=1, default=str))
+    validator = Validator(cfg, run_dir) if main and int(cfg.get("val_every", 0)) > 0 and cfg.get("val_photos") else None
+
+    def state() -> dict[str, Any]:
+        return {
+            "config": cfg, "step": step,
+            "nets": {"generator": task.generator.state_dict(),
+                     **{k: _unwrap(d).state_dict() for k, d in task.discs.items()}},
+            "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict() if opt_d else None,
+            "scaler": scaler.state_dict() if amp else None, "rng": rng_state(),
+            "network_config": network_config(cfg),
+        }
+
+    stop = {"flag": False}
+
+    def _on_signal(signum: int, frame: Any) -> None:
+        stop["flag"] = True  # finish the step, save, exit: a killed run loses nothing
+
+    old_handlers = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGINT)} if main and _in_main_thread() else {}
+    total = int(cfg["steps"])
+    bar = Progress(total, step, bool(cfg.get("quiet")))
+    sums: dict[str, float] = {}
+    count = 0
+    t_last = time.perf_counter()
+    log_every = int(cfg.get("log_every", 50))
+    try:
+        gen.train()
+        for batch in loader:
+            if step >= total or stop["flag"]:
+                break
+            batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+            freeze_at = int(cfg.get("freeze_bn_at", -1))
+            if cfg["model"] == "partialconv" and freeze_at > 0 and step == freeze_at:
+                # PConv's fine-tune step: encoder BatchNorm frozen, a fresh optimiser at the lower lr.
+                gen.freeze_encoder_bn(True)  # type: ignore[operator]
+                opt_g = torch.optim.Adam(task.trainable(), lr=float(cfg["finetune_lr"]), betas=betas)
+            with torch.autocast(device.type, enabled=amp):
+                out = task.forward(batch)
+            logs: dict[str, float] = {}
+            if opt_d is not None:
+                with torch.autocast(device.type, enabled=amp):
+                    d_loss, dlogs = task.d_loss(batch, out)
+                opt_d.zero_grad(set_to_none=True)
+                scaler.scale(d_loss).backward()
+                scaler.step(opt_d)
+                logs.update(dlogs)
+            with torch.autocast(device.type, enabled=amp):
+                g_loss, glogs = task.g_loss(batch, out)
+            opt_g.zero_grad(set_to_none=True)
+            scaler.scale(g_loss).backward()
+            scaler.step(opt_g)
+            scaler.update()
+            logs.update(glogs)
+            logs["loss"] = g_loss.item()
+            if not np.isfinite(logs["loss"]):
+                raise RestorerError(f"loss became {logs['loss']} at step {step}; lower --lr or check the data")
+            step += 1
+            for k, v in logs.items():
+                sums[k] = sums.get(k, 0.0) + v
+            count += 1
+            if main and (step % log_every == 0 or step == total):
+                now = time.perf_counter()
+                means = {k: v / count for k, v in sums.items()}
+                append_jsonl(run_dir / LOG, {"step": step, "time": time.time(), "s_per_step": (now - t_last) / count,
+                                             **means})
+                bar.show(step, {k: means[k] for k in ("loss", "hole") if k in means})
+                sums, count, t_last = {}, 0, now
+            if main and int(cfg.get("ckpt_every", 0)) > 0 and step % int(cfg["ckpt_every"]) == 0:
+                save_checkpoint(ckpt_path, state())
+            if validator is not None and step % int(cfg["val_every"]) == 0:
+                _validate(validator, task, run_dir, step, bool(cfg.get("quiet")))
+    finally:
+        if main:
+            save_checkpoint(ckpt_path, state())
+            if not bar.quiet and bar.tty:
+                sys.stderr.write("\n")
+        for s, h in old_handlers.items():
+            signal.signal(s, h)
+        if world > 1:
+            import torch.distributed as dist
+
+            dist.destroy_process_group()
+    return {"step": step, "run": str(run_dir), "checkpoint": str(ckpt_path), "config": cfg}
+
+
+def _validate(validator: Validator, task: Task, run_dir: Path, step: int, quiet: bool) -> None:
+    t0 = time.perf_counter()
+    res = validator(task)
+    append_jsonl(run_dir / LOG, {"step": step, "time": time.time(), "val": res, "val_seconds": time.perf_counter() - t0})
+    if not quiet:
+        line = " ".join(
+            f"{b}: {res['model'][b]['psnr']:.2f}/{res['telea'][b]['psnr']:.2f}"
+            for b in res["model"] if b != "all"
+        )
+        sys.stderr.write(f"\nval step {step} psnr model/telea {line}\n")
+
+
+def _in_main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()

@@ -1,0 +1,315 @@
+"""What one training step computes for each model and stage: the networks, their losses, and the
+inference wrapper used for validation. The loop (loop.py) owns optimisers, precision, checkpoints.
+
+Tasks: ``partialconv`` (Liu et al. 2018) and ``edgeconnect`` in its stages ``edge`` (edge generator),
+``inpaint`` (image generator on ground-truth edges) and ``joint`` (both, image generator on the
+edge generator's output), as in Nazeri et al. (2019).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from restorer.training import losses as L
+from restorer.training.discriminators import PatchDiscriminator
+
+STAGES = {"partialconv": ("pconv",), "edgeconnect": ("edge", "inpaint", "joint")}
+PERCEPTUAL = ("random", "disc", "none")
+
+# Loss weights. PConv's (hole 6, valid 1, tv 0.1) and EdgeConnect's (adversarial 0.1 for the image,
+# feature matching 10 for the edges) are the papers'; perceptual/style weights are set for the
+# random-feature extractor so that each term starts at ~10-30 % of the pixel loss (VGG's 0.05/120
+# were tuned to VGG's activation scale, which these features do not have).
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "hole": 6.0, "valid": 1.0, "tv": 0.1, "perceptual": 0.5, "style": 500.0,
+    "adv": 0.1, "fm": 0.0, "edge_adv": 1.0, "edge_fm": 10.0, "edge_bce": 0.0,
+}
+
+
+def network_config(cfg: dict[str, Any]) -> dict[str, Any]:
+    """The architecture config a model card carries (what build_network takes)."""
+    if cfg["model"] == "partialconv":
+        return {"arch": "partialconv", "width": int(cfg["width"]), "depth": int(cfg["depth"])}
+    return {"arch": "edgeconnect", "width": int(cfg["width"]), "blocks": int(cfg["blocks"]),
+            "sigma": float(cfg["sigma"])}
+
+
+def build_generator(cfg: dict[str, Any]) -> nn.Module:
+    if cfg["model"] == "partialconv":
+        from restorer.models.partialconv import build_network
+    else:
+        from restorer.models.edgeconnect import build_network
+    return build_network(network_config(cfg))
+
+
+class Task:
+    """One model/stage: ``generator`` (what export writes), optional discriminators, and the losses."""
+
+    def __init__(self, cfg: dict[str, Any], device: torch.device) -> None:
+        self.cfg = cfg
+        self.device = device
+        self.w = {**DEFAULT_WEIGHTS, **cfg.get("weights", {})}
+        self.generator = build_generator(cfg).to(device)
+        self.net: nn.Module = self.generator  # what forward() calls: the generator, or its DDP wrapper
+        self.discs: dict[str, nn.Module] = {}
+        self.features: nn.Module | None = None
+        if cfg["perceptual"] == "random":
+            self.features = L.RandomFeatures(cfg.get("feature_seed", 1234), cfg.get("feature_widths", (16, 32, 64))).to(device)
+        if cfg["perceptual"] not in PERCEPTUAL:
+            raise ValueError(f"unknown perceptual option {cfg['perceptual']!r}")
+
+    def wrap(self, wrapper: Any) -> None:
+        """Wrap the trained modules for DDP (the unwrapped ``generator`` stays what is saved)."""
+        self.net = wrapper(self.generator)
+        self.discs = {k: wrapper(d) for k, d in self.discs.items()}
+
+    # which generator parameters the optimiser updates
+    def trainable(self) -> list[nn.Parameter]:
+        return [p for p in self.generator.parameters() if p.requires_grad]
+
+    def needs_edges(self) -> bool:
+        return False
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def d_loss(self, batch: dict[str, torch.Tensor], out: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+        return torch.zeros((), device=self.device), {}
+
+    def g_loss(self, batch: dict[str, torch.Tensor], out: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+        raise NotImplementedError
+
+    # shared image losses (PConv's, with the perceptual replacement and an optional GAN)
+    def image_losses(self, disc: nn.Module | None, pred: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor
+                     ) -> tuple[torch.Tensor, dict[str, float]]:
+        w = self.w
+        comp = pred * mask + gt * (1.0 - mask)
+        hole, valid = L.hole_valid_l1(pred, gt, mask)
+        tv = L.total_variation(comp, mask)
+        total = w["hole"] * hole + w["valid"] * valid + w["tv"] * tv
+        logs = {"hole": hole.item(), "valid": valid.item(), "tv": tv.item()}
+        fake_feats = real_feats = None
+        if disc is not None:
+            disc = _plain(disc)  # the generator step needs no discriminator gradients (nor DDP sync)
+            for p in disc.parameters():
+                p.requires_grad_(False)
+            logits, fake_feats = disc(pred)
+            adv = L.g_loss(logits, self.cfg["gan"])
+            total = total + w["adv"] * adv
+            logs["g_adv"] = adv.item()
+            if w["fm"] > 0 or self.cfg["perceptual"] == "disc":
+                with torch.no_grad():
+                    _, real_feats = disc(gt)
+            if w["fm"] > 0:
+                fm = L.feature_matching(fake_feats, real_feats)
+                total = total + w["fm"] * fm
+                logs["fm"] = fm.item()
+            for p in disc.parameters():
+                p.requires_grad_(True)
+        if self.cfg["perceptual"] == "random":
+            assert self.features is not None
+            # Only the composite: its gradient reaches exactly the hole, where the fill is judged.
+            perc, style = L.perceptual_style([self.features(comp)], self.features(gt))
+        elif self.cfg["perceptual"] == "disc" and disc is not None:
+            assert fake_feats is not None and real_feats is not None
+            perc, style = L.perceptual_style([fake_feats], real_feats)
+        else:
+            perc = style = None
+        if perc is not None and style is not None:
+            total = total + w["perceptual"] * perc + w["style"] * style
+            logs["perc"] = perc.item()
+            logs["style"] = style.item()
+        return total, logs
+
+    def image_d_loss(self, disc: nn.Module, fake: torch.Tensor, real: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        real_logits, _ = disc(real)
+        fake_logits, _ = disc(fake.detach())
+        loss = L.d_loss(real_logits, fake_logits, self.cfg["gan"])
+        return loss, {"d": loss.item()}
+
+    def inpainter(self) -> Any:
+        """A registry-style callable (numpy NCHW float32, mask 1 = hole) around the current generator."""
+        return GeneratorInpainter(self)
+
+
+class PConvTask(Task):
+    """PConv U-Net: L1 hole/valid + TV + perceptual/style; a discriminator only if asked for (adv > 0 or --perceptual disc)."""
+
+    def __init__(self, cfg: dict[str, Any], device: torch.device) -> None:
+        super().__init__(cfg, device)
+        if cfg.get("adv_pconv", False) or cfg["perceptual"] == "disc":
+            self.discs["image"] = PatchDiscriminator(3, int(cfg["disc_width"])).to(device)
+        if not cfg.get("adv_pconv", False):
+            self.w["adv"] = 0.0
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return {"pred": self.net(batch["image"] * (1 - batch["mask"]), batch["mask"])}
+
+    def d_loss(self, batch, out):  # type: ignore[override]
+        if "image" not in self.discs:
+            return super().d_loss(batch, out)
+        return self.image_d_loss(self.discs["image"], out["pred"], batch["image"])
+
+    def g_loss(self, batch, out):  # type: ignore[override]
+        return self.image_losses(self.discs.get("image"), out["pred"], batch["image"], batch["mask"])
+
+    def run(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.generator(image * (1 - mask), mask)
+
+    @property
+    def pad_multiple(self) -> int:
+        return 2 ** int(self.cfg["depth"])
+
+
+class EdgeConnectTask(Task):
+    """EdgeConnect's three stages, each with the paper's losses (see module docstring)."""
+
+    def __init__(self, cfg: dict[str, Any], device: torch.device) -> None:
+        super().__init__(cfg, device)
+        self.stage = cfg["stage"]
+        dw = int(cfg["disc_width"])
+        net = self.generator
+        if self.stage in ("edge", "joint"):
+            self.discs["edge"] = PatchDiscriminator(2, dw).to(device)
+        if self.stage in ("inpaint", "joint"):
+            self.discs["image"] = PatchDiscriminator(3, dw).to(device)
+        # A stage trains only its own generator; the other is frozen (inference-only input).
+        for p in net.edge.parameters():  # type: ignore[union-attr]
+            p.requires_grad_(self.stage in ("edge", "joint"))
+        for p in net.inpaint.parameters():  # type: ignore[union-attr]
+            p.requires_grad_(self.stage in ("inpaint", "joint"))
+        self.edge_net: nn.Module = net.edge  # type: ignore[assignment]
+        self.inpaint_net: nn.Module = net.inpaint  # type: ignore[assignment]
+
+    def wrap(self, wrapper: Any) -> None:
+        # Only the generator(s) this stage trains go through DDP (a frozen module has nothing to sync).
+        if self.stage in ("edge", "joint"):
+            self.edge_net = wrapper(self.generator.edge)  # type: ignore[union-attr]
+        if self.stage in ("inpaint", "joint"):
+            self.inpaint_net = wrapper(self.generator.inpaint)  # type: ignore[union-attr]
+        self.discs = {k: wrapper(d) for k, d in self.discs.items()}
+    def needs_edges(self) -> bool:
+        return True
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        from restorer.models.edgeconnect import to_gray
+
+        image, mask = batch["image"], batch["mask"]
+        out: dict[str, torch.Tensor] = {}
+        gray = to_gray(image)
+        if self.stage in ("edge", "joint"):
+            out["edge"] = self.edge_net(gray, batch["known_edges"], mask)
+        if self.stage in ("inpaint", "joint"):
+            if self.stage == "inpaint":
+                edges = batch["edges"]  # ground-truth edges: stage 2 learns to follow edges it is given
+            else:
+                edges = out["edge"].detach() * mask + batch["known_edges"] * (1 - mask)
+            out["pred"] = self.inpaint_net(image, edges, mask)
+        out["gray"] = gray
+        return out
+
+    def d_loss(self, batch, out):  # type: ignore[override]
+        total = torch.zeros((), device=self.device)
+        logs: dict[str, float] = {}
+        if "edge" in self.discs:
+            d = self.discs["edge"]
+            real_logits, _ = d(torch.cat([batch["edges"], out["gray"]], 1))
+            fake_logits, _ = d(torch.cat([out["edge"].detach(), out["gray"]], 1))
+            loss = L.d_loss(real_logits, fake_logits, self.cfg["gan"])
+            total = total + loss
+            logs["d_edge"] = loss.item()
+        if "image" in self.discs:
+            loss, _ = self.image_d_loss(self.discs["image"], out["pred"], batch["image"])
+            total = total + loss
+            logs["d"] = loss.item()
+        return total, logs
+
+    def g_loss(self, batch, out):  # type: ignore[override]
+        total = torch.zeros((), device=self.device)
+        logs: dict[str, float] = {}
+        w = self.w
+        if "edge" in out:
+            d = _plain(self.discs["edge"])
+            for p in d.parameters():
+                p.requires_grad_(False)
+            fake_logits, fake_feats = d(torch.cat([out["edge"], out["gray"]], 1))
+            with torch.no_grad():
+                _, real_feats = d(torch.cat([batch["edges"], out["gray"]], 1))
+            for p in d.parameters():
+                p.requires_grad_(True)
+            adv = L.g_loss(fake_logits, self.cfg["gan"])
+            fm = L.feature_matching(fake_feats, real_feats)
+            total = total + w["edge_adv"] * adv + w["edge_fm"] * fm
+            logs.update(e_adv=adv.item(), e_fm=fm.item())
+            if w["edge_bce"] > 0:
+                # Not in the paper: a direct edge target speeds up short CPU runs (off by default).
+                bce = F.binary_cross_entropy(out["edge"].float().clamp(1e-6, 1 - 1e-6), batch["edges"].float())
+                total = total + w["edge_bce"] * bce
+                logs["e_bce"] = bce.item()
+        if "pred" in out:
+            loss, ilogs = self.image_losses(self.discs["image"], out["pred"], batch["image"], batch["mask"])
+            total = total + loss
+            logs.update(ilogs)
+        return total, logs
+
+    def run(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        from restorer.models.edgeconnect import canny_edges, to_gray
+
+        gray = to_gray(image * (1 - mask)).cpu().numpy()
+        m = mask.cpu().numpy() > 0.5
+        known = np.stack([canny_edges(gray[i, 0], m[i, 0], float(self.cfg["sigma"]))[None] for i in range(len(gray))])
+        known_t = torch.from_numpy(known).to(image.device, image.dtype)
+        pred, _ = self.generator(image, mask, known_t)
+        return pred
+
+    @property
+    def pad_multiple(self) -> int:
+        return 4
+
+
+def _plain(module: nn.Module) -> nn.Module:
+    return module.module if hasattr(module, "module") else module  # type: ignore[return-value]
+
+
+def make_task(cfg: dict[str, Any], device: torch.device) -> Task:
+    if cfg["model"] not in STAGES:
+        raise ValueError(f"unknown model {cfg['model']!r}; choose partialconv or edgeconnect")
+    if cfg["stage"] not in STAGES[cfg["model"]]:
+        raise ValueError(f"{cfg['model']} has stages {', '.join(STAGES[cfg['model']])}, not {cfg['stage']!r}")
+    return PConvTask(cfg, device) if cfg["model"] == "partialconv" else EdgeConnectTask(cfg, device)
+
+
+class GeneratorInpainter:
+    """The registry call (numpy float32 NCHW image, mask 1 = hole) around a task's generator, for validation."""
+
+    device = "cpu"
+
+    def __init__(self, task: Task, name: str = "training", batch: int = 8) -> None:
+        self.task, self.name, self.batch = task, name, batch
+
+    @torch.no_grad()
+    def __call__(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        gen = self.task.generator
+        was_training = gen.training
+        gen.eval()
+        try:
+            m = int(self.task.pad_multiple)  # type: ignore[attr-defined]
+            h, w = image.shape[-2:]
+            ph, pw = (-h) % m, (-w) % m
+            outs = []
+            for i in range(0, len(image), self.batch):
+                x = torch.from_numpy(np.ascontiguousarray(image[i:i + self.batch])).to(self.task.device)
+                k = torch.from_numpy(np.ascontiguousarray(mask[i:i + self.batch])).to(self.task.device)
+                if ph or pw:
+                    x = F.pad(x, (0, pw, 0, ph), mode="reflect")
+                    k = F.pad(k, (0, pw, 0, ph), mode="constant", value=0.0)
+                y = self.task.run(x, k)[..., :h, :w]  # type: ignore[attr-defined]
+                outs.append(y.float().clamp(0, 1).cpu().numpy())
+            return np.concatenate(outs, 0)
+        finally:
+            gen.train(was_training)
