@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from PySide6.QtWidgets import QApplication
 
 from restorer import __version__
+
+if TYPE_CHECKING:
+    from restorer.ui.main_window import MainWindow
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -31,15 +34,21 @@ def make_app(argv: Sequence[str] | None = None) -> QApplication:
     return app
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    app = make_app(sys.argv[:1])
+def launch(args: argparse.Namespace) -> MainWindow:
+    """Show the main window and start opening the photo named on the command line, if any."""
     from restorer.ui.main_window import MainWindow  # after QApplication: icons need it
 
     window = MainWindow()
     window.show()
     if args.image is not None:
         window.open_path(args.image)
+    return window
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    app = make_app(sys.argv[:1])
+    window = launch(args)  # noqa: F841 - kept alive while the event loop runs
     return int(app.exec())
 
 

@@ -13,6 +13,8 @@ import cv2
 import numpy as np
 from PySide6.QtGui import QColor, QImage
 
+from restorer.core.image import to_display_rgb8
+
 # Stop halving once the level fits in this many pixels on its long side.
 SMALLEST_SIDE = 512
 
@@ -20,23 +22,11 @@ Box = tuple[int, int, int, int]  # y0, x0, y1, x1 (exclusive ends), like core.ma
 
 
 def to_rgb8(pixels: np.ndarray) -> np.ndarray:
-    """H x W x 3 uint8 for the screen, from a photo of any supported dtype and channel count."""
-    try:
-        from restorer.core.image import to_display_rgb8
-    except ImportError:  # core-io not landed yet: same rule (top byte of 16-bit, gray to RGB)
-        to_display_rgb8 = None
-    if to_display_rgb8 is not None:
-        return to_display_rgb8(pixels)
-    arr = pixels
-    if arr.ndim == 2:
-        arr = arr[:, :, None]
-    if arr.dtype == np.uint16:
-        arr = (arr >> 8).astype(np.uint8)
-    elif arr.dtype != np.uint8:
-        arr = np.clip(arr, 0, 255).astype(np.uint8)
-    if arr.shape[2] == 1:
-        arr = np.repeat(arr, 3, axis=2)
-    return np.ascontiguousarray(arr[:, :, :3])
+    """H x W x 3 uint8 for the screen (core-io's rule: 16-bit rounded per pixel, gray replicated).
+
+    Per-pixel, so converting a changed box gives the same bytes as converting the whole photo.
+    """
+    return to_display_rgb8(pixels)
 
 
 def _half(arr: np.ndarray) -> np.ndarray:

@@ -11,14 +11,20 @@ from restorer.ui.convert import RgbPyramid
 
 OPEN_FILTER = "Photos (*.tif *.tiff *.png *.jpg *.jpeg *.webp *.bmp);;All files (*)"
 MASK_FILTER = "Mask PNG (*.png);;All files (*)"
-# Formats that hold only 8 bits per channel: saving a 16-bit photo there loses precision.
-EIGHT_BIT_SUFFIXES = {".jpg", ".jpeg", ".webp", ".bmp"}
 
 
 def save_formats() -> dict[str, str]:
     from restorer.core.image import SAVE_FORMATS
 
     return dict(SAVE_FORMATS)
+
+
+def format_limits(path: Path) -> tuple[bool, bool]:
+    """(holds only 8 bits per channel, cannot hold transparency) for the format ``path``'s suffix names."""
+    from restorer.core.image import EIGHT_BIT_FORMATS, NO_ALPHA_FORMATS
+
+    fmt = save_formats().get(path.suffix.lower(), "")
+    return fmt in EIGHT_BIT_FORMATS, fmt in NO_ALPHA_FORMATS
 
 
 def restored_path(original: Path) -> Path:

@@ -385,18 +385,21 @@ class MainWindow(QMainWindow):
         from restorer.core.image import save_photo
 
         doc = self.document
-        allow_8bit = False
-        if doc.pixels.dtype.itemsize > 1 and path.suffix.lower() in files.EIGHT_BIT_SUFFIXES:
-            answer = QMessageBox.question(
-                self, "Save as 8-bit?",
-                f"This photo has 16 bits per channel; {path.suffix} files hold only 8. Save a reduced 8-bit copy?",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
-            if answer != QMessageBox.StandardButton.Yes:
+        only_8bit, no_alpha = files.format_limits(path)
+        allow_8bit = drop_alpha = False
+        if only_8bit and doc.pixels.dtype.itemsize > 1:
+            if not self._ask_yes("Save as 8-bit?", f"This photo has 16 bits per channel; {path.suffix} files hold only 8. "
+                                 "Save a reduced 8-bit copy? (Choose No and save as .tif or .png to keep 16 bits.)"):
                 return False
             allow_8bit = True
+        if no_alpha and doc.photo.alpha is not None:
+            if not self._ask_yes("Drop transparency?", f"{path.suffix} files cannot hold this photo's transparency. "
+                                 "Save without it?"):
+                return False
+            drop_alpha = True
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            save_photo(doc.photo, path, allow_8bit=allow_8bit)
+            save_photo(doc.photo, path, allow_8bit=allow_8bit, drop_alpha=drop_alpha)
         except (RestorerError, OSError) as exc:
             QApplication.restoreOverrideCursor()
             self.show_error("Cannot save", str(exc))
@@ -407,6 +410,11 @@ class MainWindow(QMainWindow):
         self.show_status(f"Saved {path}")
         self.photoSaved.emit(str(path))
         return True
+
+    def _ask_yes(self, title: str, text: str) -> bool:
+        answer = QMessageBox.question(self, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                      QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
 
     def confirm_discard(self) -> bool:
         """True when there is no unsaved work, or the user saved or discarded it."""
