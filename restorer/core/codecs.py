@@ -149,7 +149,7 @@ def read_png(path: Path, check_size: SizeCheck) -> Decoded:
     info = pngchunks.read_info(path)
     check_size(info.width, info.height)
     if info.bit_depth == 16:
-        decoded = _read_png16(path, info.color_type)
+        decoded = _read_png16(path, info.color_type, info.transparency)
     else:
         decoded = read_pillow(path, "PNG", check_size)
     decoded.icc_profile = info.icc_profile
@@ -160,7 +160,7 @@ def read_png(path: Path, check_size: SizeCheck) -> Decoded:
     return decoded
 
 
-def _read_png16(path: Path, color_type: int) -> Decoded:
+def _read_png16(path: Path, color_type: int, transparency: bytes | None) -> Decoded:
     # Pillow has no 16-bit RGB mode, so 16-bit PNGs go through OpenCV (BGR only inside this call).
     raw = np.fromfile(path, dtype=np.uint8)  # imread cannot take non-ASCII paths on Windows
     pngchunks.verify(raw.data)
@@ -168,6 +168,15 @@ def _read_png16(path: Path, color_type: int) -> Decoded:
     del raw
     if arr is None or arr.dtype != np.uint16:
         raise ValueError("the PNG image data are damaged or truncated")
+    if transparency and color_type in (0, 2):
+        extra = {"converted_from": ("L" if color_type == 0 else "RGB") + "+transparency"}
+        note(extra, "transparent colour key turned into an alpha channel")
+        if arr.ndim == 2 and len(transparency) >= 2:  # OpenCV ignores a gray key; apply it here
+            key = struct.unpack(">H", transparency[:2])[0]
+            alpha = np.where(arr == key, np.uint16(0), np.uint16(65535))
+            return Decoded(arr[:, :, None], alpha, extra=extra)
+        if arr.ndim == 3 and arr.shape[2] == 4:  # OpenCV applied an RGB key as BGRA alpha
+            return Decoded(cv2.cvtColor(arr, cv2.COLOR_BGRA2RGB), np.ascontiguousarray(arr[:, :, 3]), extra=extra)
     if arr.ndim == 2:
         return Decoded(arr[:, :, None], None)
     if color_type == 4:  # gray + alpha arrives as BGRA with B == G == R

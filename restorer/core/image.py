@@ -388,6 +388,8 @@ def to_8bit(a: np.ndarray) -> np.ndarray:
         return a
     if a.dtype != np.uint16:
         raise ValueError(f"expected uint8 or uint16, got {a.dtype}")
+    if a.size == 0:  # OpenCV returns None for empty input
+        return np.zeros(a.shape, np.uint8)
     # convertScaleAbs rounds to nearest in one pass; v / 257 is never within float error of .5.
     return cv2.convertScaleAbs(a, alpha=1 / 257).reshape(a.shape)
 
@@ -396,6 +398,8 @@ def to_display_rgb8(pixels: np.ndarray) -> np.ndarray:
     """A new H x W x 3 uint8 RGB array for screens and thumbnails (16-bit rounded, gray replicated)."""
     if pixels.ndim == 3 and pixels.shape[2] == 1:
         pixels = pixels[:, :, 0]
+    if pixels.size == 0:
+        return np.zeros((*pixels.shape[:2], 3), np.uint8)
     if pixels.ndim == 2:
         return cv2.cvtColor(to_8bit(pixels), cv2.COLOR_GRAY2RGB)
     if pixels.ndim != 3 or pixels.shape[2] != 3:

@@ -38,6 +38,7 @@ class PngInfo:
     icc_name: str = "ICC Profile"
     dpi: tuple[float, float] | None = None
     exif: bytes | None = None  # raw TIFF structure, without the "Exif\0\0" prefix
+    transparency: bytes | None = None  # tRNS: the colour key of gray/RGB images, or palette alphas
     chunks: list[tuple[bytes, bytes]] = field(default_factory=list)  # COPIED chunks, in order
 
 
@@ -99,6 +100,8 @@ def read_info(path: Path) -> PngInfo:
                     info.dpi = (round(px * _METERS_PER_INCH, 2), round(py * _METERS_PER_INCH, 2))
             elif kind == b"eXIf":
                 info.exif = data
+            elif kind == b"tRNS":
+                info.transparency = data
             elif kind in COPIED:
                 info.chunks.append((kind, data))
         if info is None:

@@ -245,6 +245,21 @@ def test_palette_one_bit_and_colour_key_are_converted_with_a_note(tmp_path):
     np.testing.assert_array_equal(p.pixels, rgb)
 
 
+@pytest.mark.parametrize("channels", [1, 3])
+def test_16bit_png_colour_key_becomes_alpha(tmp_path, channels):
+    src = pixels(9, 11, channels, np.uint16)
+    save_photo(Photo(src), tmp_path / "k.png")
+    key = src[0, 0]
+    trns = struct.pack(f">{channels}H", *(int(v) for v in key))
+    data = (tmp_path / "k.png").read_bytes()
+    (tmp_path / "k.png").write_bytes(data[:33] + pngchunks.make_chunk(b"tRNS", trns) + data[33:])
+    p = load_photo(tmp_path / "k.png")
+    np.testing.assert_array_equal(p.pixels, src)
+    expected = np.where((src == key).all(axis=2), 0, 65535)
+    np.testing.assert_array_equal(p.alpha, expected)
+    assert p.meta.extra["converted_from"].endswith("+transparency")
+
+
 def test_gray_alpha_8bit_is_kept_not_converted(tmp_path):
     la = pixels(8, 8, 2)
     Image.fromarray(la, "LA").save(tmp_path / "la.png")
@@ -675,6 +690,9 @@ def test_to_display_rgb8_shapes_and_copies():
     assert not np.shares_memory(out, rgb8)
     np.testing.assert_array_equal(to_display_rgb8(pixels(5, 6, 3, np.uint16))[..., 0],
                                   to_8bit(pixels(5, 6, 3, np.uint16)[..., 0]))
+    strided = pixels(20, 30, 3, np.uint16)[::2, ::3]  # views from the UI's pyramid
+    np.testing.assert_array_equal(to_display_rgb8(strided), to_8bit(np.ascontiguousarray(strided)))
+    assert to_display_rgb8(np.zeros((0, 4, 1), np.uint16)).shape == (0, 4, 3)
 
 
 def test_photo_checks_its_arrays_and_with_pixels_keeps_metadata():
