@@ -1,0 +1,51 @@
+"""Before/after in the window: the split and difference views for the document and one step, hold \\ for the original."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+
+from restorer.core.image import to_display_rgb8
+
+
+def _fill_once(qtbot, window, ui):
+    window.canvas.set_brush_size(8)
+    ui.drag(qtbot, window.canvas, [(30, 30), (100, 80)])
+    with qtbot.waitSignal(window.fills.fillApplied, timeout=20000):
+        window.actions.fill.trigger()
+
+
+def test_split_and_difference_views_of_the_document(qtbot, window, photo_png, ui):
+    ui.open_photo(qtbot, window, photo_png)
+    _fill_once(qtbot, window, ui)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
+    view = window.comparing.view
+    assert window.stack.currentWidget() is view and view.has_pair()
+    assert view.mode() == "split"
+    window.actions.compare_difference.trigger()
+    assert view.mode() == "difference"
+    qtbot.keyClick(view, Qt.Key.Key_Escape)
+    assert window.stack.currentWidget() is window.canvas
+
+
+def test_one_history_step_from_the_panel(qtbot, window, photo_png, ui):
+    doc = ui.open_photo(qtbot, window, photo_png)
+    _fill_once(qtbot, window, ui)
+    window.history_panel.compareRequested.emit(2)
+    view = window.comparing.view
+    assert window.stack.currentWidget() is view
+    assert view.title().startswith("Step 2")
+    assert doc.history.steps[1].kind == "fill"
+
+
+def test_holding_backslash_shows_the_original(qtbot, window, photo_png, ui):
+    doc = ui.open_photo(qtbot, window, photo_png)
+    original = doc.pixels.copy()
+    _fill_once(qtbot, window, ui)
+    canvas = window.canvas
+    qtbot.keyPress(canvas, Qt.Key.Key_Backslash)
+    assert canvas.alternate is not None
+    assert np.array_equal(canvas.alternate.levels[0], to_display_rgb8(original))
+    assert not np.array_equal(canvas.display.levels[0], canvas.alternate.levels[0])
+    qtbot.keyRelease(canvas, Qt.Key.Key_Backslash)
+    assert canvas.alternate is None
