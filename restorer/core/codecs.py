@@ -156,7 +156,9 @@ def read_png(path: Path, check_size: SizeCheck) -> Decoded:
     decoded.dpi = info.dpi
     decoded.exif = exiflib.normalize(info.exif)
     decoded.extra.update(png_chunks=info.chunks, icc_name=info.icc_name)
-    decoded.extra.pop("xmp", None)  # PNG keeps XMP in an iTXt chunk, copied with the others
+    decoded.extra.pop("xmp", None)
+    if info.xmp:  # for other formats; PNG to PNG copies the iTXt chunk itself
+        decoded.extra["xmp"] = info.xmp
     return decoded
 
 
@@ -279,7 +281,7 @@ def write_png(path: Path, enc: Encode) -> None:
         extra_chunks=enc.extra.get("png_chunks", []) if enc.source_format == "PNG" else [],
     )
     if enc.extra.get("xmp") and enc.source_format != "PNG":
-        chunks.append(pngchunks.make_chunk(b"iTXt", b"XML:com.adobe.xmp\0\0\0\0\0" + enc.extra["xmp"]))
+        chunks.append(pngchunks.make_chunk(b"iTXt", pngchunks.XMP_ITXT + enc.extra["xmp"]))
     with open(path, "wb") as f:
         f.write(pngchunks.with_metadata(png, chunks))
 

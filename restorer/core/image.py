@@ -54,6 +54,7 @@ from typing import Any, Callable
 
 import cv2
 import numpy as np
+from PIL import UnidentifiedImageError
 
 from restorer.core import codecs
 from restorer.core import exif as exiflib
@@ -198,8 +199,6 @@ def _sniff(path: Path) -> str | None:
 
 
 def _describe(e: BaseException) -> str:
-    from PIL import UnidentifiedImageError
-
     if isinstance(e, UnidentifiedImageError):
         return "not an image file, or in a format Restorer cannot read"
     text = str(e).strip() or type(e).__name__

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,8 @@ MANAGED = COPIED + (b"iCCP", b"pHYs", b"eXIf")
 # An ICC profile is a few kB to a few MB; refuse to inflate more (zlib bombs in iCCP).
 _MAX_ICC = 64 << 20
 _METERS_PER_INCH = 0.0254
+# iTXt header of an XMP packet: keyword, uncompressed, no language, no translated keyword.
+XMP_ITXT = _XMP_ITXT = b"XML:com.adobe.xmp\0\0\0\0\0"
 
 
 class PngFormatError(ValueError):
@@ -39,6 +42,7 @@ class PngInfo:
     dpi: tuple[float, float] | None = None
     exif: bytes | None = None  # raw TIFF structure, without the "Exif\0\0" prefix
     transparency: bytes | None = None  # tRNS: the colour key of gray/RGB images, or palette alphas
+    xmp: bytes | None = None  # the XMP packet of an uncompressed "XML:com.adobe.xmp" iTXt chunk
     chunks: list[tuple[bytes, bytes]] = field(default_factory=list)  # COPIED chunks, in order
 
 
@@ -104,6 +108,8 @@ def read_info(path: Path) -> PngInfo:
                 info.transparency = data
             elif kind in COPIED:
                 info.chunks.append((kind, data))
+                if kind == b"iTXt" and data.startswith(_XMP_ITXT):
+                    info.xmp = data[len(_XMP_ITXT) :]
         if info is None:
             raise PngFormatError("empty PNG (no header)")
         if not seen_idat or not seen_iend:
@@ -151,7 +157,7 @@ def metadata_chunks(
     icc_name: str = "ICC Profile",
     dpi: tuple[float, float] | None,
     exif: bytes | None,
-    extra_chunks: list[tuple[bytes, bytes]] = (),  # type: ignore[assignment]
+    extra_chunks: Sequence[tuple[bytes, bytes]] = (),
 ) -> list[bytes]:
     """Encode metadata as PNG chunks, in an order valid before the image data."""
     out: list[bytes] = []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 import struct
 import tracemalloc
@@ -375,14 +374,20 @@ def test_png_text_and_colour_chunks_survive_8_and_16_bit(tmp_path):
         assert load_photo(tmp_path / "u.png").pixels.dtype == dtype
 
 
-def test_xmp_survives_jpeg_to_jpeg_and_tiff(tmp_path):
+def test_xmp_survives_between_jpeg_png_tiff_and_webp(tmp_path):
     xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF/></x:xmpmeta>'
     Image.fromarray(pixels(8, 8, 3)).save(tmp_path / "x.jpg", xmp=xmp)
     p = load_photo(tmp_path / "x.jpg")
     assert p.meta.extra["xmp"] == xmp
-    for suffix in (".jpg", ".tif"):
+    for suffix in (".jpg", ".tif", ".png", ".webp"):
         save_photo(p, tmp_path / f"y{suffix}")
-        assert load_photo(tmp_path / f"y{suffix}").meta.extra["xmp"] == xmp
+        q = load_photo(tmp_path / f"y{suffix}")
+        assert q.meta.extra["xmp"] == xmp
+        save_photo(q, tmp_path / f"z{suffix}")  # second generation: one packet, not two
+        assert load_photo(tmp_path / f"z{suffix}").meta.extra["xmp"] == xmp
+    with Image.open(tmp_path / "z.png") as im:
+        assert im.info["XML:com.adobe.xmp"] == xmp.decode()
+    assert (tmp_path / "z.png").read_bytes().count(b"XML:com.adobe.xmp") == 1
 
 
 # ---------------------------------------------------------------- saving rules
