@@ -21,8 +21,8 @@ What this module adds to the contract
   An ICC profile that no longer fits the pixels (a CMYK profile after CMYK -> RGB) is dropped,
   with a note.
 - 16 -> 8 bits, wherever it happens (``save_photo(allow_8bit=True)``, ``to_display_rgb8``,
-  ``to_8bit``), is ``round(v / 257)``, i.e. ``(v + 128) // 257``: exact rounding, so 65535 -> 255
-  and mid-grey stays mid-grey (plain ``v >> 8`` would darken every value by up to one step).
+  ``to_8bit``), is ``round(v / 257)``, i.e. ``(v + 128) // 257``: exact rounding, the inverse of
+  8 -> 16 (``v * 257``); plain ``v >> 8`` truncates and is one step off for a quarter of all values.
 - ``PhotoMeta.exif`` is the APP1 payload form, ``b"Exif\\0\\0"`` + TIFF structure, whatever
   the source format; ``icc_profile`` the raw profile; ``dpi`` (x, y) dots per inch.
 - ``PhotoMeta.extra`` keys: ``notes``, ``converted_from``, ``orientation`` (the one applied),
@@ -35,9 +35,12 @@ Formats
 Read (``LOAD_SUFFIXES``): JPEG, PNG, TIFF (any compression tifffile/imagecodecs decode), WebP,
 BMP, and GIF, PNM and JPEG 2000 through Pillow (first frame only). Written (by suffix, see
 ``SAVE_FORMATS``): PNG and TIFF hold 8 and 16 bits, gray and RGB, with alpha, losslessly;
-WebP is written lossless unless the source was lossy WebP; JPEG, WebP and BMP hold 8 bits
-only, JPEG and BMP no alpha. 16-bit PNG goes through OpenCV (Pillow has no 16-bit RGB), TIFF
-through tifffile, the rest through Pillow; PNG metadata chunks are read and written here.
+WebP is written lossless unless the source was lossy WebP (WebP has no gray mode: gray is
+stored as equal RGB and comes back as RGB). JPEG, WebP and BMP hold 8 bits only (16-bit is
+refused unless ``allow_8bit``); JPEG and BMP hold no alpha (refused unless ``drop_alpha``).
+16-bit PNG goes through OpenCV (Pillow has no 16-bit RGB; 16-bit gray+alpha has its own small
+encoder in ``pngchunks``), TIFF through tifffile, the rest through Pillow; PNG metadata chunks
+(iCCP, pHYs, eXIf, text, colour) are read and written in ``pngchunks`` for every bit depth.
 
 Errors a user can cause raise ``ImageError`` / ``MaskError`` whose message is one line,
 ``"<path>: <problem>"``; no library exception type escapes, and a failed save leaves no file.
