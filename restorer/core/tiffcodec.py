@@ -180,7 +180,10 @@ def write_tiff(path: Path, enc: Encode) -> None:
             extratags.append((tag, "s", 0, value.strip("\0").encode("utf-8", "replace"), True))
     if enc.extra.get("xmp"):
         extratags.append((XMP, 1, len(enc.extra["xmp"]), enc.extra["xmp"], True))
-    subs = _sub_ifds(src) if enc.exif else {}
+    # Over 4 GB the file must be BigTIFF, whose directories the patch below does not handle;
+    # the same threshold tifffile uses, decided here so both sides agree.
+    bigtiff = data.nbytes > 2**32 - 2**25
+    subs = _sub_ifds(src) if enc.exif and not bigtiff else {}
     for tag in subs:
         # tifffile refuses to write the pointer tags; a neighbouring code keeps the directory's
         # sort order and is renamed when the offset is patched in.
@@ -188,6 +191,7 @@ def write_tiff(path: Path, enc: Encode) -> None:
     tifffile.imwrite(
         path,
         data,
+        bigtiff=bigtiff,
         photometric=PHOTOMETRIC.MINISBLACK if enc.pixels.shape[2] == 1 else PHOTOMETRIC.RGB,
         planarconfig=PLANARCONFIG.CONTIG,
         extrasamples=[enc.extra.get("tiff_extrasample", 2)] if enc.alpha is not None else None,
@@ -212,8 +216,6 @@ def _append_sub_ifds(path: Path, subs: dict[int, dict[int, Any]]) -> None:
     """
     with open(path, "r+b") as f:
         head = f.read(8)
-        if head[:4] not in (b"II*\0", b"MM\0*"):
-            return  # BigTIFF (over 4 GB): sub-directories are not carried
         order = "<" if head[:2] == b"II" else ">"
         (ifd0,) = struct.unpack(order + "I", head[4:])
         f.seek(ifd0)
