@@ -54,7 +54,7 @@ def _mask_set(folder: Path, per_bucket: int = 3, size: int = 64) -> Path:
 
 def _train(tmp: Path, run: str, *extra: str, data: Path | None = None) -> Path:
     data = data or _photos(tmp / "photos")
-    args = ["train", "--run", str(tmp / run), "--data", str(data), "--mask-dir", "", "--batch", "2",
+    args = ["train", "--run-dir", str(tmp / run), "--data", str(data), "--mask-dir", "", "--batch", "2",
             "--width", "8", "--workers", "0", "--threads", "1", "--log-every", "1", "--quiet", *extra]
     assert commands.main(args) == 0
     return tmp / run
@@ -204,7 +204,7 @@ def test_resume_continues_exactly(tmp_path: Path) -> None:
     common = ("--model", "partialconv", "--depth", "5", "--crop", "32", "--adv-pconv", "--ckpt-every", "0")
     straight = _ckpt(_train(tmp_path, "a", *common, "--steps", "4", data=data))
     _train(tmp_path, "b", *common, "--steps", "2", data=data)
-    assert commands.main(["train", "--run", str(tmp_path / "b"), "--resume", "--steps", "4", "--quiet"]) == 0
+    assert commands.main(["train", "--run-dir", str(tmp_path / "b"), "--resume", "--steps", "4", "--quiet"]) == 0
     resumed = _ckpt(tmp_path / "b")
     assert resumed["step"] == straight["step"] == 4
     for net in ("generator", "image"):
@@ -212,7 +212,7 @@ def test_resume_continues_exactly(tmp_path: Path) -> None:
             assert torch.equal(v, resumed["nets"][net][k]), f"{net}.{k} differs after resume"
     assert straight["opt_g"]["state"][0]["step"] == resumed["opt_g"]["state"][0]["step"]
     # Starting over without --resume or --overwrite is refused with a one-line message.
-    assert commands.main(["train", "--run", str(tmp_path / "b"), "--data", str(data), "--quiet"]) == 2
+    assert commands.main(["train", "--run-dir", str(tmp_path / "b"), "--data", str(data), "--quiet"]) == 2
 
 
 def test_export_round_trip_through_registry(tmp_path: Path) -> None:
@@ -275,6 +275,6 @@ def test_bad_input_is_one_line_and_nonzero(tmp_path: Path, capsys: pytest.Captur
     assert commands.main(["evaluate", "--photos", str(tmp_path / "nope"), "--masks", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "nope" in err
-    assert commands.main(["train", "--run", str(tmp_path / "r"), "--data", str(tmp_path / "none")]) == 2
-    assert commands.main(["train", "--run", str(tmp_path / "r"), "--data", str(tmp_path), "--crop", "100"]) == 2
+    assert commands.main(["train", "--run-dir", str(tmp_path / "r"), "--data", str(tmp_path / "none")]) == 2
+    assert commands.main(["train", "--run-dir", str(tmp_path / "r"), "--data", str(tmp_path), "--crop", "100"]) == 2
     assert commands.main(["evaluate", "missing.pt", "--photos", str(tmp_path), "--masks", str(tmp_path)]) == 2

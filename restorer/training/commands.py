@@ -25,12 +25,13 @@ def _default(path: Path) -> str | None:
 
 def add_parsers(subparsers: Any) -> None:
     t = subparsers.add_parser("train", help="train a learned model (EdgeConnect stages or Partial Convolutions)",
-                              description="Train; resumable; logs JSONL to RUN/log.jsonl, checkpoints to RUN/latest.pt.")
+                              description="Train; resumable; logs JSONL to RUN_DIR/log.jsonl, checkpoints to RUN_DIR/latest.pt.")
     t.add_argument("--model", choices=["partialconv", "edgeconnect"], default="partialconv")
     t.add_argument("--stage", default=None, help="edgeconnect: edge | inpaint | joint (partialconv: pconv)")
-    t.add_argument("--run", required=True, help="run folder for checkpoint, log and config (e.g. runs/pconv)")
-    t.add_argument("--resume", action="store_true", help="continue from RUN/latest.pt with its saved config")
-    t.add_argument("--overwrite", action="store_true", help="start afresh even if RUN holds a checkpoint")
+    # Not "--run": torchrun would take that as an abbreviation of its own --run-path.
+    t.add_argument("--run-dir", dest="run", required=True, help="run folder for checkpoint, log and config (e.g. runs/pconv)")
+    t.add_argument("--resume", action="store_true", help="continue from RUN_DIR/latest.pt with its saved config")
+    t.add_argument("--overwrite", action="store_true", help="start afresh even if RUN_DIR holds a checkpoint")
     t.add_argument("--init", action="append", default=[], metavar="[PREFIX=]CKPT",
                    help="start the generator from a checkpoint (edge=... / inpaint=... for one half)")
     t.add_argument("--data", default=_default(SHARED / "train"), help="folder of training photos")
@@ -89,7 +90,7 @@ def add_parsers(subparsers: Any) -> None:
 
     x = subparsers.add_parser("export", help="write a checkpoint's generator as fp16 safetensors + model card",
                               description="Generator-only half-precision safetensors and its JSON model card.")
-    x.add_argument("checkpoint", help="training checkpoint (RUN/latest.pt)")
+    x.add_argument("checkpoint", help="training checkpoint (RUN_DIR/latest.pt)")
     x.add_argument("--name", required=True, help="registry name, e.g. partialconv-compact")
     x.add_argument("--out", default=str(REPO / "weights"))
     x.add_argument("--metrics", default=None, help="evaluation.json to put in the card")
