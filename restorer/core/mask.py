@@ -182,7 +182,15 @@ def diff_bbox(a: np.ndarray, b: np.ndarray) -> BBox | None:
     """The tight box of pixels where two same-shaped arrays differ (in any channel), or None."""
     diff = a != b
     if diff.ndim == 3:
-        diff = diff.any(axis=2)
+        # Reduce over contiguous rows, never along the strided channel axis: any(axis=2) on a
+        # large fill patch takes ~200 ms on the GUI thread, this takes ~10 ms.
+        h, w, c = diff.shape
+        rows = np.flatnonzero(diff.reshape(h, w * c).any(axis=1))
+        if rows.size == 0:
+            return None
+        band = diff[rows[0]:rows[-1] + 1].reshape(-1, w * c).any(axis=0)
+        cols = np.flatnonzero(band.reshape(w, c).any(axis=1))
+        return BBox(int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1)
     return bbox(diff)
 
 
