@@ -25,7 +25,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QWidget
 
-from restorer.ui.convert import MaskPyramid, RgbPyramid, overlay_qimage, rgb_qimage
+from restorer.ui.convert import MaskPyramid, OverlayCache, RgbPyramid, argb_qimage, overlay_argb
 
 MIN_SCALE = 1 / 256
 MAX_SCALE = 32.0
@@ -45,10 +45,13 @@ class PaintTarget(Protocol):
 class Overlay:
     """A bool layer drawn in one colour over the photo."""
 
-    pyramid: MaskPyramid
-    color: QColor
+    cache: OverlayCache
     opacity: float
     visible: bool = True
+
+    @property
+    def pyramid(self) -> MaskPyramid:
+        return self.cache.pyramid
 
 
 class CanvasView(QWidget):
@@ -95,7 +98,7 @@ class CanvasView(QWidget):
         else:
             old = self.overlays.get(name)
             visible = old.visible if old else True
-            self.overlays[name] = Overlay(MaskPyramid(layer), color, opacity, visible)
+            self.overlays[name] = Overlay(OverlayCache(MaskPyramid(layer), color, opacity), opacity, visible)
         self.update()
 
     def set_overlay_visible(self, name: str, visible: bool) -> None:
@@ -106,12 +109,13 @@ class CanvasView(QWidget):
     def set_overlay_opacity(self, name: str, opacity: float) -> None:
         if name in self.overlays:
             self.overlays[name].opacity = opacity
+            self.overlays[name].cache.set_opacity(opacity)
             self.update()
 
     def overlay_changed(self, name: str, box: tuple[int, int, int, int] | None) -> None:
         """The layer's level 0 changed inside ``box`` (None = everywhere): refresh and repaint that box."""
         if name in self.overlays:
-            self.overlays[name].pyramid.update(box)
+            self.overlays[name].cache.update(box)
             self.update_image_box(box)
 
     def photo_changed(self, pixels: np.ndarray, box: tuple[int, int, int, int] | None) -> None:
@@ -228,21 +232,28 @@ class CanvasView(QWidget):
                     painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
                 else:
                     painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-                image, keep = rgb_qimage(shown.levels[level][y0:y1, x0:x1])
-                painter.drawImage(target, image)
+                source = QRectF(x0, y0, x1 - x0, y1 - y0)
+                painter.drawImage(target, shown.qimage(level), source)
+                painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
                 for overlay in self.overlays.values():
-                    if not overlay.visible or overlay.opacity <= 0:
-                        continue
-                    layer = overlay.pyramid.levels[min(level, len(overlay.pyramid.levels) - 1)]
-                    crop = layer[y0:y1, x0:x1]
-                    if not crop.any():
-                        continue
-                    painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
-                    ov, keep2 = overlay_qimage(crop, overlay.color, overlay.opacity)
-                    painter.drawImage(target, ov)
-                del keep
+                    if overlay.visible and overlay.opacity > 0:
+                        self._paint_overlay(painter, overlay.cache, level, (y0, x0, y1, x1), target)
         self._paint_cursor(painter)
         painter.end()
+
+    @staticmethod
+    def _paint_overlay(painter: QPainter, cache: OverlayCache, level: int, box: tuple[int, int, int, int], target: QRectF) -> None:
+        level = min(level, len(cache.pyramid.levels) - 1)
+        y0, x0, y1, x1 = box
+        argb = cache.cached(level)
+        if argb is not None:
+            painter.drawImage(target, argb_qimage(argb), QRectF(x0, y0, x1 - x0, y1 - y0))
+            return
+        # A level too big to keep coloured (level 0 of a big scan): colour just what shows.
+        crop = cache.pyramid.levels[level][y0:y1, x0:x1]
+        if crop.any():
+            argb = overlay_argb(crop, cache.value)
+            painter.drawImage(target, argb_qimage(argb))
 
     def _source_region(
         self, exposed: QRect, level: int, shape: tuple[int, int]

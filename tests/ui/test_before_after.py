@@ -45,7 +45,7 @@ def test_holding_backslash_shows_the_original(qtbot, window, photo_png, ui):
     canvas = window.canvas
     qtbot.keyPress(canvas, Qt.Key.Key_Backslash)
     assert canvas.alternate is not None
-    assert np.array_equal(canvas.alternate.levels[0], to_display_rgb8(original))
+    assert np.array_equal(canvas.alternate.rgb(0), to_display_rgb8(original))
     assert not np.array_equal(canvas.display.levels[0], canvas.alternate.levels[0])
     qtbot.keyRelease(canvas, Qt.Key.Key_Backslash)
     assert canvas.alternate is None

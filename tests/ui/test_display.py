@@ -18,14 +18,14 @@ def test_box_refresh_matches_a_full_rebuild_on_odd_sizes():
         pixels[y0:y1, x0:x1] = rng.integers(0, 65535, (y1 - y0, x1 - x0, 3), dtype=np.uint16)
         pyramid.refresh(pixels, box)
     fresh = RgbPyramid(pixels)
-    assert np.array_equal(pyramid.levels[0], to_display_rgb8(pixels))
+    assert np.array_equal(pyramid.rgb(0), to_display_rgb8(pixels))
     for a, b in zip(pyramid.levels, fresh.levels):
         assert np.array_equal(a, b)
 
 
 def test_gray_16_bit_shows_as_rgb8():
     pixels = np.full((40, 50, 1), 257 * 200, dtype=np.uint16)
-    level0 = RgbPyramid(pixels).levels[0]
+    level0 = RgbPyramid(pixels).rgb(0)
     assert level0.shape == (40, 50, 3) and level0.dtype == np.uint8 and (level0 == 200).all()
 
 
@@ -47,3 +47,21 @@ def test_level_for_scale_never_shows_fewer_pixels_than_the_screen():
     assert pyramid.level_for_scale(0.5) == 1
     assert pyramid.level_for_scale(0.3) == 1
     assert pyramid.level_for_scale(0.01) == len(pyramid.levels) - 1
+
+
+def test_overlay_cache_follows_box_updates():
+    from PySide6.QtGui import QColor
+
+    from restorer.ui.convert import OverlayCache, overlay_argb
+
+    mask = np.zeros((1500, 1100), dtype=bool)
+    cache = OverlayCache(MaskPyramid(mask), QColor(255, 0, 0), 0.5)
+    before = [cache.cached(k).copy() for k in range(len(cache.pyramid.levels))]
+    assert not any(b.any() for b in before)
+    mask[700:733, 301:420] = True
+    cache.update((700, 301, 733, 420))
+    for k, level in enumerate(cache.pyramid.levels):
+        assert np.array_equal(cache.cached(k), overlay_argb(level, cache.value))
+        assert cache.cached(k).any()
+    cache.set_opacity(0.25)
+    assert (cache.cached(0)[700, 301] >> 24) == 64

@@ -49,7 +49,7 @@ def test_undo_and_redo_restore_exact_arrays(qtbot, window, photo_png, ui):
     # the display copy follows the document (undo repaints from the restored pixels)
     window.history_panel.stepChosen.emit(0)
     assert np.array_equal(doc.pixels, original)
-    assert np.array_equal(window.display.levels[0], original)
+    assert np.array_equal(window.display.rgb(0), original)
 
 
 def test_escape_cancels_a_running_fill(qtbot, window, photo_png, ui, blocking_model):
