@@ -92,13 +92,15 @@ class CanvasView(QWidget):
         self._fit_mode = True
         self.fit()
 
-    def set_overlay(self, name: str, layer: np.ndarray | None, color: QColor, opacity: float) -> None:
+    def set_overlay(self, name: str, layer: np.ndarray | MaskPyramid | None, color: QColor, opacity: float) -> None:
+        """Show a bool layer (or its prebuilt pyramid) in ``color``; None removes the overlay."""
         if layer is None:
             self.overlays.pop(name, None)
         else:
             old = self.overlays.get(name)
             visible = old.visible if old else True
-            self.overlays[name] = Overlay(OverlayCache(MaskPyramid(layer), color, opacity), opacity, visible)
+            pyramid = layer if isinstance(layer, MaskPyramid) else MaskPyramid(layer)
+            self.overlays[name] = Overlay(OverlayCache(pyramid, color, opacity), opacity, visible)
         self.update()
 
     def set_overlay_visible(self, name: str, visible: bool) -> None:

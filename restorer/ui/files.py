@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QFileDialog, QWidget
 
-from restorer.ui.convert import RgbPyramid
+from restorer.ui.convert import MaskPyramid, RgbPyramid
 
 OPEN_FILTER = "Photos (*.tif *.tiff *.png *.jpg *.jpeg *.webp *.bmp);;All files (*)"
 MASK_FILTER = "Mask PNG (*.png);;All files (*)"
@@ -81,11 +81,14 @@ def ask_save_path(parent: QWidget, start: Path, current_suffix: str) -> Path | N
     return path
 
 
-def load_for_display(path: Path) -> tuple[Path, Any, RgbPyramid]:
-    """Runs in the loader thread: read the photo, wrap it in a Document, build its display pyramid."""
+def load_for_display(path: Path) -> tuple[Path, Any, RgbPyramid, MaskPyramid]:
+    """Runs in the loader thread: read the photo, wrap it in a Document, build its display pyramids.
+
+    Everything proportional to the photo's size happens here, so the GUI thread only swaps it in.
+    """
     from restorer.core.document import Document
     from restorer.core.image import load_photo
 
     photo = load_photo(path)
     doc = Document(photo)
-    return path, doc, RgbPyramid(doc.pixels)
+    return path, doc, RgbPyramid(doc.pixels), MaskPyramid(doc.mask)

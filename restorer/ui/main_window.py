@@ -26,7 +26,7 @@ from restorer.ui import files
 from restorer.ui.actions import GROW_PX, build_actions, build_menus
 from restorer.ui.comparing import HOLD_KEY, CompareController
 from restorer.ui.canvas import MAX_BRUSH, MIN_BRUSH, CanvasView
-from restorer.ui.convert import RgbPyramid
+from restorer.ui.convert import MaskPyramid, RgbPyramid
 from restorer.ui.edges import EdgesController
 from restorer.ui.fill import FillController, ModelPicker
 from restorer.ui.icons import icon
@@ -232,7 +232,7 @@ class MainWindow(QMainWindow):
         c.zoom_at(1.25**direction, c.rect().center().toPointF())
 
     # --- the document ------------------------------------------------------------------------------
-    def _install(self, path: Path, doc: Any, display: RgbPyramid) -> None:
+    def _install(self, path: Path, doc: Any, display: RgbPyramid, mask_pyramid: MaskPyramid) -> None:
         old = self.document
         if old is not None:
             old.remove_listener(self._on_doc_event)
@@ -246,7 +246,7 @@ class MainWindow(QMainWindow):
         self._save_path = None
         doc.add_listener(self._on_doc_event)
         self.canvas.set_display(display)
-        self.canvas.set_overlay("mask", doc.mask, MASK_COLOR, self.opacity_slider.value() / 100)
+        self.canvas.set_overlay("mask", mask_pyramid, MASK_COLOR, self.opacity_slider.value() / 100)
         self.canvas.set_overlay_visible("mask", self.actions.show_mask.isChecked())
         self.canvas.target = doc
         self.history_panel.set_document(doc)
