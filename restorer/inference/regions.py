@@ -325,29 +325,33 @@ def from_float3(arr: np.ndarray, like: np.ndarray) -> np.ndarray:
 
 
 def feather(original: np.ndarray, filled: np.ndarray, hole: np.ndarray, radius: int) -> np.ndarray:
-    """Fade the seam: shift the fill near the rim by the mismatch along the known border, inside the hole only.
+    """Hide the seam: shift the fill's rim toward its known neighbours, fading out ``radius`` px into the hole.
 
-    The difference between known pixels and the model's output just outside the hole is spread
-    (normalised Gaussian) onto the hole's rim and faded out over ``radius`` pixels inward, so
-    colour steps at the edge vanish without letting damaged pixels show through.
+    The local mean of the known pixels just outside the hole is compared with the local mean of
+    the fill just inside it (normalised Gaussians over bands ``radius`` wide); the difference is
+    added to the fill on a linear ramp from the rim inward. A colour or brightness step at the edge
+    (an upscaled low-resolution fill, a model slightly off in tone) vanishes; texture is kept, pixels
+    outside the hole are never touched and damaged pixels never show through.
     """
-    if radius <= 0 or hole.all():
+    if radius <= 0 or hole.all() or not hole.any():
         return filled
     hole8 = hole.astype(np.uint8)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-    ring = (cv2.dilate(hole8, kernel) > 0) & ~hole
-    if not ring.any():
-        return filled
-    ringf = ring.astype(np.float32)
-    diff = (original - filled) * ringf[..., None]
-    sigma = max(1.0, radius / 2.0)
-    num = cv2.GaussianBlur(diff, (0, 0), sigma)
-    den = cv2.GaussianBlur(ringf, (0, 0), sigma)
-    corr = num / np.maximum(den, 1e-6)[..., None]
-    corr[den < 1e-3] = 0.0
+    outside = ((cv2.dilate(hole8, kernel) > 0) & ~hole).astype(np.float32)
     dist = cv2.distanceTransform(hole8, cv2.DIST_L2, 3)  # 1 on the rim, growing inward
+    inside = (hole & (dist <= radius)).astype(np.float32)
+    sigma = max(1.0, radius / 2.0)
+
+    def local_mean(values: np.ndarray, band: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        den = cv2.GaussianBlur(band, (0, 0), sigma)
+        num = cv2.GaussianBlur(values * band[..., None], (0, 0), sigma)
+        return num / np.maximum(den, 1e-6)[..., None], den
+
+    known_mean, known_den = local_mean(original, outside)
+    fill_mean, fill_den = local_mean(filled, inside)
     weight = np.clip(1.0 - (dist - 1.0) / radius, 0.0, 1.0) * hole
-    return filled + corr * weight[..., None]
+    weight[(known_den < 1e-3) | (fill_den < 1e-3)] = 0.0
+    return filled + (known_mean - fill_mean) * weight[..., None]
 
 
 def make_patch(region: Region, filled: np.ndarray, radius: int) -> np.ndarray:

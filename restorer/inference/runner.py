@@ -190,7 +190,9 @@ def _work_inputs(region: Region, with_guide: bool) -> tuple[np.ndarray, np.ndarr
     return img, mask, guide
 
 
-def _feather_radius(scale: float) -> int:
+def _feather_radius(scale: float, neural: bool) -> int:
+    if not neural and scale >= 1.0:
+        return 0  # classical fills grow out of the rim's own pixels: there is no seam to hide
     # An upscaled fill is soft over about 1/scale pixels: fade over a little more than that.
     return int(min(48, max(3, math.ceil(2.0 / scale))))
 
@@ -262,14 +264,16 @@ def execute(job: Job, cancel: threading.Event | None, *, fill: bool) -> Generato
                 None if edges is None else edges[k, 0, :th, :tw])
             remaining[unit.region] -= 1
             if remaining[unit.region] == 0:
-                _finish(region, canvases.pop(unit.region), inputs.pop(unit.region)[0], fill, job, result)
+                _finish(region, canvases.pop(unit.region), inputs.pop(unit.region)[0], fill, job, result,
+                        session.spec.neural)
         yield Progress(done, total, f"Filled {done} of {total} crops" if fill else f"Edges {done} of {total}")
     result.device = session.device
     result.notes.extend(session.notes)
     return result
 
 
-def _finish(region: Region, canvas: _Canvas, work_img: np.ndarray, fill: bool, job: Job, result: Result) -> None:
+def _finish(region: Region, canvas: _Canvas, work_img: np.ndarray, fill: bool, job: Job, result: Result,
+            neural: bool) -> None:
     """Turn a region's blended work-resolution output into its full-resolution patch and edge map."""
     covered = canvas.weight > 0
     w = np.where(covered, canvas.weight, 1.0)
@@ -285,5 +289,5 @@ def _finish(region: Region, canvas: _Canvas, work_img: np.ndarray, fill: bool, j
     out = np.where(covered[..., None], canvas.out / w[..., None], work_img)
     if out.shape[:2] != (ch, cw):
         out = np.clip(cv2.resize(out, (cw, ch), interpolation=cv2.INTER_CUBIC), 0.0, 1.0)
-    radius = _feather_radius(region.scale) if job.options.feather else 0
+    radius = _feather_radius(region.scale, neural) if job.options.feather else 0
     result.patches.append((region.patch, make_patch(region, out, radius)))

@@ -11,7 +11,7 @@ from inference_fakes import FILL, fake_model
 from restorer.errors import Cancelled, MaskError
 from restorer.inference import engine
 from restorer.inference.engine import EngineOptions
-from restorer.inference.runner import NOTE_CPU
+from restorer.inference.runner import NOTE_CPU, NOTE_SMALLER
 from restorer.models import device as devices
 
 
@@ -72,6 +72,19 @@ def test_fake_fill_lands_inside_the_hole_only(dtype: type) -> None:
     assert np.allclose(core, FILL, atol=1.0 / top)
 
 
+def test_feathering_softens_the_rim_and_leaves_the_rest_alone() -> None:
+    pixels = np.full((200, 200, 3), 200, np.uint8)
+    mask = np.zeros((200, 200), bool)
+    mask[60:140, 60:140] = True
+    with fake_model() as (name, _):
+        hard, _ = engine.inpaint(pixels, mask, name, EngineOptions(feather=False))
+        soft, _ = engine.inpaint(pixels, mask, name)
+    assert np.array_equal(soft[~mask], pixels[~mask])
+    assert hard[60, 100, 0] == round(FILL * 255)
+    assert abs(int(soft[60, 100, 0]) - 200) < 20  # the rim meets its neighbours
+    assert soft[100, 100, 0] == round(FILL * 255)  # the middle is the model's
+
+
 def test_gray_photo_goes_through_three_channels_and_back() -> None:
     pixels = _photo((100, 100), np.uint16)
     mask = np.zeros((100, 100), bool)
@@ -88,10 +101,10 @@ def test_many_specks_share_few_model_calls() -> None:
     pixels = _photo((*shape, 3), np.uint8)
     mask = _specks(shape, 200, radius=4)
     with fake_model(work_size=256) as (name, log):
-        out, result = engine.inpaint(pixels, mask, name)
+        out, result = engine.inpaint(pixels, mask, name, EngineOptions(feather=False))
     assert log.calls <= 8
     assert np.array_equal(out[~mask], pixels[~mask])
-    assert np.abs(out[mask].astype(int) - round(FILL * 255)).max() <= 40  # every speck was filled
+    assert np.all(out[mask] == round(FILL * 255))  # every speck was filled
     # the packed crops are small: far fewer pixels go through the model than the photo holds
     fed = sum(n * h * w for n, _, h, w in log.shapes)
     assert fed < 0.5 * shape[0] * shape[1]
@@ -130,12 +143,12 @@ def test_long_thin_scratch_is_tiled_at_full_resolution() -> None:
     mask[148:153, 20:2980] = True
     with fake_model(work_size=128, pad_multiple=8) as (name, log):
         job = engine.plan(pixels, mask, name)
-        out, _ = engine.inpaint(pixels, mask, name)
+        out, _ = engine.inpaint(pixels, mask, name, EngineOptions(feather=False))
     region = job.regions[0]
     assert region.scale == 1.0 and len(region.tiles) > 10
     assert log.calls < len(region.tiles)  # equal tiles share batches
     assert np.array_equal(out[~mask], pixels[~mask])
-    assert np.abs(out[mask].astype(int) - round(FILL * 255)).max() <= 40
+    assert np.all(out[mask] == round(FILL * 255))  # blended tiles leave no gap
 
 
 def test_cancel_stops_between_crops() -> None:
@@ -165,12 +178,12 @@ def test_out_of_memory_retries_smaller_then_finishes_on_cpu(monkeypatch: pytest.
     mask = _specks((300, 400), 6, radius=6, seed=2)
     mask[100:200, 100:300] = True
     with fake_model(oom_on="cuda") as (name, log):
-        out, result = engine.inpaint(pixels, mask, name, EngineOptions(device="cuda"))
+        out, result = engine.inpaint(pixels, mask, name, EngineOptions(device="cuda", feather=False))
     assert result.device == "cpu"
-    assert NOTE_CPU in result.notes
+    assert NOTE_CPU in result.notes and NOTE_SMALLER in result.notes
     assert set(log.devices) == {"cpu"}
     assert np.array_equal(out[~mask], pixels[~mask])
-    assert np.abs(out[mask].astype(int) - round(FILL * 255)).max() <= 40
+    assert np.all(out[mask] == round(FILL * 255))
 
 
 def test_job_owns_copies_of_its_crops() -> None:
