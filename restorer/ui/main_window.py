@@ -106,6 +106,7 @@ class MainWindow(QMainWindow):
         bar.addWidget(QLabel(" Model "))
         bar.addWidget(self.model_picker)
         bar.addAction(a.fill)
+        bar.widgetForAction(a.fill).setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.auto_check = QCheckBox("Auto")
         self.auto_check.setToolTip("Fill automatically when a stroke ends")
         bar.addWidget(self.auto_check)
