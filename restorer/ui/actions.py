@@ -157,6 +157,8 @@ def build_menus(w: MainWindow, a: Actions) -> QMenu:
     fill.addAction(a.auto_fill)
     fill.addSeparator()
     fill.addAction(a.edges)
+    fill.addSeparator()
+    w.device_menu = fill.addMenu("&Device")
 
     view = bar.addMenu("&View")
     for action in (a.fit, a.actual, a.zoom_in, a.zoom_out):

@@ -71,6 +71,7 @@ class MainWindow(QMainWindow):
 
         self.actions = build_actions(self)
         self.recent_menu = build_menus(self, self.actions)
+        self._build_device_menu()
         self._build_toolbar()
         self._build_history_dock()
         self._build_status_bar()
@@ -116,6 +117,24 @@ class MainWindow(QMainWindow):
         bar.addAction(a.compare_split)
         self.addToolBar(bar)
         self.toolbar = bar
+
+    def _build_device_menu(self) -> None:
+        """Where learned models run: automatic (GPU if there is one) or a fixed device; classical ones use the CPU."""
+        from PySide6.QtGui import QActionGroup
+
+        group = QActionGroup(self)
+        labels = {"auto": "&Automatic (GPU if available)", "cpu": "&CPU", "cuda": "&NVIDIA GPU (CUDA)", "mps": "&Apple GPU (MPS)"}
+        for name, label in labels.items():
+            action = self.device_menu.addAction(label)
+            action.setCheckable(True)
+            action.setData(name)
+            action.setChecked(name == self.settings.device)
+            group.addAction(action)
+        group.triggered.connect(self._device_chosen)
+
+    def _device_chosen(self, action: Any) -> None:
+        self.settings.device = str(action.data())
+        self.show_status(f"Learned models will run on: {self.settings.device} (from the next fill)")
 
     def _build_history_dock(self) -> None:
         from restorer.ui.history_panel import HistoryPanel

@@ -152,11 +152,6 @@ class JobRunner(QObject):
         self._tokens.clear()
         return bool(done)
 
-    def _done(self, job_id: int) -> None:
-        self._tokens.pop(job_id, None)
-        if not self._tokens:
-            self.idle.emit()
-
     def _on_finished(self, result: Any) -> None:
         self._tokens.pop(result.job_id, None)
         self.finished.emit(result)

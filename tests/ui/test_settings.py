@@ -53,3 +53,24 @@ def test_a_garbled_settings_file_falls_back_to_defaults(settings_ini):
     assert s.overlay_opacity == 1.0
     assert s.model == "telea"
     assert QMessageBox  # settings never need a dialog
+
+
+def test_device_choice_is_remembered_and_used_by_the_next_fill(qtbot, window, photo_png, ui, monkeypatch):
+    cpu = next(a for a in window.device_menu.actions() if a.data() == "cpu")
+    cpu.trigger()
+    assert window.settings.device == "cpu"
+    from restorer.inference import engine
+
+    seen = {}
+    real_plan = engine.plan
+
+    def spy(pixels, mask, model, options=engine.EngineOptions(), **kw):
+        seen["device"] = options.device
+        return real_plan(pixels, mask, model, options, **kw)
+
+    monkeypatch.setattr(engine, "plan", spy)
+    ui.open_photo(qtbot, window, photo_png)
+    ui.drag(qtbot, window.canvas, [(30, 30), (60, 40)])
+    with qtbot.waitSignal(window.fills.fillApplied, timeout=20000):
+        window.actions.fill.trigger()
+    assert seen["device"] == "cpu"
