@@ -76,7 +76,7 @@ def main() -> int:
         raise RuntimeError(f"fill did not apply: {done['dropped']}")
 
     # Step 3: a real brush stroke with the mouse along the long scratch on the right (x = 421 - 0.2375 y) ...
-    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
 
     canvas = window.canvas

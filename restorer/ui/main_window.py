@@ -8,7 +8,6 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QColor, QDragEnterEvent, QDropEvent, QKeyEvent
 from PySide6.QtWidgets import (
-    QApplication,
     QCheckBox,
     QDockWidget,
     QLabel,
@@ -21,8 +20,6 @@ from PySide6.QtWidgets import (
     QToolBar,
 )
 
-from restorer.errors import RestorerError
-from restorer.ui import files
 from restorer.ui.actions import GROW_PX, build_actions, build_menus
 from restorer.ui.comparing import HOLD_KEY, CompareController
 from restorer.ui.canvas import MAX_BRUSH, MIN_BRUSH, CanvasView
@@ -31,7 +28,7 @@ from restorer.ui.edges import EdgesController
 from restorer.ui.fill import FillController, ModelPicker
 from restorer.ui.icons import icon
 from restorer.ui.settings import Settings
-from restorer.ui.worker import JobRunner
+from restorer.ui.file_commands import FileCommands
 
 MASK_COLOR = QColor(255, 40, 40)
 
@@ -48,8 +45,6 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else Settings()
         self.document: Any = None
         self.display: RgbPyramid | None = None
-        self._save_path: Path | None = None
-        self._loading: int | None = None
         self.setWindowTitle("Restorer")
         self.setWindowIcon(icon("app"))
         self.setAcceptDrops(True)
@@ -64,10 +59,7 @@ class MainWindow(QMainWindow):
         self.fills = FillController(self)
         self.edges = EdgesController(self)
         self.edges._connect_runner()
-        self.loader = JobRunner("photo-loader", self)
-        self.loader.computed.connect(self._on_loaded)
-        self.loader.failed.connect(self._on_load_failed)
-        self.loader.cancelled.connect(lambda job_id: self._end_loading(job_id))
+        self.files = FileCommands(self)
 
         self.actions = build_actions(self)
         self.recent_menu = build_menus(self, self.actions)
@@ -193,7 +185,7 @@ class MainWindow(QMainWindow):
             self.resize(1280, 820)
         if state is not None:
             self.restoreState(state)
-        self._rebuild_recent()
+        self.files.rebuild_recent()
 
     # --- small helpers ---------------------------------------------------------------------------
     def show_status(self, text: str, ms: int = 8000) -> None:
@@ -252,7 +244,7 @@ class MainWindow(QMainWindow):
         c.zoom_at(1.25**direction, c.rect().center().toPointF())
 
     # --- the document ------------------------------------------------------------------------------
-    def _install(self, path: Path, doc: Any, display: RgbPyramid, mask_pyramid: MaskPyramid) -> None:
+    def install(self, path: Path, doc: Any, display: RgbPyramid, mask_pyramid: MaskPyramid) -> None:
         old = self.document
         if old is not None:
             old.remove_listener(self._on_doc_event)
@@ -263,7 +255,7 @@ class MainWindow(QMainWindow):
         self.document = doc
         self.display = display
         self.comparing.forget()
-        self._save_path = None
+        self.files.forget_save_path()
         doc.add_listener(self._on_doc_event)
         self.canvas.set_display(display)
         self.canvas.set_overlay("mask", mask_pyramid, MASK_COLOR, self.opacity_slider.value() / 100)
@@ -273,7 +265,7 @@ class MainWindow(QMainWindow):
         self.show_canvas()
         self.settings.last_folder = str(path.parent)
         self.settings.add_recent(path)
-        self._rebuild_recent()
+        self.files.rebuild_recent()
         self._update_actions()
         self.canvas.setFocus()
         h, w = doc.shape
@@ -295,57 +287,28 @@ class MainWindow(QMainWindow):
         if self.actions.auto_fill.isChecked() and self.canvas.target is self.document and self.document.mask.any():
             self.fill()
 
-    # --- opening ---------------------------------------------------------------------------------
+    # --- files (the work is in file_commands.py) ------------------------------------------------------
     def open_dialog(self) -> None:
-        from PySide6.QtWidgets import QFileDialog
-
-        name, _ = QFileDialog.getOpenFileName(self, "Open Photo", self.settings.last_folder, files.OPEN_FILTER)
-        if name:
-            self.open_path(name)
+        self.files.open_dialog()
 
     def open_path(self, path: str | Path) -> bool:
         """Start loading ``path`` in the background; False when the user kept the current photo."""
-        path = Path(path)
-        if not self.confirm_discard():
-            return False
-        if self._loading is not None:
-            self.loader.cancel(self._loading)
-        self._loading = self.loader.submit_call(lambda cancel: files.load_for_display(path))
-        self.load_bar.show()
-        self.show_status(f"Opening {path.name}…", 0)
-        QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
-        return True
+        return self.files.open_path(path)
 
-    def _end_loading(self, job_id: int) -> bool:
-        if job_id != self._loading:
-            return False
-        self._loading = None
-        self.load_bar.hide()
-        QApplication.restoreOverrideCursor()
-        return True
+    def save(self) -> bool:
+        return self.files.save()
 
-    def _on_loaded(self, job_id: int, value: Any) -> None:
-        if self._end_loading(job_id):
-            self._install(*value)
+    def save_as(self) -> bool:
+        return self.files.save_as()
 
-    def _on_load_failed(self, job_id: int, message: str) -> None:
-        if self._end_loading(job_id):
-            self.show_error("Cannot open photo", message)
-            self.openFailed.emit(message)
+    def confirm_discard(self) -> bool:
+        return self.files.confirm_discard()
 
-    def _rebuild_recent(self) -> None:
-        menu = self.recent_menu
-        menu.clear()
-        recent = self.settings.recent_files
-        for entry in recent:
-            action = menu.addAction(Path(entry).name)
-            action.setToolTip(entry)
-            action.setStatusTip(entry)
-            action.triggered.connect(lambda _checked=False, p=entry: self.open_path(p))
-        if recent:
-            menu.addSeparator()
-            menu.addAction("Clear Recent", lambda: (self.settings.clear_recent(), self._rebuild_recent()))
-        menu.setEnabled(bool(recent))
+    def import_mask(self) -> None:
+        self.files.import_mask()
+
+    def export_mask(self) -> None:
+        self.files.export_mask()
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if any(url.isLocalFile() for url in event.mimeData().urls()):
@@ -358,98 +321,6 @@ class MainWindow(QMainWindow):
             # Open after the drop returns, so the drag source is not kept waiting on a dialog.
             QTimer.singleShot(0, lambda: self.open_path(paths[0]))
 
-    # --- saving ----------------------------------------------------------------------------------
-    def save(self) -> bool:
-        """Ctrl+S: a new file beside the original (NAME-restored.ext), then that file on later saves."""
-        doc = self.document
-        if doc is None:
-            return False
-        if self._save_path is None:
-            if doc.photo.path is None:
-                return self.save_as()
-            self._save_path = files.restored_path(Path(doc.photo.path))
-        return self._write(self._save_path)
-
-    def save_as(self) -> bool:
-        doc = self.document
-        if doc is None:
-            return False
-        original = Path(doc.photo.path) if doc.photo.path else None
-        start = self._save_path or (files.restored_path(original) if original else Path(self.settings.last_folder) / "restored.tif")
-        path = files.ask_save_path(self, start, start.suffix)
-        if path is None:
-            return False
-        if path.suffix.lower() not in files.save_formats():
-            self.show_error("Cannot save", f"{path.name}: Restorer cannot write '{path.suffix}' files")
-            return False
-        if files.same_file(path, original):
-            answer = QMessageBox.warning(
-                self, "Overwrite the original?",
-                f"{path.name} is the original photo. Replacing it cannot be undone after you close Restorer.\n\n"
-                "Overwrite the original?",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
-            if answer != QMessageBox.StandardButton.Yes:
-                return False
-        elif path.exists():
-            answer = QMessageBox.question(
-                self, "Replace file?", f"{path.name} already exists. Replace it?",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
-            if answer != QMessageBox.StandardButton.Yes:
-                return False
-        if self._write(path):
-            self._save_path = path
-            return True
-        return False
-
-    def _write(self, path: Path) -> bool:
-        from restorer.core.image import save_photo
-
-        doc = self.document
-        only_8bit, no_alpha = files.format_limits(path)
-        allow_8bit = drop_alpha = False
-        if only_8bit and doc.pixels.dtype.itemsize > 1:
-            if not self._ask_yes("Save as 8-bit?", f"This photo has 16 bits per channel; {path.suffix} files hold only 8. "
-                                 "Save a reduced 8-bit copy? (Choose No and save as .tif or .png to keep 16 bits.)"):
-                return False
-            allow_8bit = True
-        if no_alpha and doc.photo.alpha is not None:
-            if not self._ask_yes("Drop transparency?", f"{path.suffix} files cannot hold this photo's transparency. "
-                                 "Save without it?"):
-                return False
-            drop_alpha = True
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            save_photo(doc.photo, path, allow_8bit=allow_8bit, drop_alpha=drop_alpha)
-        except (RestorerError, OSError) as exc:
-            QApplication.restoreOverrideCursor()
-            self.show_error("Cannot save", str(exc))
-            return False
-        QApplication.restoreOverrideCursor()
-        doc.mark_saved(path)
-        self.settings.last_folder = str(path.parent)
-        self.show_status(f"Saved {path}")
-        self.photoSaved.emit(str(path))
-        return True
-
-    def _ask_yes(self, title: str, text: str) -> bool:
-        answer = QMessageBox.question(self, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                      QMessageBox.StandardButton.No)
-        return answer == QMessageBox.StandardButton.Yes
-
-    def confirm_discard(self) -> bool:
-        """True when there is no unsaved work, or the user saved or discarded it."""
-        doc = self.document
-        if doc is None or not doc.dirty:
-            return True
-        answer = QMessageBox.question(
-            self, "Unsaved changes",
-            "This photo has changes that are not saved. Save them first?",
-            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Save)
-        if answer == QMessageBox.StandardButton.Save:
-            return self.save()
-        return answer == QMessageBox.StandardButton.Discard
-
     # --- masks -----------------------------------------------------------------------------------
     def mask_command(self, name: str) -> None:
         doc = self.document
@@ -457,41 +328,6 @@ class MainWindow(QMainWindow):
             return
         {"clear": doc.clear_mask, "invert": doc.invert_mask,
          "grow": lambda: doc.grow_mask(GROW_PX), "shrink": lambda: doc.shrink_mask(GROW_PX)}[name]()
-
-    def import_mask(self) -> None:
-        from PySide6.QtWidgets import QFileDialog
-
-        from restorer.core.image import load_mask
-
-        doc = self.document
-        if doc is None:
-            return
-        name, _ = QFileDialog.getOpenFileName(self, "Import Mask", self.settings.last_folder, files.MASK_FILTER)
-        if not name:
-            return
-        try:
-            doc.set_mask(load_mask(Path(name), doc.shape), label="Import mask")
-        except RestorerError as exc:
-            self.show_error("Cannot import mask", str(exc))
-
-    def export_mask(self) -> None:
-        from PySide6.QtWidgets import QFileDialog
-
-        from restorer.core.image import save_mask
-
-        doc = self.document
-        if doc is None:
-            return
-        start = Path(doc.photo.path).with_name(Path(doc.photo.path).stem + "-mask.png") if doc.photo.path else Path("mask.png")
-        name, _ = QFileDialog.getSaveFileName(self, "Export Mask", str(start), files.MASK_FILTER)
-        if not name:
-            return
-        try:
-            save_mask(doc.mask, Path(name))
-        except (RestorerError, OSError) as exc:
-            self.show_error("Cannot export mask", str(exc))
-            return
-        self.show_status(f"Mask saved to {name}")
 
     # --- fill, undo, cancel ------------------------------------------------------------------------
     def fill(self) -> None:
@@ -508,8 +344,8 @@ class MainWindow(QMainWindow):
             self.canvas.abort_stroke()
         elif self.fills.running:
             self.fills.cancel()
-        elif self._loading is not None:
-            self.loader.cancel(self._loading)
+        elif self.files.loading:
+            self.files.cancel_loading()
         elif self.stack.currentWidget() is not self.canvas:
             self.show_canvas()
 
@@ -560,9 +396,6 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Stop the background threads (cancel, quit, wait): nothing runs after the window is gone."""
         self.fills.shutdown()
-        self.loader.shutdown()
-        if self._loading is not None:
-            self._loading = None
-            QApplication.restoreOverrideCursor()
+        self.files.shutdown()
 
 
