@@ -53,6 +53,31 @@ def write_photo(path: Path, pixels) -> Path:
     return path
 
 
+def write_random_weights(folder: Path, names: list[str]) -> list[str]:
+    """Random-initialised weights at each learned model's catalogue size (speed, not quality, is measured)."""
+    import torch
+    from safetensors.torch import save_file
+
+    from restorer.models import edgeconnect, partialconv, registry
+
+    written = []
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        spec = registry.get_spec(name)
+        if not spec.neural:
+            continue
+        config = {k: v for k, v in spec.config.items() if k != "half"}
+        build = edgeconnect.build_network if config["arch"] == "edgeconnect" else partialconv.build_network
+        torch.manual_seed(0)
+        net = build(config).eval()
+        path = folder / spec.weights
+        save_file({k: v.detach().half().contiguous().clone() for k, v in net.state_dict().items()}, str(path))
+        card = {"config": config, "sha256": registry.file_sha256(path), "licence": "benchmark only: random weights"}
+        (folder / spec.card_name).write_text(json.dumps(card), encoding="utf-8")
+        written.append(name)
+    return written
+
+
 # --- launch time (child process) -------------------------------------------------------------------
 
 
@@ -246,6 +271,7 @@ def to_markdown(report: dict) -> str:
             lines.append(f"| {f['model']} | skipped: {f['skipped']} ||||||||")
             continue
         ok = "" if f["applied"] else f" (not applied: {f['dropped']})"
+        ok += " (random weights)" if f.get("random_weights") else ""
         lines.append(f"| {f['model']}{ok} | {f['photo']} | {f['masked_percent']} % | {f['fill_s']} s | "
                      f"**{f['longest_ms']} ms** | {f['p99_ms']} ms | {f['over_50ms']} | {f['idle_longest_ms']} / {f['idle_p99_ms']} ms | {f['device']} |")
     big = report.get("big")
@@ -269,6 +295,8 @@ def main() -> int:
     parser.add_argument("--photo-mp", type=float, default=12.0, help="size of the photo filled while measuring stalls")
     parser.add_argument("--big-mp", type=float, default=100.0, help="size of the large 16-bit scan (0 = skip)")
     parser.add_argument("--models", default="telea,edgeconnect-compact,partialconv-compact")
+    parser.add_argument("--random-weights", action="store_true",
+                        help="give learned models random weights (when none are trained yet) to time them")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     if args.child_launch:
@@ -278,6 +306,11 @@ def main() -> int:
     settings = Path(tempfile.mkdtemp(prefix="restorer-bench-")) / "settings.ini"
     os.environ["RESTORER_SETTINGS"] = str(settings)  # never touch the user's preferences
     tmp = settings.parent
+    models = [m for m in args.models.split(",") if m]
+    random_weights: list[str] = []
+    if args.random_weights:
+        os.environ["RESTORER_WEIGHTS"] = str(tmp / "weights")
+        random_weights = write_random_weights(tmp / "weights", models)
     side = lambda mp: (int((mp * 1e6 * 3 / 4) ** 0.5), int((mp * 1e6 * 4 / 3) ** 0.5))  # noqa: E731 - 4:3
     h, w = side(args.photo_mp)
     photo = write_photo(tmp / "photo.tif", make_photo(h, w))
@@ -298,8 +331,9 @@ def main() -> int:
     window.show()
     report["window"] = f"{window.canvas.width()} x {window.canvas.height()} canvas"
     report["fills"] = []
-    for model in [m for m in args.models.split(",") if m]:
+    for model in models:
         result = measure_fill(app, window, model, photo)
+        result["random_weights"] = model in random_weights
         print(f"fill: {result}", flush=True)
         report["fills"].append(result)
         if window.document is not None:

@@ -16,6 +16,7 @@ from PySide6.QtGui import QColor
 
 from restorer.core import mask as masks
 from restorer.core.mask import BBox
+from restorer.ui.fill import fill_threads
 
 if TYPE_CHECKING:
     from restorer.ui.main_window import MainWindow
@@ -165,7 +166,7 @@ class EdgesController(QObject):
         pixels = doc.pixels[region.slices].copy()
         mask = doc.mask[region.slices].copy()
         model = self.window.model_picker.current_model()
-        options = engine.EngineOptions(device=self.window.settings.device)
+        options = engine.EngineOptions(device=self.window.settings.device, threads=fill_threads())
 
         def work(cancel: threading.Event) -> list[tuple[BBox, np.ndarray]]:
             pieces = engine.predict_edges(pixels, mask, model, options)

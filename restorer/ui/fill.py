@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,11 @@ def supports_edges(spec: registry.ModelSpec) -> bool:
     """EdgeConnect-family models predict an edge map the user can see and correct (Edges mode)."""
     arch = str(spec.config.get("arch", "")) if spec.config else ""
     return arch == "edgeconnect" or spec.name.startswith("edgeconnect")
+
+
+def fill_threads() -> int:
+    """CPU threads for a fill: all cores but one, so the GUI thread always has a core to repaint on."""
+    return max(1, (os.cpu_count() or 2) - 1)
 
 
 class ModelPicker(QComboBox):
@@ -145,7 +151,8 @@ class FillController(QObject):
         if self.running:
             self.cancel()
         # The guide layer starts as the predicted edges, so inside the hole it replaces them.
-        options = engine.EngineOptions(device=self.window.settings.device, guide_edges=guide_edges, guide_mode="replace")
+        options = engine.EngineOptions(device=self.window.settings.device, threads=fill_threads(),
+                                       guide_edges=guide_edges, guide_mode="replace")
         job_id = next_job_id()
         try:
             job = engine.plan(doc.photo.pixels, doc.mask, model, options, job_id=job_id, revision=doc.revision)
