@@ -354,20 +354,44 @@ def feather(original: np.ndarray, filled: np.ndarray, hole: np.ndarray, radius: 
     return filled + (known_mean - fill_mean) * weight[..., None]
 
 
+def to_float_chw(pixels: np.ndarray) -> np.ndarray:
+    """Photo pixels as float32 3 x H x W in [0, 1] (the models' layout), built in one allocation."""
+    h, w = pixels.shape[:2]
+    chans = pixels.reshape(h, w, -1)
+    out = np.empty((3, h, w), np.float32)
+    for c in range(3):
+        out[c] = chans[..., min(c, chans.shape[2] - 1)]
+    out /= np.float32(65535.0 if pixels.dtype == np.uint16 else 255.0)
+    return out
+
+
+# make_patch works in blocks of this side, so feathering a 10-megapixel hole never holds more than
+# a few blocks' worth of float arrays.
+_BLOCK = 512
+
+
 def make_patch(region: Region, filled: np.ndarray, radius: int) -> np.ndarray:
     """The region's patch box in the photo's dtype: its own hole pixels from ``filled``, the rest untouched.
 
-    ``filled`` is float32 crop-sized H x W x 3. Only pixels inside the feathering reach of the patch
-    are converted, so a big crop with a small hole costs little here.
+    ``filled`` is float32 3 x crop.height x crop.width. Blocks of the patch are converted one at a
+    time; a block is feathered only when it holds part of the hole's rim.
     """
-    reach = 3 * radius
-    crop = region.crop
-    near = BBox(region.patch.y0 - reach, region.patch.x0 - reach, region.patch.y1 + reach, region.patch.x1 + reach)
-    near = BBox(max(near.y0, crop.y0), max(near.x0, crop.x0), min(near.y1, crop.y1), min(near.x1, crop.x1))
-    rel = _rel(near, crop)
-    out = feather(to_float3(region.pixels[rel]), filled[rel], region.mask[rel], radius)
-    new = from_float3(out[_rel(region.patch, near)], region.pixels)
-    patch = region.pixels[_rel(region.patch, crop)].copy()
-    own = region.own
-    patch[own] = new[own]
+    crop, box = region.crop, region.patch
+    patch = region.pixels[_rel(box, crop)].copy()
+    pad = 3 * radius + 2
+    for y in range(box.y0, box.y1, _BLOCK):
+        for x in range(box.x0, box.x1, _BLOCK):
+            core = BBox(y, x, min(y + _BLOCK, box.y1), min(x + _BLOCK, box.x1))
+            own = region.own[_rel(core, box)]
+            if not own.any():
+                continue
+            near = BBox(max(core.y0 - pad, crop.y0), max(core.x0 - pad, crop.x0),
+                        min(core.y1 + pad, crop.y1), min(core.x1 + pad, crop.x1))
+            hole = region.mask[_rel(near, crop)]
+            values = filled[(slice(None), *_rel(near, crop))].transpose(1, 2, 0)
+            if radius > 0 and not hole.all():
+                values = feather(to_float3(region.pixels[_rel(near, crop)]), values, hole, radius)
+            new = from_float3(values[_rel(core, near)], region.pixels)
+            block = patch[_rel(core, box)]
+            block[own] = new[own]
     return patch

@@ -13,7 +13,7 @@ import numpy as np
 
 from restorer.core.mask import BBox
 from restorer.errors import Cancelled, RestorerError
-from restorer.inference.regions import Region, make_patch, resize_mask, tile_boxes, tile_weight, to_float3
+from restorer.inference.regions import Region, make_patch, resize_mask, tile_boxes, tile_weight, to_float_chw
 from restorer.models import device as devices
 from restorer.models import registry
 
@@ -68,20 +68,42 @@ class _Unit(NamedTuple):
 
 
 class _Canvas:
-    """Blends a region's tile outputs (and edge maps) at work resolution."""
+    """A region's output at work resolution (3 x H x W), blended over its tiles when there are several."""
 
-    def __init__(self, shape: tuple[int, int], edges: bool) -> None:
-        self.out = np.zeros((*shape, 3), np.float32)
-        self.weight = np.zeros(shape, np.float32)
-        self.edges = np.zeros(shape, np.float32) if edges else None
+    def __init__(self, shape: tuple[int, int], tiles: list[BBox] | tuple[BBox, ...], edges: bool) -> None:
+        self.shape = shape
+        # One tile covers the whole region: keep the model's output as it is, no blending buffers.
+        self.single = len(tiles) == 1 and tuple(tiles[0]) == (0, 0, *shape)
+        self.out: np.ndarray | None = None if self.single else np.zeros((3, *shape), np.float32)
+        self.weight: np.ndarray | None = None if self.single else np.zeros(shape, np.float32)
+        self.edges: np.ndarray | None = None if self.single or not edges else np.zeros(shape, np.float32)
 
-    def add(self, tile: BBox, w: np.ndarray, out: np.ndarray | None, edges: np.ndarray | None) -> None:
+    def add(self, tile: BBox, overlap: int, out: np.ndarray | None, edges: np.ndarray | None) -> None:
+        if self.single:
+            self.out, self.edges = out, edges
+            self.weight = np.ones(self.shape, np.float32)
+            return
         rows, cols = tile.slices
-        if out is not None:
-            self.out[rows, cols] += out * w[..., None]
+        w = tile_weight(tile, self.shape, overlap)
+        if out is not None and self.out is not None:
+            self.out[:, rows, cols] += out * w
         if edges is not None and self.edges is not None:
             self.edges[rows, cols] += edges * w
+        assert self.weight is not None
         self.weight[rows, cols] += w
+
+    def result(self, fallback: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """(image 3 x H x W, edges H x W); pixels no tile covered (they hold no hole) take ``fallback``."""
+        if self.single:
+            return self.out, self.edges
+        assert self.weight is not None
+        covered = self.weight > 0
+        w = np.where(covered, self.weight, 1.0)
+        edges = None if self.edges is None else self.edges / w
+        out = None
+        if self.out is not None:
+            out = np.where(covered, self.out / w, fallback)
+        return out, edges
 
 
 class _Session:
@@ -164,25 +186,25 @@ class _Session:
         """Fill one padded crop (N = 1) as overlapping tiles of ``tile`` pixels, blended linearly."""
         shape = img.shape[2:]
         overlap = tile // 4
-        canvas = _Canvas(shape, self.edge_model)
-        for box in tile_boxes(shape, tile, overlap, fit=1.0):
+        boxes = tile_boxes(shape, tile, overlap, fit=1.0)
+        canvas = _Canvas(shape, boxes, self.edge_model)
+        for box in boxes:
             rows, cols = box.slices
             out, edges = self.infer(img[:, :, rows, cols], msk[:, :, rows, cols],
                                     None if guide is None else guide[:, :, rows, cols])
-            canvas.add(box, tile_weight(box, shape, overlap),
-                       None if out is None else out[0].transpose(1, 2, 0), None if edges is None else edges[0, 0])
-        w = np.maximum(canvas.weight, 1e-6)
-        out = None if not self.fill else (canvas.out / w[..., None]).transpose(2, 0, 1)[None]
-        edges = None if canvas.edges is None else (canvas.edges / w > 0.5).astype(np.float32)[None, None]
-        return out, edges
+            canvas.add(box, overlap, None if out is None else out[0], None if edges is None else edges[0, 0])
+        out, edges = canvas.result(img[0])
+        return (None if out is None else out[None],
+                None if edges is None else (edges > 0.5).astype(np.float32)[None, None])
 
 
 def _work_inputs(region: Region, with_guide: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """The region's crop at work resolution: float image H x W x 3, bool mask, bool guide."""
-    img = to_float3(region.pixels)
+    """The region's crop at work resolution: float image 3 x H x W, bool mask H x W, bool guide H x W."""
     h, w = region.work_shape
-    if (h, w) != img.shape[:2]:
-        img = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
+    pixels = region.pixels
+    if (h, w) != pixels.shape[:2]:  # shrink in the photo's own dtype: the float copy is then small
+        pixels = cv2.resize(pixels, (w, h), interpolation=cv2.INTER_AREA)
+    img = to_float_chw(pixels)
     mask = resize_mask(region.mask, (h, w))
     guide = None
     if with_guide and region.guide is not None:
@@ -239,55 +261,66 @@ def execute(job: Job, cancel: threading.Event | None, *, fill: bool) -> Generato
     canvases: dict[int, _Canvas] = {}
     for done, batch in enumerate(batches, start=1):
         check()
-        h, w = batch[0].size
-        img = np.empty((len(batch), 3, h, w), np.float32)
-        msk = np.empty((len(batch), 1, h, w), np.float32)
-        gd = np.zeros((len(batch), 1, h, w), np.float32) if with_guide else None
-        for k, unit in enumerate(batch):
+        for unit in batch:
             if unit.region not in inputs:
                 inputs[unit.region] = _work_inputs(job.regions[unit.region], with_guide)
-            rimg, rmask, rguide = inputs[unit.region]
-            rows, cols = unit.tile.slices
-            img[k] = _pad_to(rimg[rows, cols], h, w).transpose(2, 0, 1)
-            msk[k, 0] = _pad_to(rmask[rows, cols], h, w)
-            if gd is not None and rguide is not None:
-                gd[k, 0] = _pad_to(rguide[rows, cols], h, w)
-        out, edges = session.infer(img, msk, gd)
+        out, edges = session.infer(*_batch_arrays(batch, inputs, with_guide))
         for k, unit in enumerate(batch):
             region = job.regions[unit.region]
             th, tw = unit.tile.height, unit.tile.width
             if unit.region not in canvases:
-                canvases[unit.region] = _Canvas(region.work_shape, edges is not None)
-            canvases[unit.region].add(
-                unit.tile, tile_weight(unit.tile, region.work_shape, region.overlap),
-                None if out is None else out[k, :, :th, :tw].transpose(1, 2, 0),
-                None if edges is None else edges[k, 0, :th, :tw])
+                canvases[unit.region] = _Canvas(region.work_shape, region.tiles, edges is not None)
+            canvases[unit.region].add(unit.tile, region.overlap,
+                                      None if out is None else out[k, :, :th, :tw],
+                                      None if edges is None else edges[k, 0, :th, :tw])
             remaining[unit.region] -= 1
             if remaining[unit.region] == 0:
                 _finish(region, canvases.pop(unit.region), inputs.pop(unit.region)[0], fill, job, result,
                         session.spec.neural)
+        del out, edges  # the batch's arrays go before the next one is built
         yield Progress(done, total, f"Filled {done} of {total} crops" if fill else f"Edges {done} of {total}")
     result.device = session.device
     result.notes.extend(session.notes)
     return result
 
 
+def _batch_arrays(batch: list[_Unit], inputs: dict, with_guide: bool):
+    """Stack a batch's tiles into model inputs, reflect-padded to the batch's size."""
+    h, w = batch[0].size
+    if len(batch) == 1 and (h, w) == (batch[0].tile.height, batch[0].tile.width):
+        rimg, rmask, rguide = inputs[batch[0].region]
+        if (h, w) == rmask.shape:  # one unpadded crop: hand the model the work image itself, no copy
+            gd = None if not with_guide else (
+                np.zeros((1, 1, h, w), np.float32) if rguide is None else rguide[None, None].astype(np.float32))
+            return rimg[None], rmask[None, None].astype(np.float32), gd
+    img = np.empty((len(batch), 3, h, w), np.float32)
+    msk = np.empty((len(batch), 1, h, w), np.float32)
+    gd = np.zeros((len(batch), 1, h, w), np.float32) if with_guide else None
+    for k, unit in enumerate(batch):
+        rimg, rmask, rguide = inputs[unit.region]
+        rows, cols = unit.tile.slices
+        img[k] = _pad_to(rimg[:, rows, cols].transpose(1, 2, 0), h, w).transpose(2, 0, 1)
+        msk[k, 0] = _pad_to(rmask[rows, cols], h, w)
+        if gd is not None and rguide is not None:
+            gd[k, 0] = _pad_to(rguide[rows, cols], h, w)
+    return img, msk, gd
+
+
 def _finish(region: Region, canvas: _Canvas, work_img: np.ndarray, fill: bool, job: Job, result: Result,
             neural: bool) -> None:
     """Turn a region's blended work-resolution output into its full-resolution patch and edge map."""
-    covered = canvas.weight > 0
-    w = np.where(covered, canvas.weight, 1.0)
+    out, edges = canvas.result(work_img)
     ch, cw = region.crop.height, region.crop.width
-    if canvas.edges is not None:
-        edges = canvas.edges / w
+    if edges is not None:
         if edges.shape != (ch, cw):
             edges = cv2.resize(edges, (cw, ch), interpolation=cv2.INTER_LINEAR)
         result.edges.append((region.crop, (edges > 0.5).astype(np.float32)))
-    if not fill:
+    if not fill or out is None:
         return
-    # Pixels no tile covered hold no hole: the input stands in, so the seam feathering sees no step there.
-    out = np.where(covered[..., None], canvas.out / w[..., None], work_img)
-    if out.shape[:2] != (ch, cw):
-        out = np.clip(cv2.resize(out, (cw, ch), interpolation=cv2.INTER_CUBIC), 0.0, 1.0)
+    if out.shape[1:] != (ch, cw):
+        big = np.empty((3, ch, cw), np.float32)
+        for c in range(3):
+            big[c] = cv2.resize(out[c], (cw, ch), interpolation=cv2.INTER_CUBIC)
+        out = np.clip(big, 0.0, 1.0, out=big)
     radius = _feather_radius(region.scale, neural) if job.options.feather else 0
     result.patches.append((region.patch, make_patch(region, out, radius)))
