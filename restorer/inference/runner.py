@@ -174,9 +174,10 @@ class _Session:
             b = self.infer(img[h:], msk[h:], None if guide is None else guide[h:])
             return tuple(None if x is None else np.concatenate([x, y]) for x, y in zip(a, b))
         side = max(img.shape[2:])
-        if self.device != "cpu" and side > MIN_TILE:
+        tile = max(MIN_TILE, _round_up(side // 2, self.pad))
+        if self.device != "cpu" and tile < side:
             self._note(NOTE_SMALLER)
-            return self._tiled(img, msk, guide, max(MIN_TILE, _round_up(side // 2, self.pad)))
+            return self._tiled(img, msk, guide, tile)
         if self.device != "cpu":
             self._to_cpu()
             return self.infer(img, msk, guide)

@@ -267,3 +267,16 @@ def test_classical_crops_fill_exactly_as_the_whole_photo_would(model: str) -> No
     whole = registry.load(model)(to_float3(pixels).transpose(2, 0, 1)[None], mask[None, None].astype(np.float32))
     expected = from_float3(whole[0].transpose(1, 2, 0), pixels)
     assert np.array_equal(out, np.where(mask[..., None], expected, pixels))
+
+
+def test_out_of_memory_with_a_coarse_pad_multiple_still_ends_on_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Halving stops once the tile cannot shrink (pad multiple 128), instead of recursing forever."""
+    monkeypatch.setattr(devices, "resolve_device", lambda preference="auto": "cuda")
+    pixels = _photo((300, 300, 3), np.uint8)
+    mask = np.zeros((300, 300), bool)
+    mask[100:200, 100:200] = True
+    with fake_model(oom_on="cuda", pad_multiple=128) as (name, log):
+        out, result = engine.inpaint(pixels, mask, name, EngineOptions(device="cuda"))
+    assert result.device == "cpu" and NOTE_CPU in result.notes
+    assert all(h % 128 == 0 and w % 128 == 0 for _, _, h, w in log.shapes)
+    assert np.array_equal(out[~mask], pixels[~mask])
