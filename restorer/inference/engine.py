@@ -35,7 +35,7 @@ class EngineOptions:
     guide_edges: np.ndarray | None = field(default=None, compare=False, repr=False)
     guide_mode: str = "add"
     pack: bool = True  # small crops share model calls (False: one call per crop, for comparison)
-    batch_pixels: int = 1 << 22  # most pixels (N x H x W) one model call may hold
+    batch_pixels: int = 1 << 22  # most pixels (N x H x W) one model call may hold (on the CPU: 1 << 20)
     work_size: int | None = None  # override the model's work size (None = the registry's)
     # Context around each hole: at least min_margin px, or margin_ratio x the hole's width. None = the
     # model's need: learned models 32 px / 0.5; classical ones look only `radius` px beyond the hole.
@@ -130,9 +130,10 @@ def run(job: Job, cancel: threading.Event | None = None) -> Generator[Progress, 
     return (yield from execute(job, cancel, fill=True))
 
 
-def apply(pixels: np.ndarray, result: Result) -> np.ndarray:
-    """A filled copy of the full photo (the original stays untouched)."""
-    out = pixels.copy()
+def apply(pixels: np.ndarray, result: Result, *, inplace: bool = False) -> np.ndarray:
+    """A filled copy of the full photo (the original stays untouched), or ``pixels`` itself filled when
+    ``inplace`` (saves a photo-sized copy: 600 MB for a 100-megapixel 16-bit scan)."""
+    out = pixels if inplace else pixels.copy()
     for box, patch in result.patches:
         out[box.slices] = patch
     return out
@@ -156,10 +157,14 @@ def _drain(gen: Generator[Progress, None, Result], on_progress: Callable[[Progre
 
 def inpaint(pixels: np.ndarray, mask: np.ndarray, model: str = "telea", options: EngineOptions = EngineOptions(),
             cancel: threading.Event | None = None,
-            on_progress: Callable[[Progress], None] | None = None) -> tuple[np.ndarray, Result]:
-    """Plan, run and apply in one call (the CLI's entry point): returns the filled photo and the result."""
+            on_progress: Callable[[Progress], None] | None = None, *,
+            inplace: bool = False) -> tuple[np.ndarray, Result]:
+    """Plan, run and apply in one call (the CLI's entry point): returns the filled photo and the result.
+
+    ``inplace``: fill ``pixels`` itself instead of a copy (for callers that no longer need the original).
+    """
     result = run_blocking(plan(pixels, mask, model, options), cancel, on_progress)
-    return apply(pixels, result), result
+    return apply(pixels, result, inplace=inplace), result
 
 
 def predict_edges(pixels: np.ndarray, mask: np.ndarray, model: str, options: EngineOptions = EngineOptions(),

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 # Below this side a tile is not split further after running out of memory; the CPU takes over.
 MIN_TILE = 64
+# On the CPU one model call holds at most this many pixels (a few seconds for a learned model).
+CPU_BATCH_PIXELS = 1 << 20
 NOTE_SMALLER = "GPU ran out of memory; retried with smaller crops"
 NOTE_CPU = "GPU ran out of memory; finished on the CPU"
 
@@ -220,7 +222,7 @@ def _feather_radius(scale: float, neural: bool) -> int:
     return int(min(48, max(3, math.ceil(2.0 / scale))))
 
 
-def _schedule(job: Job, pad: int) -> list[list[_Unit]]:
+def _schedule(job: Job, pad: int, budget: int) -> list[list[_Unit]]:
     """Model calls: units of equal padded size share a call up to the pixel budget (unless packing is off)."""
     by_size: dict[tuple[int, int], list[_Unit]] = {}
     for i, region in enumerate(job.regions):
@@ -229,7 +231,7 @@ def _schedule(job: Job, pad: int) -> list[list[_Unit]]:
             by_size.setdefault(size, []).append(_Unit(i, tile, size))
     batches: list[list[_Unit]] = []
     for (h, w), units in by_size.items():
-        per_call = max(1, job.options.batch_pixels // (h * w)) if job.options.pack else 1
+        per_call = max(1, budget // (h * w)) if job.options.pack else 1
         batches.extend(units[k:k + per_call] for k in range(0, len(units), per_call))
     return batches
 
@@ -244,7 +246,10 @@ def execute(job: Job, cancel: threading.Event | None, *, fill: bool) -> Generato
 
     check()
     session = _Session(job, fill)
-    batches = _schedule(job, session.pad)
+    budget = job.options.batch_pixels
+    if session.device == "cpu":  # batching gains little on a CPU; short calls keep progress and cancel prompt
+        budget = min(budget, CPU_BATCH_PIXELS)
+    batches = _schedule(job, session.pad, budget)
     total = len(batches)
     result = Result(job_id=job.id, revision=job.revision, patches=[], device=session.device)
     if not batches:

@@ -280,3 +280,12 @@ def test_out_of_memory_with_a_coarse_pad_multiple_still_ends_on_cpu(monkeypatch:
     assert result.device == "cpu" and NOTE_CPU in result.notes
     assert all(h % 128 == 0 and w % 128 == 0 for _, _, h, w in log.shapes)
     assert np.array_equal(out[~mask], pixels[~mask])
+
+
+def test_apply_in_place_fills_the_given_array() -> None:
+    pixels = _photo((80, 90, 3), np.uint8)
+    mask = np.zeros((80, 90), bool)
+    mask[30:40, 30:50] = True
+    copy, _ = engine.inpaint(pixels.copy(), mask, "telea")
+    same, _ = engine.inpaint(pixels, mask, "telea", inplace=True)
+    assert same is pixels and np.array_equal(pixels, copy)
