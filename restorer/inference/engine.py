@@ -103,6 +103,8 @@ def plan(pixels: np.ndarray, mask: np.ndarray, model: str, options: EngineOption
          job_id: int = 0, revision: int = 0) -> Job:
     """Snapshot a fill: find and group the holes and copy only the crops they need (cheap; no model loaded)."""
     _check_inputs(pixels, mask)
+    if options.guide_mode not in ("add", "replace"):
+        raise ValueError(f"guide_mode must be 'add' or 'replace', not {options.guide_mode!r}")
     spec = registry.get_spec(model)
     mask = np.asarray(mask, dtype=bool)
     guide = options.guide_edges

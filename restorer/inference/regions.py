@@ -295,11 +295,18 @@ def plan_regions(pixels: np.ndarray, mask: np.ndarray, *, work_size: int | None,
                 small = resize_mask(sub, work)
                 tiles = [t for t in tiles if small[t.slices].any()]
         regions.append(Region(
-            crop=crop, patch=patch, pixels=pixels[crop.slices].copy(), mask=sub.copy(), scale=scale,
+            crop=crop, patch=patch, pixels=_frozen(pixels[crop.slices]), mask=_frozen(sub), scale=scale,
             work_shape=work, tiles=tuple(tiles), overlap=overlap,
-            guide=None if guide is None else guide[crop.slices].copy(),
+            guide=None if guide is None else _frozen(guide[crop.slices]),
         ))
     return regions
+
+
+def _frozen(view: np.ndarray) -> np.ndarray:
+    """A read-only copy: a job's arrays are its own, and nobody writes into them while it runs."""
+    arr = view.copy()
+    arr.flags.writeable = False
+    return arr
 
 
 # --- paste-back ------------------------------------------------------------------------------------

@@ -133,5 +133,6 @@ def test_plan_regions_copies_only_crops() -> None:
     assert len(regions) == 1
     r = regions[0]
     assert r.pixels.base is None and r.mask.base is None  # copies, not views of the photo
+    assert not r.pixels.flags.writeable and not r.mask.flags.writeable
     assert r.pixels.shape[:2] == (r.crop.height, r.crop.width) and r.crop.area < 0.05 * mask.size
     assert r.own.sum() == 100
