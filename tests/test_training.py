@@ -278,3 +278,22 @@ def test_bad_input_is_one_line_and_nonzero(tmp_path: Path, capsys: pytest.Captur
     assert commands.main(["train", "--run-dir", str(tmp_path / "r"), "--data", str(tmp_path / "none")]) == 2
     assert commands.main(["train", "--run-dir", str(tmp_path / "r"), "--data", str(tmp_path), "--crop", "100"]) == 2
     assert commands.main(["evaluate", "missing.pt", "--photos", str(tmp_path), "--masks", str(tmp_path)]) == 2
+
+
+def test_shipping_bar_needs_both_baselines_beaten_from_10_percent(tmp_path: Path) -> None:
+    from restorer.training.evaluate import beats_baselines
+
+    def row(p: float, s: float) -> dict:
+        return {"psnr": p, "ssim": s, "l1": 0.1, "n": 1}
+
+    buckets = ["ratio_01-10", "ratio_10-20", "ratio_20-30"]
+    base = {b: row(25.0, 0.8) for b in buckets}
+    good = {"ratio_01-10": row(20.0, 0.5), "ratio_10-20": row(26.0, 0.85), "ratio_20-30": row(25.5, 0.81)}
+    assert beats_baselines({"telea": base, "navier-stokes": base, "m": good}, "m") == []  # 1-10 % does not count
+    bad = {**good, "ratio_20-30": row(26.0, 0.79)}
+    fails = beats_baselines({"telea": base, "navier-stokes": base, "m": bad}, "m")
+    assert len(fails) == 2 and all("ratio_20-30 ssim" in f for f in fails)
+    # The CLI refuses to write a model that misses the bar into the repository's weights/.
+    metrics = tmp_path / "m.json"
+    metrics.write_text(json.dumps({"results": {"telea": base, "navier-stokes": base, "m": bad}}))
+    assert commands.main(["export", str(tmp_path / "x.pt"), "--name", "partialconv-compact", "--metrics", str(metrics)]) == 2

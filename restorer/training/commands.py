@@ -95,6 +95,8 @@ def add_parsers(subparsers: Any) -> None:
     x.add_argument("--out", default=str(REPO / "weights"))
     x.add_argument("--metrics", default=None, help="evaluation.json to put in the card")
     x.add_argument("--command", default=None, help="the training command for the card")
+    x.add_argument("--force", action="store_true",
+                   help="write into the repository's weights/ even if the metrics miss the shipping bar")
     x.set_defaults(func=run_export)
 
 
@@ -171,7 +173,22 @@ def run_evaluate(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     from restorer.training.export import export_checkpoint
 
+    from restorer.training.evaluate import BASELINES, beats_baselines
+
     metrics = json.loads(Path(args.metrics).read_text()) if args.metrics else None
+    shipping = Path(args.out).resolve() == (REPO / "weights").resolve()
+    if shipping and not args.force:
+        # The bar for weights/ (issue 5): beat Telea and NS in PSNR and SSIM in every bucket from 10-20 % up.
+        if metrics is None:
+            raise RestorerError("exporting into weights/ needs --metrics evaluation.json (or --out elsewhere)")
+        results = metrics.get("results", {})
+        learned = [m for m in results if m not in BASELINES]
+        if len(learned) != 1:
+            raise RestorerError(f"--metrics should hold exactly one learned model, found {learned}")
+        fails = beats_baselines(results, learned[0])
+        if fails:
+            raise RestorerError(f"{learned[0]} misses the shipping bar ({fails[0]}; {len(fails)} in all); "
+                                "export with --out runs/... instead")
     st, card = export_checkpoint(Path(args.checkpoint), args.name, Path(args.out), metrics=metrics, command=args.command)
     print(f"written: {st} and {card}")
     return 0
