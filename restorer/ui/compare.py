@@ -50,7 +50,7 @@ from restorer.ui.comparison_images import (
     display_copy,
     fit_size,
     heat_colours,
-    resize_rgb8,
+    resize_levels,
 )
 from restorer.ui.history_panel import rgb8_to_qimage
 
@@ -126,7 +126,7 @@ class CompareView(QWidget):
         self._images = {
             "before": rgb8_to_qimage(display_copy(b, self._max_side)),
             "after": rgb8_to_qimage(display_copy(a, self._max_side)),
-            "difference": rgb8_to_qimage(resize_rgb8(heat_colours(difference), size)),
+            "difference": rgb8_to_qimage(heat_colours(resize_levels(difference, size))),
         }
         self._title = title
         self._note = ""

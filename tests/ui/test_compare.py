@@ -196,3 +196,23 @@ def test_mismatched_sizes_and_qimage_input(view):
     assert view.divider() == 1.0
     view.clear()
     assert not view.has_pair() and view.image_rect().isEmpty()
+
+
+def test_a_mask_step_in_difference_mode_lights_up_only_the_stroke(view):
+    doc = make_doc(np.full((40, 60, 3), 90, dtype=np.uint8))
+    doc.begin_stroke()
+    doc.paint((10, 20), (50, 20), 2)
+    doc.commit_stroke("Brush")
+    pair = step_pair(doc, 1)
+    assert pair.box == (18, 8, 23, 53)  # the capsule's tight box
+    view.set_comparison(pair)
+    view.set_mode("difference")
+    img = rendered(view).astype(int)
+    rect = view.image_rect()
+    scale = rect.width() / 45
+
+    def at(row: int, col: int) -> np.ndarray:  # box-relative pixel centre
+        return img[int(rect.y() + (row + 0.5) * scale), int(rect.x() + (col + 0.5) * scale)]
+
+    assert at(2, 22).sum() > 0  # on the stroke
+    assert at(0, 0).sum() == 0 and at(4, 44).sum() == 0  # round caps leave the corners unpainted

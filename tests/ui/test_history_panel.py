@@ -183,11 +183,17 @@ def test_a_note_row_says_when_older_steps_were_dropped(panel):
     assert rows(model, HistoryModel.IndexRole)[:3] == [-1, 0, 1]
 
 
-def test_detached_panel_ignores_the_document(panel):
+def test_a_replaced_or_detached_document_is_no_longer_followed(panel):
     doc = three_steps()
     panel.set_document(doc)
-    panel.set_document(None)
+    other = make_doc()
+    panel.set_document(other)
     stroke(doc, (5, 5), (9, 5), "Brush 3")
+    assert rows(panel.model()) == ["Original"]
+    stroke(other, (5, 5), (9, 5), "Other brush")
+    assert rows(panel.model()) == ["Original", "Other brush"]
+    panel.set_document(None)
+    stroke(other, (5, 15), (9, 15), "Ignored")
     assert panel.model().rowCount() == 0
     assert panel.model().data(QModelIndex()) is None
 
