@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import os
+import sys
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -150,24 +152,44 @@ class FillController(QObject):
 
         if self.running:
             self.cancel()
+        spec = registry.get_spec(model)
+        # Thread limits are set through torch, so only learned models get one (OpenCV's fills are short).
         # The guide layer starts as the predicted edges, so inside the hole it replaces them.
-        options = engine.EngineOptions(device=self.window.settings.device, threads=fill_threads(),
+        options = engine.EngineOptions(device=self.window.settings.device,
+                                       threads=fill_threads() if spec.neural else None,
                                        guide_edges=guide_edges, guide_mode="replace")
         job_id = next_job_id()
-        try:
-            job = engine.plan(doc.photo.pixels, doc.mask, model, options, job_id=job_id, revision=doc.revision)
-        except RestorerError as exc:
-            self._report_failure(str(exc))
-            return None
+        # Planning (finding holes, copying crops) takes 50-200 ms on a large photo, so it runs in
+        # the worker on a copy of the mask. The pixels are read there live: only the GUI thread
+        # changes them, and any change bumps the revision, so a job that saw one is dropped.
+        pixels, mask, revision = doc.pixels, doc.mask.copy(), doc.revision
+
+        def plan() -> Any:
+            return engine.plan(pixels, mask, model, options, job_id=job_id, revision=revision)
+
         self.job_id, self._job_doc, self._job_model = job_id, doc, model
         self._started = time.monotonic()
-        self.runner.submit(job)
+        self.runner.submit(plan, job_id=job_id)
         self.progress.start(f"Filling with {model}…")
-        spec = registry.get_spec(model)
         if not spec.neural:
             self.device_label.setText("Device: cpu (OpenCV)")
         self.window.show_status(f"Filling with {model}…")
         return job_id
+
+    def warm_up(self, model: str | None) -> None:
+        """Import torch in the worker as soon as a learned model is chosen, not at the first fill.
+
+        Importing torch holds the GIL for about a second; done when the model is picked, the
+        hiccup comes with the user's click instead of in the middle of a fill's progress.
+        """
+        if not model or "torch" in sys.modules:
+            return
+        try:
+            neural = registry.get_spec(model).neural
+        except RestorerError:
+            return
+        if neural:
+            self.runner.submit_call(lambda cancel: importlib.import_module("torch"))
 
     def cancel(self) -> None:
         if self.job_id is not None:

@@ -178,6 +178,8 @@ class MainWindow(QMainWindow):
         self.actions.auto_fill.setChecked(s.auto_fill)
         if not self.model_picker.set_model(s.model):
             self.model_picker.set_model("telea")
+        # After the window is up: a remembered learned model gets torch loaded in the background.
+        QTimer.singleShot(500, self, lambda: self.fills.warm_up(self.model_picker.current_model()))
         geometry, state = s.window_layout()
         if geometry is not None:
             self.restoreGeometry(geometry)
@@ -228,6 +230,7 @@ class MainWindow(QMainWindow):
         name = self.model_picker.current_model()
         if name:
             self.settings.model = name
+            self.fills.warm_up(name)
         if self.edges.enabled and not self.edges.available()[0]:
             self.actions.edges.setChecked(False)
         elif self.edges.enabled:
@@ -319,7 +322,7 @@ class MainWindow(QMainWindow):
         if paths:
             event.acceptProposedAction()
             # Open after the drop returns, so the drag source is not kept waiting on a dialog.
-            QTimer.singleShot(0, lambda: self.open_path(paths[0]))
+            QTimer.singleShot(0, self, lambda: self.open_path(paths[0]))
 
     # --- masks -----------------------------------------------------------------------------------
     def mask_command(self, name: str) -> None:

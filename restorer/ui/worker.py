@@ -47,14 +47,17 @@ class InferenceWorker(QObject):
     failed = Signal(int, str)  # job id, one-line message
     cancelled = Signal(int)  # job id
 
-    @Slot(object, object)
-    def run_job(self, job: Any, cancel: threading.Event) -> None:
+    @Slot(int, object, object)
+    def run_job(self, job_id: int, job: Any, cancel: threading.Event) -> None:
+        """Run an engine Job, or a function that plans one here (its arguments are snapshots)."""
         if cancel.is_set():  # cancelled while it waited in the queue
-            self.cancelled.emit(job.id)
+            self.cancelled.emit(job_id)
             return
         from restorer.inference import engine
 
         try:
+            if callable(job):
+                job = job()
             steps = engine.run(job, cancel)
             while True:
                 try:
@@ -62,12 +65,12 @@ class InferenceWorker(QObject):
                 except StopIteration as stop:
                     result = stop.value
                     break
-                self.progressed.emit(job.id, int(p.done), int(p.total), str(p.message))
+                self.progressed.emit(job_id, int(p.done), int(p.total), str(p.message))
         except Cancelled:
-            self.cancelled.emit(job.id)
+            self.cancelled.emit(job_id)
             return
         except BaseException as exc:  # noqa: BLE001 - any failure must reach the user, not kill the thread
-            self.failed.emit(job.id, _message(exc))
+            self.failed.emit(job_id, _message(exc))
             return
         self.finished.emit(result)
 
@@ -100,7 +103,7 @@ class JobRunner(QObject):
     cancelled = Signal(int)
     idle = Signal()  # no job is queued or running any more
 
-    _job_requested = Signal(object, object)
+    _job_requested = Signal(int, object, object)
     _call_requested = Signal(int, object, object)
 
     def __init__(self, name: str, parent: QObject | None = None) -> None:
@@ -123,11 +126,13 @@ class JobRunner(QObject):
     def busy(self) -> bool:
         return bool(self._tokens)
 
-    def submit(self, job: Any) -> threading.Event:
-        """Queue an engine job (from engine.plan); returns its cancel token."""
+    def submit(self, job: Any, job_id: int | None = None) -> threading.Event:
+        """Queue an engine Job, or a no-argument function returning one (planned in the worker);
+        returns its cancel token. ``job_id`` must match the Job's id (default: ``job.id``)."""
+        job_id = job.id if job_id is None else job_id
         cancel = threading.Event()
-        self._tokens[job.id] = cancel
-        self._job_requested.emit(job, cancel)
+        self._tokens[job_id] = cancel
+        self._job_requested.emit(job_id, job, cancel)
         return cancel
 
     def submit_call(self, fn: Callable[[threading.Event], Any], job_id: int | None = None) -> int:
