@@ -225,11 +225,12 @@ class CanvasView(QWidget):
         painter.fillRect(exposed, QColor(40, 40, 40))
         shown = self.alternate or self.display
         if shown is not None:
-            level = shown.level_for_scale(self.scale)
+            # Device pixels, not logical ones: a 2x screen at fit needs the next finer level.
+            level = shown.level_for_scale(self.scale * self.devicePixelRatioF())
             region = self._source_region(exposed, level, shown.levels[level].shape[:2])
             if region is not None:
                 (y0, x0, y1, x1), target = region
-                if self.scale * (2**level) > 1.0:
+                if self.scale * self.devicePixelRatioF() * (2**level) > 1.0:
                     # Zoomed in: show hard pixels so the user sees exactly what they retouch.
                     painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
                 else:

@@ -261,6 +261,7 @@ class MainWindow(QMainWindow):
         self.files.forget_save_path()
         doc.add_listener(self._on_doc_event)
         self.canvas.set_display(display)
+        self.zoom_label.setText(f"{self.canvas.scale * 100:.0f} %")
         self.canvas.set_overlay("mask", mask_pyramid, MASK_COLOR, self.opacity_slider.value() / 100)
         self.canvas.set_overlay_visible("mask", self.actions.show_mask.isChecked())
         self.canvas.target = doc

@@ -151,3 +151,22 @@ def dialogs_discard():
     from PySide6.QtWidgets import QMessageBox
 
     return QMessageBox.StandardButton.Discard
+
+
+def test_clicking_a_step_in_the_history_list_goes_there(qtbot, window, photo_png, ui):
+    doc = ui.open_photo(qtbot, window, photo_png)
+    original = doc.pixels.copy()
+    _brush_scratch(qtbot, window, ui)
+    with qtbot.waitSignal(window.fills.fillApplied, timeout=20000):
+        window.actions.fill.trigger()
+    filled = doc.pixels.copy()
+    panel = window.history_panel
+    view, model = panel.view(), panel.model()
+    qtbot.waitUntil(lambda: model.rowCount() == 3)  # Original, Brush, Fill
+    rect = view.visualRect(model.index(model.row_for_step(0), 0))
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert doc.history.index == 0 and np.array_equal(doc.pixels, original) and not doc.mask.any()
+    rect = view.visualRect(model.index(model.row_for_step(2), 0))
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert doc.history.index == 2 and np.array_equal(doc.pixels, filled)
+    assert np.array_equal(window.display.rgb(0), filled)
