@@ -285,6 +285,7 @@ def execute(job: Job, cancel: threading.Event | None, *, fill: bool) -> Generato
                         session.spec.neural)
         del out, edges  # the batch's arrays go before the next one is built
         yield Progress(done, total, f"Filled {done} of {total} crops" if fill else f"Edges {done} of {total}")
+    check()  # a job cancelled during its last call returns nothing either
     result.device = session.device
     result.notes.extend(session.notes)
     return result

@@ -289,3 +289,20 @@ def test_apply_in_place_fills_the_given_array() -> None:
     copy, _ = engine.inpaint(pixels.copy(), mask, "telea")
     same, _ = engine.inpaint(pixels, mask, "telea", inplace=True)
     assert same is pixels and np.array_equal(pixels, copy)
+
+
+def test_a_job_cancelled_before_or_during_its_last_call_returns_nothing() -> None:
+    pixels = _photo((100, 100, 3), np.uint8)
+    mask = np.zeros((100, 100), bool)
+    mask[40:60, 40:60] = True
+    cancel = threading.Event()
+    with fake_model() as (name, log):
+        job = engine.plan(pixels, mask, name)
+        cancel.set()
+        with pytest.raises(Cancelled):
+            engine.run_blocking(job, cancel)
+        assert log.calls == 0
+        cancel.clear()
+        with pytest.raises(Cancelled):  # one crop: cancelled while it ran
+            engine.run_blocking(job, cancel, lambda p: cancel.set() if p.done == 1 else None)
+        assert log.calls == 1
