@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from restorer.ui.main_window import MainWindow
 
 EDGE_COLOR = QColor(40, 220, 255)
+CONTEXT_OPACITY = 0.35  # known edges around the hole: shown for orientation, dimmer than the guides
 GUIDE_RADIUS = 1.0  # drawn guide lines are thin like Canny edges, whatever the brush size
 CONTEXT = 96  # pixels of known photo around the hole that the edge model sees
 
@@ -30,7 +31,8 @@ class GuideLayer:
     """The user-editable edge map; a PaintTarget for the canvas (same calls as the Document's mask)."""
 
     def __init__(self, shape: tuple[int, int], on_change: Any) -> None:
-        self.edges = np.zeros(shape, dtype=np.bool_)
+        self.edges = np.zeros(shape, dtype=np.bool_)  # inside the hole: what guides the fill
+        self.context = np.zeros(shape, dtype=np.bool_)  # the photo's own edges around the hole
         self._on_change = on_change
         self._erase = False
         self._before: np.ndarray | None = None
@@ -59,10 +61,16 @@ class GuideLayer:
             self._on_change(self._box)
         self._before = None
 
-    def set_predicted(self, pieces: list[tuple[BBox, np.ndarray]]) -> None:
+    def set_predicted(self, pieces: list[tuple[BBox, np.ndarray]], hole: np.ndarray) -> None:
+        """Guides := the predicted edges inside ``hole``; the known edges outside it become context."""
         self.edges[:] = False
+        self.context[:] = False
         for box, edge in pieces:
-            self.edges[BBox(*box).slices] |= np.asarray(edge).reshape(BBox(*box).height, BBox(*box).width) > 0.5
+            box = BBox(*box)
+            found = np.asarray(edge).reshape(box.height, box.width) > 0.5
+            inside = hole[box.slices]
+            self.edges[box.slices] |= found & inside
+            self.context[box.slices] |= found & ~inside
         self._on_change(None)
 
 
@@ -114,7 +122,10 @@ class EdgesController(QObject):
                 return
             if self.guide is None or self.guide.edges.shape != doc.shape:
                 self.guide = GuideLayer(doc.shape, self._guide_changed)
+                # context first, so the editable guides are drawn over it
+                self.window.canvas.set_overlay("edges-context", self.guide.context, EDGE_COLOR, CONTEXT_OPACITY)
                 self.window.canvas.set_overlay("edges", self.guide.edges, EDGE_COLOR, 0.95)
+            self.window.canvas.set_overlay_visible("edges-context", True)
             self.window.canvas.set_overlay_visible("edges", True)
             self.window.canvas.target = self.guide
             self.enabled = True
@@ -124,6 +135,7 @@ class EdgesController(QObject):
             self.enabled = False
             self._cancel()
             self.window.canvas.set_overlay_visible("edges", False)
+            self.window.canvas.set_overlay_visible("edges-context", False)
             self.window.canvas.target = doc
         self.enabledChanged.emit(self.enabled)
 
@@ -132,6 +144,7 @@ class EdgesController(QObject):
         self._cancel()
         self.guide = None
         self.window.canvas.set_overlay("edges", None, EDGE_COLOR, 0)
+        self.window.canvas.set_overlay("edges-context", None, EDGE_COLOR, 0)
         if self.enabled:
             self.enabled = False
             self.window.actions.edges.setChecked(False)
@@ -146,6 +159,8 @@ class EdgesController(QObject):
 
     def _guide_changed(self, box: BBox | None) -> None:
         self.window.canvas.overlay_changed("edges", None if box is None else tuple(box))
+        if box is None:
+            self.window.canvas.overlay_changed("edges-context", None)
 
     # --- prediction in the worker ------------------------------------------------------------
     def predict(self) -> None:
@@ -156,7 +171,7 @@ class EdgesController(QObject):
             return
         hole = masks.bbox(doc.mask)
         if hole is None:
-            self.guide.set_predicted([])
+            self.guide.set_predicted([], doc.mask)
             return
         from restorer.inference import engine
 
@@ -188,7 +203,7 @@ class EdgesController(QObject):
         doc = self.window.document
         if doc is None or self.guide is None or doc.revision != self._job_revision:
             return  # the mask changed meanwhile; a newer prediction is queued
-        self.guide.set_predicted(pieces)
+        self.guide.set_predicted(pieces, doc.mask)
         self.window.show_status("Predicted edges shown in cyan: correct them with B / E, then press Enter to fill")
         self.edgesPredicted.emit()
 

@@ -101,3 +101,11 @@ def test_edges_mode_needs_an_edge_model(qtbot, window, photo_png, ui):
     assert not window.actions.edges.isChecked() and not window.edges.enabled
     assert "EdgeConnect" in window.statusBar().currentMessage()
     assert window.canvas.target is window.document
+
+
+def test_predicted_guides_stay_inside_the_hole(qtbot, window, photo_png, ui, edge_weights):
+    doc, hole = _enter_edges_mode(qtbot, window, ui, photo_png)
+    guide = window.edges.guide
+    assert not (guide.edges & ~hole).any(), "editable guides start inside the hole only"
+    assert not (guide.context & hole).any(), "context edges are the photo's own, outside the hole"
+    assert window.canvas.overlays["edges-context"].visible
