@@ -28,6 +28,7 @@ if [[ "$MODE" != "--no-build" ]]; then
     }
     mkdir -p build
     start=$(date +%s)
+    REV="$(git -C "$ROOT" rev-parse --short HEAD)"
     SRC="$ROOT"
     if [[ "$MODE" == head ]]; then
         SRC="$ROOT/build/src"
@@ -35,14 +36,14 @@ if [[ "$MODE" != "--no-build" ]]; then
         git -C "$ROOT" archive HEAD | tar -x -C "$SRC"
         mkdir -p "$SRC/weights"
         find "$ROOT/weights" -maxdepth 1 \( -name '*.safetensors' -o -name '*.json' \) -exec cp {} "$SRC/weights/" \;
-        echo "building git HEAD $(git -C "$ROOT" rev-parse --short HEAD) from $SRC"
+        echo "building git HEAD $REV from $SRC"
     fi
     # nice: the build is CPU-heavy for minutes; keep the desktop (and other work) responsive.
     nice -n 10 "$PYTHON" -m PyInstaller --noconfirm --clean --log-level WARN \
         --distpath "$ROOT/dist" --workpath "$ROOT/build/pyinstaller" "$SRC/packaging/restorer.spec"
     seconds=$(( $(date +%s) - start ))
     {
-        echo "built: $(date -u +%Y-%m-%dT%H:%MZ) from ${MODE#--} ($(git -C "$ROOT" rev-parse --short HEAD)) on $(nproc) CPU cores in ${seconds} s"
+        echo "built: $(date -u +%Y-%m-%dT%H:%MZ) from ${MODE#--} (HEAD $REV) on $(nproc) CPU cores in ${seconds} s"
         echo "size:  $(du -sh "$DIST" | cut -f1) in $(find "$DIST" -type f | wc -l) files"
         echo "compressed (tar.gz): $(tar -C "$ROOT/dist" -czf - restorer | wc -c | awk '{printf "%.0f MB", $1/1048576}')"
     } | tee "$REPORT"
