@@ -19,6 +19,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="restorer", description="Restore damaged photos: brush a mask, fill it.")
     parser.add_argument("image", nargs="?", type=Path, help="photo to open")
     parser.add_argument("--version", action="version", version=f"restorer {__version__}")
+    parser.add_argument("--smoke-test", action="store_true",
+                        help="open IMAGE, fill a stroke, undo, quit; exit status 0 when all of it worked")
     return parser.parse_args(list(argv))
 
 
@@ -48,6 +50,13 @@ def launch(args: argparse.Namespace) -> MainWindow:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     app = make_app(sys.argv[:1])
+    if args.smoke_test:
+        if args.image is None:
+            print("restorer: --smoke-test needs an IMAGE", file=sys.stderr)
+            return 2
+        from restorer.ui import smoke
+
+        return smoke.run(app, args.image)
     window = launch(args)  # noqa: F841 - kept alive while the event loop runs
     return int(app.exec())
 

@@ -179,3 +179,18 @@ def test_recent_files_menu_reopens(qtbot, window, photo_png, photo_tiff16, ui):
     with qtbot.waitSignal(window.photoOpened, timeout=20000) as opened:
         entries[1].trigger()
     assert Path(opened.args[0]).name == "scan.png"
+
+
+def test_smoke_test_flag_checks_the_app_end_to_end(photo_png, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", RESTORER_SETTINGS=str(tmp_path / "smoke.ini"))
+    out = subprocess.run([sys.executable, "-m", "restorer.ui.app", "--smoke-test", str(photo_png)],
+                         capture_output=True, text=True, timeout=180, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "smoke test passed" in out.stdout and "undo restored every pixel" in out.stdout
+    missing = subprocess.run([sys.executable, "-m", "restorer.ui.app", "--smoke-test", str(tmp_path / "nope.png")],
+                             capture_output=True, text=True, timeout=180, env=env)
+    assert missing.returncode == 1 and "FAILED" in missing.stderr
