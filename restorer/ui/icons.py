@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from functools import lru_cache
+from pathlib import Path
 from typing import Callable
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
+from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
 
 SIZE = 64
 INK = QColor(60, 60, 66)
@@ -182,8 +184,17 @@ def icon(name: str) -> QIcon:
     return result
 
 
+def app_icon() -> QIcon:
+    """The packaged app icon (the .desktop file's), when present; otherwise the drawn one."""
+    frozen = getattr(sys, "_MEIPASS", None)  # PyInstaller bundle: icons/ beside the programs
+    folders = [Path(frozen) / "icons"] if frozen else []
+    folders.append(Path(__file__).resolve().parents[2] / "packaging" / "icons")
+    for folder in folders:
+        png = folder / "restorer-256.png"
+        if png.is_file():
+            return QIcon(str(png))
+    return icon("app")
+
+
 def names() -> list[str]:
     return sorted(_PAINTERS)
-
-
-__all__ = ["icon", "pixmap", "names", "QBrush"]

@@ -26,7 +26,7 @@ from restorer.ui.canvas import MAX_BRUSH, MIN_BRUSH, CanvasView
 from restorer.ui.convert import MaskPyramid, RgbPyramid
 from restorer.ui.edges import EdgesController
 from restorer.ui.fill import FillController, ModelPicker
-from restorer.ui.icons import icon
+from restorer.ui.icons import app_icon
 from restorer.ui.settings import Settings
 from restorer.ui.file_commands import FileCommands
 
@@ -46,7 +46,7 @@ class MainWindow(QMainWindow):
         self.document: Any = None
         self.display: RgbPyramid | None = None
         self.setWindowTitle("Restorer")
-        self.setWindowIcon(icon("app"))
+        self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
 
         self.canvas = CanvasView()
