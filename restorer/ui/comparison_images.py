@@ -15,7 +15,7 @@ Public helpers::
     resize_levels(levels, (h, w)) -> uint8 h x w          # max-pool down / nearest up
     region_at_state(doc, box, state, target="photo", stride=1) -> ndarray  # any history state
     document_pair(doc, max_side=2048) -> ComparisonPair   # original vs current, display size
-    step_pair(doc, k, max_side=2048) -> ComparisonPair    # history step k's box, before vs after
+    step_pair(doc, k, max_side=2048, context=0) -> ComparisonPair  # step k's box, before vs after
     step_thumbnail(doc, k, size=THUMB_SIZE) -> uint8 h x w x 3    # step k's region after it
     state_thumbnail(doc, state, size=THUMB_SIZE) -> uint8 h x w x 3  # whole photo at a state
     photo_thumbnail(pixels, size=THUMB_SIZE) -> uint8 h x w x 3
@@ -386,7 +386,7 @@ def document_pair(doc: Any, max_side: int = DISPLAY_MAX_SIDE, title: str = "Orig
     )
 
 
-def step_pair(doc: Any, k: int, max_side: int = DISPLAY_MAX_SIDE) -> ComparisonPair:
+def step_pair(doc: Any, k: int, max_side: int = DISPLAY_MAX_SIDE, context: int = 0) -> ComparisonPair:
     """History step k (1-based, as in the panel) alone: the region it changed, before and after.
 
     - a step with one photo patch: exactly that patch's ``before`` and ``after`` arrays;
@@ -394,18 +394,23 @@ def step_pair(doc: Any, k: int, max_side: int = DISPLAY_MAX_SIDE) -> ComparisonP
       about 2 x max_side, with the difference map still taken at full resolution);
     - mask-only steps (stroke, erase, mask): the photo region with the mask before and after
       tinted, and a difference map of the mask change itself.
+
+    ``context`` > 0 widens the region by that many pixels on each side (clipped to the photo),
+    read from the same patches: a thin scratch then shows with its surroundings.
     """
     edit = doc.history.steps[k - 1]
     title = f"Step {k}: {edit.label}"
     photo = [p for p in edit.patches if p.target == "photo"]
-    if len(photo) == 1:
+    if len(photo) == 1 and context <= 0:
         p = photo[0]
         return ComparisonPair(p.before, p.after, title=title, box=tuple(p.box))
     target = "photo" if photo else "mask"
     changed = edit.box(target)
     if changed is None:
         raise ValueError(f"history step {k} ({edit.label}) changed nothing to compare")
-    box = tuple(changed)
+    height, width = doc.photo.pixels.shape[:2]
+    c = max(0, int(context))
+    box = (max(0, changed[0] - c), max(0, changed[1] - c), min(height, changed[2] + c), min(width, changed[3] + c))
     h, w = box[2] - box[0], box[3] - box[1]
     size = fit_size(h, w, max_side)
     s = _stride_for(h, w, size)

@@ -158,6 +158,12 @@ def test_step_pair_returns_exactly_the_patch_arrays():
     np.testing.assert_array_equal(pair.before, pixels[tuple(patch.box.slices)])
     np.testing.assert_array_equal(pair.after, fill)  # every fill pixel differed, so the box is whole
     assert pair.before.dtype == np.uint16 and pair.title == "Step 1: Fill (telea)"
+    # With context: the same patch inside its surroundings, read back from the history.
+    wide = step_pair(doc, 1, context=4)
+    assert wide.box == (1, 6, 19, 34)
+    np.testing.assert_array_equal(wide.before, pixels[1:19, 6:34])
+    np.testing.assert_array_equal(wide.after[4:14, 4:24], fill)
+    np.testing.assert_array_equal(wide.after[:4], pixels[1:5, 6:34])
 
     # A mask step: the tinted region differs exactly where the mask changed.
     mask_patch = doc.history.steps[1].patches[0]
