@@ -7,8 +7,6 @@ scan reads a few megapixels instead of the whole photo. Pyramids update only the
 
 from __future__ import annotations
 
-from typing import Callable
-
 import cv2
 import numpy as np
 from PySide6.QtGui import QColor, QImage
@@ -97,6 +95,21 @@ class MaskPyramid(Pyramid):
         return rows[:, 0::2] | rows[:, 1::2]
 
 
+def write_bgra(pixels: np.ndarray, out: np.ndarray) -> None:
+    """Write ``pixels`` (H x W x 1|3, uint8|uint16) into ``out`` (H x W x 4 uint8, may be a view) as RGB32.
+
+    8-bit photos convert straight into ``out`` (one OpenCV pass, no temporary): a fill's
+    repaint box can be half the photo, and this runs on the GUI thread.
+    """
+    src = pixels if pixels.dtype == np.uint8 else to_rgb8(pixels)
+    code = cv2.COLOR_GRAY2BGRA if src.ndim == 2 or src.shape[2] == 1 else cv2.COLOR_RGB2BGRA
+    if src.ndim == 3 and src.shape[2] == 1:
+        src = src[:, :, 0]
+    result = cv2.cvtColor(src, code, dst=out)
+    if result is not out and not np.shares_memory(result, out):  # OpenCV could not write in place
+        out[...] = result
+
+
 class RgbPyramid(Pyramid):
     """The 8-bit display copy of a photo, stored as Qt's RGB32 (B, G, R, 255 bytes per pixel).
 
@@ -104,12 +117,11 @@ class RgbPyramid(Pyramid):
     each level wraps into a QImage without a copy. ``rgb(k)`` gives level k as an RGB view.
     """
 
-    def __init__(self, pixels: np.ndarray, convert: Callable[[np.ndarray], np.ndarray] = to_rgb8) -> None:
-        self._convert = convert
-        super().__init__(self._bgra(pixels))
-
-    def _bgra(self, pixels: np.ndarray) -> np.ndarray:
-        return cv2.cvtColor(self._convert(pixels), cv2.COLOR_RGB2BGRA)
+    def __init__(self, pixels: np.ndarray) -> None:
+        h, w = pixels.shape[:2]
+        base = np.empty((h, w, 4), dtype=np.uint8)
+        write_bgra(pixels, base)
+        super().__init__(base)
 
     def rgb(self, level: int = 0) -> np.ndarray:
         return self.levels[level][:, :, 2::-1]
@@ -121,10 +133,10 @@ class RgbPyramid(Pyramid):
 
     def refresh(self, pixels: np.ndarray, box: Box | None) -> None:
         if box is None:
-            self.levels[0][...] = self._bgra(pixels)
+            write_bgra(pixels, self.levels[0])
         else:
             y0, x0, y1, x1 = box
-            self.levels[0][y0:y1, x0:x1] = self._bgra(pixels[y0:y1, x0:x1])
+            write_bgra(pixels[y0:y1, x0:x1], self.levels[0][y0:y1, x0:x1])
         self.update(box)
 
 

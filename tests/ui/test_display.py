@@ -23,10 +23,17 @@ def test_box_refresh_matches_a_full_rebuild_on_odd_sizes():
         assert np.array_equal(a, b)
 
 
-def test_gray_16_bit_shows_as_rgb8():
+def test_gray_and_16_bit_show_as_rgb8():
     pixels = np.full((40, 50, 1), 257 * 200, dtype=np.uint16)
     level0 = RgbPyramid(pixels).rgb(0)
     assert level0.shape == (40, 50, 3) and level0.dtype == np.uint8 and (level0 == 200).all()
+    gray8 = np.arange(40 * 50, dtype=np.uint32).reshape(40, 50, 1).astype(np.uint8)
+    pyramid = RgbPyramid(gray8)
+    assert np.array_equal(pyramid.rgb(0), to_display_rgb8(gray8))
+    gray8[10:20, 5:30] = 7
+    pyramid.refresh(gray8, (10, 5, 20, 30))
+    assert np.array_equal(pyramid.rgb(0), to_display_rgb8(gray8))
+    assert (pyramid.levels[0][:, :, 3] == 255).all()
 
 
 def test_a_one_pixel_scratch_stays_visible_when_zoomed_out():
