@@ -28,7 +28,7 @@ from restorer.training.tasks import Task, make_task, network_config
 CHECKPOINT = "latest.pt"
 LOG = "log.jsonl"
 # What may differ between a run and its resumption; everything else comes from the checkpoint.
-RESUME_OVERRIDES = ("steps", "workers", "threads", "ckpt_every", "val_every", "log_every", "device", "quiet",
+RESUME_OVERRIDES = ("run", "steps", "workers", "threads", "ckpt_every", "val_every", "log_every", "device", "quiet",
                     "freeze_bn_at")
 
 
