@@ -49,3 +49,15 @@ def test_holding_backslash_shows_the_original(qtbot, window, photo_png, ui):
     assert not np.array_equal(canvas.display.levels[0], canvas.alternate.levels[0])
     qtbot.keyRelease(canvas, Qt.Key.Key_Backslash)
     assert canvas.alternate is None
+
+
+def test_holding_backslash_in_the_split_view_shows_before(qtbot, window, photo_png, ui):
+    ui.open_photo(qtbot, window, photo_png)
+    _fill_once(qtbot, window, ui)
+    window.actions.compare_split.trigger()
+    view = window.comparing.view
+    qtbot.keyPress(view, Qt.Key.Key_Backslash)
+    assert view.showing_before()
+    qtbot.keyRelease(view, Qt.Key.Key_Backslash)
+    assert not view.showing_before()
+    assert window.canvas.alternate is None
