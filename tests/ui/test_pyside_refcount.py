@@ -1,4 +1,9 @@
-"""The app survives long sessions: many void Qt calls and signal emits must not free None/True/False."""
+"""The app survives long sessions: many void Qt calls and signal emits must not free None/True/False.
+
+PySide6-Essentials 6.12.0 lost a reference to None on every void call (and to True on every emit)
+under Python 3.11 and aborted the app after ~30 s of use; pyproject.toml pins below 6.12. This
+test fails on such a binding.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ import sys
 SCRIPT = """
 import os, sys
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-import restorer.ui  # applies the guard
+import restorer.ui
 from PySide6.QtCore import QObject, QPoint, Signal
 
 class Source(QObject):
