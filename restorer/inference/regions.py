@@ -278,7 +278,10 @@ def plan_regions(pixels: np.ndarray, mask: np.ndarray, *, work_size: int | None,
     groups = group_holes(find_holes(mask), shape, min_margin, margin_ratio)
     if pack and grow:  # small crops grow to a few shared square sizes (more real context, fewer model calls)
         small = [k for k, (crop, _) in enumerate(groups) if max(crop.height, crop.width) <= small_side]
-        sides = bucket_sides([max(groups[k][0].height, groups[k][0].width) for k in small], pad_multiple)
+        # A coarse size multiple (PConv: 128) would blow an 80-pixel crop up to 128: keep the crop
+        # small and let the runner set several side by side in one input instead.
+        step = pad_multiple if pad_multiple <= 32 else 16
+        sides = bucket_sides([max(groups[k][0].height, groups[k][0].width) for k in small], step)
         for k, side in zip(small, sides):
             groups[k] = (square_box(groups[k][0], side, shape), groups[k][1])
     for crop, patch in groups:

@@ -64,9 +64,14 @@ def _pad_to(arr: np.ndarray, h: int, w: int) -> np.ndarray:
 
 
 class _Unit(NamedTuple):
+    """One tile of one region, placed in a model input: item ``item`` of its batch, at offset ``at``."""
+
     region: int
     tile: BBox
-    size: tuple[int, int]  # padded model input size
+    size: tuple[int, int]  # the model input's (padded) size
+    item: int = 0
+    at: tuple[int, int] = (0, 0)
+    grid: tuple[int, int] = (1, 1)  # tiles per input (rows, cols): more than one = an atlas
 
 
 class _Canvas:
@@ -222,17 +227,43 @@ def _feather_radius(scale: float, neural: bool) -> int:
     return int(min(48, max(3, math.ceil(2.0 / scale))))
 
 
+def _atlas_grid(h: int, w: int, pad: int) -> tuple[int, int] | None:
+    """(rows, cols) of ``h x w`` tiles side by side in one square input when that wastes far less
+    than padding each tile alone to the model's size multiple; None when it does not."""
+    alone = _round_up(h, pad) * _round_up(w, pad) / (h * w)
+    best, best_waste = None, alone / 1.5
+    for side in range(_round_up(max(h, w), pad), 513, pad):
+        rows, cols = side // h, side // w
+        waste = side * side / (rows * cols * h * w)
+        if rows * cols > 1 and waste < best_waste:
+            best, best_waste = (rows, cols), waste
+    return best
+
+
 def _schedule(job: Job, pad: int, budget: int) -> list[list[_Unit]]:
-    """Model calls: units of equal padded size share a call up to the pixel budget (unless packing is off)."""
-    by_size: dict[tuple[int, int], list[_Unit]] = {}
+    """Model calls: tiles of equal size share a call up to the pixel budget (unless packing is off).
+
+    When the model's size multiple would pad a small tile to much more than itself (PConv pads to
+    128), several such tiles sit side by side in one input (an atlas), each with its own context,
+    so a speck costs about its crop instead of a whole 128 x 128 input.
+    """
+    by_tile: dict[tuple[int, int], list[tuple[int, BBox]]] = {}
     for i, region in enumerate(job.regions):
         for tile in region.tiles:
-            size = (_round_up(tile.height, pad), _round_up(tile.width, pad))
-            by_size.setdefault(size, []).append(_Unit(i, tile, size))
+            by_tile.setdefault((tile.height, tile.width), []).append((i, tile))
     batches: list[list[_Unit]] = []
-    for (h, w), units in by_size.items():
-        per_call = max(1, budget // (h * w)) if job.options.pack else 1
-        batches.extend(units[k:k + per_call] for k in range(0, len(units), per_call))
+    for (h, w), tiles in by_tile.items():
+        grid = _atlas_grid(h, w, pad) if job.options.pack and len(tiles) > 1 else None
+        rows, cols = grid or (1, 1)
+        size = (_round_up(rows * h, pad), _round_up(cols * w, pad))
+        per_item = rows * cols
+        cells = [(r * h, c * w) for r in range(rows) for c in range(cols)]
+        items_per_call = max(1, budget // (size[0] * size[1])) if job.options.pack else 1
+        per_call = items_per_call * per_item
+        for k in range(0, len(tiles), per_call):
+            chunk = tiles[k:k + per_call]
+            batches.append([_Unit(i, tile, size, n // per_item, cells[n % per_item], (rows, cols))
+                            for n, (i, tile) in enumerate(chunk)])
     return batches
 
 
@@ -271,14 +302,15 @@ def execute(job: Job, cancel: threading.Event | None, *, fill: bool) -> Generato
             if unit.region not in inputs:
                 inputs[unit.region] = _work_inputs(job.regions[unit.region], with_guide)
         out, edges = session.infer(*_batch_arrays(batch, inputs, with_guide))
-        for k, unit in enumerate(batch):
+        for unit in batch:
             region = job.regions[unit.region]
-            th, tw = unit.tile.height, unit.tile.width
+            k, (y, x) = unit.item, unit.at
+            rows, cols = slice(y, y + unit.tile.height), slice(x, x + unit.tile.width)
             if unit.region not in canvases:
                 canvases[unit.region] = _Canvas(region.work_shape, region.tiles, edges is not None)
             canvases[unit.region].add(unit.tile, region.overlap,
-                                      None if out is None else out[k, :, :th, :tw],
-                                      None if edges is None else edges[k, 0, :th, :tw])
+                                      None if out is None else out[k, :, rows, cols],
+                                      None if edges is None else edges[k, 0, rows, cols])
             remaining[unit.region] -= 1
             if remaining[unit.region] == 0:
                 _finish(region, canvases.pop(unit.region), inputs.pop(unit.region)[0], fill, job, result,
@@ -292,24 +324,39 @@ def execute(job: Job, cancel: threading.Event | None, *, fill: bool) -> Generato
 
 
 def _batch_arrays(batch: list[_Unit], inputs: dict, with_guide: bool):
-    """Stack a batch's tiles into model inputs, reflect-padded to the batch's size."""
+    """Build a batch's model inputs: tiles placed in their items, the rest reflect-padded."""
     h, w = batch[0].size
-    if len(batch) == 1 and (h, w) == (batch[0].tile.height, batch[0].tile.width):
+    n = batch[-1].item + 1
+    if n == 1 and len(batch) == 1 and (h, w) == (batch[0].tile.height, batch[0].tile.width):
         rimg, rmask, rguide = inputs[batch[0].region]
         if (h, w) == rmask.shape:  # one unpadded crop: hand the model the work image itself, no copy
             gd = None if not with_guide else (
                 np.zeros((1, 1, h, w), np.float32) if rguide is None else rguide[None, None].astype(np.float32))
             return rimg[None], rmask[None, None].astype(np.float32), gd
-    img = np.empty((len(batch), 3, h, w), np.float32)
-    msk = np.empty((len(batch), 1, h, w), np.float32)
-    gd = np.zeros((len(batch), 1, h, w), np.float32) if with_guide else None
-    for k, unit in enumerate(batch):
-        rimg, rmask, rguide = inputs[unit.region]
-        rows, cols = unit.tile.slices
-        img[k] = _pad_to(rimg[:, rows, cols].transpose(1, 2, 0), h, w).transpose(2, 0, 1)
-        msk[k, 0] = _pad_to(rmask[rows, cols], h, w)
-        if gd is not None and rguide is not None:
-            gd[k, 0] = _pad_to(rguide[rows, cols], h, w)
+    img = np.empty((n, 3, h, w), np.float32)
+    msk = np.empty((n, 1, h, w), np.float32)
+    gd = np.zeros((n, 1, h, w), np.float32) if with_guide else None
+    th, tw = batch[0].tile.height, batch[0].tile.width
+    rows, cols = batch[0].grid
+    for k in range(n):
+        placed = {u.at: u for u in batch if u.item == k}
+        first = next(iter(placed.values()))
+        block = np.empty((rows * th, cols * tw, 3), np.float32)
+        bmask = np.empty((rows * th, cols * tw), bool)
+        bguide = np.zeros((rows * th, cols * tw), np.float32)
+        for y in range(0, rows * th, th):
+            for x in range(0, cols * tw, tw):
+                u = placed.get((y, x), first)  # an atlas's unused cells repeat a tile; their output is ignored
+                rimg, rmask, rguide = inputs[u.region]
+                src = u.tile.slices
+                block[y:y + th, x:x + tw] = rimg[(slice(None), *src)].transpose(1, 2, 0)
+                bmask[y:y + th, x:x + tw] = rmask[src]
+                if rguide is not None:
+                    bguide[y:y + th, x:x + tw] = rguide[src]
+        img[k] = _pad_to(block, h, w).transpose(2, 0, 1)
+        msk[k, 0] = _pad_to(bmask, h, w)
+        if gd is not None:
+            gd[k, 0] = _pad_to(bguide, h, w)
     return img, msk, gd
 
 

@@ -306,3 +306,19 @@ def test_a_job_cancelled_before_or_during_its_last_call_returns_nothing() -> Non
         with pytest.raises(Cancelled):  # one crop: cancelled while it ran
             engine.run_blocking(job, cancel, lambda p: cancel.set() if p.done == 1 else None)
         assert log.calls == 1
+
+
+def test_small_crops_share_an_atlas_when_the_size_multiple_is_coarse() -> None:
+    """PConv pads to multiples of 128: specks' 80-pixel crops sit side by side instead of 128 each."""
+    shape = (1500, 2000)
+    pixels = _photo((*shape, 3), np.uint8)
+    mask = _specks(shape, 200, radius=4)
+    with fake_model(work_size=256, pad_multiple=128) as (name, log):
+        job = engine.plan(pixels, mask, name)
+        out, _ = engine.inpaint(pixels, mask, name, EngineOptions(feather=False))
+    fed = sum(n * h * w for n, _, h, w in log.shapes)
+    padded_alone = sum(128 * 128 * len(r.tiles) for r in job.regions)  # what one crop per input would cost
+    assert fed < 0.75 * padded_alone
+    assert all(h % 128 == 0 and w % 128 == 0 for _, _, h, w in log.shapes)
+    assert np.array_equal(out[~mask], pixels[~mask])
+    assert np.all(out[mask] == round(FILL * 255))  # every speck got its own fill back from its cell
