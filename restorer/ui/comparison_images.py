@@ -148,7 +148,9 @@ def difference_levels(before: np.ndarray, after: np.ndarray, gain: int = DIFF_GA
         # 16-bit: scale to 8-bit units, rounding up so that any change is at least level 1.
         return (cv2.add(cv2.multiply(np.ascontiguousarray(diff), gain), 256) // 257).astype(np.uint8)
     if before.dtype == np.bool_:
-        return ((before != after) * 255).astype(np.uint8)
+        changed = np.not_equal(before, after).view(np.uint8)
+        changed *= 255  # in place: True (1) becomes 255
+        return _channel_max(changed)
     diff = _channel_max(np.abs(before.astype(np.float64) - after.astype(np.float64)))
     return np.clip(np.ceil(diff * 255.0 * gain), 0, 255).astype(np.uint8)
 
@@ -391,7 +393,7 @@ def step_pair(doc: Any, k: int, max_side: int = DISPLAY_MAX_SIDE, context: int =
 
     - a step with one photo patch: exactly that patch's ``before`` and ``after`` arrays;
     - several photo patches: their union box at states k-1 and k (subsampled when larger than
-      about 2 x max_side, with the difference map still taken at full resolution);
+      max_side, with the difference map still taken at full resolution);
     - mask-only steps (stroke, erase, mask): the photo region with the mask before and after
       tinted, and a difference map of the mask change itself.
 
@@ -412,26 +414,19 @@ def step_pair(doc: Any, k: int, max_side: int = DISPLAY_MAX_SIDE, context: int =
     c = max(0, int(context))
     box = (max(0, changed[0] - c), max(0, changed[1] - c), min(height, changed[2] + c), min(width, changed[3] + c))
     h, w = box[2] - box[0], box[3] - box[1]
-    size = fit_size(h, w, max_side)
-    s = _stride_for(h, w, size)
+    # Subsampled (at least display size) when the region is bigger than the screen; the
+    # difference map is then max-pooled from full resolution so thin changes still show.
+    s = _stride_for(h, w, fit_size(h, w, max_side), oversample=1)
+
+    def rows(state: int) -> Callable[[int, int], np.ndarray]:
+        return lambda r0, r1: region_at_state(doc, (box[0] + r0, box[1], box[0] + r1, box[3]), state, target)
+
+    before = region_at_state(doc, box, k - 1, target, s)
+    after = region_at_state(doc, box, k, target, s)
+    difference = difference_map(rows(k - 1), rows(k), before.shape[:2], shape=(h, w)) if s > 1 else None
     if photo:
-        before = region_at_state(doc, box, k - 1, "photo", s)
-        after = region_at_state(doc, box, k, "photo", s)
-        difference = None
-        if s > 1:
-
-            def rows(state: int) -> Callable[[int, int], np.ndarray]:
-                return lambda r0, r1: region_at_state(doc, (box[0] + r0, box[1], box[0] + r1, box[3]), state)
-
-            difference = difference_map(rows(k - 1), rows(k), size, shape=(h, w))
         return ComparisonPair(before, after, difference, title=title, box=box)
     rgb = to_display_rgb8(region_at_state(doc, box, k, "photo", s))
-    mask_before = region_at_state(doc, box, k - 1, "mask", s)
-    mask_after = region_at_state(doc, box, k, "mask", s)
-    return ComparisonPair(
-        tint_mask(rgb, mask_before),
-        tint_mask(rgb, mask_after),
-        difference_levels(mask_before, mask_after),
-        title=title,
-        box=box,
-    )
+    if difference is None:
+        difference = difference_levels(before, after)
+    return ComparisonPair(tint_mask(rgb, before), tint_mask(rgb, after), difference, title=title, box=box)

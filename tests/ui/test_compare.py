@@ -222,3 +222,15 @@ def test_a_mask_step_in_difference_mode_lights_up_only_the_stroke(view):
 
     assert at(2, 22).sum() > 0  # on the stroke
     assert at(0, 0).sum() == 0 and at(4, 44).sum() == 0  # round caps leave the corners unpainted
+
+
+def test_a_big_sparse_step_is_subsampled_but_keeps_every_change_in_its_difference():
+    doc = make_doc(np.full((200, 300, 3), 90, dtype=np.uint8))
+    mask = np.zeros((200, 300), dtype=bool)
+    mask[0, 0] = mask[199, 299] = True  # a 200 x 300 box holding two changed pixels
+    doc.set_mask(mask, "Import mask")
+    pair = step_pair(doc, 1, max_side=50)
+    assert pair.box == (0, 0, 200, 300)
+    assert pair.before.shape[:2] == pair.difference.shape[:2] and max(pair.before.shape[:2]) < 100
+    assert np.count_nonzero(pair.difference) == 2
+    assert pair.difference[0, 0] > 0 and pair.difference[-1, -1] > 0
