@@ -3,7 +3,8 @@
 One code path for the CLI, the batch tool and the app. ``plan`` snapshots what a fill needs (copies
 of the crops only) into a frozen ``Job``; ``run`` is a generator that yields ``Progress`` after
 every model call, stops between calls when cancelled, and returns a ``Result`` of patches.
-The model calls themselves (batching, tiling, devices, out-of-memory fallback) live in runner.py.
+Which crops to run is regions.py's business; the model calls (batching, tiling, devices, out-of-memory
+fallback) are runner.py's; turning outputs back into photo pixels is paste.py's.
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ import numpy as np
 
 from restorer.core.mask import BBox
 from restorer.errors import Cancelled, RestorerError
-from restorer.inference.regions import Region, make_patch, resize_mask, tile_boxes, tile_weight, to_float_chw
+from restorer.inference.paste import make_patch, to_float_chw
+from restorer.inference.regions import Region, resize_mask, tile_boxes, tile_weight
 from restorer.models import device as devices
 from restorer.models import registry
 

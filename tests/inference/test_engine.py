@@ -256,7 +256,7 @@ def test_hole_touching_the_border_and_a_tiny_photo() -> None:
 @pytest.mark.parametrize("model", ["telea", "navier-stokes"])
 def test_classical_crops_fill_exactly_as_the_whole_photo_would(model: str) -> None:
     """Classical models read only `radius` px of context, so small crops must not change the fill."""
-    from restorer.inference.regions import from_float3, to_float3
+    from restorer.inference.paste import from_float3, to_float3
     from restorer.models import registry
 
     pixels = _photo((300, 400, 3), np.uint16)

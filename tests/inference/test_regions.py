@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from restorer.core.mask import BBox
+from restorer.inference.paste import feather
 from restorer.inference.regions import (
     bucket_sides,
     choose_scale,
-    feather,
     find_holes,
     group_holes,
     hole_thickness,
