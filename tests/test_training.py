@@ -136,6 +136,10 @@ def test_losses_behave() -> None:
     perc, style = L.perceptual_style([f1(pred)], f1(x))
     same_p, same_s = L.perceptual_style([f1(x)], f1(x))
     assert float(perc) > 0 and float(style) > 0 and float(same_p) == 0 and float(same_s) == 0
+    # The SSIM loss is 1 - the SSIM metric (same window and constants).
+    a, b = torch.rand(1, 3, 24, 24, dtype=torch.float64), torch.rand(1, 3, 24, 24, dtype=torch.float64)
+    ref = ssim(a[0].permute(1, 2, 0).numpy(), b[0].permute(1, 2, 0).numpy())
+    assert abs(1 - float(L.ssim_loss(a, b)) - ref) < 1e-5 and float(L.ssim_loss(a, a)) < 1e-6
     for kind in L.GAN_KINDS:
         good = L.d_loss(torch.full((4,), 5.0), torch.full((4,), -5.0), kind)
         bad = L.d_loss(torch.full((4,), -5.0), torch.full((4,), 5.0), kind)
@@ -169,7 +173,7 @@ def test_metrics_match_skimage() -> None:
     ("--model", "edgeconnect", "--stage", "edge", "--blocks", "1", "--crop", "32", "--steps", "3"),
     ("--model", "edgeconnect", "--stage", "inpaint", "--blocks", "1", "--crop", "32", "--steps", "3", "--gan", "hinge"),
     ("--model", "edgeconnect", "--stage", "joint", "--blocks", "1", "--crop", "32", "--steps", "3",
-     "--perceptual", "none", "--weight", "edge_bce=1"),
+     "--perceptual", "none", "--weight", "edge_bce=1", "--weight", "ssim=1"),
 ], ids=["pconv", "pconv-adv-disc-freeze", "edge", "inpaint", "joint"])
 def test_training_steps_change_the_trained_generator(tmp_path: Path, extra: tuple[str, ...]) -> None:
     from restorer.training.tasks import make_task

@@ -189,6 +189,8 @@ def run_export(args: argparse.Namespace) -> int:
         if fails:
             raise RestorerError(f"{learned[0]} misses the shipping bar ({fails[0]}; {len(fails)} in all); "
                                 "export with --out runs/... instead")
+    if metrics is not None:  # the card keeps the protocol and the numbers, not the list of pairs
+        metrics = {k: v for k, v in metrics.items() if k != "pairs"}
     st, card = export_checkpoint(Path(args.checkpoint), args.name, Path(args.out), metrics=metrics, command=args.command)
     print(f"written: {st} and {card}")
     return 0

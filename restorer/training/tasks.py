@@ -27,7 +27,7 @@ PERCEPTUAL = ("random", "disc", "none")
 # were tuned to VGG's activation scale, which these features do not have).
 DEFAULT_WEIGHTS: dict[str, float] = {
     "hole": 6.0, "valid": 1.0, "tv": 0.1, "perceptual": 0.5, "style": 500.0,
-    "adv": 0.1, "fm": 0.0, "edge_adv": 1.0, "edge_fm": 10.0, "edge_bce": 0.0,
+    "adv": 0.1, "fm": 0.0, "edge_adv": 1.0, "edge_fm": 10.0, "edge_bce": 0.0, "ssim": 0.0,
 }
 
 
@@ -93,6 +93,10 @@ class Task:
         tv = L.total_variation(comp, mask)
         total = w["hole"] * hole + w["valid"] * valid + w["tv"] * tv
         logs = {"hole": hole.item(), "valid": valid.item(), "tv": tv.item()}
+        if w["ssim"] > 0:
+            ssim = L.ssim_loss(comp, gt)
+            total = total + w["ssim"] * ssim
+            logs["ssim"] = ssim.item()
         fake_feats = real_feats = None
         if disc is not None:
             disc = _plain(disc)  # the generator step needs no discriminator gradients (nor DDP sync)
