@@ -222,6 +222,7 @@ def _calls(photo: np.ndarray, mask: np.ndarray, name: str, options: EngineOption
 COLUMNS = [
     ("model", "model", "{}"),
     ("device", "device", "{}"),
+    ("random_weights", "random weights", "{}"),
     ("scratch_s", "scratch 1 % (s)", "{:.2f}"),
     ("specks_s", "200 specks (s)", "{:.2f}"),
     ("specks_calls", "calls", "{}"),
