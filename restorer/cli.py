@@ -99,9 +99,11 @@ def _run_fill(args: argparse.Namespace, image: Path, mask_path: Path, output: Pa
     bar = ProgressLine(label, enabled=not args.quiet)
     started = time.monotonic()
     try:
-        # In place: the loaded pixels are ours alone, and a 100 MP 16-bit scan would need 600 MB more.
+        # In place when the decoder gave a writable array (tifffile, OpenCV do; Pillow's views don't):
+        # the loaded pixels are ours alone, and a 100 MP 16-bit scan would need 600 MB more.
         filled, result = engine.inpaint(
-            photo.pixels, mask, args.model, _engine_options(args), on_progress=bar, inplace=True
+            photo.pixels, mask, args.model, _engine_options(args), on_progress=bar,
+            inplace=photo.pixels.flags.writeable,
         )
     finally:
         bar.close()
