@@ -121,7 +121,8 @@ def train_config(args: argparse.Namespace) -> dict[str, Any]:
         except ValueError:
             raise RestorerError(f"--weight {item!r}: expected NAME=NUMBER") from None
     cfg["weights"] = weights
-    if not cfg.get("data"):
+    # A resumed run takes its photos from the checkpoint's saved config, not from the default folder.
+    if not cfg.get("data") and not cfg.get("resume"):
         raise RestorerError("no training photos: pass --data FOLDER")
     if cfg["crop"] % (2 ** cfg["depth"] if cfg["model"] == "partialconv" else 4):
         raise RestorerError(f"--crop {cfg['crop']} must be a multiple of the network's size multiple")
