@@ -49,7 +49,7 @@ def main() -> int:
 
     import numpy as np
 
-    from restorer.core.image import load_mask
+    from restorer.core.maskfile import load_mask
     from restorer.ui.app import make_app
     from restorer.ui.main_window import MainWindow
 

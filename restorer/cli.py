@@ -89,7 +89,8 @@ def _engine_options(args: argparse.Namespace):
 
 def _run_fill(args: argparse.Namespace, image: Path, mask_path: Path, output: Path, label: str) -> dict:
     """Load, fill, save one photo; returns the record of what was changed."""
-    from restorer.core.image import load_mask, load_photo, save_photo
+    from restorer.core.image import load_photo, save_photo
+    from restorer.core.maskfile import load_mask
     from restorer.core.record import edit_record
     from restorer.inference import engine
 

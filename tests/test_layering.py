@@ -27,7 +27,7 @@ def test_no_qt_outside_ui(package: str) -> None:
 
 @pytest.mark.parametrize(
     "package",
-    ["restorer.core.image", "restorer.core.document", "restorer.core.mask", "restorer.core.history",
+    ["restorer.core.image", "restorer.core.maskfile", "restorer.core.document", "restorer.core.mask", "restorer.core.history",
      "restorer.models.registry", "restorer.inference.engine", "restorer.cli"],
 )
 def test_no_torch_at_import(package: str) -> None:

@@ -1,4 +1,4 @@
-"""Photo I/O and the array contract: photos and masks loaded and saved faithfully (depth, mode, ICC, EXIF, DPI).
+"""Photo I/O and the array contract: photos loaded and saved faithfully (depth, mode, ICC, EXIF, DPI).
 
 The array contract (canonical text; every package keeps to it)
 -----------------------------------------------------------------
@@ -41,6 +41,7 @@ refused unless ``allow_8bit``); JPEG and BMP hold no alpha (refused unless ``dro
 16-bit PNG goes through OpenCV (Pillow has no 16-bit RGB; 16-bit gray+alpha has its own small
 encoder in ``pngchunks``), TIFF through tifffile, the rest through Pillow; PNG metadata chunks
 (iCCP, pHYs, eXIf, text, colour) are read and written in ``pngchunks`` for every bit depth.
+Mask files (``load_mask``, ``save_mask``) are read and written in ``maskfile``, through this module.
 
 Errors a user can cause raise ``ImageError`` / ``MaskError`` whose message is one line,
 ``"<path>: <problem>"``; no library exception type escapes, and a failed save leaves no file.
@@ -63,7 +64,7 @@ from restorer.core import codecs
 from restorer.core import exif as exiflib
 from restorer.core.pngchunks import PngFormatError
 from restorer.core.tiffcodec import read_tiff, write_tiff
-from restorer.errors import ImageError, MaskError, RestorerError
+from restorer.errors import ImageError, RestorerError
 
 DEFAULT_MAX_PIXELS: int = 250_000_000
 
@@ -340,45 +341,6 @@ def _fsync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
-
-
-# ---------------------------------------------------------------- masks
-
-
-def load_mask(
-    path: str | os.PathLike[str], shape: tuple[int, ...], *, max_pixels: int = DEFAULT_MAX_PIXELS
-) -> np.ndarray:
-    """Read a mask image for a photo of ``shape`` (H, W[, C]) as bool H x W, True = hole.
-
-    Any readable image works. If it has alpha and its colour is one flat value (a brush layer
-    exported on transparency), the hole is ``alpha > 0``; otherwise the hole is where its gray
-    rendering (Rec. 601 luma, 16-bit scaled to 8) is above 127, i.e. white = hole.
-    """
-    path = Path(path)
-    mask = load_photo(path, max_pixels=max_pixels)
-    height, width = int(shape[0]), int(shape[1])
-    if (mask.height, mask.width) != (height, width):
-        raise MaskError(
-            f"{path}: mask is {mask.width} x {mask.height} pixels but the photo is {width} x {height}"
-        )
-    px = mask.pixels
-    if mask.alpha is not None and bool((px == px[0, 0]).all()):
-        return mask.alpha > 0
-    gray = px[:, :, 0] if px.shape[2] == 1 else cv2.cvtColor(px, cv2.COLOR_RGB2GRAY)
-    return to_8bit(gray) > 127
-
-
-def save_mask(mask: np.ndarray, path: str | os.PathLike[str]) -> None:
-    """Write a bool H x W mask as an 8-bit gray PNG, 255 = hole, atomically."""
-    path = Path(path)
-    if path.suffix.lower() != ".png":
-        raise ImageError(f"{path}: masks are saved as PNG; use a .png file name")
-    mask = np.asarray(mask)
-    if mask.ndim != 2:
-        raise ValueError(f"a mask is H x W, got shape {mask.shape}")
-    pixels = np.where(mask, np.uint8(255), np.uint8(0))[:, :, None]
-    encode = codecs.Encode(pixels, None, None, None, None, {}, "", 100)
-    atomic_write(path, lambda tmp: codecs.write_png(tmp, encode))
 
 
 # ---------------------------------------------------------------- display

@@ -196,7 +196,7 @@ class FileCommands(QObject):
     def import_mask(self) -> None:
         from PySide6.QtWidgets import QFileDialog
 
-        from restorer.core.image import load_mask
+        from restorer.core.maskfile import load_mask
 
         doc = self.window.document
         if doc is None:
@@ -212,7 +212,7 @@ class FileCommands(QObject):
     def export_mask(self) -> None:
         from PySide6.QtWidgets import QFileDialog
 
-        from restorer.core.image import save_mask
+        from restorer.core.maskfile import save_mask
 
         doc = self.window.document
         if doc is None:

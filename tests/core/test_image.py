@@ -21,13 +21,12 @@ from restorer.core.image import (
     Photo,
     PhotoMeta,
     atomic_write,
-    load_mask,
     load_photo,
-    save_mask,
     save_photo,
     to_8bit,
     to_display_rgb8,
 )
+from restorer.core.maskfile import load_mask, save_mask
 from restorer.errors import ImageError, MaskError
 
 SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
