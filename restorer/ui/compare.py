@@ -43,15 +43,8 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from restorer.ui.comparison_images import (
-    DISPLAY_MAX_SIDE,
-    ComparisonPair,
-    difference_map,
-    display_copy,
-    fit_size,
-    heat_colours,
-    resize_levels,
-)
+from restorer.ui.comparison_images import DISPLAY_MAX_SIDE, ComparisonPair, display_copy, fit_size
+from restorer.ui.difference_maps import difference_map, heat_colours, resize_levels
 from restorer.ui.history_panel import rgb8_to_qimage
 
 MODES = ("split", "after", "before", "difference")
