@@ -7,8 +7,6 @@ Document's mask, or the Edges mode's guide layer) through begin_stroke / paint /
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -25,7 +23,8 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QWidget
 
-from restorer.ui.convert import MaskPyramid, OverlayCache, RgbPyramid, argb_qimage, overlay_argb
+from restorer.ui.canvas_paint import Overlay, paint_photo
+from restorer.ui.convert import MaskPyramid, OverlayCache, RgbPyramid
 
 MIN_SCALE = 1 / 256
 MAX_SCALE = 32.0
@@ -39,19 +38,6 @@ class PaintTarget(Protocol):
     def paint(self, p0: tuple[float, float], p1: tuple[float, float], radius: float) -> object: ...
     def commit_stroke(self, label: str | None = None) -> object: ...
     def abort_stroke(self) -> None: ...
-
-
-@dataclass
-class Overlay:
-    """A bool layer drawn in one colour over the photo."""
-
-    cache: OverlayCache
-    opacity: float
-    visible: bool = True
-
-    @property
-    def pyramid(self) -> MaskPyramid:
-        return self.cache.pyramid
 
 
 class CanvasView(QWidget):
@@ -225,53 +211,10 @@ class CanvasView(QWidget):
         painter.fillRect(exposed, QColor(40, 40, 40))
         shown = self.alternate or self.display
         if shown is not None:
-            # Device pixels, not logical ones: a 2x screen at fit needs the next finer level.
-            level = shown.level_for_scale(self.scale * self.devicePixelRatioF())
-            region = self._source_region(exposed, level, shown.levels[level].shape[:2])
-            if region is not None:
-                (y0, x0, y1, x1), target = region
-                if self.scale * self.devicePixelRatioF() * (2**level) > 1.0:
-                    # Zoomed in: show hard pixels so the user sees exactly what they retouch.
-                    painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
-                else:
-                    painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-                source = QRectF(x0, y0, x1 - x0, y1 - y0)
-                painter.drawImage(target, shown.qimage(level), source)
-                painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
-                for overlay in self.overlays.values():
-                    if overlay.visible and overlay.opacity > 0:
-                        self._paint_overlay(painter, overlay.cache, level, (y0, x0, y1, x1), target)
+            paint_photo(painter, exposed, shown, self.overlays.values(), self.scale, self.tx, self.ty,
+                        self.devicePixelRatioF())
         self._paint_cursor(painter)
         painter.end()
-
-    @staticmethod
-    def _paint_overlay(painter: QPainter, cache: OverlayCache, level: int, box: tuple[int, int, int, int], target: QRectF) -> None:
-        level = min(level, len(cache.pyramid.levels) - 1)
-        y0, x0, y1, x1 = box
-        argb = cache.cached(level)
-        if argb is not None:
-            painter.drawImage(target, argb_qimage(argb), QRectF(x0, y0, x1 - x0, y1 - y0))
-            return
-        # A level too big to keep coloured (level 0 of a big scan): colour just what shows.
-        crop = cache.pyramid.levels[level][y0:y1, x0:x1]
-        if crop.any():
-            argb = overlay_argb(crop, cache.value)
-            painter.drawImage(target, argb_qimage(argb))
-
-    def _source_region(
-        self, exposed: QRect, level: int, shape: tuple[int, int]
-    ) -> tuple[tuple[int, int, int, int], QRectF] | None:
-        """The level's pixel rows/columns under ``exposed`` and where they land on the widget."""
-        f = 2**level
-        s = self.scale * f  # screen pixels per level pixel
-        lx0 = max(0, math.floor((exposed.left() - self.tx) / s))
-        ly0 = max(0, math.floor((exposed.top() - self.ty) / s))
-        lx1 = min(shape[1], math.ceil((exposed.right() + 1 - self.tx) / s))
-        ly1 = min(shape[0], math.ceil((exposed.bottom() + 1 - self.ty) / s))
-        if lx1 <= lx0 or ly1 <= ly0:
-            return None
-        target = QRectF(self.tx + lx0 * s, self.ty + ly0 * s, (lx1 - lx0) * s, (ly1 - ly0) * s)
-        return (ly0, lx0, ly1, lx1), target
 
     def _cursor_rect(self) -> QRect:
         if self._cursor is None:
