@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QMenu
+from PySide6.QtWidgets import QCheckBox, QLabel, QMenu, QSlider, QSpinBox, QToolBar
 
+from restorer.ui.canvas import MAX_BRUSH, MIN_BRUSH
 from restorer.ui.icons import icon
 
 if TYPE_CHECKING:
@@ -169,3 +170,60 @@ def build_menus(w: MainWindow, a: Actions) -> QMenu:
     view.addSeparator()
     w.view_menu = view
     return recent
+
+
+def build_device_menu(w: MainWindow) -> None:
+    """Where learned models run: automatic (GPU if there is one) or a fixed device; classical ones use the CPU."""
+    group = QActionGroup(w)
+    labels = {"auto": "&Automatic (GPU if available)", "cpu": "&CPU", "cuda": "&NVIDIA GPU (CUDA)", "mps": "&Apple GPU (MPS)"}
+    for name, label in labels.items():
+        action = w.device_menu.addAction(label)
+        action.setCheckable(True)
+        action.setData(name)
+        action.setChecked(name == w.settings.device)
+        group.addAction(action)
+
+    def chosen(action: QAction) -> None:
+        w.settings.device = str(action.data())
+        w.show_status(f"Learned models will run on: {w.settings.device} (from the next fill)")
+
+    group.triggered.connect(chosen)
+
+
+def build_toolbar(w: MainWindow, a: Actions) -> None:
+    """The tool bar: file and history commands, tools, brush size, mask opacity, model, fill."""
+    bar = QToolBar("Tools")
+    bar.setObjectName("tools")
+    bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+    for action in (a.open, a.save, None, a.undo, a.redo, None, a.brush, a.eraser):
+        bar.addSeparator() if action is None else bar.addAction(action)
+    w.brush_slider = QSlider(Qt.Orientation.Horizontal)
+    w.brush_slider.setRange(MIN_BRUSH, 300)
+    w.brush_slider.setMaximumWidth(140)
+    w.brush_slider.setToolTip("Brush size in photo pixels ([ and ])")
+    w.brush_spin = QSpinBox()
+    w.brush_spin.setRange(MIN_BRUSH, MAX_BRUSH)
+    w.brush_spin.setSuffix(" px")
+    bar.addWidget(QLabel(" Size "))
+    bar.addWidget(w.brush_slider)
+    bar.addWidget(w.brush_spin)
+    w.opacity_slider = QSlider(Qt.Orientation.Horizontal)
+    w.opacity_slider.setRange(0, 100)
+    w.opacity_slider.setMaximumWidth(100)
+    w.opacity_slider.setToolTip("Mask overlay opacity")
+    bar.addWidget(QLabel(" Mask "))
+    bar.addWidget(w.opacity_slider)
+    bar.addSeparator()
+    bar.addWidget(QLabel(" Model "))
+    bar.addWidget(w.model_picker)
+    bar.addAction(a.fill)
+    bar.widgetForAction(a.fill).setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+    w.auto_check = QCheckBox("Auto")
+    w.auto_check.setToolTip("Fill automatically when a stroke ends")
+    bar.addWidget(w.auto_check)
+    bar.addAction(a.edges)
+    bar.addSeparator()
+    bar.addAction(a.fit)
+    bar.addAction(a.compare_split)
+    w.addToolBar(bar)
+    w.toolbar = bar

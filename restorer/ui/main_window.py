@@ -7,22 +7,11 @@ from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QColor, QDragEnterEvent, QDropEvent, QKeyEvent
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QDockWidget,
-    QLabel,
-    QMainWindow,
-    QMessageBox,
-    QProgressBar,
-    QSlider,
-    QSpinBox,
-    QStackedWidget,
-    QToolBar,
-)
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QProgressBar, QStackedWidget
 
-from restorer.ui.actions import GROW_PX, build_actions, build_menus
+from restorer.ui.actions import GROW_PX, build_actions, build_device_menu, build_menus, build_toolbar
 from restorer.ui.comparing import HOLD_KEY, CompareController
-from restorer.ui.canvas import MAX_BRUSH, MIN_BRUSH, CanvasView
+from restorer.ui.canvas import CanvasView
 from restorer.ui.convert import MaskPyramid, RgbPyramid
 from restorer.ui.edges import EdgesController
 from restorer.ui.fill import FillController, ModelPicker
@@ -63,8 +52,8 @@ class MainWindow(QMainWindow):
 
         self.actions = build_actions(self)
         self.recent_menu = build_menus(self, self.actions)
-        self._build_device_menu()
-        self._build_toolbar()
+        build_device_menu(self)
+        build_toolbar(self, self.actions)
         self._build_history_dock()
         self._build_status_bar()
         self._connect()
@@ -72,62 +61,6 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     # --- building --------------------------------------------------------------------------------
-    def _build_toolbar(self) -> None:
-        a = self.actions
-        bar = QToolBar("Tools")
-        bar.setObjectName("tools")
-        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
-        for action in (a.open, a.save, None, a.undo, a.redo, None, a.brush, a.eraser):
-            bar.addSeparator() if action is None else bar.addAction(action)
-        self.brush_slider = QSlider(Qt.Orientation.Horizontal)
-        self.brush_slider.setRange(MIN_BRUSH, 300)
-        self.brush_slider.setMaximumWidth(140)
-        self.brush_slider.setToolTip("Brush size in photo pixels ([ and ])")
-        self.brush_spin = QSpinBox()
-        self.brush_spin.setRange(MIN_BRUSH, MAX_BRUSH)
-        self.brush_spin.setSuffix(" px")
-        bar.addWidget(QLabel(" Size "))
-        bar.addWidget(self.brush_slider)
-        bar.addWidget(self.brush_spin)
-        self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
-        self.opacity_slider.setRange(0, 100)
-        self.opacity_slider.setMaximumWidth(100)
-        self.opacity_slider.setToolTip("Mask overlay opacity")
-        bar.addWidget(QLabel(" Mask "))
-        bar.addWidget(self.opacity_slider)
-        bar.addSeparator()
-        bar.addWidget(QLabel(" Model "))
-        bar.addWidget(self.model_picker)
-        bar.addAction(a.fill)
-        bar.widgetForAction(a.fill).setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.auto_check = QCheckBox("Auto")
-        self.auto_check.setToolTip("Fill automatically when a stroke ends")
-        bar.addWidget(self.auto_check)
-        bar.addAction(a.edges)
-        bar.addSeparator()
-        bar.addAction(a.fit)
-        bar.addAction(a.compare_split)
-        self.addToolBar(bar)
-        self.toolbar = bar
-
-    def _build_device_menu(self) -> None:
-        """Where learned models run: automatic (GPU if there is one) or a fixed device; classical ones use the CPU."""
-        from PySide6.QtGui import QActionGroup
-
-        group = QActionGroup(self)
-        labels = {"auto": "&Automatic (GPU if available)", "cpu": "&CPU", "cuda": "&NVIDIA GPU (CUDA)", "mps": "&Apple GPU (MPS)"}
-        for name, label in labels.items():
-            action = self.device_menu.addAction(label)
-            action.setCheckable(True)
-            action.setData(name)
-            action.setChecked(name == self.settings.device)
-            group.addAction(action)
-        group.triggered.connect(self._device_chosen)
-
-    def _device_chosen(self, action: Any) -> None:
-        self.settings.device = str(action.data())
-        self.show_status(f"Learned models will run on: {self.settings.device} (from the next fill)")
-
     def _build_history_dock(self) -> None:
         from restorer.ui.history_panel import HistoryPanel
 
