@@ -207,6 +207,9 @@ def test_resume_continues_exactly(tmp_path: Path) -> None:
     data = _photos(tmp_path / "photos")
     common = ("--model", "partialconv", "--depth", "5", "--crop", "32", "--adv-pconv", "--ckpt-every", "0")
     straight = _ckpt(_train(tmp_path, "a", *common, "--steps", "4", data=data))
+    # A run started from another's weights counts the steps behind them.
+    chained = _ckpt(_train(tmp_path, "c", *common, "--steps", "1", "--init", str(tmp_path / "a" / "latest.pt"), data=data))
+    assert chained["config"]["init_steps"] == 4
     _train(tmp_path, "b", *common, "--steps", "2", data=data)
     assert commands.main(["train", "--run-dir", str(tmp_path / "b"), "--resume", "--steps", "4", "--quiet"]) == 0
     resumed = _ckpt(tmp_path / "b")

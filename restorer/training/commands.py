@@ -95,6 +95,8 @@ def add_parsers(subparsers: Any) -> None:
     x.add_argument("--out", default=str(REPO / "weights"))
     x.add_argument("--metrics", default=None, help="evaluation.json to put in the card")
     x.add_argument("--command", default=None, help="the training command for the card")
+    x.add_argument("--iterations", type=int, default=None,
+                   help="total training steps for the card (default: the checkpoint's, plus those behind its --init)")
     x.add_argument("--force", action="store_true",
                    help="write into the repository's weights/ even if the metrics miss the shipping bar")
     x.set_defaults(func=run_export)
@@ -192,7 +194,8 @@ def run_export(args: argparse.Namespace) -> int:
                                 "export with --out runs/... instead")
     if metrics is not None:  # the card keeps the protocol and the numbers, not the list of pairs
         metrics = {k: v for k, v in metrics.items() if k != "pairs"}
-    st, card = export_checkpoint(Path(args.checkpoint), args.name, Path(args.out), metrics=metrics, command=args.command)
+    st, card = export_checkpoint(Path(args.checkpoint), args.name, Path(args.out), metrics=metrics, command=args.command,
+                                 iterations=args.iterations)
     print(f"written: {st} and {card}")
     return 0
 

@@ -58,6 +58,7 @@ def export_generator(generator: torch.nn.Module, config: Mapping[str, Any], name
     tmp = st_path.with_name(st_path.name + ".tmp")
     save_file(half_state(generator), str(tmp), metadata=meta)
     os.replace(tmp, st_path)
+    os.chmod(st_path, 0o644)  # safetensors writes owner-only files; weights are for everyone to read
     card = {
         "name": name,
         "config": dict(config),
@@ -101,12 +102,15 @@ def checkpoint_inpainter(path: Path, device: str = "cpu") -> Any:
 
 
 def export_checkpoint(path: Path, name: str, out_dir: Path, *, metrics: Mapping[str, Any] | None = None,
-                      command: str | None = None) -> tuple[Path, Path]:
+                      command: str | None = None, iterations: int | None = None) -> tuple[Path, Path]:
     from restorer.training.tasks import network_config
 
     task, ckpt = _task_from_checkpoint(path)
     cfg = ckpt["config"]
-    keep = ("model", "stage", "crop", "batch", "lr", "perceptual", "gan", "weights", "seed", "freeze_bn_at", "init")
-    return export_generator(task.generator, network_config(cfg), name, out_dir, iterations=int(ckpt["step"]),
+    keep = ("model", "stage", "crop", "batch", "lr", "perceptual", "gan", "weights", "seed", "freeze_bn_at", "init",
+            "init_steps")
+    if iterations is None:
+        iterations = int(ckpt["step"]) + int(cfg.get("init_steps", 0))
+    return export_generator(task.generator, network_config(cfg), name, out_dir, iterations=iterations,
                             command=command or cfg.get("argv"), metrics=metrics,
                             training={k: cfg.get(k) for k in keep})

@@ -68,16 +68,19 @@ def _unwrap(module: torch.nn.Module) -> torch.nn.Module:
     return module.module if hasattr(module, "module") else module
 
 
-def init_from(task: Task, spec: str) -> None:
-    """``--init [PREFIX=]PATH``: copy generator weights (all, or those under PREFIX, e.g. edge=...) from a checkpoint."""
+def init_from(task: Task, spec: str) -> int:
+    """``--init [PREFIX=]PATH``: copy generator weights (all, or those under PREFIX, e.g. edge=...) from a checkpoint.
+
+    Returns how many steps stand behind those weights (the checkpoint's own and those of its inits).
+    """
     prefix, _, path = spec.rpartition("=")
     ckpt = load_checkpoint(Path(path))
     src = ckpt["nets"]["generator"]
     keys = [k for k in src if not prefix or k.startswith(prefix + ".")]
     if not keys:
         raise RestorerError(f"{path}: no generator weights under {prefix!r}")
-    missing = task.generator.load_state_dict({k: src[k] for k in keys}, strict=not prefix)
-    del missing
+    task.generator.load_state_dict({k: src[k] for k in keys}, strict=not prefix)
+    return int(ckpt["step"]) + int(ckpt["config"].get("init_steps", 0))
 
 
 # --- logging and progress ------------------------------------------------------------------------
@@ -180,9 +183,9 @@ def train(cfg: dict[str, Any]) -> dict[str, Any]:
     random.seed(seed + rank)
 
     task = make_task(cfg, device)
-    for spec in cfg.get("init") or []:
-        if ckpt is None:
-            init_from(task, spec)
+    if ckpt is None:
+        # Steps behind the initial weights, so the model card can count every iteration of a staged run.
+        cfg["init_steps"] = sum(init_from(task, spec) for spec in cfg.get("init") or [])
     if cfg["model"] == "partialconv" and int(cfg.get("freeze_bn_at", -1)) == 0:
         task.generator.freeze_encoder_bn(True)  # type: ignore[operator]
 
