@@ -153,7 +153,10 @@ def _load_models(names: Sequence[str], weights_dir: str | None, device: str) -> 
             path = Path(name)
             if not path.is_file():
                 raise RestorerError(f"{path}: checkpoint does not exist")
-            models[path.parent.name] = checkpoint_inpainter(path, device)
+            key = path.parent.name
+            if key in models or key in names:  # e.g. a run folder named like a registry model
+                key = f"{key} (checkpoint {path.name})"
+            models[key] = checkpoint_inpainter(path, device)
         else:
             models[name] = registry.load(name, device=device, folder=Path(weights_dir) if weights_dir else None)
     return models
