@@ -205,7 +205,8 @@ def test_training_steps_change_the_trained_generator(tmp_path: Path, extra: tupl
 
 def test_resume_continues_exactly(tmp_path: Path) -> None:
     data = _photos(tmp_path / "photos")
-    common = ("--model", "partialconv", "--depth", "5", "--crop", "32", "--adv-pconv", "--ckpt-every", "0")
+    common = ("--model", "partialconv", "--depth", "5", "--crop", "32", "--adv-pconv", "--ckpt-every", "0",
+              "--freeze-bn-at", "0")
     straight = _ckpt(_train(tmp_path, "a", *common, "--steps", "4", data=data))
     # A run started from another's weights counts the steps behind them.
     chained = _ckpt(_train(tmp_path, "c", *common, "--steps", "1", "--init", str(tmp_path / "a" / "latest.pt"), data=data))
@@ -214,6 +215,8 @@ def test_resume_continues_exactly(tmp_path: Path) -> None:
     assert commands.main(["train", "--run-dir", str(tmp_path / "b"), "--resume", "--steps", "4", "--quiet"]) == 0
     resumed = _ckpt(tmp_path / "b")
     assert resumed["step"] == straight["step"] == 4
+    # Settings not given again keep their saved values (not the parser's defaults).
+    assert resumed["config"]["freeze_bn_at"] == 0 and resumed["config"]["ckpt_every"] == 0
     for net in ("generator", "image"):
         for k, v in straight["nets"][net].items():
             assert torch.equal(v, resumed["nets"][net][k]), f"{net}.{k} differs after resume"

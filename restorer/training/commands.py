@@ -23,6 +23,9 @@ def _default(path: Path) -> str | None:
     return str(path) if path.exists() else None
 
 
+_TRAIN_DEFAULTS: dict[str, Any] = {}
+
+
 def add_parsers(subparsers: Any) -> None:
     t = subparsers.add_parser("train", help="train a learned model (EdgeConnect stages or Partial Convolutions)",
                               description="Train; resumable; logs JSONL to RUN_DIR/log.jsonl, checkpoints to RUN_DIR/latest.pt.")
@@ -72,6 +75,8 @@ def add_parsers(subparsers: Any) -> None:
     t.add_argument("--val-size", type=int, default=256)
     t.add_argument("--quiet", action="store_true")
     t.set_defaults(func=run_train)
+    # A resumed run keeps its saved settings except those given again on the command line.
+    _TRAIN_DEFAULTS.update({a.dest: a.default for a in t._actions})
 
     e = subparsers.add_parser("evaluate", help="score models per hole-ratio bucket beside Telea and Navier-Stokes",
                               description="PSNR/SSIM/L1 per bucket on fixed seeded pairs; JSON, Markdown and a PNG grid.")
@@ -107,6 +112,7 @@ def add_parsers(subparsers: Any) -> None:
 
 def train_config(args: argparse.Namespace) -> dict[str, Any]:
     cfg = {k: v for k, v in vars(args).items() if k != "func"}
+    cfg["explicit"] = sorted(k for k, v in cfg.items() if k in _TRAIN_DEFAULTS and v != _TRAIN_DEFAULTS[k])
     pconv = cfg["model"] == "partialconv"
     if cfg["stage"] is None:
         cfg["stage"] = "pconv" if pconv else "edge"

@@ -160,7 +160,8 @@ def train(cfg: dict[str, Any]) -> dict[str, Any]:
     if cfg.get("resume") and ckpt_path.is_file():
         ckpt = load_checkpoint(ckpt_path)
         saved = dict(ckpt["config"])
-        saved.update({k: cfg[k] for k in RESUME_OVERRIDES if cfg.get(k) is not None})
+        given = cfg.get("explicit", RESUME_OVERRIDES)  # only what the command line set, not its defaults
+        saved.update({k: cfg[k] for k in RESUME_OVERRIDES if k in given and cfg.get(k) is not None})
         saved["resume"] = True
         cfg = saved
     elif ckpt_path.is_file() and not cfg.get("overwrite"):
