@@ -8,7 +8,6 @@ file alone says how to build its network.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -18,6 +17,7 @@ from typing import Any, Mapping
 import torch
 
 from restorer.errors import RestorerError
+from restorer.models.registry import file_sha256
 
 LICENCE_NOTE = ("Weights trained by the Restorer project on research-only photo collections (BSDS500, ImageNet "
                 "samples, Urban100, Sun & Hays, Set14; masks include NVIDIA's irregular mask set, CC BY-NC-SA "
@@ -27,13 +27,6 @@ DATA_NOTE = ("../shared/data/train (BSDS500 431, ImageNet samples 1807, Urban100
              "(brush strokes, scratches, cracks, dust, blotches, torn corners) mixed with the irregular masks of "
              "../shared/data/val/masks (flipped/rotated/cropped); hole ratios 1-60 %.")
 
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def half_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -69,7 +62,7 @@ def export_generator(generator: torch.nn.Module, config: Mapping[str, Any], name
         "command": command,
         "iterations": int(iterations),
         "metrics": metrics,
-        "sha256": _sha256(st_path),
+        "sha256": file_sha256(st_path),
         "size_bytes": st_path.stat().st_size,
         "licence": LICENCE_NOTE,
         "exported": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
