@@ -307,3 +307,26 @@ def test_shipping_bar_needs_both_baselines_beaten_from_10_percent(tmp_path: Path
     metrics = tmp_path / "m.json"
     metrics.write_text(json.dumps({"results": {"telea": base, "navier-stokes": base, "m": bad}}))
     assert commands.main(["export", str(tmp_path / "x.pt"), "--name", "partialconv-compact", "--metrics", str(metrics)]) == 2
+
+
+def test_pack_fits_the_budget_and_records_sources(tmp_path: Path) -> None:
+    from restorer.cli import main as cli_main
+
+    src = tmp_path / "src"
+    src.mkdir()
+    rng = np.random.default_rng(3)
+    for i in range(12):
+        cv2.imwrite(str(src / f"p{i}.png"), rng.integers(0, 255, (120 + i, 200, 3), dtype=np.uint8))
+    out = tmp_path / "shard"
+    assert cli_main(["pack", str(src), "-o", str(out), "--max-mb", "0.05", "--side", "64"]) == 0
+    manifest = json.loads((out / "shard.json").read_text())
+    files = sorted(p for p in out.iterdir() if p.suffix == ".jpg")
+    assert 0 < len(files) == manifest["photos"] < 12  # the budget stopped it early
+    assert sum(p.stat().st_size for p in files) == manifest["bytes"] <= 50_000
+    assert min(cv2.imread(str(files[0])).shape[:2]) == 64
+    assert {Path(f["source"]).parent for f in manifest["files"]} == {src}
+    sq = tmp_path / "square"
+    assert cli_main(["pack", str(src), "-o", str(sq), "--max-mb", "10", "--side", "48", "--square", "--format", "png"]) == 0
+    pngs = sorted(sq.glob("*.png"))
+    assert len(pngs) == 12 and all(cv2.imread(str(p)).shape == (48, 48, 3) for p in pngs)
+    assert cli_main(["pack", str(src), "-o", str(sq), "--max-mb", "1"]) == 1  # not empty: refused

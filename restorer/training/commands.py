@@ -1,4 +1,4 @@
-"""The `train`, `evaluate` and `export` subcommands of restorer-cli (parsers and their thin handlers).
+"""The `train`, `evaluate`, `export` and `pack` subcommands of restorer-cli (parsers and their thin handlers).
 
 restorer/cli.py calls ``add_parsers(subparsers)``; each parser sets ``func(args) -> int``. Until then,
 or under torchrun: ``python -m restorer.training.commands train ...``.
@@ -106,6 +106,21 @@ def add_parsers(subparsers: Any) -> None:
                    help="write into the repository's weights/ even if the metrics miss the shipping bar")
     x.set_defaults(func=run_export)
 
+    k = subparsers.add_parser("pack", help="pack photo folders into a small shard to carry to a GPU machine",
+                              description="Resized copies of the photos in SOURCE folders, in a seeded random "
+                                          "order, until --max-mb; a shard.json manifest lists where each came from. "
+                                          "Shards of research-only data stay out of the repository (.carry/ is ignored).")
+    k.add_argument("sources", nargs="+", help="photo folders (searched recursively)")
+    k.add_argument("--out", "-o", required=True, help="new or empty folder for the shard, e.g. .carry/train")
+    k.add_argument("--max-mb", type=float, required=True, help="stop before the shard passes this size")
+    k.add_argument("--side", type=int, default=320, help="short side after resizing (never upscaled; default 320)")
+    k.add_argument("--square", action="store_true",
+                   help="centre square resized to SIDE x SIDE (the evaluation's view of a photo)")
+    k.add_argument("--format", dest="fmt", choices=["jpg", "png"], default="jpg")
+    k.add_argument("--quality", type=int, default=90, help="JPEG quality")
+    k.add_argument("--seed", type=int, default=0)
+    k.set_defaults(func=run_pack)
+
 
 # --- handlers ------------------------------------------------------------------------------------
 
@@ -210,6 +225,15 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 _ARGV: list[str] = sys.argv[1:]  # the command line as given, for the model card
+
+
+def run_pack(args: argparse.Namespace) -> int:
+    from restorer.training.shard import pack
+
+    m = pack([Path(p) for p in args.sources], Path(args.out), max_bytes=int(args.max_mb * 1e6), side=args.side,
+             fmt=args.fmt, quality=args.quality, square=args.square, seed=args.seed)
+    print(f"packed {m['photos']} of {m['of']} photos, {m['bytes'] / 1e6:.1f} MB, into {args.out}")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
