@@ -329,4 +329,5 @@ def test_pack_fits_the_budget_and_records_sources(tmp_path: Path) -> None:
     assert cli_main(["pack", str(src), "-o", str(sq), "--max-mb", "10", "--side", "48", "--square", "--format", "png"]) == 0
     pngs = sorted(sq.glob("*.png"))
     assert len(pngs) == 12 and all(cv2.imread(str(p)).shape == (48, 48, 3) for p in pngs)
+    assert [p.stem for p in pngs] == sorted(f"p{i}" for i in range(12))  # evaluation shards keep names
     assert cli_main(["pack", str(src), "-o", str(sq), "--max-mb", "1"]) == 1  # not empty: refused

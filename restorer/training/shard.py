@@ -41,15 +41,18 @@ def pack(
 ) -> dict:
     """Write resized photos from ``sources`` into ``out`` until ``max_bytes``; returns the manifest.
 
-    Photos are taken in a seeded random order across all sources, so a budget too small for all of
-    them still gives a fair sample of each collection. ``out`` must be new or empty.
+    Training shards take photos in a seeded random order across all sources, so a budget too small
+    for all of them still gives a fair sample of each collection; square (evaluation) shards keep
+    the sources' order and file names. ``out`` must be new or empty.
     """
     if fmt not in ("jpg", "png"):
         raise RestorerError(f"pack: format {fmt!r} is not jpg or png")
     if out.exists() and any(out.iterdir()):
         raise RestorerError(f"{out}: folder is not empty; pack into a new folder")
     photos = [p for src in sources for p in list_photos(Path(src))]
-    order = np.random.default_rng(seed).permutation(len(photos))
+    # An evaluation shard (square) keeps the sources' order and names, so evaluate's seeded pairing
+    # over the shard picks the same pairs as over the originals; a training shard samples fairly.
+    order = np.arange(len(photos)) if square else np.random.default_rng(seed).permutation(len(photos))
     out.mkdir(parents=True, exist_ok=True)
     params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)] if fmt == "jpg" else [cv2.IMWRITE_PNG_COMPRESSION, 9]
     total, written, skipped = 0, [], []
@@ -65,7 +68,9 @@ def pack(
             continue
         if total + len(buf) > max_bytes:
             break
-        name = f"{len(written):05d}-{src.stem}.{fmt}"
+        name = f"{src.stem}.{fmt}" if square else f"{len(written):05d}-{src.stem}.{fmt}"
+        if (out / name).exists():  # the same name in two source folders
+            name = f"{len(written):05d}-{name}"
         (out / name).write_bytes(buf.tobytes())
         total += len(buf)
         written.append({"file": name, "source": str(src)})
