@@ -11,6 +11,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from restorer import __version__
+from restorer.core.mask import bbox
 
 
 def file_sha256(path: Path) -> str:
@@ -25,9 +26,7 @@ def edit_record(
     *, source: Path, output: Path, mask: np.ndarray, model: str, device: str, seconds: float, notes: Iterable[str] = ()
 ) -> dict[str, Any]:
     """Describe one fill: which file, which pixels (count and bounding box), which model, and the checksums."""
-    rows = np.flatnonzero(mask.any(axis=1))
-    cols = np.flatnonzero(mask.any(axis=0))
-    box = None if rows.size == 0 else [int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1]
+    box = bbox(mask)
     return {
         "time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "restorer": __version__,
@@ -38,7 +37,7 @@ def edit_record(
         "model": model,
         "device": device,
         "mask_pixels": int(np.count_nonzero(mask)),
-        "mask_box_y0_x0_y1_x1": box,
+        "mask_box_y0_x0_y1_x1": None if box is None else list(box),
         "seconds": round(seconds, 3),
         "notes": list(notes),
     }
