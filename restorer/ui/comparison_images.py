@@ -15,7 +15,6 @@ Public helpers::
     step_pair(doc, k, max_side=2048, context=0) -> ComparisonPair  # step k's box, before vs after
     step_thumbnail(doc, k, size=THUMB_SIZE) -> uint8 h x w x 3    # step k's region after it
     state_thumbnail(doc, state, size=THUMB_SIZE) -> uint8 h x w x 3  # whole photo at a state
-    photo_thumbnail(pixels, size=THUMB_SIZE) -> uint8 h x w x 3
 
 ``doc`` is a restorer.core.document.Document; history states and steps are numbered as in
 restorer.core.history (state 0 = original, step k leads from state k-1 to state k).
@@ -183,14 +182,6 @@ def _fit_exact(height: int, width: int, size: int) -> tuple[int, int]:
     # Thumbnails always have their longest side == size, enlarging tiny regions if needed.
     scale = size / max(height, width)
     return max(1, round(height * scale)), max(1, round(width * scale))
-
-
-def photo_thumbnail(pixels: np.ndarray, size: int = THUMB_SIZE) -> np.ndarray:
-    """An 8-bit RGB thumbnail of a whole photo array, longest side = size."""
-    h, w = pixels.shape[:2]
-    target = _fit_exact(h, w, size)
-    s = _stride_for(h, w, target)
-    return resize_rgb8(to_display_rgb8(pixels[::s, ::s]), target)
 
 
 def state_thumbnail(doc: Any, state: int, size: int = THUMB_SIZE) -> np.ndarray:

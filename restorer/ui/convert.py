@@ -196,9 +196,3 @@ class OverlayCache:
             f = 2**level
             ly0, lx0, ly1, lx1 = y0 // f, x0 // f, -(-y1 // f), -(-x1 // f)
             argb[ly0:ly1, lx0:lx1] = overlay_argb(self.pyramid.levels[level][ly0:ly1, lx0:lx1], self.value)
-
-
-def difference_rgb8(before: np.ndarray, after: np.ndarray) -> np.ndarray:
-    """Where two display images differ, amplified so small changes show (for thumbnails and checks)."""
-    diff = np.abs(before.astype(np.int16) - after.astype(np.int16)).max(axis=2)
-    return np.repeat(np.clip(diff * 4, 0, 255).astype(np.uint8)[:, :, None], 3, axis=2)
