@@ -218,12 +218,14 @@ class Encode:
     source_format: str
     quality: int
 
+    def interleaved(self) -> np.ndarray:
+        """Pixels with alpha as the last channel, H x W for gray without alpha (what the encoders take)."""
+        px = self.pixels if self.alpha is None else np.concatenate([self.pixels, self.alpha[:, :, None]], axis=2)
+        return px[:, :, 0] if px.shape[2] == 1 else px
+
 
 def _pillow_image(enc: Encode) -> Image.Image:
-    px = enc.pixels if enc.alpha is None else np.concatenate([enc.pixels, enc.alpha[:, :, None]], axis=2)
-    if px.shape[2] == 1:
-        px = px[:, :, 0]
-    return Image.fromarray(px)
+    return Image.fromarray(enc.interleaved())
 
 
 def write_jpeg(path: Path, enc: Encode) -> None:

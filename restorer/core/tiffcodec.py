@@ -161,9 +161,7 @@ def _sub_ifds(src: Image.Exif) -> dict[int, dict[int, Any]]:
 
 
 def write_tiff(path: Path, enc: Encode) -> None:
-    data = enc.pixels if enc.alpha is None else np.concatenate([enc.pixels, enc.alpha[:, :, None]], axis=2)
-    if data.shape[2] == 1:
-        data = data[:, :, 0]
+    data = enc.interleaved()
     compression, predictor = COMPRESSION.ADOBE_DEFLATE, PREDICTOR.HORIZONTAL
     if enc.source_format == "TIFF" and enc.extra.get("tiff_compression") in WRITABLE:
         compression = COMPRESSION(enc.extra["tiff_compression"])
