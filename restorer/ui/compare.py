@@ -45,20 +45,12 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from restorer.ui.comparison_images import DISPLAY_MAX_SIDE, ComparisonPair, display_copy, fit_size
 from restorer.ui.difference_maps import difference_map, heat_colours, resize_levels
-from restorer.ui.history_panel import rgb8_to_qimage
+from restorer.ui.convert import qimage_to_rgb8, rgb8_to_qimage
 
 MODES = ("split", "after", "before", "difference")
 _KEY_STEP = 0.02
 _KEY_BIG_STEP = 0.1
 _GRAB_PX = 6  # how close (px) to the divider the cursor turns into a split cursor
-
-
-def qimage_to_rgb8(image: QImage) -> np.ndarray:
-    """An H x W x 3 uint8 copy of a QImage."""
-    img = image.convertToFormat(QImage.Format.Format_RGB888)
-    h, w = img.height(), img.width()
-    buf = np.frombuffer(img.constBits(), dtype=np.uint8, count=img.bytesPerLine() * h)
-    return buf.reshape(h, img.bytesPerLine())[:, : 3 * w].reshape(h, w, 3).copy()
 
 
 def _as_array(image: np.ndarray | QImage) -> np.ndarray:

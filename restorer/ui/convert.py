@@ -140,6 +140,21 @@ class RgbPyramid(Pyramid):
         self.update(box)
 
 
+def rgb8_to_qimage(rgb: np.ndarray) -> QImage:
+    """A QImage that owns a copy of an 8-bit H x W x 3 array."""
+    rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
+    h, w = rgb.shape[:2]
+    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+def qimage_to_rgb8(image: QImage) -> np.ndarray:
+    """An H x W x 3 uint8 copy of a QImage."""
+    img = image.convertToFormat(QImage.Format.Format_RGB888)
+    h, w = img.height(), img.width()
+    buf = np.frombuffer(img.constBits(), dtype=np.uint8, count=img.bytesPerLine() * h)
+    return buf.reshape(h, img.bytesPerLine())[:, : 3 * w].reshape(h, w, 3).copy()
+
+
 def overlay_value(color: QColor, opacity: float) -> np.uint32:
     """One premultiplied ARGB32 pixel: ``color`` at ``opacity``."""
     a = int(round(255 * max(0.0, min(1.0, opacity))))

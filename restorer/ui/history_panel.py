@@ -30,19 +30,13 @@ from typing import Any, Callable
 
 import numpy as np
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QFont, QGuiApplication, QImage, QKeyEvent, QPalette, QPixmap
+from PySide6.QtGui import QAction, QFont, QGuiApplication, QKeyEvent, QPalette, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QVBoxLayout, QWidget
 
 from restorer.ui.comparison_images import THUMB_SIZE, state_thumbnail, step_thumbnail
+from restorer.ui.convert import rgb8_to_qimage
 
 _AnyIndex = QModelIndex | QPersistentModelIndex
-
-
-def rgb8_to_qimage(rgb: np.ndarray) -> QImage:
-    """A QImage that owns a copy of an 8-bit H x W x 3 array."""
-    rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
-    h, w = rgb.shape[:2]
-    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
 def _dimmed(rgb: np.ndarray) -> np.ndarray:
