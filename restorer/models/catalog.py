@@ -31,58 +31,41 @@ NAVIER_STOKES = register(
 
 _LEARNED_LICENCE = "code GPL-3.0-or-later; weights: research-only training data, see model card"
 
-EDGECONNECT = register(
-    ModelSpec(
-        name="edgeconnect",
-        description="EdgeConnect (paper size): predicts the hole's edges, then fills along them; best for structure",
-        factory="restorer.models.neural:build_edgeconnect",
-        licence=_LEARNED_LICENCE,
-        weights="edgeconnect.safetensors",
-        pad_multiple=4,
-        work_size=256,
-        neural=True,
-        config={"arch": "edgeconnect", "width": 64, "blocks": 8, "sigma": 2.0, "half": "fp16"},
-    )
-)
 
-EDGECONNECT_COMPACT = register(
-    ModelSpec(
-        name="edgeconnect-compact",
-        description="EdgeConnect, compact: edge-guided fills fast enough for a laptop CPU",
-        factory="restorer.models.neural:build_edgeconnect",
-        licence=_LEARNED_LICENCE,
-        weights="edgeconnect-compact.safetensors",
-        pad_multiple=4,
-        work_size=256,
-        neural=True,
-        config={"arch": "edgeconnect", "width": 16, "blocks": 4, "sigma": 2.0, "half": "fp16"},
+def _learned(name: str, description: str, factory: str, pad_multiple: int, **config: object) -> ModelSpec:
+    """Register one learned variant: the entries differ only in name, description and architecture numbers."""
+    return register(
+        ModelSpec(
+            name=name,
+            description=description,
+            factory=f"restorer.models.neural:{factory}",
+            licence=_LEARNED_LICENCE,
+            weights=f"{name}.safetensors",
+            pad_multiple=pad_multiple,
+            work_size=256,
+            neural=True,
+            config={**config, "half": "fp16"},
+        )
     )
-)
 
-PARTIALCONV = register(
-    ModelSpec(
-        name="partialconv",
-        description="Partial-Convolution U-Net (paper width): irregular holes, blotches and tears",
-        factory="restorer.models.neural:build_partialconv",
-        licence=_LEARNED_LICENCE,
-        weights="partialconv.safetensors",
-        pad_multiple=128,
-        work_size=256,
-        neural=True,
-        config={"arch": "partialconv", "width": 64, "depth": 7, "half": "fp16"},
-    )
-)
 
-PARTIALCONV_COMPACT = register(
-    ModelSpec(
-        name="partialconv-compact",
-        description="Partial-Convolution U-Net, compact: quick fills of irregular holes on a CPU",
-        factory="restorer.models.neural:build_partialconv",
-        licence=_LEARNED_LICENCE,
-        weights="partialconv-compact.safetensors",
-        pad_multiple=128,
-        work_size=256,
-        neural=True,
-        config={"arch": "partialconv", "width": 16, "depth": 7, "half": "fp16"},
-    )
+EDGECONNECT = _learned(
+    "edgeconnect",
+    "EdgeConnect (paper size): predicts the hole's edges, then fills along them; best for structure",
+    "build_edgeconnect", 4, arch="edgeconnect", width=64, blocks=8, sigma=2.0,
+)
+EDGECONNECT_COMPACT = _learned(
+    "edgeconnect-compact",
+    "EdgeConnect, compact: edge-guided fills fast enough for a laptop CPU",
+    "build_edgeconnect", 4, arch="edgeconnect", width=16, blocks=4, sigma=2.0,
+)
+PARTIALCONV = _learned(
+    "partialconv",
+    "Partial-Convolution U-Net (paper width): irregular holes, blotches and tears",
+    "build_partialconv", 128, arch="partialconv", width=64, depth=7,
+)
+PARTIALCONV_COMPACT = _learned(
+    "partialconv-compact",
+    "Partial-Convolution U-Net, compact: quick fills of irregular holes on a CPU",
+    "build_partialconv", 128, arch="partialconv", width=16, depth=7,
 )
