@@ -22,7 +22,7 @@ MANAGED = COPIED + (b"iCCP", b"pHYs", b"eXIf")
 _MAX_ICC = 64 << 20
 _METERS_PER_INCH = 0.0254
 # iTXt header of an XMP packet: keyword, uncompressed, no language, no translated keyword.
-XMP_ITXT = _XMP_ITXT = b"XML:com.adobe.xmp\0\0\0\0\0"
+XMP_ITXT = b"XML:com.adobe.xmp\0\0\0\0\0"
 
 
 class PngFormatError(ValueError):
@@ -108,8 +108,8 @@ def read_info(path: Path) -> PngInfo:
                 info.transparency = data
             elif kind in COPIED:
                 info.chunks.append((kind, data))
-                if kind == b"iTXt" and data.startswith(_XMP_ITXT):
-                    info.xmp = data[len(_XMP_ITXT) :]
+                if kind == b"iTXt" and data.startswith(XMP_ITXT):
+                    info.xmp = data[len(XMP_ITXT) :]
         if info is None:
             raise PngFormatError("empty PNG (no header)")
         if not seen_idat or not seen_iend:
