@@ -46,11 +46,9 @@ class ProgressLine:
 
 def _check_output(output: Path, inputs: Sequence[Path], overwrite: bool) -> None:
     """Refuse to overwrite anything without --overwrite, and never an input even with it unless it's named."""
-    from restorer.core.image import SAVE_FORMATS
+    from restorer.core.image import save_format
 
-    if output.suffix.lower() not in SAVE_FORMATS:
-        kinds = ", ".join(sorted(SAVE_FORMATS))
-        raise ImageError(f"{output}: cannot write '{output.suffix or '(no suffix)'}' files; use one of {kinds}")
+    save_format(output)
     if output.is_dir():
         raise ImageError(f"{output}: is a folder; give a file name for the output")
     folder = output.parent if str(output.parent) else Path(".")

@@ -253,10 +253,7 @@ def save_photo(
     to lossy WebP; JPEG at 90 and above is written without chroma subsampling (4:4:4).
     """
     path = Path(path)
-    fmt = SAVE_FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        known = ", ".join(sorted(SAVE_FORMATS))
-        raise ImageError(f"{path}: unknown output type {path.suffix or '(no suffix)'!r}; use one of {known}")
+    fmt = save_format(path)
     if not 1 <= quality <= 100:
         raise ValueError(f"quality must be 1..100, got {quality}")
     pixels, alpha, meta = photo.pixels, photo.alpha, photo.meta
@@ -287,6 +284,15 @@ def save_photo(
         quality=quality,
     )
     atomic_write(path, lambda tmp: _WRITERS[fmt](tmp, encode))
+
+
+def save_format(path: Path) -> str:
+    """The format ``save_photo`` writes for ``path``'s suffix; ImageError if it writes none."""
+    fmt = SAVE_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        known = ", ".join(sorted(SAVE_FORMATS))
+        raise ImageError(f"{path}: unknown output type {path.suffix or '(no suffix)'!r}; use one of {known}")
+    return fmt
 
 
 def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) -> None:
