@@ -11,20 +11,12 @@ import cv2
 import numpy as np
 from PySide6.QtGui import QColor, QImage
 
-from restorer.core.image import to_display_rgb8
+from restorer.core.image import to_8bit
 
 # Stop halving once the level fits in this many pixels on its long side.
 SMALLEST_SIDE = 512
 
 Box = tuple[int, int, int, int]  # y0, x0, y1, x1 (exclusive ends), like core.mask.BBox
-
-
-def to_rgb8(pixels: np.ndarray) -> np.ndarray:
-    """H x W x 3 uint8 for the screen (core-io's rule: 16-bit rounded per pixel, gray replicated).
-
-    Per-pixel, so converting a changed box gives the same bytes as converting the whole photo.
-    """
-    return to_display_rgb8(pixels)
 
 
 def _half(arr: np.ndarray) -> np.ndarray:
@@ -98,13 +90,15 @@ class MaskPyramid(Pyramid):
 def write_bgra(pixels: np.ndarray, out: np.ndarray) -> None:
     """Write ``pixels`` (H x W x 1|3, uint8|uint16) into ``out`` (H x W x 4 uint8, may be a view) as RGB32.
 
-    8-bit photos convert straight into ``out`` (one OpenCV pass, no temporary): a fill's
+    The same bytes as core.image.to_display_rgb8 (16-bit rounded per pixel, so a changed box
+    converts exactly as the whole photo would). 8-bit photos convert straight into ``out`` and
+    16-bit ones through one 8-bit temporary (gray is not widened to RGB first): a fill's
     repaint box can be half the photo, and this runs on the GUI thread.
     """
-    src = pixels if pixels.dtype == np.uint8 else to_rgb8(pixels)
-    code = cv2.COLOR_GRAY2BGRA if src.ndim == 2 or src.shape[2] == 1 else cv2.COLOR_RGB2BGRA
+    src = to_8bit(pixels)
     if src.ndim == 3 and src.shape[2] == 1:
         src = src[:, :, 0]
+    code = cv2.COLOR_GRAY2BGRA if src.ndim == 2 else cv2.COLOR_RGB2BGRA
     result = cv2.cvtColor(src, code, dst=out)
     if result is not out and not np.shares_memory(result, out):  # OpenCV could not write in place
         out[...] = result
