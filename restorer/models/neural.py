@@ -155,11 +155,7 @@ class EdgeConnectInpainter(TorchInpainter):
         return self._composite(img, hole, pred, crop)
 
     def _known_edges(self, img: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
-        # Canny runs on the CPU in numpy (OpenCV); it is a small part of the time next to the network.
-        gray = edgeconnect.to_gray(img.float()).cpu().numpy()
-        holes = hole.cpu().numpy() > 0.5
-        maps = [edgeconnect.canny_edges(gray[n, 0], holes[n, 0], sigma=self.network.sigma) for n in range(len(gray))]
-        return torch.from_numpy(np.stack(maps)[:, None]).to(self.device)
+        return edgeconnect.known_edges(edgeconnect.to_gray(img.float()), hole, self.network.sigma)
 
 
 def load_network(spec: ModelSpec, weights: Path) -> tuple[nn.Module, dict[str, Any]]:

@@ -262,12 +262,9 @@ class EdgeConnectTask(Task):
         return total, logs
 
     def run(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        from restorer.models.edgeconnect import canny_edges, to_gray
+        from restorer.models.edgeconnect import known_edges, to_gray
 
-        gray = to_gray(image * (1 - mask)).cpu().numpy()
-        m = mask.cpu().numpy() > 0.5
-        known = np.stack([canny_edges(gray[i, 0], m[i, 0], float(self.cfg["sigma"]))[None] for i in range(len(gray))])
-        known_t = torch.from_numpy(known).to(image.device, image.dtype)
+        known_t = known_edges(to_gray(image * (1 - mask)), mask, float(self.cfg["sigma"])).to(image.dtype)
         pred, _ = self.generator(image, mask, known_t)
         return pred
 
