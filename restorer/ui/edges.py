@@ -91,15 +91,14 @@ class EdgesController(QObject):
         self._repredict.setSingleShot(True)
         self._repredict.setInterval(0)
         self._repredict.timeout.connect(self.predict)
-
-    def _runner(self) -> Any:
-        return self.window.fills.runner
-
-    def _connect_runner(self) -> None:
+        # Predictions share the fill's worker thread (the window makes its FillController first).
         runner = self._runner()
         runner.computed.connect(self._on_computed)
         runner.failed.connect(self._on_failed)
         runner.cancelled.connect(self._on_cancelled)
+
+    def _runner(self) -> Any:
+        return self.window.fills.runner
 
     def available(self) -> tuple[bool, str]:
         from restorer.models import registry

@@ -47,7 +47,6 @@ class MainWindow(QMainWindow):
         self.model_picker = ModelPicker()
         self.fills = FillController(self)
         self.edges = EdgesController(self)
-        self.edges._connect_runner()
         self.files = FileCommands(self)
 
         self.actions = build_actions(self)
