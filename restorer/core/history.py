@@ -193,14 +193,17 @@ class History:
 
     def goto(self, index: int) -> list[tuple[Edit, bool]]:
         """Move to state ``index``; returns ``(edit, forward)`` pairs in the order to apply."""
+        moves = self._path(index)
+        self._index = index
+        return moves
+
+    def _path(self, index: int) -> list[tuple[Edit, bool]]:
+        """The ``(edit, forward)`` pairs that lead from the current state to state ``index``."""
         if not 0 <= index <= len(self._steps):
             raise IndexError(f"history state {index} is outside 0..{len(self._steps)}")
         if index < self._index:
-            moves = [(e, False) for e in reversed(self._steps[index:self._index])]
-        else:
-            moves = [(e, True) for e in self._steps[self._index:index]]
-        self._index = index
-        return moves
+            return [(e, False) for e in reversed(self._steps[index:self._index])]
+        return [(e, True) for e in self._steps[self._index:index]]
 
     def region_at(self, current: np.ndarray, target: str, box: BBox, index: int) -> np.ndarray:
         """The pixels of ``box`` in ``target`` as they are at state ``index``.
@@ -208,14 +211,9 @@ class History:
         ``current`` is the live array (at state ``self.index``); only patches overlapping
         ``box`` are read, so comparing a small region of any step is cheap.
         """
-        if not 0 <= index <= len(self._steps):
-            raise IndexError(f"history state {index} is outside 0..{len(self._steps)}")
+        moves = self._path(index)
         out = current[box.slices].copy()
-        if index < self._index:
-            edits, forward = list(reversed(self._steps[index:self._index])), False
-        else:
-            edits, forward = self._steps[self._index:index], True
-        for edit in edits:
+        for edit, forward in moves:
             for p in (edit.patches if forward else reversed(edit.patches)):
                 if p.target != target:
                     continue
