@@ -16,7 +16,8 @@ from PySide6.QtGui import QColor
 
 from restorer.core import mask as masks
 from restorer.core.mask import BBox
-from restorer.ui.fill import fill_threads
+from restorer.models import registry
+from restorer.ui.fill import fill_threads, supports_edges
 
 if TYPE_CHECKING:
     from restorer.ui.main_window import MainWindow
@@ -101,9 +102,6 @@ class EdgesController(QObject):
         return self.window.fills.runner
 
     def available(self) -> tuple[bool, str]:
-        from restorer.models import registry
-        from restorer.ui.fill import supports_edges
-
         name = self.window.model_picker.current_model()
         if name is None:
             return False, "no model is chosen"
