@@ -186,7 +186,7 @@ def check(spec: ModelSpec, folder: Path | None = None) -> Availability:
         return Availability(False, f"weights file {spec.weights} is not in {folder} (not trained yet?)")
     card_path = folder / spec.card_name  # type: ignore[operator]
     try:
-        card = json.loads(card_path.read_text(encoding="utf-8"))
+        card = read_card(spec, folder)
     except FileNotFoundError:
         return Availability(False, f"model card {card_path.name} is missing beside the weights")
     except (OSError, ValueError) as exc:
