@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Callable, Generic, TypeVar
 
 from PySide6.QtCore import QByteArray, QSettings
 
@@ -41,63 +42,37 @@ def _bool(value: object, default: bool) -> bool:
     return bool(value)
 
 
+T = TypeVar("T")
+
+
+class _Pref(Generic[T]):
+    """One stored preference as an attribute of Settings: read through ``parse`` (stored value or
+    None -> T, so a missing or garbled entry gives the default), written as ``write(value)``."""
+
+    def __init__(self, key: str, parse: Callable[[object], T], write: Callable[[T], object]) -> None:
+        self.key, self.parse, self.write = key, parse, write
+
+    def __get__(self, obj: Settings, owner: type | None = None) -> T:
+        return self.parse(obj.store.value(self.key))
+
+    def __set__(self, obj: Settings, value: T) -> None:
+        obj.store.setValue(self.key, self.write(value))
+
+
 class Settings:
     """Typed access to the stored preferences; every value has a default so a fresh install works."""
+
+    brush_size = _Pref("brush/size", lambda v: max(1, _int(v, 24)), int)
+    overlay_opacity = _Pref("view/overlayOpacity", lambda v: min(1.0, max(0.0, _float(v, 0.5))), float)
+    auto_fill = _Pref("fill/auto", lambda v: _bool(v, False), bool)
+    model = _Pref("fill/model", lambda v: str(v or "telea"), str)
+    device = _Pref("fill/device", lambda v: str(v or "auto"), str)
+    last_folder = _Pref("files/lastFolder", lambda v: str(v or ""), str)
 
     def __init__(self, store: QSettings | None = None) -> None:
         self.store = store if store is not None else open_settings()
 
-    # brush and overlay ------------------------------------------------------------------------
-    @property
-    def brush_size(self) -> int:
-        return max(1, _int(self.store.value("brush/size"), 24))
-
-    @brush_size.setter
-    def brush_size(self, value: int) -> None:
-        self.store.setValue("brush/size", int(value))
-
-    @property
-    def overlay_opacity(self) -> float:
-        return min(1.0, max(0.0, _float(self.store.value("view/overlayOpacity"), 0.5)))
-
-    @overlay_opacity.setter
-    def overlay_opacity(self, value: float) -> None:
-        self.store.setValue("view/overlayOpacity", float(value))
-
-    @property
-    def auto_fill(self) -> bool:
-        return _bool(self.store.value("fill/auto"), False)
-
-    @auto_fill.setter
-    def auto_fill(self, value: bool) -> None:
-        self.store.setValue("fill/auto", bool(value))
-
-    # model ----------------------------------------------------------------------------------------
-    @property
-    def model(self) -> str:
-        return str(self.store.value("fill/model") or "telea")
-
-    @model.setter
-    def model(self, value: str) -> None:
-        self.store.setValue("fill/model", value)
-
-    @property
-    def device(self) -> str:
-        return str(self.store.value("fill/device") or "auto")
-
-    @device.setter
-    def device(self, value: str) -> None:
-        self.store.setValue("fill/device", value)
-
     # files ----------------------------------------------------------------------------------------
-    @property
-    def last_folder(self) -> str:
-        return str(self.store.value("files/lastFolder") or "")
-
-    @last_folder.setter
-    def last_folder(self, value: str) -> None:
-        self.store.setValue("files/lastFolder", value)
-
     @property
     def recent_files(self) -> list[str]:
         value = self.store.value("files/recent")
