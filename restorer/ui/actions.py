@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
@@ -124,50 +124,28 @@ def build_actions(w: MainWindow) -> Actions:
     return a
 
 
+def _add_all(target: QMenu | QToolBar, items: Sequence[QAction | None]) -> None:
+    """Add ``items`` in order; None is a separator."""
+    for action in items:
+        target.addSeparator() if action is None else target.addAction(action)
+
+
 def build_menus(w: MainWindow, a: Actions) -> QMenu:
     """Menus in the conventional order; returns the recent-files submenu for the window to fill."""
     bar = w.menuBar()
     file_menu = bar.addMenu("&File")
     file_menu.addAction(a.open)
     recent = file_menu.addMenu("Open &Recent")
-    file_menu.addSeparator()
-    file_menu.addAction(a.save)
-    file_menu.addAction(a.save_as)
-    file_menu.addSeparator()
-    file_menu.addAction(a.import_mask)
-    file_menu.addAction(a.export_mask)
-    file_menu.addSeparator()
-    file_menu.addAction(a.quit)
-
-    edit = bar.addMenu("&Edit")
-    edit.addAction(a.undo)
-    edit.addAction(a.redo)
-
-    mask = bar.addMenu("&Mask")
-    for action in (a.brush, a.eraser, a.smaller, a.bigger):
-        mask.addAction(action)
-    mask.addSeparator()
-    for action in (a.clear_mask, a.invert_mask, a.grow_mask, a.shrink_mask):
-        mask.addAction(action)
-    mask.addSeparator()
-    mask.addAction(a.show_mask)
-
+    _add_all(file_menu, (None, a.save, a.save_as, None, a.import_mask, a.export_mask, None, a.quit))
+    _add_all(bar.addMenu("&Edit"), (a.undo, a.redo))
+    _add_all(bar.addMenu("&Mask"), (a.brush, a.eraser, a.smaller, a.bigger, None,
+                                    a.clear_mask, a.invert_mask, a.grow_mask, a.shrink_mask, None, a.show_mask))
     fill = bar.addMenu("F&ill")
-    fill.addAction(a.fill)
-    fill.addAction(a.cancel)
-    fill.addAction(a.auto_fill)
-    fill.addSeparator()
-    fill.addAction(a.edges)
-    fill.addSeparator()
+    _add_all(fill, (a.fill, a.cancel, a.auto_fill, None, a.edges, None))
     w.device_menu = fill.addMenu("&Device")
-
     view = bar.addMenu("&View")
-    for action in (a.fit, a.actual, a.zoom_in, a.zoom_out):
-        view.addAction(action)
-    view.addSeparator()
-    for action in (a.compare_split, a.compare_difference, a.compare_step, a.back_to_canvas):
-        view.addAction(action)
-    view.addSeparator()
+    _add_all(view, (a.fit, a.actual, a.zoom_in, a.zoom_out, None,
+                    a.compare_split, a.compare_difference, a.compare_step, a.back_to_canvas, None))
     w.view_menu = view
     return recent
 
@@ -195,8 +173,7 @@ def build_toolbar(w: MainWindow, a: Actions) -> None:
     bar = QToolBar("Tools")
     bar.setObjectName("tools")
     bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
-    for action in (a.open, a.save, None, a.undo, a.redo, None, a.brush, a.eraser):
-        bar.addSeparator() if action is None else bar.addAction(action)
+    _add_all(bar, (a.open, a.save, None, a.undo, a.redo, None, a.brush, a.eraser))
     w.brush_slider = QSlider(Qt.Orientation.Horizontal)
     w.brush_slider.setRange(MIN_BRUSH, 300)
     w.brush_slider.setMaximumWidth(140)
