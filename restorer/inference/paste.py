@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from restorer.core.mask import BBox
-from restorer.inference.regions import Region, rel_slices
+from restorer.inference.regions import Region
 
 
 def to_float3(pixels: np.ndarray) -> np.ndarray:
@@ -81,21 +81,21 @@ def make_patch(region: Region, filled: np.ndarray, radius: int) -> np.ndarray:
     time; a block is feathered only when it holds part of the hole's rim.
     """
     crop, box = region.crop, region.patch
-    patch = region.pixels[rel_slices(box, crop)].copy()
+    patch = region.pixels[box.relative_to(crop)].copy()
     pad = 3 * radius + 2
     for y in range(box.y0, box.y1, _BLOCK):
         for x in range(box.x0, box.x1, _BLOCK):
             core = BBox(y, x, min(y + _BLOCK, box.y1), min(x + _BLOCK, box.x1))
-            own = region.own[rel_slices(core, box)]
+            own = region.own[core.relative_to(box)]
             if not own.any():
                 continue
             near = BBox(max(core.y0 - pad, crop.y0), max(core.x0 - pad, crop.x0),
                         min(core.y1 + pad, crop.y1), min(core.x1 + pad, crop.x1))
-            hole = region.mask[rel_slices(near, crop)]
-            values = filled[(slice(None), *rel_slices(near, crop))].transpose(1, 2, 0)
+            hole = region.mask[near.relative_to(crop)]
+            values = filled[(slice(None), *near.relative_to(crop))].transpose(1, 2, 0)
             if radius > 0 and not hole.all():
-                values = feather(to_float3(region.pixels[rel_slices(near, crop)]), values, hole, radius)
-            new = from_float3(values[rel_slices(core, near)], region.pixels)
-            block = patch[rel_slices(core, box)]
+                values = feather(to_float3(region.pixels[near.relative_to(crop)]), values, hole, radius)
+            new = from_float3(values[core.relative_to(near)], region.pixels)
+            block = patch[core.relative_to(box)]
             block[own] = new[own]
     return patch

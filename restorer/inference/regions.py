@@ -45,11 +45,7 @@ class Region:
     @property
     def own(self) -> np.ndarray:
         """The hole pixels this region pastes, as a bool array over ``patch``."""
-        return self.mask[rel_slices(self.patch, self.crop)]
-
-
-def rel_slices(inner: BBox, outer: BBox) -> tuple[slice, slice]:
-    return slice(inner.y0 - outer.y0, inner.y1 - outer.y0), slice(inner.x0 - outer.x0, inner.x1 - outer.x0)
+        return self.mask[self.patch.relative_to(self.crop)]
 
 
 def _pool_any(mask: np.ndarray, f: int) -> np.ndarray:
@@ -105,9 +101,7 @@ def context_box(hole: Hole, shape: tuple[int, ...], min_margin: int, margin_rati
     The width, not the length: a scratch across the whole photo needs context beside it, not a
     margin as long as itself.
     """
-    m = max(min_margin, int(math.ceil(margin_ratio * hole.width)))
-    b = hole.box
-    return BBox(b.y0 - m, b.x0 - m, b.y1 + m, b.x1 + m).clip(shape)
+    return hole.box.pad(max(min_margin, int(math.ceil(margin_ratio * hole.width))), shape)
 
 
 def group_holes(holes: list[Hole], shape: tuple[int, ...], min_margin: int = 32,
@@ -134,23 +128,15 @@ def group_holes(holes: list[Hole], shape: tuple[int, ...], min_margin: int = 32,
             while j < len(items) and items[j][0].x0 < crop.x1:  # sweep: only boxes that can overlap in x
                 if alive[j]:
                     c2, p2 = items[j]
-                    if _overlap(crop, c2) and (_overlap(patch, p2) or
-                                               _union([crop, c2]).area <= crop.area + c2.area):
-                        crop, patch = _union([crop, c2]), _union([patch, p2])
+                    if crop.intersect(c2) is not None and (patch.intersect(p2) is not None or
+                                                           crop.union(c2).area <= crop.area + c2.area):
+                        crop, patch = crop.union(c2), patch.union(p2)
                         alive[j] = False
                         changed = True
                 j += 1
             out.append((crop, patch))
         items = out
     return items
-
-
-def _overlap(a: BBox, b: BBox) -> bool:
-    return a.y0 < b.y1 and b.y0 < a.y1 and a.x0 < b.x1 and b.x0 < a.x1
-
-
-def _union(boxes: list[BBox]) -> BBox:
-    return BBox(min(b.y0 for b in boxes), min(b.x0 for b in boxes), max(b.y1 for b in boxes), max(b.x1 for b in boxes))
 
 
 def hole_thickness(mask: np.ndarray) -> float:
