@@ -164,7 +164,7 @@ def choose_scale(crop_shape: tuple[int, int], thickness: float, work_size: int |
     return float(min(1.0, max(fit, reach)))
 
 
-def _round_up(n: int, k: int) -> int:
+def round_up(n: int, k: int) -> int:
     return -(-n // k) * k
 
 
@@ -175,7 +175,7 @@ def bucket_sides(sides: list[int], pad_multiple: int, min_batch: int = 8) -> lis
     moves up to the next size in use (bigger crops cost little when they are few, an extra model
     call costs more).
     """
-    ladder = sorted({_round_up(s, pad_multiple) for s in LADDER})
+    ladder = sorted({round_up(s, pad_multiple) for s in LADDER})
     steps = [next((i for i, s in enumerate(ladder) if s >= n), len(ladder) - 1) for n in sides]
     used = sorted(set(steps))
     counts = {i: steps.count(i) for i in used}
@@ -188,7 +188,7 @@ def bucket_sides(sides: list[int], pad_multiple: int, min_batch: int = 8) -> lis
     for i in steps:
         while i in moved:
             i = moved[i]
-        final.append(max(ladder[i], _round_up(sides[len(final)], pad_multiple)))
+        final.append(max(ladder[i], round_up(sides[len(final)], pad_multiple)))
     return final
 
 
@@ -277,7 +277,7 @@ def plan_regions(pixels: np.ndarray, mask: np.ndarray, *, work_size: int | None,
         if work_size is None:
             tiles, overlap = [BBox(0, 0, *work)], 0
         else:
-            tile = _round_up(work_size, pad_multiple)
+            tile = round_up(work_size, pad_multiple)
             overlap = tile // 4
             tiles = tile_boxes(work, tile, overlap)
             if len(tiles) > 1:  # skip tiles that hold no hole

@@ -14,7 +14,7 @@ import numpy as np
 from restorer.core.mask import BBox
 from restorer.errors import Cancelled, RestorerError
 from restorer.inference.paste import make_patch, to_float_chw
-from restorer.inference.regions import Region, resize_mask, tile_boxes, tile_weight
+from restorer.inference.regions import Region, resize_mask, round_up, tile_boxes, tile_weight
 from restorer.models import device as devices
 from restorer.models import registry
 
@@ -48,10 +48,6 @@ def get_model(name: str, device: str, half: bool, folder: Path | None) -> regist
 
 def _is_oom(exc: BaseException) -> bool:
     return isinstance(exc, registry.OutOfMemory) or type(exc).__name__ == "OutOfMemoryError"
-
-
-def _round_up(n: int, k: int) -> int:
-    return -(-n // k) * k
 
 
 def _pad_to(arr: np.ndarray, h: int, w: int) -> np.ndarray:
@@ -182,7 +178,7 @@ class _Session:
             b = self.infer(img[h:], msk[h:], None if guide is None else guide[h:])
             return tuple(None if x is None else np.concatenate([x, y]) for x, y in zip(a, b))
         side = max(img.shape[2:])
-        tile = max(MIN_TILE, _round_up(side // 2, self.pad))
+        tile = max(MIN_TILE, round_up(side // 2, self.pad))
         if self.device != "cpu" and tile < side:
             self._note(NOTE_SMALLER)
             return self._tiled(img, msk, guide, tile)
@@ -231,9 +227,9 @@ def _feather_radius(scale: float, neural: bool) -> int:
 def _atlas_grid(h: int, w: int, pad: int) -> tuple[int, int] | None:
     """(rows, cols) of ``h x w`` tiles side by side in one square input when that wastes far less
     than padding each tile alone to the model's size multiple; None when it does not."""
-    alone = _round_up(h, pad) * _round_up(w, pad) / (h * w)
+    alone = round_up(h, pad) * round_up(w, pad) / (h * w)
     best, best_waste = None, alone / 1.5
-    for side in range(_round_up(max(h, w), pad), 513, pad):
+    for side in range(round_up(max(h, w), pad), 513, pad):
         rows, cols = side // h, side // w
         waste = side * side / (rows * cols * h * w)
         if rows * cols > 1 and waste < best_waste:
@@ -256,7 +252,7 @@ def _schedule(job: Job, pad: int, budget: int) -> list[list[_Unit]]:
     for (h, w), tiles in by_tile.items():
         grid = _atlas_grid(h, w, pad) if job.options.pack and len(tiles) > 1 else None
         rows, cols = grid or (1, 1)
-        size = (_round_up(rows * h, pad), _round_up(cols * w, pad))
+        size = (round_up(rows * h, pad), round_up(cols * w, pad))
         per_item = rows * cols
         cells = [(r * h, c * w) for r in range(rows) for c in range(cols)]
         items_per_call = max(1, budget // (size[0] * size[1])) if job.options.pack else 1
