@@ -184,12 +184,20 @@ def _fit_exact(height: int, width: int, size: int) -> tuple[int, int]:
     return max(1, round(height * scale)), max(1, round(width * scale))
 
 
+def _box_thumbnail(doc: Any, box: Box, state: int, size: int, tinted: bool) -> np.ndarray:
+    """box of the photo at history state ``state``, longest side = size; ``tinted``: mask shown over it."""
+    h, w = box[2] - box[0], box[3] - box[1]
+    target = _fit_exact(h, w, size)
+    s = _stride_for(h, w, target)
+    rgb = to_display_rgb8(region_at_state(doc, box, state, "photo", s))
+    if tinted:
+        rgb = tint_mask(rgb, region_at_state(doc, box, state, "mask", s))
+    return resize_rgb8(rgb, target)
+
+
 def state_thumbnail(doc: Any, state: int, size: int = THUMB_SIZE) -> np.ndarray:
     """The whole photo as it is at history state ``state`` (0 = original), longest side = size."""
-    box = _full_box(doc)
-    target = _fit_exact(box[2], box[3], size)
-    s = _stride_for(box[2], box[3], target)
-    return resize_rgb8(to_display_rgb8(region_at_state(doc, box, state, "photo", s)), target)
+    return _box_thumbnail(doc, _full_box(doc), state, size, tinted=False)
 
 
 def step_thumbnail(doc: Any, k: int, size: int = THUMB_SIZE) -> np.ndarray:
@@ -203,13 +211,7 @@ def step_thumbnail(doc: Any, k: int, size: int = THUMB_SIZE) -> np.ndarray:
     if changed is None:
         return state_thumbnail(doc, k, size)
     box = _context_box(tuple(changed), doc.photo.pixels.shape[:2])
-    h, w = box[2] - box[0], box[3] - box[1]
-    target = _fit_exact(h, w, size)
-    s = _stride_for(h, w, target)
-    rgb = to_display_rgb8(region_at_state(doc, box, k, "photo", s))
-    if edit.kind != "fill":
-        rgb = tint_mask(rgb, region_at_state(doc, box, k, "mask", s))
-    return resize_rgb8(rgb, target)
+    return _box_thumbnail(doc, box, k, size, tinted=edit.kind != "fill")
 
 
 # --- comparison pairs ----------------------------------------------------------------------------
