@@ -9,10 +9,14 @@ from restorer.core.mask import BBox
 from restorer.inference.regions import Region
 
 
+def _peak(dtype: np.dtype) -> float:
+    """The photo value that maps to 1.0 (the one place the uint8/uint16 scale is decided)."""
+    return 65535.0 if dtype == np.uint16 else 255.0
+
+
 def to_float3(pixels: np.ndarray) -> np.ndarray:
     """Photo pixels (uint8/uint16, gray or RGB) as float32 H x W x 3 in [0, 1]; gray is replicated."""
-    scale = 65535.0 if pixels.dtype == np.uint16 else 255.0
-    arr = pixels.astype(np.float32) / scale
+    arr = pixels.astype(np.float32) / _peak(pixels.dtype)
     if arr.ndim == 2:
         arr = arr[..., None]
     if arr.shape[2] == 1:
@@ -24,7 +28,7 @@ def from_float3(arr: np.ndarray, like: np.ndarray) -> np.ndarray:
     """Back to the photo's dtype and channel count (gray = mean of the three channels), rounded and clipped."""
     if like.ndim == 2 or like.shape[2] == 1:
         arr = arr.mean(axis=2, keepdims=like.ndim == 3)
-    top = 65535.0 if like.dtype == np.uint16 else 255.0
+    top = _peak(like.dtype)
     return np.clip(np.rint(arr * top), 0, top).astype(like.dtype)
 
 
@@ -65,7 +69,7 @@ def to_float_chw(pixels: np.ndarray) -> np.ndarray:
     out = np.empty((3, h, w), np.float32)
     for c in range(3):
         out[c] = chans[..., min(c, chans.shape[2] - 1)]
-    out /= np.float32(65535.0 if pixels.dtype == np.uint16 else 255.0)
+    out /= np.float32(_peak(pixels.dtype))
     return out
 
 
