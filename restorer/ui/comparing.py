@@ -77,15 +77,9 @@ class CompareController(QObject):
         self._show(step_pair(doc, k), mode)
 
     def compare_selected_step(self) -> None:
-        panel = self.window.history_panel
-        doc = self.window.document
-        if doc is None:
-            return
-        k = doc.history.index
-        rows = panel.view().selectionModel().selectedRows() if panel.view().selectionModel() else []
-        if rows:
-            k = panel.model().step_for_row(rows[0].row())
-        self.compare_step(k)
+        """The step under the History panel's keyboard cursor (the view has no selection of its own)."""
+        if self.window.document is not None:
+            self.compare_step(self.window.history_panel.cursor_step())
 
     # --- hold for the original -------------------------------------------------------------------
     def original_display(self) -> RgbPyramid | None:

@@ -38,6 +38,18 @@ def test_one_history_step_from_the_panel(qtbot, window, photo_png, ui):
     assert doc.history.steps[1].kind == "fill"
 
 
+def test_compare_selected_step_uses_the_panel_cursor(qtbot, window, photo_png, ui):
+    ui.open_photo(qtbot, window, photo_png)
+    _fill_once(qtbot, window, ui)  # step 1 the stroke, step 2 the fill (current)
+    panel = window.history_panel
+    view = panel.view()
+    view.setCurrentIndex(panel.model().index(1))  # row 0 is Original: put the cursor on step 1
+    assert panel.cursor_step() == 1
+    window.actions.compare_step.trigger()
+    assert window.stack.currentWidget() is window.comparing.view
+    assert window.comparing.view.title().startswith("Step 1")
+
+
 def test_holding_backslash_shows_the_original(qtbot, window, photo_png, ui):
     doc = ui.open_photo(qtbot, window, photo_png)
     original = doc.pixels.copy()
