@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from restorer.errors import RestorerError
+from restorer.core.image import save_format
+from restorer.errors import ImageError, RestorerError
 from restorer.ui import files
 from restorer.ui.worker import JobRunner
 
@@ -122,8 +123,10 @@ class FileCommands(QObject):
         path = files.ask_save_path(self.window, start, start.suffix)
         if path is None:
             return False
-        if path.suffix.lower() not in files.save_formats():
-            self.window.show_error("Cannot save", f"{path.name}: Restorer cannot write '{path.suffix}' files")
+        try:
+            save_format(path)  # the same check and message as save_photo and the CLI
+        except ImageError as exc:
+            self.window.show_error("Cannot save", str(exc))
             return False
         if files.same_file(path, original):
             answer = QMessageBox.warning(
