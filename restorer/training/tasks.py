@@ -75,6 +75,11 @@ class Task:
     def needs_edges(self) -> bool:
         return False
 
+    @property
+    def pad_multiple(self) -> int:
+        """The input size multiple the generator needs (the network knows its own)."""
+        return int(self.generator.pad_multiple)  # type: ignore[arg-type]
+
     def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
@@ -164,10 +169,6 @@ class PConvTask(Task):
 
     def run(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         return self.generator(image * (1 - mask), mask)
-
-    @property
-    def pad_multiple(self) -> int:
-        return 2 ** int(self.cfg["depth"])
 
 
 class EdgeConnectTask(Task):
@@ -268,10 +269,6 @@ class EdgeConnectTask(Task):
         pred, _ = self.generator(image, mask, known_t)
         return pred
 
-    @property
-    def pad_multiple(self) -> int:
-        return 4
-
 
 def _plain(module: nn.Module) -> nn.Module:
     return module.module if hasattr(module, "module") else module  # type: ignore[return-value]
@@ -299,7 +296,7 @@ class GeneratorInpainter:
         was_training = gen.training
         gen.eval()
         try:
-            m = int(self.task.pad_multiple)  # type: ignore[attr-defined]
+            m = self.task.pad_multiple
             h, w = image.shape[-2:]
             ph, pw = (-h) % m, (-w) % m
             outs = []
