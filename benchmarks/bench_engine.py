@@ -123,15 +123,14 @@ def write_random_weights(names: list[str], folder: Path) -> None:
     import torch
     from safetensors.torch import save_file
 
-    from restorer.models import edgeconnect, partialconv
+    from restorer.models.neural import build_network
 
-    builders = {"edgeconnect": edgeconnect.build_network, "partialconv": partialconv.build_network}
     for name in names:
         spec = registry.get_spec(name)
         if not spec.neural or spec.weights is None:
             continue
         torch.manual_seed(0)
-        network = builders[spec.config["arch"]](dict(spec.config))
+        network = build_network(dict(spec.config))
         path = folder / spec.weights
         save_file({k: v.contiguous() for k, v in network.state_dict().items()}, str(path))
         card = {"config": dict(spec.config), "sha256": registry.file_sha256(path),

@@ -34,6 +34,11 @@ _BUILDERS: dict[str, Callable[[dict[str, Any]], nn.Module]] = {
 _HALF = {"fp16": torch.float16, "bf16": torch.bfloat16}
 
 
+def build_network(config: dict[str, Any]) -> nn.Module:
+    """The (untrained) network a model card's config describes; its "arch" picks the module."""
+    return _BUILDERS[config["arch"]](config)
+
+
 @contextmanager
 def translate_oom(name: str, device: str) -> Iterator[None]:
     """Turn torch's out-of-memory errors (CUDA's own type, or MPS/other RuntimeErrors saying so) into OutOfMemory."""
@@ -177,7 +182,7 @@ def load_network(spec: ModelSpec, weights: Path) -> tuple[nn.Module, dict[str, A
             f"model {spec.name!r} is unavailable: its model card has no '{spec.config.get('arch')}' architecture config"
         )
     try:
-        network = _BUILDERS[arch](config)
+        network = build_network(config)
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelUnavailable(f"model {spec.name!r} is unavailable: bad config in its model card: {exc}") from None
     try:

@@ -40,10 +40,8 @@ def network_config(cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_generator(cfg: dict[str, Any]) -> nn.Module:
-    if cfg["model"] == "partialconv":
-        from restorer.models.partialconv import build_network
-    else:
-        from restorer.models.edgeconnect import build_network
+    from restorer.models.neural import build_network
+
     return build_network(network_config(cfg))
 
 
