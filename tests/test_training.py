@@ -225,6 +225,29 @@ def test_resume_continues_exactly(tmp_path: Path) -> None:
     assert commands.main(["train", "--run-dir", str(tmp_path / "b"), "--data", str(data), "--quiet"]) == 2
 
 
+def test_refine_head_trains_alone_from_a_headless_checkpoint(tmp_path: Path) -> None:
+    data = _photos(tmp_path / "photos")
+    common = ("--depth", "5", "--crop", "32", "--perceptual", "none")
+    base = _train(tmp_path, "base", *common, "--steps", "2", data=data)
+    run = _train(tmp_path, "head", *common, "--steps", "3", "--lr", "1e-2", "--refine", "2", "--refine-width", "4",
+                 "--refine-only", "--init", str(base / "latest.pt"), data=data)
+    before, after = _ckpt(base)["nets"]["generator"], _ckpt(run)["nets"]["generator"]
+    for k, v in before.items():  # the U-Net, BatchNorm statistics included, is left as it was
+        assert torch.equal(v, after[k]), k
+    assert not torch.equal(after["refine.out.weight"], torch.zeros_like(after["refine.out.weight"]))
+    assert _ckpt(run)["config"]["init_steps"] == 2
+    # The head is part of the exported config, so the registry builds it back.
+    assert commands.main(["export", str(run / "latest.pt"), "--name", "partialconv-compact", "--out",
+                          str(tmp_path / "w")]) == 0
+    card = json.loads((tmp_path / "w" / "partialconv-compact.json").read_text())
+    assert card["config"]["refine"] == 2 and card["config"]["refine_width"] == 4
+    # A checkpoint that does not fit is refused in one line, and --refine-only needs a head.
+    assert commands.main(["train", "--run-dir", str(tmp_path / "x"), "--data", str(data), "--model", "edgeconnect",
+                          "--init", str(base / "latest.pt"), "--quiet", "--crop", "32"]) == 2
+    assert commands.main(["train", "--run-dir", str(tmp_path / "y"), "--data", str(data), "--refine-only",
+                          "--quiet"]) == 2
+
+
 def test_export_round_trip_through_registry(tmp_path: Path) -> None:
     from restorer.models import registry
     from restorer.training.export import checkpoint_inpainter

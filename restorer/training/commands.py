@@ -42,6 +42,11 @@ def add_parsers(subparsers: Any) -> None:
                    help="irregular masks mixed into the generated ones ('' for none)")
     t.add_argument("--width", type=int, default=32)
     t.add_argument("--depth", type=int, default=7, help="partialconv: U-Net depth")
+    t.add_argument("--refine", type=int, default=0,
+                   help="partialconv: layers of a full-resolution refinement head after the U-Net (0 = none)")
+    t.add_argument("--refine-width", type=int, default=32, help="partialconv: channels of the refinement head")
+    t.add_argument("--refine-only", action="store_true",
+                   help="partialconv: train the refinement head alone on a trained U-Net (give it with --init)")
     t.add_argument("--blocks", type=int, default=4, help="edgeconnect: residual blocks")
     t.add_argument("--sigma", type=float, default=2.0, help="edgeconnect: Canny sigma")
     t.add_argument("--disc-width", type=int, default=32)
@@ -147,6 +152,8 @@ def train_config(args: argparse.Namespace) -> dict[str, Any]:
     # A resumed run takes its photos from the checkpoint's saved config, not from the default folder.
     if not cfg.get("data") and not cfg.get("resume"):
         raise RestorerError("no training photos: pass --data FOLDER")
+    if cfg.get("refine_only") and not (cfg["model"] == "partialconv" and cfg.get("refine")):
+        raise RestorerError("--refine-only needs --model partialconv and --refine N")
     if cfg["crop"] % (2 ** cfg["depth"] if cfg["model"] == "partialconv" else 4):
         raise RestorerError(f"--crop {cfg['crop']} must be a multiple of the network's size multiple")
     cfg["argv"] = "restorer-cli " + " ".join(shlex.quote(a) for a in _ARGV)

@@ -79,7 +79,14 @@ def init_from(task: Task, spec: str) -> int:
     keys = [k for k in src if not prefix or k.startswith(prefix + ".")]
     if not keys:
         raise RestorerError(f"{path}: no generator weights under {prefix!r}")
-    task.generator.load_state_dict({k: src[k] for k in keys}, strict=not prefix)
+    result = task.generator.load_state_dict({k: src[k] for k in keys}, strict=False)
+    # A whole-generator init may leave out only a refinement head the source did not have (it starts
+    # as the identity); anything else missing or left over means the checkpoint does not fit.
+    missing = [k for k in result.missing_keys if not prefix or k.startswith(prefix + ".")]
+    missing = [k for k in missing if not k.startswith("refine.")]
+    if missing or result.unexpected_keys:
+        raise RestorerError(f"{path}: does not fit this generator (missing {missing[:3]}, "
+                            f"unexpected {result.unexpected_keys[:3]})")
     return int(ckpt["step"]) + int(ckpt["config"].get("init_steps", 0))
 
 

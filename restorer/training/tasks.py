@@ -34,7 +34,10 @@ DEFAULT_WEIGHTS: dict[str, float] = {
 def network_config(cfg: dict[str, Any]) -> dict[str, Any]:
     """The architecture config a model card carries (what build_network takes)."""
     if cfg["model"] == "partialconv":
-        return {"arch": "partialconv", "width": int(cfg["width"]), "depth": int(cfg["depth"])}
+        config = {"arch": "partialconv", "width": int(cfg["width"]), "depth": int(cfg["depth"])}
+        if int(cfg.get("refine", 0)):
+            config.update(refine=int(cfg["refine"]), refine_width=int(cfg.get("refine_width", 32)))
+        return config
     return {"arch": "edgeconnect", "width": int(cfg["width"]), "blocks": int(cfg["blocks"]),
             "sigma": float(cfg["sigma"])}
 
@@ -153,6 +156,8 @@ class PConvTask(Task):
             self.discs["image"] = PatchDiscriminator(3, int(cfg["disc_width"])).to(device)
         if not cfg.get("adv_pconv", False):
             self.w["adv"] = 0.0
+        if cfg.get("refine_only", False):
+            self.generator.freeze_backbone(True)  # type: ignore[operator]
 
     def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return {"pred": self.net(batch["image"] * (1 - batch["mask"]), batch["mask"])}

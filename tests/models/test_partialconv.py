@@ -164,3 +164,37 @@ def test_freeze_encoder_bn_survives_train() -> None:
     assert torch.equal(before, enc_bn[0].running_mean)
     net.freeze_encoder_bn(False)
     assert all(bn.training for bn in enc_bn)
+
+
+def test_refine_head_starts_as_identity_and_learns() -> None:
+    torch.manual_seed(0)
+    plain = PConvUNet(width=4, depth=3).eval()
+    net = build_network({"arch": "partialconv", "width": 4, "depth": 3, "refine": 3, "refine_width": 8}).eval()
+    assert net.refine is not None and net.refine.layers == 3
+    net.load_state_dict(plain.state_dict(), strict=False)
+    image = torch.rand(2, 3, 16, 16)
+    mask = (torch.rand(2, 1, 16, 16) > 0.6).float()
+    with torch.no_grad():
+        assert torch.equal(net(image, mask), plain(image, mask))  # zero-initialised output layer
+    # A full-resolution head: with its output layer non-zero it changes the fill pixel by pixel.
+    torch.nn.init.normal_(net.refine.out.weight, std=0.1)
+    with torch.no_grad():
+        assert not torch.allclose(net(image, mask), plain(image, mask))
+    with pytest.raises(ValueError):
+        PConvUNet(width=4, depth=3).freeze_backbone()
+
+
+def test_freeze_backbone_trains_only_the_head() -> None:
+    torch.manual_seed(0)
+    net = PConvUNet(width=4, depth=3, refine=2, refine_width=4)
+    torch.nn.init.normal_(net.refine.out.weight, std=0.1)
+    net.freeze_backbone()
+    net.train()
+    assert all(not m.training for m in net.encoder.modules()) and all(not m.training for m in net.decoder.modules())
+    assert net.refine.training
+    trainable = {n.split(".")[0] for n, p in net.named_parameters() if p.requires_grad}
+    assert trainable == {"refine"}
+    stats = net.encoder[1].bn.running_mean.clone()
+    net(torch.rand(2, 3, 16, 16), (torch.rand(2, 1, 16, 16) > 0.5).float()).mean().backward()
+    assert torch.equal(stats, net.encoder[1].bn.running_mean)
+    assert net.refine.out.weight.grad is not None and net.encoder[0].conv.weight.grad is None
