@@ -236,11 +236,17 @@ def test_refine_head_trains_alone_from_a_headless_checkpoint(tmp_path: Path) -> 
         assert torch.equal(v, after[k]), k
     assert not torch.equal(after["refine.out.weight"], torch.zeros_like(after["refine.out.weight"]))
     assert _ckpt(run)["config"]["init_steps"] == 2
-    # The head is part of the exported config, so the registry builds it back.
+    # The head is part of the exported config, so the registry builds it back. The card keeps the
+    # evaluation (without its list of pairs), keyed by the model's name rather than the run folder's.
+    metrics = tmp_path / "evaluation.json"
+    row = {"ratio_10-20": {"psnr": 30.0, "ssim": 0.9, "l1": 0.01, "n": 100}}
+    metrics.write_text(json.dumps({"results": {"telea": row, "navier-stokes": row, "head": row}, "pairs": [{}]}))
     assert commands.main(["export", str(run / "latest.pt"), "--name", "partialconv-compact", "--out",
-                          str(tmp_path / "w")]) == 0
+                          str(tmp_path / "w"), "--metrics", str(metrics)]) == 0
     card = json.loads((tmp_path / "w" / "partialconv-compact.json").read_text())
     assert card["config"]["refine"] == 2 and card["config"]["refine_width"] == 4
+    assert set(card["metrics"]["results"]) == {"telea", "navier-stokes", "partialconv-compact"}
+    assert "pairs" not in card["metrics"]
     # A checkpoint that does not fit is refused in one line, and --refine-only needs a head.
     assert commands.main(["train", "--run-dir", str(tmp_path / "x"), "--data", str(data), "--model", "edgeconnect",
                           "--init", str(base / "latest.pt"), "--quiet", "--crop", "32"]) == 2

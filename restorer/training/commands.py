@@ -225,6 +225,11 @@ def run_export(args: argparse.Namespace) -> int:
                                 "export with --out runs/... instead")
     if metrics is not None:  # the card keeps the protocol and the numbers, not the list of pairs
         metrics = {k: v for k, v in metrics.items() if k != "pairs"}
+        # Evaluated as a checkpoint (keyed by its run folder), shipped under its model name.
+        results = metrics.get("results", {})
+        learned = [m for m in results if m not in BASELINES]
+        if len(learned) == 1 and learned[0] != args.name:
+            metrics["results"] = {(args.name if k == learned[0] else k): v for k, v in results.items()}
     st, card = export_checkpoint(Path(args.checkpoint), args.name, Path(args.out), metrics=metrics, command=args.command,
                                  iterations=args.iterations)
     print(f"written: {st} and {card}")
