@@ -15,7 +15,8 @@ from skimage import data
 HERE = Path(__file__).resolve().parent
 
 
-def main() -> None:
+def make() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The clean print (float32 H x W x 3 in [0, 1]), the damaged copy, and the mask (uint8, 255 = damage)."""
     rng = np.random.default_rng(1969)
     rgb = data.astronaut().astype(np.float32) / 255.0
     gray = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
@@ -37,6 +38,11 @@ def main() -> None:
     damaged = photo.copy()
     hole = mask > 0
     damaged[hole] = np.clip(0.93 + rng.normal(0, 0.03, (int(hole.sum()), 1)), 0, 1)
+    return photo, damaged, mask
+
+
+def main() -> None:
+    _, damaged, mask = make()
     Image.fromarray((damaged * 255 + 0.5).astype(np.uint8)).save(HERE / "astronaut-scratched.png", optimize=True)
     Image.fromarray(mask).save(HERE / "astronaut-scratched-mask.png", optimize=True)
 

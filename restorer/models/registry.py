@@ -116,6 +116,21 @@ def get_spec(name: str) -> ModelSpec:
         raise ModelUnavailable(f"unknown model {name!r}; known models: {known}") from None
 
 
+# Best first: what a fill uses when nobody picked a model (the app's first start, restorer-cli --model auto).
+PREFERRED = ("partialconv", "edgeconnect", "partialconv-compact", "edgeconnect-compact")
+FALLBACK = "telea"
+
+
+def default_model(folder: Path | None = None) -> str:
+    """The best model that can run here: the first learned model in PREFERRED whose weights are
+    installed and intact, else Telea (which needs none)."""
+    _ensure_builtin()
+    for name in PREFERRED:
+        if name in _SPECS and check(_SPECS[name], folder).ready:
+            return name
+    return FALLBACK
+
+
 def _ensure_builtin() -> None:
     # The catalogue registers itself on import; importing it here keeps the order explicit.
     importlib.import_module("restorer.models.catalog")
