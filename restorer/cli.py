@@ -69,11 +69,14 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def _require_model(name: str) -> None:
-    """Fail before loading a large photo if the model cannot run."""
+def _require_model(args: argparse.Namespace) -> None:
+    """Resolve --model auto, and fail before loading a large photo if the model cannot run."""
     from restorer.errors import ModelUnavailable
     from restorer.models import registry
 
+    if args.model == "auto":
+        args.model = registry.default_model()
+    name = args.model
     state = registry.check(registry.get_spec(name))
     if not state.ready:
         raise ModelUnavailable(f"model {name!r} is unavailable: {state.reason}")
@@ -119,7 +122,7 @@ def _run_fill(args: argparse.Namespace, image: Path, mask_path: Path, output: Pa
 
 
 def cmd_inpaint(args: argparse.Namespace) -> int:
-    _require_model(args.model)
+    _require_model(args)
     record = _run_fill(args, Path(args.image), Path(args.mask), Path(args.output), Path(args.image).name)
     if args.record:
         from restorer.core.record import write_records
@@ -134,7 +137,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     from restorer.core.image import LOAD_SUFFIXES
     from restorer.core.record import write_records
 
-    _require_model(args.model)
+    _require_model(args)
     src, masks, out = Path(args.input), Path(args.masks), Path(args.output)
     for folder, what in ((src, "input"), (masks, "mask")):
         if not folder.is_dir():
@@ -215,7 +218,9 @@ def cmd_models(args: argparse.Namespace) -> int:
 def _fill_options(p: argparse.ArgumentParser) -> None:
     from restorer.core.image import DEFAULT_MAX_PIXELS
 
-    p.add_argument("--model", default="telea", help="model name (see 'restorer-cli models'; default telea)")
+    p.add_argument("--model", default="auto",
+                   help="model name (see 'restorer-cli models'); default auto: the best learned model whose "
+                        "weights are installed, else telea")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"), help="where learned models run")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for the model (default: all)")
     p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (default 95)")

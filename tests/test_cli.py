@@ -242,7 +242,10 @@ def test_record_describes_the_change(tmp_path: Path, good, capsys) -> None:
                          "--record", str(tmp_path / "rec.jsonl")], capsys)
     assert code == 0, err
     rec = json.loads((tmp_path / "rec.jsonl").read_text().splitlines()[0])
-    assert rec["model"] == "telea" and rec["mask_pixels"] == int(_mask(32, 48).sum())
+    # --model auto is recorded as the model that ran: the best one installed (weights/ ships one).
+    from restorer.models import registry
+
+    assert rec["model"] == registry.default_model() != "auto" and rec["mask_pixels"] == int(_mask(32, 48).sum())
     assert rec["mask_box_y0_x0_y1_x1"] == [5, 5, 16, 36]
     assert len(rec["source_sha256"]) == 64 and rec["output_sha256"] != rec["source_sha256"]
 

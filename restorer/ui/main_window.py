@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QColor, QDragEnterEvent, QDropEvent, QKeyEvent
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QProgressBar, QStackedWidget
 
+from restorer.models import registry
 from restorer.ui.actions import GROW_PX, build_actions, build_device_menu, build_menus, build_toolbar
 from restorer.ui.comparing import HOLD_KEY, CompareController
 from restorer.ui.canvas import CanvasView
@@ -108,8 +109,10 @@ class MainWindow(QMainWindow):
         self._brush_size_changed(self.canvas.brush_size)
         self.opacity_slider.setValue(round(s.overlay_opacity * 100))
         self.actions.auto_fill.setChecked(s.auto_fill)
-        if not self.model_picker.set_model(s.model):
-            self.model_picker.set_model("telea")
+        if not (s.model and self.model_picker.set_model(s.model)):
+            # First start, or the saved model's weights are gone: the best model installed.
+            if not self.model_picker.set_model(registry.default_model()):
+                self.model_picker.set_model(registry.FALLBACK)
         # After the window is up: a remembered learned model gets torch loaded in the background.
         QTimer.singleShot(500, self, lambda: self.fills.warm_up(self.model_picker.current_model()))
         geometry, state = s.window_layout()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtWidgets import QMessageBox
 
 from restorer.ui.settings import MAX_RECENT, Settings
@@ -51,8 +52,25 @@ def test_a_garbled_settings_file_falls_back_to_defaults(settings_ini):
     s = Settings()
     assert s.brush_size == 24
     assert s.overlay_opacity == 1.0
-    assert s.model == "telea"
+    assert s.model == ""  # never chosen: the window takes the registry's default
     assert QMessageBox  # settings never need a dialog
+
+
+@pytest.mark.parametrize("weights", ["shipped", "none"])
+def test_first_start_picks_the_best_installed_model(qtbot, dialogs, tmp_path, monkeypatch, weights):
+    from restorer.models import registry
+    from restorer.ui.main_window import MainWindow
+
+    if weights == "none":
+        monkeypatch.setenv("RESTORER_WEIGHTS", str(tmp_path / "no-weights"))
+    win = MainWindow()
+    qtbot.addWidget(win)
+    try:
+        expected = "partialconv-compact" if weights == "shipped" else "telea"
+        assert registry.default_model() == expected
+        assert win.model_picker.current_model() == expected
+    finally:
+        win.shutdown()
 
 
 def test_device_choice_is_remembered_and_used_by_the_next_fill(qtbot, window, photo_png, ui, monkeypatch):
