@@ -69,7 +69,7 @@ def main() -> int:
     done: dict = {}
     window.fills.fillApplied.connect(lambda _e: done.setdefault("ok", True))
     window.fills.fillDropped.connect(lambda why: done.setdefault("dropped", why))
-    window.model_picker.set_model("telea")
+    # The model a new user gets: the best installed one (registry.default_model()).
     window.fill()
     wait(app, lambda: bool(done))
     if "dropped" in done:
