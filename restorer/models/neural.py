@@ -125,10 +125,11 @@ class TorchInpainter:
 class EdgeConnectInpainter(TorchInpainter):
     """EdgeConnect: Canny edges of the known pixels, predicted edges in the hole, then the image.
 
-    ``model(image, mask, edges=None)``: if ``edges`` (N x 1 x H x W, {0, 1}) is given, it is used as-is
-    inside the hole (and the 2 px ring around it) in place of the predicted edges: the user's guide
-    lines. To erase a predicted line, the caller edits the map from ``predict_edges`` and passes it
-    back. Elsewhere the Canny edges of the photo are always used.
+    ``model(image, mask, edges=None)``: if ``edges`` (N x 1 x H x W, {0, 1}) is given, it is the whole
+    edge map the second stage sees, as ``predict_edges`` returns it (Canny of the known pixels outside
+    the hole and its 2 px ring, predicted edges inside), edited inside the hole as the user likes: guide
+    lines added, predicted lines erased. The first stage and Canny are then skipped, so a caller that
+    already asked for the edges (the engine does, to merge guide lines) does not pay for them twice.
     """
 
     network: edgeconnect.EdgeConnect
@@ -145,18 +146,17 @@ class EdgeConnectInpainter(TorchInpainter):
 
     def __call__(self, image: np.ndarray, mask: np.ndarray, edges: np.ndarray | None = None) -> np.ndarray:
         img, hole, crop = self._inputs(image, mask)
-        guide = None
-        if edges is not None:
-            if edges.shape != (image.shape[0], 1, *image.shape[2:]):
-                raise ValueError(f"expected edges N x 1 x H x W matching the image, got shape {edges.shape}")
-            guide = torch.from_numpy((np.asarray(edges) > 0.5).astype(np.float32)).to(self.device)
-            ph, pw = img.shape[2] - crop[0], img.shape[3] - crop[1]
-            guide = torch.nn.functional.pad(guide, (0, pw, 0, ph))
         if not bool(hole.any()):
             return self._composite(img, hole, img, crop)
         with self._running():
-            known = self._known_edges(img, hole)
-            pred, _ = self.network(img, hole, known, guide=guide)
+            if edges is None:
+                pred, _ = self.network(img, hole, self._known_edges(img, hole))
+            else:
+                if edges.shape != (image.shape[0], 1, *image.shape[2:]):
+                    raise ValueError(f"expected edges N x 1 x H x W matching the image, got shape {edges.shape}")
+                given = torch.from_numpy((np.asarray(edges) > 0.5).astype(np.float32)).to(self.device)
+                ph, pw = img.shape[2] - crop[0], img.shape[3] - crop[1]
+                pred = self.network.inpaint(img, torch.nn.functional.pad(given, (0, pw, 0, ph)), hole)
         return self._composite(img, hole, pred, crop)
 
     def _known_edges(self, img: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:

@@ -93,7 +93,7 @@ def test_sizes_off_the_pad_multiple_are_padded_and_cropped(tmp_path: Path) -> No
     assert model(image, mask).shape == (1, 3, 21, 30)
 
 
-def test_edgeconnect_edges_and_guides(tmp_path: Path) -> None:
+def test_edgeconnect_edges_and_guides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_model(tmp_path, "edgeconnect-compact")
     model = registry.load("edgeconnect-compact", device="cpu", folder=tmp_path)
     assert isinstance(model, EdgeConnectInpainter)
@@ -101,9 +101,23 @@ def test_edgeconnect_edges_and_guides(tmp_path: Path) -> None:
     edges = model.predict_edges(image, mask)
     assert edges.shape == (1, 1, 32, 32) and edges.dtype == np.float32
     assert 0.0 <= edges.min() and edges.max() <= 1.0
-    guide = np.zeros((1, 1, 32, 32), np.float32)
-    guide[..., 14, :] = 1.0
-    plain, guided = model(image, mask), model(image, mask, edges=guide)
+    plain = model(image, mask)
+    # A given map is the whole map: no Canny and no first stage again, and the same fill as composing
+    # the map's hole part with freshly computed known edges.
+    binary = (edges > 0.5).astype(np.float32)
+    calls = []
+    real = edgeconnect.known_edges
+    monkeypatch.setattr(edgeconnect, "known_edges", lambda *a: calls.append(1) or real(*a))
+    given = model(image, mask, edges=binary)
+    assert calls == []
+    with torch.no_grad():
+        img, hole = torch.from_numpy(image), torch.from_numpy(mask)
+        known = real(edgeconnect.to_gray(img), hole, model.network.sigma)
+        recomposed, _ = model.network(img, hole, known, guide=torch.from_numpy(binary))
+    np.testing.assert_allclose(given, np.where(mask > 0.5, recomposed.clamp(0, 1).numpy(), image), atol=1e-5)
+    guide = binary.copy()
+    guide[..., 14, :] = np.maximum(guide[..., 14, :], mask[..., 14, :])  # a guide line across the hole
+    guided = model(image, mask, edges=guide)
     assert plain.shape == guided.shape == image.shape
     assert not np.allclose(plain, guided)  # the guide lines reach the second stage
     keep = np.broadcast_to(mask == 0, image.shape)
