@@ -107,7 +107,7 @@ if [[ -n "$learned" ]]; then
         check_fill "filled-$model.png"
     done
 else
-    # No shipped weights yet: one tiny training step still loads torch and runs a network.
+    # A bundle without weights: one tiny training step still loads torch and runs a network.
     echo "no learned model has weights in this bundle; running one tiny training step instead"
     mkdir -p data && cp photo.png data/
     "$DIST/restorer-cli" train --model partialconv --run-dir run --data data --mask-dir '' --width 8 \
