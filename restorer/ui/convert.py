@@ -7,6 +7,8 @@ scan reads a few megapixels instead of the whole photo. Pyramids update only the
 
 from __future__ import annotations
 
+from typing import Self
+
 import cv2
 import numpy as np
 from PySide6.QtGui import QColor, QImage
@@ -55,6 +57,12 @@ class Pyramid:
         while k + 1 < len(self.levels) and scale * (2 ** (k + 1)) <= 1.0:
             k += 1
         return k
+
+    def clone(self) -> Self:
+        """An independent copy of every level (no conversion or shrinking redone)."""
+        twin = object.__new__(type(self))
+        twin.levels = [level.copy() for level in self.levels]
+        return twin
 
     def update(self, box: Box | None) -> None:
         """Recompute the shrunken levels inside ``box`` (level-0 coordinates) after level 0 changed."""
@@ -126,11 +134,18 @@ class RgbPyramid(Pyramid):
         return QImage(arr.data, w, h, arr.strides[0], QImage.Format.Format_RGB32)
 
     def refresh(self, pixels: np.ndarray, box: Box | None) -> None:
+        """Redraw ``box`` (all if None) from the whole photo's ``pixels``."""
         if box is None:
             write_bgra(pixels, self.levels[0])
+            self.update(None)
         else:
             y0, x0, y1, x1 = box
-            write_bgra(pixels[y0:y1, x0:x1], self.levels[0][y0:y1, x0:x1])
+            self.write(box, pixels[y0:y1, x0:x1])
+
+    def write(self, box: Box, patch: np.ndarray) -> None:
+        """Redraw ``box`` from ``patch``, the photo's pixels of that box only."""
+        y0, x0, y1, x1 = box
+        write_bgra(patch, self.levels[0][y0:y1, x0:x1])
         self.update(box)
 
 

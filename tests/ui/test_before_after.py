@@ -63,6 +63,39 @@ def test_holding_backslash_shows_the_original(qtbot, window, photo_png, ui):
     assert canvas.alternate is None
 
 
+def test_the_original_is_redrawn_only_where_photo_edits_changed_it(qtbot, window, photo_png, ui, monkeypatch):
+    from restorer.ui import comparing
+    from restorer.ui.convert import RgbPyramid
+
+    built = []
+
+    class Counting(RgbPyramid):
+        def __init__(self, pixels):
+            built.append(pixels.shape)
+            super().__init__(pixels)
+
+    doc = ui.open_photo(qtbot, window, photo_png)
+    original = doc.pixels.copy()
+    _fill_once(qtbot, window, ui)
+    window.canvas.set_brush_size(6)
+    ui.drag(qtbot, window.canvas, [(120, 20), (60, 110)])
+    with qtbot.waitSignal(window.fills.fillApplied, timeout=20000):
+        window.actions.fill.trigger()
+    window.undo()  # an undone fill is the original again there: nothing to redraw for it
+    assert any(p.target == "photo" for e in doc.history.steps[: doc.history.index] for p in e.patches)
+    monkeypatch.setattr(comparing, "RgbPyramid", Counting)
+    qtbot.keyPress(window.canvas, Qt.Key.Key_Backslash)
+    alternate = window.canvas.alternate
+    qtbot.keyRelease(window.canvas, Qt.Key.Key_Backslash)
+    assert built == []  # the whole photo was not converted again
+    full = RgbPyramid(original)
+    assert len(alternate.levels) == len(full.levels)
+    for mine, theirs in zip(alternate.levels, full.levels):
+        assert np.array_equal(mine, theirs)
+    assert not np.array_equal(window.canvas.display.levels[0], alternate.levels[0])
+    assert alternate.levels[0] is not window.canvas.display.levels[0]
+
+
 def test_holding_backslash_in_the_split_view_shows_before(qtbot, window, photo_png, ui):
     ui.open_photo(qtbot, window, photo_png)
     _fill_once(qtbot, window, ui)
