@@ -4,7 +4,8 @@
 
 A generated 16-bit RGB photo of MP megapixels gets FILLS 500 x 500 fills; then the original's display
 pyramid is built the old way (the whole original photo rebuilt from the history and converted) and the
-way CompareController does it now (the current display cloned, only the filled boxes redrawn). Prints
+way the app does it now (convert.original_display: the current display cloned, only the filled boxes
+redrawn). Prints
 both times, their ratio, and whether the two pyramids are identical.
 """
 
@@ -26,7 +27,7 @@ def main() -> int:
     from restorer.core.document import Document
     from restorer.core.image import Photo
     from restorer.core.mask import BBox
-    from restorer.ui.convert import RgbPyramid
+    from restorer.ui.convert import RgbPyramid, original_display
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mp", type=float, default=100.0)
@@ -45,11 +46,7 @@ def main() -> int:
         old = RgbPyramid(doc.original_pixels())
         olds.append(time.perf_counter() - t)
         t = time.perf_counter()
-        new = display.clone()
-        for edit in doc.history.steps[: doc.history.index]:
-            for patch in edit.patches:
-                if patch.target == "photo":
-                    new.write(patch.box, doc.original_pixels(patch.box))
+        new = original_display(doc, display)
         news.append(time.perf_counter() - t)
     same = all(np.array_equal(a, b) for a, b in zip(old.levels, new.levels))
     print(f"{side} x {side} 16-bit, {args.fills} fills: whole rebuild {olds[0]:.2f} s first, {min(olds):.2f} s best; "

@@ -8,7 +8,7 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QApplication
 
 from restorer.errors import RestorerError
-from restorer.ui.convert import RgbPyramid
+from restorer.ui.convert import RgbPyramid, original_display
 
 if TYPE_CHECKING:
     from restorer.ui.main_window import MainWindow
@@ -90,7 +90,7 @@ class CompareController(QObject):
         if self._original is None or self._original_of is not doc:
             QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
             try:
-                self._original = self._original_pyramid(doc)
+                self._original = original_display(doc, self.window.display)
                 self._original_of = doc
             except RestorerError as exc:
                 self.window.show_status(str(exc))
@@ -98,21 +98,6 @@ class CompareController(QObject):
             finally:
                 QApplication.restoreOverrideCursor()
         return self._original
-
-    def _original_pyramid(self, doc: Any) -> RgbPyramid:
-        """The current display with only the boxes that applied photo edits changed redrawn from the
-        original: on a 100 MP scan with a few fills this converts a few boxes, not the whole photo.
-        Once old photo edits were dropped from the history the original must be read from its file,
-        and the whole photo is converted as before."""
-        display = self.window.display
-        if display is None or display.shape != doc.shape or doc.history.has_dropped("photo"):
-            return RgbPyramid(doc.original_pixels())
-        twin = display.clone()
-        for edit in doc.history.steps[: doc.history.index]:
-            for patch in edit.patches:
-                if patch.target == "photo":
-                    twin.write(patch.box, doc.original_pixels(patch.box))
-        return twin
 
     def hold_original(self, held: bool) -> None:
         if held == self.holding:

@@ -7,7 +7,7 @@ scan reads a few megapixels instead of the whole photo. Pyramids update only the
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Any, Self
 
 import cv2
 import numpy as np
@@ -147,6 +147,24 @@ class RgbPyramid(Pyramid):
         y0, x0, y1, x1 = box
         write_bgra(patch, self.levels[0][y0:y1, x0:x1])
         self.update(box)
+
+
+def original_display(doc: Any, display: RgbPyramid | None) -> RgbPyramid:
+    """The display pyramid of ``doc``'s photo as opened, made from ``display`` (the current photo's).
+
+    The current display already holds every pixel no applied edit touched, so only the boxes of
+    applied photo patches are redrawn from the original: on a 100 MP scan with a few fills this
+    converts a few boxes, not the whole photo (benchmarks/bench_hold.py). Once old photo edits were
+    dropped from the history the original must be read from its file, and all of it is converted.
+    """
+    if display is None or display.shape != doc.shape or doc.history.has_dropped("photo"):
+        return RgbPyramid(doc.original_pixels())
+    twin = display.clone()
+    for edit in doc.history.steps[: doc.history.index]:
+        for patch in edit.patches:
+            if patch.target == "photo":
+                twin.write(patch.box, doc.original_pixels(patch.box))
+    return twin
 
 
 def rgb8_to_qimage(rgb: np.ndarray) -> QImage:

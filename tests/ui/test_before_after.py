@@ -64,7 +64,7 @@ def test_holding_backslash_shows_the_original(qtbot, window, photo_png, ui):
 
 
 def test_the_original_is_redrawn_only_where_photo_edits_changed_it(qtbot, window, photo_png, ui, monkeypatch):
-    from restorer.ui import comparing
+    from restorer.ui import convert
     from restorer.ui.convert import RgbPyramid
 
     built = []
@@ -83,7 +83,7 @@ def test_the_original_is_redrawn_only_where_photo_edits_changed_it(qtbot, window
         window.actions.fill.trigger()
     window.undo()  # an undone fill is the original again there: nothing to redraw for it
     assert any(p.target == "photo" for e in doc.history.steps[: doc.history.index] for p in e.patches)
-    monkeypatch.setattr(comparing, "RgbPyramid", Counting)
+    monkeypatch.setattr(convert, "RgbPyramid", Counting)
     qtbot.keyPress(window.canvas, Qt.Key.Key_Backslash)
     alternate = window.canvas.alternate
     qtbot.keyRelease(window.canvas, Qt.Key.Key_Backslash)
