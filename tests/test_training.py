@@ -262,7 +262,7 @@ def test_export_round_trip_through_registry(tmp_path: Path) -> None:
     runs = {
         "partialconv-compact": _train(tmp_path, "pc", "--depth", "5", "--crop", "32", "--steps", "2", data=data),
         "edgeconnect-compact": _train(tmp_path, "ec", "--model", "edgeconnect", "--stage", "joint", "--blocks", "1",
-                                      "--crop", "32", "--steps", "2", data=data),
+                                      "--crop", "32", "--steps", "2", "--prefill", "pushpull", data=data),
     }
     rng = np.random.default_rng(0)
     image = rng.random((2, 3, 32, 32)).astype(np.float32)
@@ -272,6 +272,8 @@ def test_export_round_trip_through_registry(tmp_path: Path) -> None:
         assert commands.main(["export", str(run / "latest.pt"), "--name", name, "--out", str(tmp_path / "w")]) == 0
         card = json.loads((tmp_path / "w" / f"{name}.json").read_text())
         assert card["iterations"] == 2 and card["config"]["width"] == 8 and "research" in card["licence"]
+        # The card says how the network is built (a pushpull generator built as 'white' would differ).
+        assert card["config"].get("prefill") == ("pushpull" if name.startswith("edgeconnect") else None)
         spec = registry.get_spec(name)
         assert registry.check(spec, tmp_path / "w").ready
         loaded = registry.load(name, device="cpu", folder=tmp_path / "w")(image * (1 - mask), mask)

@@ -49,6 +49,9 @@ def add_parsers(subparsers: Any) -> None:
                    help="partialconv: train the refinement head alone on a trained U-Net (give it with --init)")
     t.add_argument("--blocks", type=int, default=4, help="edgeconnect: residual blocks")
     t.add_argument("--sigma", type=float, default=2.0, help="edgeconnect: Canny sigma")
+    t.add_argument("--prefill", choices=["white", "pushpull"], default="white",
+                   help="edgeconnect: what the image generator's holes hold on input: white (the paper) or a "
+                        "push-pull interpolation it learns to correct (trains far faster)")
     t.add_argument("--disc-width", type=int, default=32)
     t.add_argument("--crop", type=int, default=128)
     t.add_argument("--batch", type=int, default=8, help="per process")

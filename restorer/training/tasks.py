@@ -38,8 +38,11 @@ def network_config(cfg: dict[str, Any]) -> dict[str, Any]:
         if int(cfg.get("refine", 0)):
             config.update(refine=int(cfg["refine"]), refine_width=int(cfg.get("refine_width", 32)))
         return config
-    return {"arch": "edgeconnect", "width": int(cfg["width"]), "blocks": int(cfg["blocks"]),
-            "sigma": float(cfg["sigma"])}
+    config = {"arch": "edgeconnect", "width": int(cfg["width"]), "blocks": int(cfg["blocks"]),
+              "sigma": float(cfg["sigma"])}
+    if cfg.get("prefill", "white") != "white":
+        config["prefill"] = str(cfg["prefill"])
+    return config
 
 
 def build_generator(cfg: dict[str, Any]) -> nn.Module:
