@@ -15,6 +15,10 @@ class MaskError(RestorerError):
     """A mask does not fit its photo (size, content)."""
 
 
+class PhotoBusy(RestorerError):
+    """The photo's pixels cannot change now: a background job (a save) is reading them."""
+
+
 class ModelUnavailable(RestorerError):
     """A model cannot run: unknown name, or missing/corrupt weights (the reason is the message)."""
 

@@ -4,6 +4,9 @@ The document owns ``photo.pixels`` and ``mask`` and changes them in place; liste
 ``DocumentEvent`` after every change with the box to repaint. ``revision`` goes up on every
 change of pixels or mask (undo and redo included), so a background job planned at an older
 revision can be recognised as stale.
+
+While a background job reads the live pixels (a save writing them), ``lock_photo`` makes every
+change of photo pixels raise ``PhotoBusy`` until ``unlock_photo``; the mask stays editable.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from restorer.core import mask as masks
 from restorer.core.history import Edit, History, Patch, apply_edit
 from restorer.core.mask import BBox
 from restorer.core.stroke import Stroke
-from restorer.errors import MaskError, RestorerError
+from restorer.errors import MaskError, PhotoBusy, RestorerError
 
 if TYPE_CHECKING:
     from restorer.core.image import Photo
@@ -55,6 +58,7 @@ class Document:
         self._source_overwritten = False
         self._listeners: list[Callable[[DocumentEvent], None]] = []
         self._stroke: Stroke | None = None
+        self._photo_lock: str | None = None
 
     # -- state -----------------------------------------------------------------------------
 
@@ -89,6 +93,35 @@ class Document:
     def stroke_nbytes(self) -> int:
         """Bytes held for undoing the stroke in progress (its snapshot tiles)."""
         return 0 if self._stroke is None else self._stroke.nbytes
+
+    # -- a background reader of the pixels -------------------------------------------------
+
+    @property
+    def photo_lock(self) -> str | None:
+        """Why the photo's pixels cannot change now (None when they can)."""
+        return self._photo_lock
+
+    def lock_photo(self, reason: str) -> None:
+        """Refuse every change of photo pixels (``PhotoBusy(reason)``) until ``unlock_photo``.
+
+        A save in the background reads the live pixels; a copy to protect them would double
+        the memory of a big photo (600 MB at 100 MP, 16-bit), so photo changes wait instead.
+        Mask changes (strokes, mask operations, undo of mask edits) go on.
+        """
+        if self._photo_lock is not None:
+            raise PhotoBusy(self._photo_lock)
+        self._photo_lock = reason
+
+    def unlock_photo(self) -> None:
+        self._photo_lock = None
+
+    def changes_photo(self, index: int) -> bool:
+        """Whether going to history state ``index`` would change photo pixels, not only the mask."""
+        return any(edit.box("photo") is not None for edit, _ in self.history.moves_to(index))
+
+    def _check_unlocked(self, index: int) -> None:
+        if self._photo_lock is not None and self.changes_photo(index):
+            raise PhotoBusy(self._photo_lock)
 
     # -- listeners -------------------------------------------------------------------------
 
@@ -206,7 +239,10 @@ class Document:
         Each array must be the photo's dtype and ``box.height x box.width x C``, inside the
         photo (ValueError otherwise; nothing is changed then). With ``clear_mask`` the mask is
         cleared too, and undo brings it back. Patches apply in order and may overlap.
+        PhotoBusy (nothing changed) while the photo is locked.
         """
+        if self._photo_lock is not None:
+            raise PhotoBusy(self._photo_lock)
         self._finish_stroke()
         pixels = self.pixels
         h, w, c = pixels.shape
@@ -258,8 +294,13 @@ class Document:
         self._changed(changed, history=True)
 
     def undo(self) -> Edit | None:
-        """Undo the newest applied edit (a stroke in progress is committed first)."""
+        """Undo the newest applied edit (a stroke in progress is committed first).
+
+        Undo, redo and goto raise PhotoBusy (nothing moved) when they would change a locked photo.
+        """
         self._finish_stroke()
+        if self.history.can_undo:
+            self._check_unlocked(self.history.index - 1)
         edit = self.history.undo()
         if edit is not None:
             self._move([(edit, False)])
@@ -267,6 +308,8 @@ class Document:
 
     def redo(self) -> Edit | None:
         self._finish_stroke()
+        if self.history.can_redo:
+            self._check_unlocked(self.history.index + 1)
         edit = self.history.redo()
         if edit is not None:
             self._move([(edit, True)])
@@ -277,6 +320,7 @@ class Document:
         self._finish_stroke()
         if index == self.history.index:
             return
+        self._check_unlocked(index)
         self._move(self.history.goto(index))
 
     def step(self, k: int) -> Edit:
@@ -333,12 +377,19 @@ class Document:
                                 f"({original.dtype} {original.shape}, was {self.pixels.dtype} {self.pixels.shape})")
         return original if box == full else original[box.slices].copy()
 
-    def mark_saved(self, path: str | Path) -> None:
-        """Record a save of the current state to ``path`` (clears ``dirty``)."""
-        self._finish_stroke()
+    def mark_saved(self, path: str | Path, revision: int | None = None) -> None:
+        """Record that the document as it was at ``revision`` is now in the file ``path``.
+
+        By default the current state (a stroke in progress is committed first; ``dirty`` clears).
+        A save that ran in the background passes the revision it started from: whatever changed
+        while it wrote (mask strokes) keeps the document ``dirty``, and a drag in progress stays open.
+        """
+        if revision is None:
+            self._finish_stroke()
+            revision = self.revision
         path = Path(path)
         if self.photo.path is not None and path.resolve() == Path(self.photo.path).resolve():
             self._source_overwritten = True
         self.saved_path = path
-        self._saved_revision = self.revision
+        self._saved_revision = revision
         self._emit("saved")

@@ -193,11 +193,11 @@ class History:
 
     def goto(self, index: int) -> list[tuple[Edit, bool]]:
         """Move to state ``index``; returns ``(edit, forward)`` pairs in the order to apply."""
-        moves = self._path(index)
+        moves = self.moves_to(index)
         self._index = index
         return moves
 
-    def _path(self, index: int) -> list[tuple[Edit, bool]]:
+    def moves_to(self, index: int) -> list[tuple[Edit, bool]]:
         """The ``(edit, forward)`` pairs that lead from the current state to state ``index``."""
         if not 0 <= index <= len(self._steps):
             raise IndexError(f"history state {index} is outside 0..{len(self._steps)}")
@@ -211,7 +211,7 @@ class History:
         ``current`` is the live array (at state ``self.index``); only patches overlapping
         ``box`` are read, so comparing a small region of any step is cheap.
         """
-        moves = self._path(index)
+        moves = self.moves_to(index)
         out = current[box.slices].copy()
         for edit, forward in moves:
             for p in (edit.patches if forward else reversed(edit.patches)):

@@ -10,7 +10,7 @@ import pytest
 from restorer.core.document import Document, DocumentEvent
 from restorer.core.image import Photo, PhotoMeta, load_photo
 from restorer.core.mask import BBox, segment
-from restorer.errors import MaskError, RestorerError
+from restorer.errors import MaskError, PhotoBusy, RestorerError
 
 
 def make_photo(pixels: np.ndarray, path: Path | None = None) -> Photo:
@@ -416,6 +416,53 @@ def test_revision_dirty_and_events(doc, tmp_path):
     n = len(events)
     doc.redo()
     assert len(events) == n
+
+
+def test_mark_saved_at_the_revision_a_background_save_started_from(doc, tmp_path):
+    doc.apply_fill([(BBox(0, 0, 4, 4), np.zeros((4, 4, 3), np.uint8))], "Fill")
+    written = doc.revision  # the save starts here and writes these pixels
+    doc.begin_stroke()
+    doc.paint((10, 10), (20, 10), 2)  # the user paints while it writes
+    doc.mark_saved(tmp_path / "out.png", revision=written)
+    assert doc.dirty and doc.stroke_active and doc.saved_path == tmp_path / "out.png"
+    doc.mark_saved(tmp_path / "out.png")  # a save of the state now: the stroke is committed first
+    assert not doc.dirty and not doc.stroke_active and doc.history.steps[-1].label == "Brush"
+
+
+def test_a_locked_photo_refuses_photo_changes_and_keeps_mask_changes(doc):
+    doc.begin_stroke()
+    doc.paint((10, 10), (30, 10), 3)
+    doc.commit_stroke()
+    doc.apply_fill([(BBox(0, 0, 4, 4), np.zeros((4, 4, 3), np.uint8))], "Fill")
+    doc.begin_stroke()
+    doc.paint((40, 40), (50, 40), 3)
+    doc.commit_stroke()
+    pixels, index = doc.pixels.copy(), doc.history.index
+    doc.lock_photo("Saving out.png")
+    assert doc.photo_lock == "Saving out.png"
+    with pytest.raises(PhotoBusy, match="Saving out.png"):
+        doc.lock_photo("another save")
+    doc.undo()  # the last stroke: mask only
+    assert doc.history.index == index - 1
+    revision = doc.revision
+    for change in (doc.undo, lambda: doc.goto(0),
+                   lambda: doc.apply_fill([(BBox(0, 0, 2, 2), np.ones((2, 2, 3), np.uint8))], "Fill")):
+        with pytest.raises(PhotoBusy):
+            change()
+        assert np.array_equal(doc.pixels, pixels) and doc.history.index == index - 1 and doc.revision == revision
+    doc.redo()  # the stroke again: mask only
+    doc.invert_mask()
+    doc.undo()
+    assert doc.history.index == index and np.array_equal(doc.pixels, pixels)
+    doc.unlock_photo()
+    assert doc.photo_lock is None
+    doc.goto(0)
+    assert not doc.mask.any() and not np.array_equal(doc.pixels, pixels)
+    doc.lock_photo("Saving")
+    doc.redo()  # the first stroke: mask only
+    with pytest.raises(PhotoBusy):
+        doc.redo()  # the fill
+    assert doc.history.index == 1
 
 
 def test_read_only_pixels_are_copied_not_written():
