@@ -1,15 +1,27 @@
-"""The File menu's work: open (dialog, drop, recent, command line) in a loader thread, save beside the
-original or Save As, import/export the mask, and ask before unsaved work is lost."""
+"""The File menu's work: open (dialog, drop, recent, command line), save beside the original or
+Save As, import/export the mask, and ask before unsaved work is lost.
+
+Reading and writing a big scan takes seconds, so every file is read or written in the file
+thread (one JobRunner) and the outcome comes back to the GUI thread through ``_run``'s
+callbacks. Questions (8-bit, transparency, overwrite, unsaved changes) are asked on the GUI
+thread before a job starts. While a save writes the live pixels, the document's photo is locked
+(``Document.lock_photo``): fills and undo of photo edits wait, the mask stays editable, and no
+copy of the photo is made. What must wait for a save to succeed (closing the window, opening
+another photo after "Save them first?") is the command itself, run again from the save's ``then``
+callbacks once the file is written, and dropped if the save fails.
+"""
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from restorer.core.image import save_format
+from restorer.core import image
 from restorer.errors import ImageError, RestorerError
 from restorer.ui import files
 from restorer.ui.worker import JobRunner
@@ -17,38 +29,95 @@ from restorer.ui.worker import JobRunner
 if TYPE_CHECKING:
     from restorer.ui.main_window import MainWindow
 
+Then = Callable[[], object]
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What the GUI thread does with one file job's outcome."""
+
+    done: Callable[[Any], None]
+    failed: Callable[[str], None]
+    cancelled: Callable[[], None] = lambda: None
+
+
+@dataclass
+class _Save:
+    """The write in flight: which document state goes to which file, and who waits for it."""
+
+    doc: Any
+    path: Path
+    revision: int
+    started: float
+    then: list[Then] = field(default_factory=list)
+
+
+def _write_photo(photo: image.Photo, path: Path, allow_8bit: bool, drop_alpha: bool) -> None:
+    """Runs in the file thread: encode and write atomically; every failure is one line."""
+    try:
+        image.save_photo(photo, path, allow_8bit=allow_8bit, drop_alpha=drop_alpha)
+    except OSError as exc:  # save_photo words its own; this is a last guard against a traceback
+        raise ImageError(f"{path}: cannot save: {exc.strerror or exc}") from None
+
 
 class FileCommands(QObject):
-    """Owns the loader thread and where the document is saved; reports through the window's signals."""
+    """Owns the file thread and where the document is saved; reports through the window's signals."""
+
+    saveStarted = Signal()
+    saveEnded = Signal()  # written or failed: the photo can change again
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.window = window
         self._loading: int | None = None
+        self._saving: _Save | None = None
         self._save_path: Path | None = None
-        self.loader = JobRunner("photo-loader", self)
-        self.loader.computed.connect(self._on_loaded)
-        self.loader.failed.connect(self._on_load_failed)
-        self.loader.cancelled.connect(self._end_loading)
+        self._outcomes: dict[int, _Outcome] = {}
+        self.io = JobRunner("file-io", self)
+        self.io.computed.connect(lambda job_id, value: self._ended(job_id).done(value))
+        self.io.failed.connect(lambda job_id, message: self._ended(job_id).failed(message))
+        self.io.cancelled.connect(lambda job_id: self._ended(job_id).cancelled())
 
     @property
     def loading(self) -> bool:
         return self._loading is not None
 
+    @property
+    def saving(self) -> bool:
+        return self._saving is not None
+
     def cancel_loading(self) -> None:
         if self._loading is not None:
-            self.loader.cancel(self._loading)
+            self.io.cancel(self._loading)
 
     def forget_save_path(self) -> None:
         """A new document: Ctrl+S starts again from NAME-restored beside its original."""
         self._save_path = None
 
     def shutdown(self) -> None:
-        self.loader.shutdown()
+        # Waits for a write in flight: save_photo is atomic, so the file is then whole or untouched.
+        self.io.shutdown()
+        self._outcomes.clear()
+        if self._saving is not None:
+            self._saving.doc.unlock_photo()
+            self._saving = None
         if self._loading is not None:
             self._loading = None
-            self.window.load_bar.hide()
             QApplication.restoreOverrideCursor()
+        self.window.file_bar.hide()
+
+    # --- the file thread -------------------------------------------------------------------------
+    def _run(self, fn: Callable[[], Any], outcome: _Outcome) -> int:
+        """Run ``fn()`` in the file thread; ``outcome`` gets its value or one-line error on the GUI thread."""
+        job_id = self.io.submit_call(lambda cancel: fn())
+        self._outcomes[job_id] = outcome
+        self.window.file_bar.show()
+        return job_id
+
+    def _ended(self, job_id: int) -> _Outcome:
+        outcome = self._outcomes.pop(job_id, None)
+        self.window.file_bar.setVisible(bool(self._outcomes))
+        return outcome or _Outcome(lambda value: None, lambda message: None)
 
     # --- opening ---------------------------------------------------------------------------------
     def open_dialog(self) -> None:
@@ -59,34 +128,34 @@ class FileCommands(QObject):
             self.open_path(name)
 
     def open_path(self, path: str | Path) -> bool:
-        """Start loading ``path`` in the background; False when the user kept the current photo."""
+        """Start loading ``path`` in the background; False when it did not start now (the user kept
+        the current photo, or it opens once the save of the current one has written its file)."""
         path = Path(path)
-        if not self.confirm_discard():
+        if not self.confirm_discard(lambda: self.open_path(path), f"{path.name} opens"):
             return False
         if self._loading is not None:
-            self.loader.cancel(self._loading)
-        self._loading = self.loader.submit_call(lambda cancel: files.load_for_display(path))
-        self.window.load_bar.show()
+            self.io.cancel(self._loading)
+        else:
+            QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
+        job_id = self._run(lambda: files.load_for_display(path), _Outcome(
+            done=lambda value: self._end_loading(job_id) and self.window.install(*value),
+            failed=lambda message: self._end_loading(job_id) and self._load_failed(message),
+            cancelled=lambda: self._end_loading(job_id)))
+        self._loading = job_id
         self.window.show_status(f"Opening {path.name}…", 0)
-        QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
         return True
 
     def _end_loading(self, job_id: int) -> bool:
+        """True when ``job_id`` is the photo being opened (a superseded one's outcome is ignored)."""
         if job_id != self._loading:
             return False
         self._loading = None
-        self.window.load_bar.hide()
         QApplication.restoreOverrideCursor()
         return True
 
-    def _on_loaded(self, job_id: int, value: Any) -> None:
-        if self._end_loading(job_id):
-            self.window.install(*value)
-
-    def _on_load_failed(self, job_id: int, message: str) -> None:
-        if self._end_loading(job_id):
-            self.window.show_error("Cannot open photo", message)
-            self.window.openFailed.emit(message)
+    def _load_failed(self, message: str) -> None:
+        self.window.show_error("Cannot open photo", message)
+        self.window.openFailed.emit(message)
 
     def rebuild_recent(self) -> None:
         menu = self.window.recent_menu
@@ -103,20 +172,25 @@ class FileCommands(QObject):
         menu.setEnabled(bool(recent))
 
     # --- saving ----------------------------------------------------------------------------------
-    def save(self) -> bool:
-        """Ctrl+S: a new file beside the original (NAME-restored.ext), then that file on later saves."""
+    def save(self, *, then: Then | None = None) -> bool:
+        """Ctrl+S: a new file beside the original (NAME-restored.ext), then that file on later saves.
+
+        True when the write started in the file thread; ``then`` runs on the GUI thread once the
+        file is written, never when the save fails or does not start.
+        """
         doc = self.window.document
-        if doc is None:
+        if doc is None or self._refuse_second_save():
             return False
         if self._save_path is None:
             if doc.photo.path is None:
-                return self.save_as()
+                return self.save_as(then=then)
             self._save_path = files.restored_path(Path(doc.photo.path))
-        return self._write(self._save_path)
+        return self._write(self._save_path, then)
 
-    def save_as(self) -> bool:
+    def save_as(self, *, then: Then | None = None) -> bool:
+        """Save As: the same as ``save`` to a file the user picks (asking before replacing one)."""
         doc = self.window.document
-        if doc is None:
+        if doc is None or self._refuse_second_save():
             return False
         original = Path(doc.photo.path) if doc.photo.path else None
         start = self._save_path or (files.restored_path(original) if original else Path(self.window.settings.last_folder) / "restored.tif")
@@ -124,7 +198,7 @@ class FileCommands(QObject):
         if path is None:
             return False
         try:
-            save_format(path)  # the same check and message as save_photo and the CLI
+            image.save_format(path)  # the same check and message as save_photo and the CLI
         except ImageError as exc:
             self.window.show_error("Cannot save", str(exc))
             return False
@@ -136,20 +210,18 @@ class FileCommands(QObject):
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
             if answer != QMessageBox.StandardButton.Yes:
                 return False
-        elif path.exists():
-            answer = QMessageBox.question(
-                self.window, "Replace file?", f"{path.name} already exists. Replace it?",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
-            if answer != QMessageBox.StandardButton.Yes:
-                return False
-        if self._write(path):
-            self._save_path = path
-            return True
-        return False
+        elif path.exists() and not self._ask_yes("Replace file?", f"{path.name} already exists. Replace it?"):
+            return False
+        return self._write(path, then)
 
-    def _write(self, path: Path) -> bool:
-        from restorer.core.image import save_photo
+    def _refuse_second_save(self) -> bool:
+        if self._saving is None:
+            return False
+        self.window.show_status(f"Already saving {self._saving.path.name}…")
+        return True
 
+    def _write(self, path: Path, then: Then | None) -> bool:
+        """Ask what the format needs here, then write in the file thread with the photo locked."""
         doc = self.window.document
         only_8bit, no_alpha = files.format_limits(path)
         allow_8bit = drop_alpha = False
@@ -163,27 +235,62 @@ class FileCommands(QObject):
                                  "Save without it?"):
                 return False
             drop_alpha = True
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            save_photo(doc.photo, path, allow_8bit=allow_8bit, drop_alpha=drop_alpha)
-        except (RestorerError, OSError) as exc:
-            QApplication.restoreOverrideCursor()
-            self.window.show_error("Cannot save", str(exc))
-            return False
-        QApplication.restoreOverrideCursor()
-        doc.mark_saved(path)
-        self.window.settings.last_folder = str(path.parent)
-        self.window.show_status(f"Saved {path}")
-        self.window.photoSaved.emit(str(path))
+        # The worker reads the live pixels (no 600 MB copy of a big scan): they stay as they are
+        # until the file is written, and the revision says which state that file holds.
+        doc.lock_photo(f"Saving {path.name}: the photo can change again once the file is written")
+        self._saving = _Save(doc, path, doc.revision, time.monotonic(), [then] if then else [])
+        photo = doc.photo
+        self._run(lambda: _write_photo(photo, path, allow_8bit, drop_alpha),
+                  _Outcome(done=self._written, failed=self._write_failed, cancelled=self._end_save))
+        self.window.show_status(f"Saving {path.name}…", 0)
+        self.saveStarted.emit()
         return True
+
+    def _end_save(self) -> _Save:
+        save, self._saving = self._saving, None
+        assert save is not None
+        save.doc.unlock_photo()
+        return save
+
+    def _written(self, _value: Any) -> None:
+        save = self._end_save()
+        path = save.path
+        save.doc.mark_saved(path, revision=save.revision)
+        if save.doc is self.window.document:  # another photo may have been opened meanwhile
+            self._save_path = path
+        self.window.settings.last_folder = str(path.parent)
+        self.window.show_status(f"Saved {path.name} in {time.monotonic() - save.started:.1f} s — {path.parent}")
+        self.window.photoSaved.emit(str(path))
+        # Before saveEnded, so a fill result held back by the save cannot dirty a document
+        # that is about to be closed or replaced.
+        for then in save.then:
+            then()
+        self.saveEnded.emit()
+
+    def _write_failed(self, message: str) -> None:
+        self._end_save()  # its ``then`` callbacks are dropped: nothing unsaved is discarded
+        self.saveEnded.emit()
+        self.window.show_error("Cannot save", message)
+        self.window.saveFailed.emit(message)
 
     def _ask_yes(self, title: str, text: str) -> bool:
         answer = QMessageBox.question(self.window, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
                                       QMessageBox.StandardButton.No)
         return answer == QMessageBox.StandardButton.Yes
 
-    def confirm_discard(self) -> bool:
-        """True when there is no unsaved work, or the user saved or discarded it."""
+    def confirm_discard(self, then: Then, after_save: str) -> bool:
+        """True when going on now loses no unsaved work: there is none, or the user discards it.
+
+        False when the user cancels, or when going on must wait for a save (the one the user
+        chooses here, or one already writing): ``then``, the command to try again, runs once that
+        save has written its file, and never if it fails. ``after_save`` says what then happens
+        ("the window closes"), for the status bar.
+        """
+        if self._saving is not None:
+            if then not in self._saving.then:
+                self._saving.then.append(then)
+            self.window.show_status(f"Saving {self._saving.path.name}… {after_save} once it is written", 0)
+            return False
         doc = self.window.document
         if doc is None or not doc.dirty:
             return True
@@ -193,10 +300,13 @@ class FileCommands(QObject):
             QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
             QMessageBox.StandardButton.Save)
         if answer == QMessageBox.StandardButton.Save:
-            return self.save()
+            self.save(then=then)
+            return False
         return answer == QMessageBox.StandardButton.Discard
 
+    # --- the mask --------------------------------------------------------------------------------
     def import_mask(self) -> None:
+        """Read and decode the mask file in the file thread; it becomes one 'Import mask' step here."""
         from PySide6.QtWidgets import QFileDialog
 
         from restorer.core.maskfile import load_mask
@@ -207,12 +317,29 @@ class FileCommands(QObject):
         name, _ = QFileDialog.getOpenFileName(self.window, "Import Mask", self.window.settings.last_folder, files.MASK_FILTER)
         if not name:
             return
+        path, shape = Path(name), doc.shape
+        self._run(lambda: load_mask(path, shape), _Outcome(
+            done=lambda mask: self._apply_mask(doc, path, mask),
+            failed=lambda message: self.window.show_error("Cannot import mask", message)))
+        self.window.show_status(f"Reading mask {path.name}…", 0)
+
+    def _apply_mask(self, doc: Any, path: Path, mask: Any) -> None:
+        if doc is not self.window.document:
+            self.window.show_status(f"Mask {path.name} was not imported: another photo was opened")
+            return
+        if self.window.canvas.stroking:  # replacing the mask mid-drag would cut the stroke off
+            QTimer.singleShot(50, self, lambda: self._apply_mask(doc, path, mask))
+            return
         try:
-            doc.set_mask(load_mask(Path(name), doc.shape), label="Import mask")
+            doc.set_mask(mask, label="Import mask")
         except RestorerError as exc:
             self.window.show_error("Cannot import mask", str(exc))
+            return
+        self.window.show_status(f"Mask imported from {path.name}")
 
     def export_mask(self) -> None:
+        """Write the mask as a PNG in the file thread, from a copy: the mask stays editable meanwhile
+        (a copy is one byte a pixel, a sixth of a 16-bit RGB photo, so here it is worth it)."""
         from PySide6.QtWidgets import QFileDialog
 
         from restorer.core.maskfile import save_mask
@@ -224,9 +351,8 @@ class FileCommands(QObject):
         name, _ = QFileDialog.getSaveFileName(self.window, "Export Mask", str(start), files.MASK_FILTER)
         if not name:
             return
-        try:
-            save_mask(doc.mask, Path(name))
-        except (RestorerError, OSError) as exc:
-            self.window.show_error("Cannot export mask", str(exc))
-            return
-        self.window.show_status(f"Mask saved to {name}")
+        path, mask = Path(name), doc.mask.copy()
+        self._run(lambda: save_mask(mask, path), _Outcome(
+            done=lambda _value: self.window.show_status(f"Mask saved to {path}"),
+            failed=lambda message: self.window.show_error("Cannot export mask", message)))
+        self.window.show_status(f"Writing mask {path.name}…", 0)

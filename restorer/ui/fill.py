@@ -135,6 +135,7 @@ class FillController(QObject):
         self._job_doc: Any = None
         self._job_model = ""
         self._started = 0.0
+        self._held: Any = None  # a result that arrived while a save held the photo still
 
     @property
     def running(self) -> bool:
@@ -144,6 +145,9 @@ class FillController(QObject):
         """Plan a fill of the current mask with ``model`` and queue it; returns the job id (None = nothing to do)."""
         doc = self.window.document
         if doc is None:
+            return None
+        if doc.photo_lock is not None:
+            self.window.show_status(doc.photo_lock)
             return None
         if not doc.mask.any():
             self.window.show_status("Nothing to fill: brush over the damage first (B)")
@@ -192,12 +196,24 @@ class FillController(QObject):
             self.runner.submit_call(lambda cancel: importlib.import_module("torch"))
 
     def cancel(self) -> None:
-        if self.job_id is not None:
+        if self.job_id is None:
+            return
+        if self._held is not None:  # the job is over: drop the result it left
+            self._held = None
+            self._on_cancelled(self.job_id)
+        else:
             self.runner.cancel(self.job_id)
             self.window.show_status("Cancelling…")
 
+    def resume(self) -> None:
+        """Apply the result held back while a save locked the photo (or hold it again if one still does)."""
+        result, self._held = self._held, None
+        if result is not None:
+            self._on_finished(result)
+
     def shutdown(self) -> bool:
         self.job_id = None
+        self._held = None
         return self.runner.shutdown()
 
     # --- outcomes (GUI thread) -------------------------------------------------------------------
@@ -214,6 +230,10 @@ class FillController(QObject):
         if result.job_id != self.job_id:
             return  # an older job that was superseded: its outcome was already reported
         doc = self._job_doc
+        if doc is self.window.document and doc.photo_lock is not None:
+            self._held = result  # resume() applies it once the save has written the photo
+            self.progress.start("Waiting for the save…")
+            return
         self._end()
         self.device_label.setText(f"Device: {result.device}")
         if doc is not self.window.document or result.revision != doc.revision:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QColor, QDragEnterEvent, QDropEvent, QKeyEvent
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QProgressBar, QStackedWidget
 
+from restorer.errors import PhotoBusy
 from restorer.models import registry
 from restorer.ui.actions import GROW_PX, build_actions, build_device_menu, build_menus, build_toolbar
 from restorer.ui.comparing import HOLD_KEY, CompareController
@@ -29,6 +31,7 @@ class MainWindow(QMainWindow):
     photoOpened = Signal(str)
     openFailed = Signal(str)
     photoSaved = Signal(str)
+    saveFailed = Signal(str)
 
     def __init__(self, settings: Settings | None = None) -> None:
         super().__init__()
@@ -74,13 +77,13 @@ class MainWindow(QMainWindow):
 
     def _build_status_bar(self) -> None:
         status = self.statusBar()
-        self.load_bar = QProgressBar()
-        self.load_bar.setRange(0, 0)
-        self.load_bar.setMaximumWidth(160)
-        self.load_bar.hide()
+        self.file_bar = QProgressBar()  # busy while a photo or mask file is read or written
+        self.file_bar.setRange(0, 0)
+        self.file_bar.setMaximumWidth(160)
+        self.file_bar.hide()
         self.cursor_label = QLabel("")
         self.zoom_label = QLabel("")
-        status.addPermanentWidget(self.load_bar)
+        status.addPermanentWidget(self.file_bar)
         status.addPermanentWidget(self.fills.progress)
         status.addPermanentWidget(self.cursor_label)
         status.addPermanentWidget(self.zoom_label)
@@ -102,6 +105,9 @@ class MainWindow(QMainWindow):
         self.history_panel.stepChosen.connect(self.goto_step)
         self.history_panel.compareRequested.connect(self.comparing.compare_step)
         self.fills.fillApplied.connect(lambda _edit: self._update_actions())
+        self.files.saveStarted.connect(self._update_actions)
+        self.files.saveEnded.connect(self._update_actions)
+        self.files.saveEnded.connect(self.fills.resume)  # a fill that finished during the save
 
     def _restore_settings(self) -> None:
         s = self.settings
@@ -136,10 +142,12 @@ class MainWindow(QMainWindow):
         doc = self.document
         a = self.actions
         has = doc is not None
-        for action in (a.save, a.save_as, a.import_mask, a.export_mask, a.clear_mask, a.invert_mask,
-                       a.grow_mask, a.shrink_mask, a.fill, a.edges, a.fit, a.actual, a.zoom_in, a.zoom_out,
+        for action in (a.import_mask, a.export_mask, a.clear_mask, a.invert_mask,
+                       a.grow_mask, a.shrink_mask, a.edges, a.fit, a.actual, a.zoom_in, a.zoom_out,
                        a.compare_split, a.compare_difference, a.compare_step):
             action.setEnabled(has)
+        for action in (a.save, a.save_as, a.fill):  # one write at a time, and it holds the photo still
+            action.setEnabled(has and not self.files.saving)
         a.undo.setEnabled(has and doc.can_undo)
         a.redo.setEnabled(has and doc.can_redo)
         a.redo_alt.setEnabled(has and doc.can_redo)
@@ -240,9 +248,6 @@ class MainWindow(QMainWindow):
     def save_as(self) -> bool:
         return self.files.save_as()
 
-    def confirm_discard(self) -> bool:
-        return self.files.confirm_discard()
-
     def import_mask(self) -> None:
         self.files.import_mask()
 
@@ -289,19 +294,21 @@ class MainWindow(QMainWindow):
             self.show_canvas()
 
     def undo(self) -> None:
-        if self.document is not None:
-            self.canvas.abort_stroke()
-            self.document.undo()
+        self._move_in_history(lambda doc: doc.undo())
 
     def redo(self) -> None:
-        if self.document is not None:
-            self.canvas.abort_stroke()
-            self.document.redo()
+        self._move_in_history(lambda doc: doc.redo())
 
     def goto_step(self, index: int) -> None:
+        self._move_in_history(lambda doc: doc.goto(index))
+
+    def _move_in_history(self, move: Callable[[Any], object]) -> None:
         if self.document is not None:
             self.canvas.abort_stroke()
-            self.document.goto(index)
+            try:
+                move(self.document)
+            except PhotoBusy as exc:  # a save is writing the photo; mask steps still move
+                self.show_status(str(exc))
 
     # --- comparison ------------------------------------------------------------------------------
     def show_canvas(self) -> None:
@@ -323,7 +330,9 @@ class MainWindow(QMainWindow):
 
     # --- closing ---------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self.confirm_discard():
+        # Unsaved work is discarded, or saved first: the window then closes itself once the file
+        # is written (and stays open if the save fails). A save in flight is waited for the same way.
+        if not self.files.confirm_discard(self.close, "the window closes"):
             event.ignore()
             return
         self.canvas.abort_stroke()

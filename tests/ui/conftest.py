@@ -100,7 +100,7 @@ def window(qtbot: Any, dialogs: DialogRecorder) -> Iterator[Any]:
     # Whatever the test did, no thread may outlive it.
     win.shutdown()
     assert win.fills.runner.thread.isFinished()
-    assert win.files.loader.thread.isFinished()
+    assert win.files.io.thread.isFinished()
 
 
 def open_photo(qtbot: Any, win: Any, path: Path) -> Any:
