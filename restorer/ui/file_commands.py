@@ -38,7 +38,7 @@ class _Outcome:
 
     done: Callable[[Any], None]
     failed: Callable[[str], None]
-    cancelled: Callable[[], None] = lambda: None
+    cancelled: Callable[[], object] = lambda: None
 
 
 @dataclass
@@ -286,23 +286,23 @@ class FileCommands(QObject):
         save has written its file, and never if it fails. ``after_save`` says what then happens
         ("the window closes"), for the status bar.
         """
-        if self._saving is not None:
-            if then not in self._saving.then:
-                self._saving.then.append(then)
-            self.window.show_status(f"Saving {self._saving.path.name}… {after_save} once it is written", 0)
-            return False
-        doc = self.window.document
-        if doc is None or not doc.dirty:
-            return True
-        answer = QMessageBox.question(
-            self.window, "Unsaved changes",
-            "This photo has changes that are not saved. Save them first?",
-            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Save)
-        if answer == QMessageBox.StandardButton.Save:
-            self.save(then=then)
-            return False
-        return answer == QMessageBox.StandardButton.Discard
+        if self._saving is None:
+            doc = self.window.document
+            if doc is None or not doc.dirty:
+                return True
+            answer = QMessageBox.question(
+                self.window, "Unsaved changes",
+                "This photo has changes that are not saved. Save them first?",
+                QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+                QMessageBox.StandardButton.Save)
+            if answer != QMessageBox.StandardButton.Save:
+                return answer == QMessageBox.StandardButton.Discard
+            if not self.save(then=then):
+                return False
+        elif then not in self._saving.then:
+            self._saving.then.append(then)
+        self.window.show_status(f"Saving {self._saving.path.name}… {after_save} once it is written", 0)
+        return False
 
     # --- the mask --------------------------------------------------------------------------------
     def import_mask(self) -> None:

@@ -160,6 +160,7 @@ def test_save_them_first_closes_the_window_only_once_the_file_is_written(qtbot, 
     assert not window.close()
     qtbot.waitUntil(held_save.entered.is_set, timeout=10000)
     assert window.isVisible() and dialogs.titles("question") == ["Unsaved changes"]
+    assert _status(window) == "Saving scan-restored.png… the window closes once it is written"
     if not fails:
         held_save.release.set()
         qtbot.waitUntil(lambda: not window.isVisible(), timeout=20000)
