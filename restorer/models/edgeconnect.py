@@ -205,9 +205,15 @@ def pushpull_fill(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     has some known weight. Pull: from the coarsest level back up, a pixel keeps its own colour in
     proportion to its known weight and takes the rest from the bilinearly upsampled coarser level.
     Linear time, differentiable, no parameters; known pixels come back exactly. On the validation
-    pairs it scores about 0.5 dB below Telea. A wholly masked image comes back mid-gray.
+    pairs it scores about 0.5 dB below Telea. A wholly masked image comes back mid-gray. Computed in
+    float32 whatever the input dtype or autocast (deep levels divide by small known weights).
     """
-    known = 1.0 - mask.to(image.dtype)
+    with torch.autocast(device_type=image.device.type, enabled=False):
+        return _pushpull(image.float(), mask.float()).to(image.dtype)
+
+
+def _pushpull(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    known = 1.0 - mask
     levels = [(image * known, known)]
     while True:
         v, w = levels[-1]

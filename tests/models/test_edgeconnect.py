@@ -177,3 +177,12 @@ def test_pushpull_inpaint_generator_starts_as_the_interpolation_and_learns_a_cor
     assert loss1 < loss0
     with pytest.raises(ValueError, match="prefill"):
         build_network({"arch": "edgeconnect", "prefill": "telea"})
+
+
+def test_pushpull_fill_runs_in_float32_for_half_inputs() -> None:
+    image = torch.rand(1, 3, 64, 64)
+    mask = torch.zeros(1, 1, 64, 64)
+    mask[..., 8:60, 4:60] = 1  # large hole: deep levels have tiny known weights
+    half = pushpull_fill(image.half(), mask.half())
+    assert half.dtype == torch.float16
+    assert torch.allclose(half.float(), pushpull_fill(image, mask), atol=2e-3)
