@@ -57,7 +57,7 @@ EDGECONNECT = _learned(
 EDGECONNECT_COMPACT = _learned(
     "edgeconnect-compact",
     "EdgeConnect, compact: edge-guided fills fast enough for a laptop CPU",
-    "build_edgeconnect", 4, arch="edgeconnect", width=16, blocks=4, sigma=2.0,
+    "build_edgeconnect", 4, arch="edgeconnect", width=16, blocks=4, sigma=2.0, prefill="pushpull",
 )
 PARTIALCONV = _learned(
     "partialconv",

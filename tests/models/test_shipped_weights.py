@@ -17,7 +17,12 @@ from restorer.training.masks import MaskGenerator
 from restorer.training.metrics import psnr, ssim
 
 WEIGHTS = Path(__file__).resolve().parents[2] / "weights"
-SHIPPED = ["partialconv-compact"]
+SHIPPED = ["partialconv-compact", "edgeconnect-compact"]
+# What each model must keep on the project's photos below: (PSNR lead in dB, SSIM lead) over each
+# baseline. Measured (48 pairs): partialconv-compact 24.36 dB / 0.8699, edgeconnect-compact 24.75 /
+# 0.8770, Telea 24.04 / 0.8700, Navier-Stokes 24.00 / 0.8736. The PConv model trails Navier-Stokes in
+# SSIM here (README, Training and evaluation), so its bound only keeps the gap from growing.
+MARGINS = {"partialconv-compact": (0.2, -0.005), "edgeconnect-compact": (0.5, 0.002)}
 
 
 def _pairs(size: int = 256) -> tuple[np.ndarray, np.ndarray]:
@@ -71,18 +76,18 @@ def test_weights_stay_within_the_size_budget() -> None:
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_model_beats_telea_and_navier_stokes_on_project_photos(name: str) -> None:
-    """Outside the validation set the CPU-trained model keeps its PSNR lead (measured: +0.31 dB over the
-    better baseline on these pairs) but not its SSIM lead: it trails Navier-Stokes by 0.0037 here
-    (README, Training and evaluation). So PSNR must win and SSIM must not fall further behind."""
+    """Outside the validation set each shipped model keeps its lead over both baselines by MARGINS."""
     images, masks = _pairs()
     model = registry.load(name, device="cpu", folder=WEIGHTS)
     got_psnr, got_ssim = _scores(model, images, masks)
+    min_psnr, min_ssim = MARGINS[name]
     for base in BASELINES:
         base_psnr, base_ssim = _scores(registry.load(base, device="cpu"), images, masks)
-        assert got_psnr > base_psnr + 0.2, (base, got_psnr, base_psnr)
-        assert got_ssim > base_ssim - 0.005, (base, got_ssim, base_ssim)
+        assert got_psnr > base_psnr + min_psnr, (base, got_psnr, base_psnr)
+        assert got_ssim > base_ssim + min_ssim, (base, got_ssim, base_ssim)
 
 
 def test_the_default_model_is_the_best_one_installed(tmp_path: Path) -> None:
-    assert registry.default_model(WEIGHTS) == SHIPPED[0]
+    # Both learned models ship; partialconv-compact comes first in PREFERRED (README, Training and evaluation).
+    assert registry.default_model(WEIGHTS) == "partialconv-compact"
     assert registry.default_model(tmp_path) == registry.FALLBACK == "telea"  # a folder without weights
