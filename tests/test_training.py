@@ -211,6 +211,11 @@ def test_resume_continues_exactly(tmp_path: Path) -> None:
     # A run started from another's weights counts the steps behind them.
     chained = _ckpt(_train(tmp_path, "c", *common, "--steps", "1", "--init", str(tmp_path / "a" / "latest.pt"), data=data))
     assert chained["config"]["init_steps"] == 4
+    # A run reached through two inits counts once: a (4 steps) -> c (1 step); a joint-like run
+    # started from both stands on 5 steps, not 9.
+    both = _ckpt(_train(tmp_path, "d", *common, "--steps", "1", "--init", str(tmp_path / "a" / "latest.pt"),
+                        "--init", str(tmp_path / "c" / "latest.pt"), data=data))
+    assert both["config"]["init_steps"] == 5 and sorted(both["config"]["lineage"].values()) == [1, 4]
     _train(tmp_path, "b", *common, "--steps", "2", data=data)
     assert commands.main(["train", "--run-dir", str(tmp_path / "b"), "--resume", "--steps", "4", "--quiet"]) == 0
     resumed = _ckpt(tmp_path / "b")

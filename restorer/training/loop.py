@@ -15,7 +15,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 import torch
@@ -68,10 +68,11 @@ def _unwrap(module: torch.nn.Module) -> torch.nn.Module:
     return module.module if hasattr(module, "module") else module
 
 
-def init_from(task: Task, spec: str) -> int:
+def init_from(task: Task, spec: str) -> dict[str, int]:
     """``--init [PREFIX=]PATH``: copy generator weights (all, or those under PREFIX, e.g. edge=...) from a checkpoint.
 
-    Returns how many steps stand behind those weights (the checkpoint's own and those of its inits).
+    Returns the steps that stand behind those weights, per run folder: the checkpoint's own run and
+    the runs behind its inits (see merge_lineage).
     """
     prefix, _, path = spec.rpartition("=")
     ckpt = load_checkpoint(Path(path))
@@ -87,7 +88,21 @@ def init_from(task: Task, spec: str) -> int:
     if missing or result.unexpected_keys:
         raise RestorerError(f"{path}: does not fit this generator (missing {missing[:3]}, "
                             f"unexpected {result.unexpected_keys[:3]})")
-    return int(ckpt["step"]) + int(ckpt["config"].get("init_steps", 0))
+    src_cfg = ckpt["config"]
+    # Checkpoints from before the lineage was kept count their inits under their own run.
+    behind = src_cfg.get("lineage", {})
+    own = int(ckpt["step"]) + (0 if "lineage" in src_cfg else int(src_cfg.get("init_steps", 0)))
+    return merge_lineage(behind, {str(Path(path).resolve().parent): own})
+
+
+def merge_lineage(*lineages: Mapping[str, int]) -> dict[str, int]:
+    """Runs behind a set of weights -> steps. A run reached through two inits (an edge run that also
+    started the image run, both given to the joint stage) counts once, at its furthest step."""
+    merged: dict[str, int] = {}
+    for lineage in lineages:
+        for run, steps in lineage.items():
+            merged[run] = max(merged.get(run, 0), int(steps))
+    return merged
 
 
 # --- logging and progress ------------------------------------------------------------------------
@@ -193,7 +208,8 @@ def train(cfg: dict[str, Any]) -> dict[str, Any]:
     task = make_task(cfg, device)
     if ckpt is None:
         # Steps behind the initial weights, so the model card can count every iteration of a staged run.
-        cfg["init_steps"] = sum(init_from(task, spec) for spec in cfg.get("init") or [])
+        cfg["lineage"] = merge_lineage(*(init_from(task, spec) for spec in cfg.get("init") or []))
+        cfg["init_steps"] = sum(cfg["lineage"].values())
     if cfg["model"] == "partialconv" and int(cfg.get("freeze_bn_at", -1)) == 0:
         task.generator.freeze_encoder_bn(True)  # type: ignore[operator]
 
