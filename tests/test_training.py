@@ -136,6 +136,8 @@ def test_losses_behave() -> None:
     perc, style = L.perceptual_style([f1(pred)], f1(x))
     same_p, same_s = L.perceptual_style([f1(x)], f1(x))
     assert float(perc) > 0 and float(style) > 0 and float(same_p) == 0 and float(same_s) == 0
+    perc_only, no_style = L.perceptual_style([f1(pred)], f1(x), with_style=False)
+    assert no_style is None and torch.equal(perc_only, perc)
     # The SSIM loss is 1 - the SSIM metric (same window and constants).
     a, b = torch.rand(1, 3, 24, 24, dtype=torch.float64), torch.rand(1, 3, 24, 24, dtype=torch.float64)
     ref = ssim(a[0].permute(1, 2, 0).numpy(), b[0].permute(1, 2, 0).numpy())
@@ -169,7 +171,7 @@ def test_metrics_match_skimage() -> None:
 @pytest.mark.parametrize("extra", [
     ("--model", "partialconv", "--depth", "5", "--crop", "32", "--steps", "6", "--lr", "1e-3"),
     ("--model", "partialconv", "--depth", "5", "--crop", "32", "--steps", "3", "--perceptual", "disc", "--adv-pconv",
-     "--freeze-bn-at", "2"),
+     "--freeze-bn-at", "2", "--weight", "style=100"),
     ("--model", "edgeconnect", "--stage", "edge", "--blocks", "1", "--crop", "32", "--steps", "3"),
     ("--model", "edgeconnect", "--stage", "inpaint", "--blocks", "1", "--crop", "32", "--steps", "3", "--gan", "hinge"),
     ("--model", "edgeconnect", "--stage", "joint", "--blocks", "1", "--crop", "32", "--steps", "3",
@@ -194,8 +196,11 @@ def test_training_steps_change_the_trained_generator(tmp_path: Path, extra: tupl
     assert len(logs) == cfg["steps"] and all(np.isfinite(r["loss"]) for r in logs)
     assert ckpt["step"] == cfg["steps"]
     if stage == "pconv" and cfg["perceptual"] == "random":
-        assert {"hole", "valid", "tv", "perc", "style"} <= set(logs[0])
+        # The default: the random-feature perceptual term, without the style term (not even computed).
+        assert {"hole", "valid", "tv", "perc"} <= set(logs[0]) and "style" not in logs[0]
         assert np.mean([r["hole"] for r in logs[-2:]]) < np.mean([r["hole"] for r in logs[:2]])
+    if cfg["weights"].get("style", 0) > 0:
+        assert all(r["style"] > 0 for r in logs)
     if cfg.get("freeze_bn_at") == 2:
         bn = [k for k in trained if k.startswith("encoder.1.bn.running_mean")][0]
         assert torch.equal(trained[bn], initial[bn]) is False  # it learned before the freeze ...

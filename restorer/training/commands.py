@@ -65,10 +65,11 @@ def add_parsers(subparsers: Any) -> None:
     t.add_argument("--d-lr-ratio", type=float, default=0.1, help="discriminator lr / generator lr (EdgeConnect: 0.1)")
     t.add_argument("--gan", choices=["nsgan", "hinge", "lsgan"], default="nsgan")
     t.add_argument("--perceptual", choices=["random", "disc", "none"], default="random",
-                   help="the VGG replacement: fixed random conv features, our discriminator's features, or off")
+                   help="the VGG replacement: fixed random conv features, our discriminator's features, or off "
+                        "(weights: perceptual 2; style 0, i.e. off, unless --weight style=W)")
     t.add_argument("--adv-pconv", action="store_true", help="partialconv: add the adversarial term too")
     t.add_argument("--weight", action="append", default=[], metavar="NAME=VALUE",
-                   help="override a loss weight (hole, valid, tv, perceptual, style, adv, fm, edge_adv, edge_fm, edge_bce)")
+                   help="override a loss weight (hole, valid, tv, ssim, perceptual, style, adv, fm, edge_adv, edge_fm, edge_bce)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--workers", type=int, default=1)
     t.add_argument("--threads", type=int, default=None, help="torch CPU threads")

@@ -126,16 +126,18 @@ def gram(f: torch.Tensor) -> torch.Tensor:
     return torch.bmm(f, f.transpose(1, 2)) / (c * h * w)
 
 
-def perceptual_style(feats_out: Sequence[Sequence[torch.Tensor]], feats_gt: Sequence[torch.Tensor]
-                     ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Sum over outputs (e.g. raw output and composite) and layers of L1 of features and of Gram matrices."""
+def perceptual_style(feats_out: Sequence[Sequence[torch.Tensor]], feats_gt: Sequence[torch.Tensor],
+                     with_style: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Sum over outputs (e.g. raw output and composite) and layers of L1 of features and of Gram matrices
+    (the Gram term is None when ``with_style`` is false: it is skipped, not computed and weighted by 0)."""
     perc = feats_gt[0].new_zeros(())
-    style = feats_gt[0].new_zeros(())
+    style = feats_gt[0].new_zeros(()) if with_style else None
     for feats in feats_out:
         for fo, fg in zip(feats, feats_gt):
             fg = fg.detach()
             perc = perc + (fo - fg).abs().mean()
-            style = style + (gram(fo) - gram(fg)).abs().mean()
+            if style is not None:
+                style = style + (gram(fo) - gram(fg)).abs().mean()
     return perc, style
 
 
