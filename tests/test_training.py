@@ -235,6 +235,24 @@ def test_resume_continues_exactly(tmp_path: Path) -> None:
     assert commands.main(["train", "--run-dir", str(tmp_path / "b"), "--data", str(data), "--quiet"]) == 2
 
 
+def test_loss_weights_are_stored_in_full_and_old_runs_resume_with_theirs(tmp_path: Path) -> None:
+    from restorer.training.loop import CHECKPOINT
+    from restorer.training.tasks import DEFAULT_WEIGHTS, OLD_DEFAULT_WEIGHTS
+
+    data = _photos(tmp_path / "photos")
+    run = _train(tmp_path, "new", "--depth", "5", "--crop", "32", "--steps", "1", "--weight", "ssim=2", data=data)
+    ckpt = _ckpt(run)
+    assert ckpt["config"]["weights"] == {**DEFAULT_WEIGHTS, "ssim": 2.0}
+    # A checkpoint from before kept only its overrides and ran with the old perceptual/style defaults.
+    ckpt["config"]["weights"] = {"ssim": 2.0}
+    torch.save(ckpt, run / CHECKPOINT)
+    assert commands.main(["train", "--run-dir", str(run), "--resume", "--steps", "2", "--quiet"]) == 0
+    resumed = _ckpt(run)
+    assert resumed["config"]["weights"] == {**DEFAULT_WEIGHTS, **OLD_DEFAULT_WEIGHTS, "ssim": 2.0}
+    last = json.loads((run / "log.jsonl").read_text().splitlines()[-1])
+    assert last["step"] == 2 and last["style"] > 0  # the Gram term it was started with is back
+
+
 def test_refine_head_trains_alone_from_a_headless_checkpoint(tmp_path: Path) -> None:
     data = _photos(tmp_path / "photos")
     common = ("--depth", "5", "--crop", "32", "--perceptual", "none")

@@ -23,7 +23,7 @@ import torch
 from restorer.errors import RestorerError
 from restorer.training.data import InpaintingDataset, make_loader
 from restorer.training.masks import MaskGenerator
-from restorer.training.tasks import Task, make_task, network_config
+from restorer.training.tasks import DEFAULT_WEIGHTS, OLD_DEFAULT_WEIGHTS, Task, make_task, network_config
 
 CHECKPOINT = "latest.pt"
 LOG = "log.jsonl"
@@ -185,9 +185,15 @@ def train(cfg: dict[str, Any]) -> dict[str, Any]:
         given = cfg.get("explicit", RESUME_OVERRIDES)  # only what the command line set, not its defaults
         saved.update({k: cfg[k] for k in RESUME_OVERRIDES if k in given and cfg.get(k) is not None})
         saved["resume"] = True
+        if "perceptual" not in saved.get("weights", {}):  # saved before every weight was stored
+            saved["weights"] = {**DEFAULT_WEIGHTS, **OLD_DEFAULT_WEIGHTS, **saved.get("weights", {})}
         cfg = saved
     elif ckpt_path.is_file() and not cfg.get("overwrite"):
         raise RestorerError(f"{run_dir}: holds a checkpoint already; pass --resume to continue or --overwrite to restart")
+    else:
+        # Every loss weight goes into the run's config, so a later change of defaults cannot change
+        # what a resumed run optimises.
+        cfg = {**cfg, "weights": {**DEFAULT_WEIGHTS, **cfg.get("weights", {})}}
 
     rank, local_rank, world = _setup_distributed()
     if cfg.get("threads"):

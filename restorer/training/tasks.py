@@ -32,6 +32,9 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "hole": 6.0, "valid": 1.0, "tv": 0.1, "perceptual": 2.0, "style": 0.0,
     "adv": 0.1, "fm": 0.0, "edge_adv": 1.0, "edge_fm": 10.0, "edge_bce": 0.0, "ssim": 0.0,
 }
+# The defaults that differed before the ablation. Run configs then kept only the --weight overrides,
+# so a run saved then resumes with these (new runs store every weight; see loop.train).
+OLD_DEFAULT_WEIGHTS: dict[str, float] = {"perceptual": 0.5, "style": 500.0}
 
 
 def network_config(cfg: dict[str, Any]) -> dict[str, Any]:
