@@ -187,7 +187,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     for spec in registry.all_specs():
         state = registry.check(spec)
         device = "cpu"
-        if spec.neural:
+        if spec.runs_network:
             from restorer.models.device import resolve_device
 
             device = resolve_device(args.device)
