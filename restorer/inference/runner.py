@@ -16,6 +16,7 @@ from restorer.inference.batches import Canvas, batch_arrays, schedule, work_inpu
 from restorer.inference.paste import make_patch
 from restorer.inference.regions import Region, round_up, tile_boxes
 from restorer.inference.texture import needs_guide, synthesise
+from restorer.synthesis.model import settings_from
 from restorer.models import device as devices
 from restorer.models import registry
 
@@ -70,6 +71,7 @@ class _Session:
         self.model: registry.Inpainter | None = None
         self.synth = None
         self.synthesis = synthesis and fill
+        self.settings = settings_from(self.spec.config) if synthesis else None
         self.edge_model = False
 
     def load(self) -> None:
@@ -83,7 +85,7 @@ class _Session:
 
     def direct(self, region: Region) -> bool:
         """Whether a region skips the network: plain synthesis, or a hole too thin to need a guide."""
-        return self.synthesis and (self.net is None or not needs_guide(region))
+        return self.synthesis and (self.net is None or not needs_guide(region, self.settings))
 
     def _note(self, text: str) -> None:
         if text not in self.notes:

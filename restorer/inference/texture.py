@@ -10,11 +10,11 @@ import numpy as np
 
 from restorer.inference.paste import to_float_chw
 from restorer.inference.regions import Region
-from restorer.synthesis.model import wants_guide
+from restorer.synthesis.model import Settings, wants_guide
 
 
-def needs_guide(region: Region) -> bool:
-    return wants_guide(region.mask)
+def needs_guide(region: Region, settings: Settings) -> bool:
+    return wants_guide(region.mask, settings)
 
 
 def synthesise(region: Region, synth, guide_work: np.ndarray | None

@@ -42,7 +42,7 @@ class GuidedInpainter:
 
     def __call__(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         out = np.array(image, np.float32, copy=True)
-        guided = [n for n in range(image.shape[0]) if wants_guide(mask[n, 0] > 0.5)]
+        guided = [n for n in range(image.shape[0]) if wants_guide(mask[n, 0] > 0.5, self.synth.settings)]
         guides = self.guide(image[guided], mask[guided]) if guided else None
         for n in range(image.shape[0]):
             g = None if guides is None or n not in guided else guides[guided.index(n):guided.index(n) + 1]

@@ -29,14 +29,18 @@ class Settings:
     em_coarse: int = 4  # EM iterations at the coarsest level
     em_fine: int = 2  # at every finer level
     passes: int = 4  # PatchMatch sweeps per EM iteration
+    # The full-resolution level costs most (4x the next) and starts from a good field: fewer rounds
+    em_finest: int = 1
+    passes_finest: int = 2
     guide_weight: float = 2.0  # weight of the guide's low frequencies against the patch's own pixels
     final: str = "best"  # the last vote: "best" copies whole pixels (grain kept); "mean" averages
     sharpen: bool = True  # every EM iteration after a level's first votes "best" (the mean's blur would
     # pull the next search toward flat patches)
-    # With a guide: the output keeps the guide's frequencies below ``lows`` (Gaussian sigma, px; 0 = off)
+    # With a guide, the output keeps the guide's frequencies below ``lows`` (Gaussian sigma, px; 0 = off)
     # and takes only the band above it from the copied patches, scaled by ``gain``.
     lows: float = 0.0
     gain: float = 1.0
+    unguided_below: float = 12.0  # guided fills skip their network for holes at most this thick (px)
     seed: int = 0
 
 
@@ -113,6 +117,7 @@ class _Level:
         self.targets = (np.argwhere(touch) + r).astype(np.int32)
         self.index = np.full(self.valid.shape, -1, np.int32)
         self.index[self.targets[:, 0], self.targets[:, 1]] = np.arange(len(self.targets), dtype=np.int32)
+        self.bands = _bands(self.targets, rows=max(8, 2 * side))
         self.hole = _pad(hole.astype(np.uint8), r).astype(bool)
         self.hole[:r], self.hole[-r:], self.hole[:, :r], self.hole[:, -r:] = False, False, False, False
         self.image = _pad(image.astype(np.float32), r)
@@ -131,6 +136,16 @@ class _Level:
     def unpadded(self) -> np.ndarray:
         r = self.r
         return self.image[r:-r, r:-r]
+
+
+def _bands(targets: np.ndarray, rows: int) -> np.ndarray:
+    """Start indices of row bands of ``rows`` rows over raster-ordered targets, then the end."""
+    if len(targets) == 0:
+        return np.zeros(1, np.int64)
+    y0, y1 = int(targets[0, 0]), int(targets[-1, 0]) + 1
+    edges = np.arange(y0, y1, rows)
+    starts = np.searchsorted(targets[:, 0], edges, side="left")
+    return np.append(starts, len(targets)).astype(np.int64)
 
 
 def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None = None,
@@ -165,7 +180,14 @@ def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None 
         guides.append(None if guides[-1] is None else _shrink(guides[-1], np.ones_like(known)))
         holes.append(_shrink_mask(holes[-1], any_=True))
         alloweds.append(_shrink_mask(alloweds[-1], any_=False) & ~holes[-1])
-    total = settings.em_coarse + n * settings.em_fine
+    def rounds(depth: int) -> tuple[int, int]:
+        if depth == n:
+            return settings.em_coarse, settings.passes
+        if depth == 0:
+            return settings.em_finest, settings.passes_finest
+        return settings.em_fine, settings.passes
+
+    total = sum(rounds(d)[0] for d in range(n + 1))
     done = 0
     prev: _Level | None = None
     prev_nnf: np.ndarray | None = None
@@ -191,12 +213,12 @@ def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None 
         else:
             nnf = kernels.upsample_nnf(prev.index, prev_nnf, level.targets, level.valid, fallback, r)
             _vote_into(level, nnf, kernels.nnf_costs(level.features(), level.targets, nnf, r), best=False)
-        iters = settings.em_coarse if prev is None else settings.em_fine
+        iters, passes = rounds(depth)
         for it in range(iters):
             feat = level.features()
             cost = kernels.nnf_costs(feat, level.targets, nnf, r)
             kernels.patchmatch(feat, level.valid, level.targets, level.index, nnf, cost, r,
-                               settings.passes, seed + it + 1)
+                               passes, seed + it + 1, level.bands)
             last = depth == 0 and it == iters - 1
             best = settings.final == "best" and (last or (settings.sharpen and depth == 0 and it > 0))
             _vote_into(level, nnf, cost, best=best)
@@ -207,6 +229,7 @@ def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None 
     out = image.copy()
     filled = prev.unpadded()
     if guide is not None and settings.lows > 0:
+        # low frequencies from the guide; the copied patches give the band above
         composite = np.where(hole[..., None], guide, image)
         low = cv2.GaussianBlur(composite, (0, 0), settings.lows).reshape(image.shape)
         own = cv2.GaussianBlur(filled, (0, 0), settings.lows).reshape(image.shape)

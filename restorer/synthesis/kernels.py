@@ -15,7 +15,7 @@ K x 2 (source centre per target), ``cost`` float32 K.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 _BIG = np.float32(3.0e38)
 
@@ -47,51 +47,76 @@ def nnf_costs(feat, targets, nnf, r):
     return cost
 
 
-@njit(cache=True, nogil=True)
-def patchmatch(feat, valid, targets, index, nnf, cost, r, passes, seed):
-    """Improve ``nnf``/``cost`` in place: ``passes`` alternating scanline sweeps of propagation and
-    random search (Barnes et al. 2009). ``index`` H x W int32 maps a centre to its target row (-1 if none).
+@njit(cache=True, nogil=True, inline="always")
+def _next(state):
+    """xorshift64: a per-band random stream, so results do not depend on thread scheduling."""
+    state ^= (state << np.uint64(13)) & np.uint64(0xFFFFFFFFFFFFFFFF)
+    state ^= state >> np.uint64(7)
+    state ^= (state << np.uint64(17)) & np.uint64(0xFFFFFFFFFFFFFFFF)
+    return state
 
-    Deterministic for a seed: the sweeps run in a fixed order on one thread.
-    """
-    np.random.seed(seed)
+
+@njit(cache=True, nogil=True)
+def _sweep(feat, valid, targets, index, nnf, cost, r, lo, hi, step, state):
+    """One scanline sweep over targets[lo:hi] (forward when ``step`` is 1): propagation from the
+    neighbours already visited, then random search in shrinking windows around the best match."""
     h, w = valid.shape
-    k = targets.shape[0]
     reach = max(h, w)
-    for p in range(passes):
-        step = 1 if p % 2 == 0 else -1
-        start, stop = (0, k) if step == 1 else (k - 1, -1)
-        for i in range(start, stop, step):
-            ty, tx = targets[i, 0], targets[i, 1]
-            by, bx, best = nnf[i, 0], nnf[i, 1], cost[i]
-            # propagation: the already-visited neighbours' matches, shifted by one
-            for n in range(2):
-                ny = ty - step if n == 0 else ty
-                nx = tx if n == 0 else tx - step
-                j = index[ny, nx]
-                if j < 0:
-                    continue
-                cy = nnf[j, 0] + (ty - ny)
-                cx = nnf[j, 1] + (tx - nx)
-                if cy < 0 or cx < 0 or cy >= h or cx >= w or not valid[cy, cx] or (cy == by and cx == bx):
-                    continue
+    start, stop = (lo, hi) if step == 1 else (hi - 1, lo - 1)
+    for i in range(start, stop, step):
+        ty, tx = targets[i, 0], targets[i, 1]
+        by, bx, best = nnf[i, 0], nnf[i, 1], cost[i]
+        for n in range(2):
+            ny = ty - step if n == 0 else ty
+            nx = tx if n == 0 else tx - step
+            j = index[ny, nx]
+            if j < 0:
+                continue
+            cy = nnf[j, 0] + (ty - ny)
+            cx = nnf[j, 1] + (tx - nx)
+            if cy < 0 or cx < 0 or cy >= h or cx >= w or not valid[cy, cx] or (cy == by and cx == bx):
+                continue
+            c = _patch_cost(feat, ty, tx, cy, cx, r, best)
+            if c < best:
+                by, bx, best = cy, cx, c
+        rad = reach
+        while rad >= 1:
+            state = _next(state)
+            cy = by + np.int64(state % np.uint64(2 * rad + 1)) - rad
+            state = _next(state)
+            cx = bx + np.int64(state % np.uint64(2 * rad + 1)) - rad
+            if 0 <= cy < h and 0 <= cx < w and valid[cy, cx]:
                 c = _patch_cost(feat, ty, tx, cy, cx, r, best)
                 if c < best:
                     by, bx, best = cy, cx, c
-            # random search: exponentially shrinking windows around the best match
-            rad = reach
-            while rad >= 1:
-                cy = by + np.random.randint(-rad, rad + 1)
-                cx = bx + np.random.randint(-rad, rad + 1)
-                if 0 <= cy < h and 0 <= cx < w and valid[cy, cx]:
-                    c = _patch_cost(feat, ty, tx, cy, cx, r, best)
-                    if c < best:
-                        by, bx, best = cy, cx, c
-                rad //= 2
-            nnf[i, 0], nnf[i, 1], cost[i] = by, bx, best
+            rad //= 2
+        nnf[i, 0], nnf[i, 1], cost[i] = by, bx, best
+    return state
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, parallel=True)
+def patchmatch(feat, valid, targets, index, nnf, cost, r, passes, seed, bounds):
+    """Improve ``nnf``/``cost`` in place: ``passes`` alternating scanline sweeps of propagation and
+    random search (Barnes et al. 2009). ``index`` H x W int32 maps a centre to its target row (-1 if none).
+
+    Targets are cut into row bands (``bounds``: band starts, then the end); even bands run in
+    parallel, then odd ones, so a band only reads neighbours that are not changing: the result is
+    the same on any number of threads, and the same for a seed.
+    """
+    nb = bounds.shape[0] - 1
+    states = np.empty(nb, np.uint64)
+    for b in range(nb):
+        states[b] = np.uint64(seed) * np.uint64(2654435761) + np.uint64(b * 97 + 1)
+    for p in range(passes):
+        step = 1 if p % 2 == 0 else -1
+        for phase in range(2):
+            for k in prange((nb - phase + 1) // 2):
+                b = 2 * k + phase
+                states[b] = _sweep(feat, valid, targets, index, nnf, cost, r, bounds[b], bounds[b + 1],
+                                   step, states[b])
+
+
+@njit(cache=True, nogil=True, parallel=True)
 def vote(image, hole, targets, index, nnf, cost, r, sigma2, best_only):
     """New values of the hole pixels from every target patch that covers them (Wexler et al. 2007).
 
@@ -104,7 +129,7 @@ def vote(image, hole, targets, index, nnf, cost, r, sigma2, best_only):
     out = np.zeros((h, w, chans), np.float32)
     weight = np.zeros((h, w), np.float32)
     best = np.full((h, w), _BIG, np.float32)
-    for y in range(h):
+    for y in prange(h):
         for x in range(w):
             if not hole[y, x]:
                 continue

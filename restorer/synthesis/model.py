@@ -10,15 +10,11 @@ import numpy as np
 
 from restorer.synthesis.completion import Settings, complete, hole_thickness
 
-# Holes at most this thick (px) are synthesised without a guide: a scratch or a speck is narrower than
-# any structure a network could add, and the patches beside it already hold what belongs inside
-# (measured on the 1-10 % buckets; see README).
-UNGUIDED_THICKNESS = 12.0
 
-
-def wants_guide(hole: np.ndarray) -> bool:
-    """Whether a guided fill should run its network for this hole (bool H x W)."""
-    return hole_thickness(hole) > UNGUIDED_THICKNESS
+def wants_guide(hole: np.ndarray, settings: Settings) -> bool:
+    """Whether a guided fill should run its network for this hole (bool H x W): only holes thicker
+    than ``settings.unguided_below``; a scratch or speck is narrower than any structure a network adds."""
+    return hole_thickness(hole) > settings.unguided_below
 
 
 class PatchInpainter:
@@ -60,7 +56,12 @@ class PatchInpainter:
                 return stop.value
 
 
+def settings_from(config: dict[str, Any]) -> Settings:
+    """The synthesis settings a registry entry's config names (other keys are ignored)."""
+    known = set(Settings.__dataclass_fields__)
+    return Settings(**{k: v for k, v in config.items() if k in known})
+
+
 def build(spec: Any, device: str = "auto", weights: Path | None = None) -> PatchInpainter:
     """Registry factory: synthesis runs on the CPU and needs no weights; the spec's config sets it up."""
-    known = {f for f in Settings.__dataclass_fields__}
-    return PatchInpainter(spec.name, Settings(**{k: v for k, v in spec.config.items() if k in known}))
+    return PatchInpainter(spec.name, settings_from(spec.config))
