@@ -40,6 +40,7 @@ class Settings:
     # and takes only the band above it from the copied patches, scaled by ``gain``.
     lows: float = 0.0
     gain: float = 1.0
+    guide_colour: bool = True  # False: take only the guide's brightness, the hue from the copied patches
     unguided_below: float = 12.0  # guided fills skip their network for holes at most this thick (px)
     seed: int = 0
 
@@ -233,7 +234,12 @@ def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None 
         composite = np.where(hole[..., None], guide, image)
         low = cv2.GaussianBlur(composite, (0, 0), settings.lows).reshape(image.shape)
         own = cv2.GaussianBlur(filled, (0, 0), settings.lows).reshape(image.shape)
-        filled = low + settings.gain * (filled - own)
+        delta = low - own
+        if settings.guide_colour is False and delta.shape[2] == 3:
+            # only the guide's brightness: hues come from the copied patches, which are the photo's
+            # own, so a learned model's off-hue blotch cannot reach the output
+            delta = np.repeat(delta.mean(axis=2, keepdims=True), 3, axis=2)
+        filled = own + delta + settings.gain * (filled - own)
     out[hole] = filled[hole]
     return out[..., 0] if squeeze else out
 

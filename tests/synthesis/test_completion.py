@@ -102,3 +102,24 @@ def _steps(gen):
             yield next(gen)
         except StopIteration:
             return
+
+
+def test_a_guides_off_hue_blotch_does_not_reach_the_fill() -> None:
+    # a grainy sepia print; the guide fills the hole with the right brightness but a magenta cast
+    rng = np.random.default_rng(7)
+    sepia = np.array([0.62, 0.5, 0.36], np.float32)
+    img = np.clip(sepia * (1 + rng.normal(0, 0.06, (120, 140, 1))), 0, 1).astype(np.float32)
+    hole = _hole(img.shape[:2], (40, 40, 90, 100))
+    guide = img.copy()
+    magenta = np.array([0.62, 0.38, 0.62], np.float32)
+    guide[hole] = magenta * (sepia.mean() / magenta.mean())
+
+    def cast(out: np.ndarray) -> float:  # mean distance of the fill's chroma from the print's
+        chroma = out - out.mean(axis=2, keepdims=True)
+        ref = img[~hole] - img[~hole].mean(axis=1, keepdims=True)
+        return float(np.abs(chroma[hole].mean(axis=0) - ref.mean(axis=0)).max())
+
+    own = complete_blocking(img, hole, guide=guide, settings=Settings(lows=2.0, guide_colour=False))
+    tinted = complete_blocking(img, hole, guide=guide, settings=Settings(lows=2.0, guide_colour=True))
+    assert cast(own) < 0.01 < 0.05 < cast(tinted)
+    assert abs(own[hole].mean() - img[~hole].mean()) < 0.02
