@@ -122,12 +122,19 @@ def _run_fill(args: argparse.Namespace, image: Path, mask_path: Path, output: Pa
 
 
 def cmd_inpaint(args: argparse.Namespace) -> int:
-    _require_model(args)
-    record = _run_fill(args, Path(args.image), Path(args.mask), Path(args.output), Path(args.image).name)
-    if args.record:
-        from restorer.core.record import write_records
+    from restorer.core.record import append_records, check_record_path
 
-        write_records(Path(args.record), [record])
+    image, mask, output = Path(args.image), Path(args.mask), Path(args.output)
+    if args.record:
+        # Checked before any work: a record must never replace the photo, its mask, the output or an older log.
+        roles = (("input photo", image), ("mask", mask), ("output", output))
+        check_record_path(Path(args.record), roles, append=args.append_record)
+    elif args.append_record:
+        raise RestorerError("--append-record needs --record FILE")
+    _require_model(args)
+    record = _run_fill(args, image, mask, output, image.name)
+    if args.record:
+        append_records(Path(args.record), [record], create=not args.append_record)
     if not args.quiet:
         print(f"wrote {args.output} ({record['mask_pixels']} pixels filled with {args.model} on {record['device']})")
     return EXIT_OK
@@ -240,7 +247,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("image", help="the photo (JPEG, PNG, TIFF, WebP, BMP; 8 or 16 bit)")
     p.add_argument("--mask", "-m", required=True, help="mask image of the same size; white = fill")
     p.add_argument("--output", "-o", required=True, help="where to write the result (format from the suffix)")
-    p.add_argument("--record", help="also write a JSON record of what was changed to this file")
+    p.add_argument("--record", metavar="FILE",
+                   help="also write a JSON record of what was changed to this new file")
+    p.add_argument("--append-record", action="store_true",
+                   help="add the record to FILE if it exists (a JSON-lines log of earlier runs)")
     _fill_options(p)
     p.set_defaults(func=cmd_inpaint)
 
