@@ -206,7 +206,7 @@ def _describe(e: BaseException) -> str:
     if isinstance(e, UnidentifiedImageError):
         return "not an image file, or in a format Restorer cannot read"
     text = str(e).strip() or type(e).__name__
-    if isinstance(e, PngFormatError) or isinstance(e, codecs.Unsupported):
+    if isinstance(e, (PngFormatError, codecs.Unsupported, codecs.Damaged)):
         return text
     if "truncated" in text.lower():
         return "file is truncated (incomplete download or copy?)"
