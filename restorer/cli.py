@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Callable, Sequence
@@ -14,7 +16,7 @@ from restorer import __version__
 from restorer.errors import ImageError, RestorerError
 
 PROG = "restorer-cli"
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -109,7 +111,9 @@ def _run_fill(args: argparse.Namespace, image: Path, mask_path: Path, output: Pa
         )
     finally:
         bar.close()
-    save_photo(photo.with_pixels(filled), output, quality=args.quality, allow_8bit=args.allow_8bit)
+    # replace only with --overwrite, checked again at the rename: a file that appeared meanwhile stays.
+    save_photo(photo.with_pixels(filled), output, quality=args.quality, allow_8bit=args.allow_8bit,
+               replace=args.overwrite)
     for note in result.notes:
         print(f"{PROG}: note: {note}", file=sys.stderr)
     return edit_record(
@@ -273,12 +277,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the process is, so it unwinds like Ctrl+C: temp files go, no partial output."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    old = signal.signal(signal.SIGTERM, _on_sigterm) if in_main_thread else None
+    try:
+        return _dispatch(func, args)
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, old)
+
+
+def _dispatch(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     try:
         return func(args)
+    except Terminated:
+        print(f"{PROG}: terminated; nothing partial was written", file=sys.stderr)
+        return EXIT_TERMINATED
     except RestorerError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
