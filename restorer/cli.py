@@ -146,37 +146,51 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
 
 def cmd_batch(args: argparse.Namespace) -> int:
     from restorer.core.image import LOAD_SUFFIXES
-    from restorer.core.record import write_records
+    from restorer.core.record import append_records
 
     _require_model(args)
     src, masks, out = Path(args.input), Path(args.masks), Path(args.output)
     for folder, what in ((src, "input"), (masks, "mask")):
         if not folder.is_dir():
             raise ImageError(f"{folder}: {what} folder does not exist")
-    out.mkdir(parents=True, exist_ok=True)
     if _same_file(out, src) and not args.suffix:
         raise ImageError(f"{out}: is the input folder; give another output folder or a --suffix so originals stay")
     photos = sorted(p for p in src.iterdir() if p.is_file() and p.suffix.lower() in LOAD_SUFFIXES)
     if not photos:
         raise ImageError(f"{src}: no photos found (looked for {', '.join(sorted(LOAD_SUFFIXES))})")
-    records, failed, skipped = [], 0, 0
-    for i, photo in enumerate(photos, 1):
-        mask = _find_mask(photo, masks, LOAD_SUFFIXES)
+    pairs = [(photo, _find_mask(photo, masks, LOAD_SUFFIXES)) for photo in photos]
+    if all(mask is None for _, mask in pairs):
+        # Most likely the wrong folder: say so rather than report "0 restored" as a success.
+        raise ImageError(f"{masks}: no mask matches any of the {len(photos)} photos in {src} "
+                         "(a mask is named like its photo: NAME.png, NAME_mask.png or NAME-mask.png)")
+    out.mkdir(parents=True, exist_ok=True)
+    log = out / "restorer-batch.jsonl"
+    failed, skipped = 0, 0
+    for i, (photo, mask) in enumerate(pairs, 1):
         target = out / f"{photo.stem}{args.suffix}{photo.suffix}"
         if mask is None:
             skipped += 1
             print(f"{PROG}: {photo.name}: no mask in {masks}; skipped", file=sys.stderr)
             continue
         try:
-            records.append(_run_fill(args, photo, mask, target, f"[{i}/{len(photos)}] {photo.name}"))
-            if not args.quiet:
-                print(f"[{i}/{len(photos)}] {photo.name} -> {target}")
+            record = _run_fill(args, photo, mask, target, f"[{i}/{len(photos)}] {photo.name}")
         except RestorerError as exc:
             failed += 1
             print(f"{PROG}: error: {exc}", file=sys.stderr)
-            records.append({"source": str(photo), "error": str(exc)})
-    log = out / "restorer-batch.jsonl"
-    write_records(log, records, append=True)
+            record = {"source": str(photo), "error": str(exc)}
+        except Exception as exc:  # a bug or MemoryError on one photo must not lose the others or the record
+            if os.environ.get("RESTORER_DEBUG"):
+                raise
+            failed += 1
+            text = "out of memory" if isinstance(exc, MemoryError) else f"internal error: {type(exc).__name__}: {exc}"
+            text = " ".join(f"{photo}: {text}".split())
+            print(f"{PROG}: error: {text}", file=sys.stderr)
+            record = {"source": str(photo), "error": text}
+        else:
+            if not args.quiet:
+                print(f"[{i}/{len(photos)}] {photo.name} -> {target}")
+        # One line per photo, on disk before the next one starts: a killed batch keeps its record.
+        append_records(log, [record])
     done = len(photos) - failed - skipped
     print(f"{done} restored, {failed} failed, {skipped} skipped; record in {log}")
     return EXIT_ERROR if failed else EXIT_OK

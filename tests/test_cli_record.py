@@ -101,3 +101,83 @@ def test_append_record_mends_a_torn_last_line(files, tmp_path: Path, capsys) -> 
     assert code == 0, err
     lines = [json.loads(x) for x in log.read_text().splitlines()]
     assert len(lines) == 2 and lines[0] == {"old": 1} and lines[1]["source"] == str(photo)
+
+
+# --- batch ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def batch(tmp_path: Path) -> tuple[Path, Path, Path]:
+    src, masks = tmp_path / "in", tmp_path / "masks"
+    src.mkdir(), masks.mkdir()
+    for name in ("a", "b", "c"):
+        _photo(src / f"{name}.png")
+        _mask(masks / f"{name}.png")
+    return src, masks, tmp_path / "out"
+
+
+def _log(out: Path) -> list[dict]:
+    return [json.loads(x) for x in (out / "restorer-batch.jsonl").read_text().splitlines()]
+
+
+def test_batch_writes_each_record_as_soon_as_its_photo_is_done(batch, monkeypatch, capsys) -> None:
+    import restorer.cli as cli
+
+    src, masks, out = batch
+    real = cli._run_fill
+    seen: list[int] = []
+
+    def fill(args, image, mask, output, label):
+        if image.name == "c.png":  # killed during the third photo: the first two are on disk already
+            seen.append(len(_log(out)))
+            raise KeyboardInterrupt
+        return real(args, image, mask, output, label)
+
+    monkeypatch.setattr(cli, "_run_fill", fill)
+    code, _, _ = _run(["batch", str(src), "-m", str(masks), "-o", str(out), "--model", "telea", "-q"], capsys)
+    assert code == 130 and seen == [2]
+    assert [Path(r["source"]).name for r in _log(out)] == ["a.png", "b.png"]
+
+
+def test_batch_mends_a_torn_last_line_before_appending(batch, capsys) -> None:
+    src, masks, out = batch
+    out.mkdir()
+    (out / "restorer-batch.jsonl").write_text('{"source": "old.png", "error": "x"}\n{"source": "ki')
+    code, _, err = _run(["batch", str(src), "-m", str(masks), "-o", str(out), "--model", "telea", "-q"], capsys)
+    assert code == 0, err
+    assert [Path(r["source"]).name for r in _log(out)] == ["old.png", "a.png", "b.png", "c.png"]
+
+
+def test_batch_records_an_unexpected_error_and_goes_on(batch, monkeypatch, capsys) -> None:
+    import restorer.core.maskfile as maskfile
+
+    src, masks, out = batch
+    real = maskfile.load_mask
+
+    def load_mask(path, shape, **kw):
+        if Path(path).name == "b.png":
+            raise ZeroDivisionError("a bug")
+        return real(path, shape, **kw)
+
+    monkeypatch.setattr(maskfile, "load_mask", load_mask)
+    code, stdout, err = _run(["batch", str(src), "-m", str(masks), "-o", str(out), "--model", "telea", "-q"], capsys)
+    assert code == 1
+    line = _one_line(err)
+    assert "b.png" in line and "ZeroDivisionError" in line
+    assert (out / "a.png").exists() and (out / "c.png").exists() and not (out / "b.png").exists()
+    log = _log(out)
+    assert [Path(r["source"]).name for r in log] == ["a.png", "b.png", "c.png"]
+    assert "ZeroDivisionError" in log[1]["error"] and "error" not in log[2]
+    assert "2 restored, 1 failed, 0 skipped" in stdout
+
+
+@pytest.mark.parametrize("which", ["empty", "wrong"])
+def test_batch_with_no_matching_mask_exits_1(which: str, batch, tmp_path: Path, capsys) -> None:
+    src, _, out = batch
+    masks = tmp_path / "other"
+    masks.mkdir()
+    if which == "wrong":
+        _mask(masks / "holiday-01.png")
+    code, _, err = _run(["batch", str(src), "-m", str(masks), "-o", str(out), "--model", "telea"], capsys)
+    assert code == 1 and "no mask matches" in _one_line(err) and "other" in err
+    assert not out.exists()
