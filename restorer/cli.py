@@ -114,11 +114,14 @@ def _run_fill(args: argparse.Namespace, image: Path, mask_path: Path, output: Pa
     # replace only with --overwrite, checked again at the rename: a file that appeared meanwhile stays.
     save_photo(photo.with_pixels(filled), output, quality=args.quality, allow_8bit=args.allow_8bit,
                replace=args.overwrite)
-    for note in result.notes:
+    # What loading changed (pages or frames dropped, CMYK turned RGB, a profile dropped) is part of
+    # what the output is: said once the output exists, one line each, and kept in the record.
+    load_notes = [f"{image.name}: {n}" for n in photo.meta.extra.get("notes", [])]
+    for note in [*load_notes, *result.notes]:
         print(f"{PROG}: note: {note}", file=sys.stderr)
     return edit_record(
         source=image, output=output, mask=mask, model=args.model, device=result.device,
-        seconds=time.monotonic() - started, notes=result.notes,
+        seconds=time.monotonic() - started, notes=[*load_notes, *result.notes],
     )
 
 

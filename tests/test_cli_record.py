@@ -181,3 +181,44 @@ def test_batch_with_no_matching_mask_exits_1(which: str, batch, tmp_path: Path, 
     code, _, err = _run(["batch", str(src), "-m", str(masks), "-o", str(out), "--model", "telea"], capsys)
     assert code == 1 and "no mask matches" in _one_line(err) and "other" in err
     assert not out.exists()
+
+
+# --- load notes ----------------------------------------------------------------------------------
+
+
+def _cmyk_jpeg(path: Path) -> Path:
+    import struct
+
+    header = bytearray(128)
+    struct.pack_into(">I", header, 0, 132)
+    header[16:20], header[20:24], header[36:40] = b"CMYK", b"Lab ", b"acsp"
+    rgb = np.asarray(Image.open(_photo(path.with_suffix(".png"))))
+    Image.fromarray(rgb).convert("CMYK").save(path, icc_profile=bytes(header) + b"\0" * 4)
+    path.with_suffix(".png").unlink()
+    return path
+
+
+def _three_page_tiff(path: Path) -> Path:
+    import tifffile
+
+    rgb = np.asarray(Image.open(_photo(path.with_suffix(".png"))))
+    path.with_suffix(".png").unlink()
+    with tifffile.TiffWriter(path) as tw:
+        for _ in range(3):
+            tw.write(rgb, photometric="rgb")
+    return path
+
+
+@pytest.mark.parametrize("kind", ["tiff-pages", "cmyk-jpeg"])
+def test_load_notes_are_printed_and_recorded(kind: str, tmp_path: Path, capsys) -> None:
+    photo = _three_page_tiff(tmp_path / "scan.tif") if kind == "tiff-pages" else _cmyk_jpeg(tmp_path / "print.jpg")
+    mask, out, log = _mask(tmp_path / "m.png"), tmp_path / "out.png", tmp_path / "rec.jsonl"
+    code, _, err = _run(["inpaint", str(photo), "-m", str(mask), "-o", str(out), "-q", "--model", "telea",
+                         "--record", str(log)], capsys)
+    assert code == 0, err
+    notes = [ln for ln in err.splitlines() if ln.startswith("restorer-cli: note: ")]
+    expected = (["3 pages"] if kind == "tiff-pages" else ["CMYK to RGB", "colour profile dropped"])
+    for words in expected:
+        assert any(photo.name in n and words in n for n in notes), err
+    recorded = json.loads(log.read_text())["notes"]
+    assert all(any(words in n for n in recorded) for words in expected)
