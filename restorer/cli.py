@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 import time
 from pathlib import Path
 from typing import Callable, Sequence
@@ -309,7 +310,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     in_main_thread = threading.current_thread() is threading.main_thread()
     old = signal.signal(signal.SIGTERM, _on_sigterm) if in_main_thread else None
     try:
-        return _dispatch(func, args)
+        with warnings.catch_warnings():
+            # Library warnings ("Tag data larger than file") are not messages for the user: one line
+            # per problem, ours. RESTORER_DEBUG=1 shows them.
+            if not os.environ.get("RESTORER_DEBUG"):
+                warnings.simplefilter("ignore")
+            return _dispatch(func, args)
     finally:
         if in_main_thread:
             signal.signal(signal.SIGTERM, old)
