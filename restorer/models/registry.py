@@ -28,6 +28,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from restorer.errors import ModelUnavailable
+from restorer.models import cardcheck
 
 
 class OutOfMemory(RuntimeError):
@@ -240,6 +241,9 @@ def check(spec: ModelSpec, folder: Path | None = None) -> Availability:
     actual = file_sha256(path)
     if expected != actual:
         return Availability(False, f"weights file {spec.weights} does not match the sha256 in its card (modified?)")
+    problem = cardcheck.card_problem(card, path, spec.config.get("arch") if spec.neural else None)
+    if problem:
+        return Availability(False, f"model card {card_path.name} {problem}")
     return Availability(True, sha256=actual)
 
 
