@@ -85,10 +85,16 @@ def _require_model(args: argparse.Namespace) -> None:
         raise ModelUnavailable(f"model {name!r} is unavailable: {state.reason}")
 
 
-def _engine_options(args: argparse.Namespace):
+def _engine_options(args: argparse.Namespace, shape: tuple[int, int]):
+    from restorer.core.maskfile import load_mask
     from restorer.inference.engine import EngineOptions
 
-    return EngineOptions(device=args.device, threads=args.threads)
+    area, mode = None, "allow"
+    if args.sample_area or args.never_copy_from:
+        mode = "allow" if args.sample_area else "deny"
+        area = load_mask(Path(args.sample_area or args.never_copy_from), shape, max_pixels=args.max_pixels)
+    return EngineOptions(device=args.device, threads=args.threads, grain=args.grain,
+                         sample_area=area, sample_mode=mode)
 
 
 def _run_fill(args: argparse.Namespace, image: Path, mask_path: Path, output: Path, label: str) -> dict:
@@ -107,7 +113,7 @@ def _run_fill(args: argparse.Namespace, image: Path, mask_path: Path, output: Pa
         # In place when the decoder gave a writable array (tifffile, OpenCV do; Pillow's views don't):
         # the loaded pixels are ours alone, and a 100 MP 16-bit scan would need 600 MB more.
         filled, result = engine.inpaint(
-            photo.pixels, mask, args.model, _engine_options(args), on_progress=bar,
+            photo.pixels, mask, args.model, _engine_options(args, mask.shape), on_progress=bar,
             inplace=photo.pixels.flags.writeable,
         )
     finally:
@@ -252,6 +258,14 @@ def _fill_options(p: argparse.ArgumentParser) -> None:
                         "weights are installed, else telea")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"), help="where learned models run")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for the model (default: all)")
+    p.add_argument("--grain", action="store_true",
+                   help="add grain like the photo's around the hole to fills smoother than it "
+                        "(diffusion and learned models; synthesis copies the photo's own grain)")
+    area = p.add_mutually_exclusive_group()
+    area.add_argument("--sample-area", metavar="MASK",
+                      help="synthesis copies patches only from the white pixels of this mask")
+    area.add_argument("--never-copy-from", metavar="MASK",
+                      help="synthesis never copies patches from the white pixels of this mask")
     p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (default 95)")
     p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
                    help=f"refuse photos larger than this many pixels (default {DEFAULT_MAX_PIXELS:,})")

@@ -43,6 +43,13 @@ class EngineOptions:
     min_margin: int | None = None
     margin_ratio: float | None = None
     feather: bool = True  # fade the fill into the hole's rim to hide seams
+    # Add grain matching the known ring to fills smoother than it (diffusion and learned fills;
+    # synthesis copies the photo's own grain and ignores this).
+    grain: bool = False
+    # Where synthesis may copy patches from: bool H x W, photo coordinates; "allow" = only there,
+    # "deny" = never there. None = anywhere around the hole. Other models ignore it.
+    sample_area: np.ndarray | None = field(default=None, compare=False, repr=False)
+    sample_mode: str = "allow"
     weights_folder: Path | None = None  # None = registry.weights_dir()
 
 
@@ -102,6 +109,23 @@ def _context(spec: registry.ModelSpec) -> tuple[int, float]:
     return int(spec.config.get("radius", 5)) + 2, 0.0
 
 
+def _sources(options: EngineOptions, mask: np.ndarray) -> np.ndarray | None:
+    """Where synthesis may copy from (bool photo-sized), or None for anywhere; refuses an empty area."""
+    area = options.sample_area
+    if area is None:
+        return None
+    if options.sample_mode not in ("allow", "deny"):
+        raise ValueError(f"sample_mode must be 'allow' or 'deny', not {options.sample_mode!r}")
+    if area.shape != mask.shape:
+        raise MaskError(f"the sampling area is {area.shape[1]} x {area.shape[0]} but the photo is "
+                        f"{mask.shape[1]} x {mask.shape[0]}")
+    area = np.asarray(area, dtype=bool)
+    sources = area if options.sample_mode == "allow" else ~area
+    if not (sources & ~mask).any():
+        raise MaskError("the sampling area leaves nothing to copy from: it is empty or lies inside the mask")
+    return sources
+
+
 def plan(pixels: np.ndarray, mask: np.ndarray, model: str, options: EngineOptions = EngineOptions(), *,
          job_id: int = 0, revision: int = 0) -> Job:
     """Snapshot a fill: find and group the holes and copy only the crops they need (cheap; no model loaded)."""
@@ -109,9 +133,12 @@ def plan(pixels: np.ndarray, mask: np.ndarray, model: str, options: EngineOption
     if options.guide_mode not in ("add", "replace"):
         raise ValueError(f"guide_mode must be 'add' or 'replace', not {options.guide_mode!r}")
     spec = registry.get_spec(model)
+    mask = np.asarray(mask, dtype=bool)
+    sources = _sources(options, mask) if spec.kind == "synthesis" else None
+    # a plain synthesis crop grows to reach a sampling area; a guided one keeps the network's crop
+    reach = sources is not None and options.sample_mode == "allow" and spec.guide_model is None
     if spec.guide_model is not None:  # crops are planned for the network that runs on them
         spec = registry.get_spec(spec.guide_model)
-    mask = np.asarray(mask, dtype=bool)
     guide = options.guide_edges
     if guide is not None:
         if guide.shape != mask.shape:
@@ -124,9 +151,10 @@ def plan(pixels: np.ndarray, mask: np.ndarray, model: str, options: EngineOption
         pixels, mask, work_size=work_size, pad_multiple=max(1, spec.pad_multiple),
         min_margin=margin if options.min_margin is None else options.min_margin,
         margin_ratio=ratio if options.margin_ratio is None else options.margin_ratio,
-        guide=guide, pack=options.pack, grow=spec.neural,
+        guide=guide, pack=options.pack, grow=spec.neural, sources=sources, reach_sources=reach,
     )
-    return Job(id=job_id, revision=revision, model=model, options=dataclasses.replace(options, guide_edges=None),
+    options = dataclasses.replace(options, guide_edges=None, sample_area=None)
+    return Job(id=job_id, revision=revision, model=model, options=options,
                shape=tuple(pixels.shape), dtype=pixels.dtype, regions=tuple(regions))
 
 

@@ -41,6 +41,7 @@ class Region:
     tiles: tuple[BBox, ...]
     overlap: int  # pixels two neighbouring tiles share (scaled coordinates), blended linearly
     guide: np.ndarray | None = None  # bool crop edges the user drew (edge-guided models only)
+    allowed: np.ndarray | None = None  # bool crop: where synthesis may copy patches from (None = anywhere)
 
     @property
     def own(self) -> np.ndarray:
@@ -252,11 +253,14 @@ def resize_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 def plan_regions(pixels: np.ndarray, mask: np.ndarray, *, work_size: int | None, pad_multiple: int,
                  min_margin: int = 32, margin_ratio: float = 0.5, guide: np.ndarray | None = None,
-                 pack: bool = True, grow: bool = True) -> list[Region]:
+                 pack: bool = True, grow: bool = True, sources: np.ndarray | None = None,
+                 reach_sources: bool = False) -> list[Region]:
     """Split a photo's holes into regions, each owning copies of only its crop's pixels, mask and guide.
 
     ``grow``: small crops grow to shared square sizes so they batch into few model calls (worth it
     for learned models; a classical model loops over a batch anyway and only pays for the area).
+    ``sources``: bool photo-sized, where synthesis may copy from; with ``reach_sources`` every crop
+    grows to hold all of it (a sampling area the user painted far from the hole).
     """
     shape = mask.shape
     regions = []
@@ -270,7 +274,10 @@ def plan_regions(pixels: np.ndarray, mask: np.ndarray, *, work_size: int | None,
         sides = bucket_sides([max(groups[k][0].height, groups[k][0].width) for k in small], step)
         for k, side in zip(small, sides):
             groups[k] = (square_box(groups[k][0], side, shape), groups[k][1])
+    reach = _bbox(sources) if sources is not None and reach_sources else None
     for crop, patch in groups:
+        if reach is not None:
+            crop = crop.union(reach)
         sub = mask[crop.slices]
         scale = choose_scale((crop.height, crop.width), hole_thickness(sub) if work_size else 0.0, work_size)
         work = scaled_shape(crop, scale)
@@ -287,8 +294,16 @@ def plan_regions(pixels: np.ndarray, mask: np.ndarray, *, work_size: int | None,
             crop=crop, patch=patch, pixels=_frozen(pixels[crop.slices]), mask=_frozen(sub), scale=scale,
             work_shape=work, tiles=tuple(tiles), overlap=overlap,
             guide=None if guide is None else _frozen(guide[crop.slices]),
+            allowed=None if sources is None else _frozen(sources[crop.slices]),
         ))
     return regions
+
+
+def _bbox(area: np.ndarray) -> BBox | None:
+    rows, cols = np.flatnonzero(area.any(axis=1)), np.flatnonzero(area.any(axis=0))
+    if rows.size == 0:
+        return None
+    return BBox(int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1)
 
 
 def _frozen(view: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ from restorer.errors import Cancelled, RestorerError
 from restorer.inference.batches import Canvas, batch_arrays, schedule, work_inputs
 from restorer.inference.paste import make_patch
 from restorer.inference.regions import Region, round_up, tile_boxes
-from restorer.inference.texture import needs_guide, synthesise
+from restorer.inference.texture import needs_guide, synthesise, with_grain
 from restorer.synthesis.model import settings_from
 from restorer.models import device as devices
 from restorer.models import registry
@@ -273,6 +273,8 @@ def _finish(region: Region, canvas: Canvas, work_img: np.ndarray, fill: bool, jo
         for c in range(3):
             big[c] = cv2.resize(out[c], (cw, ch), interpolation=cv2.INTER_CUBIC)
         out = np.clip(big, 0.0, 1.0, out=big)
+    if job.options.grain:
+        out = with_grain(region, out, seed=len(result.patches))
     radius = _feather_radius(region.scale, session.neural) if job.options.feather else 0
     result.patches.append((region.patch, make_patch(region, out, radius)))
     return None

@@ -1,5 +1,6 @@
-"""The synthesis stage: a region's full-resolution fill from the photo's own patches, optionally
-following a learned model's work-resolution fill (upscaled only to steer, never pasted)."""
+"""The texture stages: a region's full-resolution fill from the photo's own patches, optionally
+following a learned model's work-resolution fill (upscaled only to steer, never pasted); and grain
+added to fills smoother than the photo around them."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 
 from restorer.inference.paste import to_float_chw
 from restorer.inference.regions import Region
+from restorer.synthesis.grain import add_grain
 from restorer.synthesis.model import Settings, wants_guide
 
 
@@ -28,5 +30,13 @@ def synthesise(region: Region, synth, guide_work: np.ndarray | None
         if guide.shape[1:] != (h, w):
             guide = np.stack([cv2.resize(c, (w, h), interpolation=cv2.INTER_LINEAR) for c in guide_work])
     mask = region.mask[None, None].astype(np.float32)
-    out = yield from synth.steps(img[None], mask, None if guide is None else guide[None])
+    allowed = None if region.allowed is None else region.allowed[None, None].astype(np.float32)
+    out = yield from synth.steps(img[None], mask, None if guide is None else guide[None], allowed)
     return out[0]
+
+
+def with_grain(region: Region, out: np.ndarray, seed: int) -> np.ndarray:
+    """A crop-sized fill (float32 3 x H x W) with grain like the known pixels' added in the hole."""
+    known = to_float_chw(region.pixels).transpose(1, 2, 0)
+    grainy = add_grain(np.ascontiguousarray(out.transpose(1, 2, 0)), np.ascontiguousarray(known), region.mask, seed)
+    return np.ascontiguousarray(grainy.transpose(2, 0, 1))
