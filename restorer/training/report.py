@@ -86,7 +86,7 @@ def _hwc8(x: np.ndarray) -> np.ndarray:
 def _header(names: Sequence[str], width: int, step: int) -> np.ndarray:
     head = np.full((18, width, 3), 255, np.uint8)
     for j, name in enumerate(names):
-        cv2.putText(head, name[:max(3, step // 7)], (j * step + 3, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1,
+        cv2.putText(head, name[:max(3, step // 6)], (j * step + 3, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.36, (0, 0, 0), 1,
                     cv2.LINE_AA)
     return head
 
