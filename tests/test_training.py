@@ -15,6 +15,7 @@ from restorer.training import commands
 from restorer.training.data import InpaintingDataset, augment, make_loader
 from restorer.training.masks import KINDS, MaskGenerator, draw_scratch
 from restorer.training.metrics import mean_l1, psnr, ssim
+from restorer.training.peers import pypatchmatch_available
 
 
 def _photos(folder: Path, n: int = 6, size: tuple[int, int] = (72, 90), seed: int = 0) -> Path:
@@ -325,7 +326,8 @@ def test_evaluate_writes_tables_with_baselines(tmp_path: Path) -> None:
             "--pairs", "2", "--out", str(out)]
     assert commands.main(args) == 0
     doc = json.loads((out / "evaluation.json").read_text())
-    assert set(doc["results"]) == {"telea", "navier-stokes", "pc"}
+    peers = ["pypatchmatch"] if pypatchmatch_available() else []
+    assert list(doc["results"]) == ["telea", "navier-stokes", *peers, "pc"]
     for model in doc["results"].values():
         assert set(model) == {"ratio_01-10", "ratio_10-20", "ratio_20-30", "all"}
         assert model["all"]["n"] == 6 and 0 < model["all"]["ssim"] <= 1
@@ -333,8 +335,9 @@ def test_evaluate_writes_tables_with_baselines(tmp_path: Path) -> None:
     t = doc["results"]["telea"]
     assert t["ratio_01-10"]["psnr"] > t["ratio_20-30"]["psnr"]
     md = (out / "evaluation.md").read_text()
-    assert "| telea | navier-stokes | pc |" in md and "ratio_10-20 (n=2)" in md
+    assert f"| {' | '.join(doc['results'])} |" in md and "ratio_10-20 (n=2)" in md
     assert cv2.imread(str(out / "evaluation_samples.png")) is not None
+    assert cv2.imread(str(out / "evaluation_crops.png")) is not None
     # The same seed gives the same pairs.
     assert commands.main(args[:1] + args[2:] + ["--no-grid"]) == 0
     assert json.loads((out / "evaluation.json").read_text())["pairs"] == doc["pairs"]

@@ -87,10 +87,13 @@ def add_parsers(subparsers: Any) -> None:
     # A resumed run keeps its saved settings except those given again on the command line.
     _TRAIN_DEFAULTS.update({a.dest: a.default for a in t._actions})
 
-    e = subparsers.add_parser("evaluate", help="score models per hole-ratio bucket beside Telea and Navier-Stokes",
-                              description="PSNR/SSIM/L1 per bucket on fixed seeded pairs; JSON, Markdown and a PNG grid.")
-    e.add_argument("models", nargs="*", help="registry names or training checkpoints (*.pt); telea and "
-                                             "navier-stokes are always included")
+    e = subparsers.add_parser("evaluate", help="score models per hole-ratio bucket beside Telea, Navier-Stokes "
+                                                "and pypatchmatch",
+                              description="PSNR/SSIM/L1, detail and patch distance per bucket on fixed seeded pairs; "
+                                          "JSON, Markdown, a PNG grid and 100 % crops.")
+    e.add_argument("models", nargs="*", help="registry names, training checkpoints (*.pt) or pypatchmatch; telea, "
+                                             "navier-stokes and (when installed: pip install 'restorer[bench]') "
+                                             "pypatchmatch are always included")
     e.add_argument("--photos", default=_default(SHARED / "val" / "photos" / "cbsd68"))
     e.add_argument("--masks", default=_default(SHARED / "val" / "masks"))
     e.add_argument("--weights-dir", default=None, help="weights folder for registry models (default: the registry's)")
@@ -99,7 +102,7 @@ def add_parsers(subparsers: Any) -> None:
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--device", default="cpu")
     e.add_argument("--out", default="runs/evaluation", help="folder for evaluation.json/.md and the sample grid")
-    e.add_argument("--no-grid", action="store_true")
+    e.add_argument("--no-grid", action="store_true", help="write no pictures (samples grid, crops)")
     e.set_defaults(func=run_evaluate)
 
     x = subparsers.add_parser("export", help="write a checkpoint's generator as fp16 safetensors + model card",
@@ -174,12 +177,15 @@ def run_train(args: argparse.Namespace) -> int:
 
 def _load_models(names: Sequence[str], weights_dir: str | None, device: str) -> dict[str, Any]:
     from restorer.models import registry
+    from restorer.training.peers import PEERS, load_peer
 
     models: dict[str, Any] = {}
     for name in names:
         if name in ("telea", "navier-stokes"):
             continue
-        if name.endswith(".pt"):
+        if name in PEERS:
+            models[name] = load_peer(name)  # one clear error when it is not installed
+        elif name.endswith(".pt"):
             from restorer.training.export import checkpoint_inpainter
 
             path = Path(name)
@@ -204,14 +210,15 @@ def run_evaluate(args: argparse.Namespace) -> int:
     results = evaluate(_load_models(args.models, args.weights_dir, args.device), Path(args.photos), Path(args.masks),
                        Path(args.out), size=args.size, pairs_per_bucket=args.pairs, seed=args.seed, grid=not args.no_grid)
     print(markdown_table(results))
-    print(f"written: {Path(args.out) / 'evaluation.json'}, evaluation.md, evaluation_samples.png")
+    pictures = "" if args.no_grid else ", evaluation_samples.png, evaluation_crops.png"
+    print(f"written: {Path(args.out) / 'evaluation.json'}, evaluation.md{pictures}")
     return 0
 
 
 def run_export(args: argparse.Namespace) -> int:
     from restorer.training.export import export_checkpoint
 
-    from restorer.training.evaluate import BASELINES, beats_baselines
+    from restorer.training.evaluate import REFERENCES, beats_baselines
 
     metrics = json.loads(Path(args.metrics).read_text()) if args.metrics else None
     shipping = Path(args.out).resolve() == (REPO / "weights").resolve()
@@ -220,7 +227,7 @@ def run_export(args: argparse.Namespace) -> int:
         if metrics is None:
             raise RestorerError("exporting into weights/ needs --metrics evaluation.json (or --out elsewhere)")
         results = metrics.get("results", {})
-        learned = [m for m in results if m not in BASELINES]
+        learned = [m for m in results if m not in REFERENCES]
         if len(learned) != 1:
             raise RestorerError(f"--metrics should hold exactly one learned model, found {learned}")
         fails = beats_baselines(results, learned[0])
@@ -231,7 +238,7 @@ def run_export(args: argparse.Namespace) -> int:
         metrics = {k: v for k, v in metrics.items() if k != "pairs"}
         # Evaluated as a checkpoint (keyed by its run folder), shipped under its model name.
         results = metrics.get("results", {})
-        learned = [m for m in results if m not in BASELINES]
+        learned = [m for m in results if m not in REFERENCES]
         if len(learned) == 1 and learned[0] != args.name:
             metrics["results"] = {(args.name if k == learned[0] else k): v for k, v in results.items()}
     st, card = export_checkpoint(Path(args.checkpoint), args.name, Path(args.out), metrics=metrics, command=args.command,

@@ -1,10 +1,12 @@
 """The evaluation harness: fixed seeded (photo, mask) pairs per hole-ratio bucket, every model scored on
-the same pairs beside Telea and Navier-Stokes, written as JSON, a Markdown table and a PNG grid.
+the same pairs beside Telea, Navier-Stokes and pypatchmatch (when installed), written as JSON, Markdown
+tables (report.py) and two PNGs: a downscaled grid and 100 % crops.
 
 Protocol: each photo is centre-cropped to a square and resized (INTER_AREA) to ``size``; each mask is
 resized to ``size`` (INTER_AREA, then >= 0.5 = hole) and keeps the bucket its file is listed under.
 Models see the photo with the hole zeroed (nothing leaks), and their output is composited with the
-known pixels before PSNR, SSIM and mean L1 are taken over the whole image.
+known pixels before PSNR, SSIM and mean L1 are taken over the whole image, and the texture measures
+(detail, patch distance: texture.py) inside the hole.
 """
 
 from __future__ import annotations
@@ -21,9 +23,13 @@ import numpy as np
 
 from restorer.errors import RestorerError
 from restorer.training.metrics import mean_l1, psnr, ssim
+from restorer.training.peers import PEERS, available_peers
+from restorer.training.report import crops_picture, grid_picture, markdown_table
+from restorer.training.texture import detail_ratio, patch_distance
 
 Model = Callable[[np.ndarray, np.ndarray], np.ndarray]
-BASELINES = ("telea", "navier-stokes")
+BASELINES = ("telea", "navier-stokes")  # the shipping bar (beats_baselines)
+REFERENCES = BASELINES + PEERS  # every model evaluate scores that is not ours
 PHOTO_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 
 
@@ -122,6 +128,11 @@ def classical_models() -> dict[str, Model]:
     return {name: registry.load(name, device="cpu") for name in BASELINES}
 
 
+def baseline_models() -> dict[str, Model]:
+    """Telea and Navier-Stokes, plus every peer baseline that is installed (pypatchmatch)."""
+    return {**classical_models(), **available_peers()}
+
+
 def run_model(model: Model, pairs: Pairs, batch: int = 16) -> np.ndarray:
     """The model's composited outputs for all pairs (N x 3 x S x S)."""
     outs = []
@@ -134,23 +145,44 @@ def run_model(model: Model, pairs: Pairs, batch: int = 16) -> np.ndarray:
     return np.concatenate(outs, 0)
 
 
-def score(outputs: np.ndarray, pairs: Pairs) -> dict[str, dict[str, float]]:
-    """Mean PSNR / SSIM / L1 per bucket and over all pairs."""
-    per: dict[str, list[tuple[float, float, float]]] = {}
-    for out, gt, bucket in zip(outputs, pairs.images, pairs.buckets):
+def _median(vals: list[float]) -> float:
+    finite = [v for v in vals if v == v]
+    return float(np.median(finite)) if finite else float("nan")
+
+
+def score(outputs: np.ndarray, pairs: Pairs, texture: bool = True) -> dict[str, dict[str, float]]:
+    """Per bucket and over all pairs: mean PSNR / SSIM / L1 over the whole image and, with ``texture``, the
+    median detail ratio (over the images whose original has detail in the hole; ``n_detail`` of them) and
+    the median patch distance inside the hole (texture.py)."""
+    per: dict[str, list[tuple[float, ...]]] = {}
+    for out, gt, m, bucket in zip(outputs, pairs.images, pairs.masks, pairs.buckets):
         o, g = out.transpose(1, 2, 0), gt.transpose(1, 2, 0)
-        per.setdefault(bucket, []).append((psnr(o, g), ssim(o, g), mean_l1(o, g)))
+        row: tuple[float, ...] = (psnr(o, g), ssim(o, g), mean_l1(o, g))
+        if texture:
+            hole = m[0] > 0.5
+            row += (detail_ratio(o, g, hole), patch_distance(o, g, hole))
+        per.setdefault(bucket, []).append(row)
     per["all"] = [v for k in sorted(per) for v in per[k]]
-    return {b: {"psnr": float(np.mean([v[0] for v in vals])), "ssim": float(np.mean([v[1] for v in vals])),
-                "l1": float(np.mean([v[2] for v in vals])), "n": len(vals)} for b, vals in per.items()}
+    res: dict[str, dict[str, float]] = {}
+    for b, vals in per.items():
+        cols = list(zip(*vals))
+        res[b] = {"psnr": float(np.mean(cols[0])), "ssim": float(np.mean(cols[1])), "l1": float(np.mean(cols[2])),
+                  "n": len(vals)}
+        if texture:
+            res[b].update(detail=_median(list(cols[3])), n_detail=int(np.isfinite(cols[3]).sum()),
+                          patch=_median(list(cols[4])))
+    return res
 
 
-def score_models(pairs: Pairs, models: Mapping[str, Model], batch: int = 16) -> dict[str, Any]:
+def score_models(pairs: Pairs, models: Mapping[str, Model], batch: int = 16, texture: bool = True) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for name, model in models.items():
         t0 = time.perf_counter()
-        results[name] = score(run_model(model, pairs, batch), pairs)
+        outputs = run_model(model, pairs, batch)
+        t1 = time.perf_counter()
+        results[name] = score(outputs, pairs, texture)
         results[name]["all"]["seconds"] = time.perf_counter() - t0
+        results[name]["all"]["s_per_image"] = (t1 - t0) / len(pairs.images)
     return results
 
 
@@ -167,42 +199,29 @@ def beats_baselines(results: Mapping[str, Any], model: str, from_bucket: str = "
     return fails
 
 
-def markdown_table(results: Mapping[str, Any], title: str = "") -> str:
-    models = list(results)
-    buckets = sorted(b for b in results[models[0]] if b != "all") + ["all"]
-    lines = [f"### {title}", ""] if title else []
-    for metric, label, better in (("psnr", "PSNR (dB)", max), ("ssim", "SSIM", max), ("l1", "mean L1", min)):
-        lines += [f"{label}, whole image, composited:", "", "| bucket | " + " | ".join(models) + " |",
-                  "|---" * (len(models) + 1) + "|"]
-        for b in buckets:
-            vals = [results[m][b][metric] for m in models]
-            best = better(vals)
-            cells = [f"**{v:.4f}**" if v == best else f"{v:.4f}" for v in vals]
-            lines.append(f"| {b} (n={results[models[0]][b]['n']}) | " + " | ".join(cells) + " |")
-        lines.append("")
-    return "\n".join(lines)
-
-
-def sample_grid(pairs: Pairs, models: Mapping[str, Model], path: Path, per_bucket: int = 1, tile: int = 128) -> None:
-    """PNG grid: a row per sample (first pairs of each bucket); columns input, each model, original."""
-    idx = []
-    for b in pairs.bucket_names():
+def sample_indices(pairs: Pairs, per_bucket: int = 1, buckets: int | None = None) -> list[int]:
+    """The first ``per_bucket`` pairs of each bucket (of the last ``buckets`` buckets: the largest holes)."""
+    names = pairs.bucket_names()[-buckets:] if buckets else pairs.bucket_names()
+    idx: list[int] = []
+    for b in names:
         idx += [i for i, x in enumerate(pairs.buckets) if x == b][:per_bucket]
-    sub = Pairs(pairs.images[idx], pairs.masks[idx], [pairs.buckets[i] for i in idx], [], [])
-    cols = [sub.images * (1 - sub.masks) + sub.masks]  # holes shown white
-    cols += [run_model(m, sub) for m in models.values()]
-    cols.append(sub.images)
-    rows = []
-    for r in range(len(idx)):
-        tiles = [cv2.resize(c[r].transpose(1, 2, 0), (tile, tile), interpolation=cv2.INTER_AREA) for c in cols]
-        rows.append(np.concatenate(tiles, 1))
-    grid = (np.concatenate(rows, 0) * 255 + 0.5).astype(np.uint8)
-    head = np.full((18, grid.shape[1], 3), 255, np.uint8)
-    for j, name in enumerate(["input", *models, "original"]):
-        cv2.putText(head, name[:18], (j * tile + 3, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
-    img = np.concatenate([head, grid], 0)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+    return idx
+
+
+def sample_pictures(pairs: Pairs, models: Mapping[str, Model], out_dir: Path,
+                    stem: str = "evaluation") -> tuple[Path, Path]:
+    """``stem``_samples.png (a pair per bucket, downscaled) and ``stem``_crops.png (two pairs from each of
+    the two largest-hole buckets, 100 % crops around the hole); columns: input (holes white), each
+    model, original."""
+    def columns(idx: list[int]) -> list[np.ndarray]:
+        sub = Pairs(pairs.images[idx], pairs.masks[idx], [pairs.buckets[i] for i in idx], [], [])
+        return [sub.images * (1 - sub.masks) + sub.masks, *(run_model(m, sub) for m in models.values()), sub.images]
+
+    names = ["input", *models, "original"]
+    grid = grid_picture(columns(sample_indices(pairs)), names, out_dir / f"{stem}_samples.png")
+    idx = sample_indices(pairs, per_bucket=2, buckets=2)
+    crops = crops_picture(columns(idx), names, pairs.masks[idx], out_dir / f"{stem}_crops.png")
+    return grid, crops
 
 
 def write_report(results: Mapping[str, Any], pairs: Pairs, out_dir: Path, stem: str = "evaluation",
@@ -220,12 +239,15 @@ def write_report(results: Mapping[str, Any], pairs: Pairs, out_dir: Path, stem: 
 
 
 def evaluate(models: Mapping[str, Model], photos: Path, masks: Path, out_dir: Path, *, size: int = 256,
-             pairs_per_bucket: int = 100, seed: int = 0, grid: bool = True, batch: int = 16) -> dict[str, Any]:
-    """The whole harness: pairs, Telea + NS + ``models`` on them, JSON/Markdown/PNG into ``out_dir``."""
+             pairs_per_bucket: int = 100, seed: int = 0, grid: bool = True, batch: int = 16,
+             baselines: Mapping[str, Model] | None = None) -> dict[str, Any]:
+    """The whole harness: pairs, the baselines (default ``baseline_models()``) + ``models`` on them,
+    evaluation.json/.md into ``out_dir`` and, with ``grid``, evaluation_samples.png and evaluation_crops.png."""
     pairs = make_pairs(photos, masks, size, pairs_per_bucket, seed)
-    all_models = {**classical_models(), **{k: v for k, v in models.items() if k not in BASELINES}}
+    base = baseline_models() if baselines is None else dict(baselines)
+    all_models = {**base, **{k: v for k, v in models.items() if k not in base}}
     results = score_models(pairs, all_models, batch)
     write_report(results, pairs, out_dir)
     if grid:
-        sample_grid(pairs, all_models, out_dir / "evaluation_samples.png")
+        sample_pictures(pairs, all_models, out_dir)
     return results
