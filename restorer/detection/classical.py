@@ -44,7 +44,7 @@ EXTENT_Z = 2.0  # smoothed contrast from which a pixel can belong to a line
 REACH = 31  # px: a line grows at most about half this far from where its support is strong
 T_LONG, S_LONG = 1.5, 0.3  # logistic of the long-line score: centre and softness
 T_SHORT, S_SHORT = 2.6, 0.35
-MAX_WIDTH = 6  # px: a line component's area over its length
+MAX_WIDTH = 10  # px: a line component's area over its length
 EXTEND = 0.7  # a line extends over pixels whose one-sided score reaches this share of the seed threshold
 BEND = 0.035  # a scratch's spread across over its length (a gentle curve; an object's rim bends more)
 
@@ -118,15 +118,21 @@ def residuals(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (SIZE, SIZE))
     bright = cv2.morphologyEx(smooth, cv2.MORPH_TOPHAT, kernel)
     dark = cv2.morphologyEx(smooth, cv2.MORPH_BLACKHAT, kernel)
-    blurred = cv2.GaussianBlur(_half(gray), (0, 0), EDGE_SIGMA / 2)
+    # The step is measured on the photo without its thin details (the opening for bright ones, the
+    # closing for dark ones), so a wide scratch's own flanks do not count as an edge.
+    edge_b = _step(smooth - bright) / np.maximum(bright, 1e-4)
+    edge_d = _step(smooth + dark) / np.maximum(dark, 1e-4)
+    return standardise(bright), standardise(dark), edge_b, edge_d
+
+
+def _step(background: np.ndarray) -> np.ndarray:
+    """The height of the step ``background`` makes at each pixel (gradient of a strong blur, at half resolution)."""
+    blurred = cv2.GaussianBlur(_half(background), (0, 0), EDGE_SIGMA / 2)
     gx = cv2.Sobel(blurred, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(blurred, cv2.CV_32F, 0, 1, ksize=3)
     # Sobel sums 8 x the per-pixel slope (per half-res pixel, i.e. 2 photo px); a step s blurred by
     # sigma has slope s / (sigma * sqrt(2 pi)) at its centre.
-    step = _full(cv2.magnitude(gx, gy), gray.shape) * np.float32(EDGE_SIGMA * math.sqrt(2 * math.pi) / 16)
-    edge_b = step / np.maximum(bright, 1e-4)
-    edge_d = step / np.maximum(dark, 1e-4)
-    return standardise(bright), standardise(dark), edge_b, edge_d
+    return _full(cv2.magnitude(gx, gy), background.shape) * np.float32(EDGE_SIGMA * math.sqrt(2 * math.pi) / 16)
 
 
 def _half(a: np.ndarray) -> np.ndarray:
@@ -138,28 +144,36 @@ def _full(a: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return cv2.resize(a, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
 
 
-def line_scores(z_half: np.ndarray, length: int, count: int) -> tuple[np.ndarray, np.ndarray]:
-    """(two-sided, one-sided) line scores: how much the best orientation's support stands out of
-    the mean over all orientations.
+def line_scores(z_half: np.ndarray, length: int, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(two-sided, one-sided, crossing) line scores: how much the best orientation's support stands
+    out of the mean over all orientations; crossing: the same for the best orientation at least
+    45 degrees away from the best (high where two lines cross).
 
     Two-sided support is the smaller of the two half-line means from the pixel outwards: a line
     runs through the pixel on both sides, while a speck nearby lies on one side only. One-sided
     support (the larger half) also holds at a line's ends; it only extends lines found two-sided.
     """
     zc = np.clip(z_half, 0, Z_CLIP)
-    both = one = None
-    total_both = np.zeros_like(zc)
+    one = None
+    per_angle = []
     total_one = np.zeros_like(zc)
     for (ka, aa), (kb, ab) in _kernels(length, count):
         a = cv2.filter2D(zc, -1, ka, anchor=aa, borderType=cv2.BORDER_REFLECT)
         b = cv2.filter2D(zc, -1, kb, anchor=ab, borderType=cv2.BORDER_REFLECT)
-        lo, hi = np.minimum(a, b), np.maximum(a, b)
-        total_both += lo
+        per_angle.append(np.minimum(a, b))
+        hi = np.maximum(a, b)
         total_one += hi
-        both = lo if both is None else np.maximum(both, lo)
         one = hi if one is None else np.maximum(one, hi)
-    assert both is not None and one is not None
-    return both - total_both / count, one - total_one / count
+    assert one is not None
+    stack = np.stack(per_angle)
+    mean = stack.mean(axis=0)
+    best_at = stack.argmax(axis=0)
+    both = np.take_along_axis(stack, best_at[None], 0)[0]
+    # angular distance (in steps, modulo 180 degrees) from each orientation to the best one
+    steps = np.abs(np.arange(count)[:, None, None] - best_at[None])
+    far = np.minimum(steps, count - steps) >= count // 4
+    cross = np.where(far, stack, 0).max(axis=0)
+    return both - mean, one - total_one / count, cross - mean
 
 
 def _components(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
@@ -208,7 +222,7 @@ def _shape(labels: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _grow_from_seeds(score: np.ndarray, seeds: np.ndarray, extent: np.ndarray, t: float, soft: float,
-                     min_len: int, straight: bool) -> np.ndarray:
+                     min_len: int, straight: bool, junctions: np.ndarray | None = None) -> np.ndarray:
     """Probability per pixel of line components: the pixels of ``extent`` connected to a seed and
     within reach of one, whose component is at least ``min_len`` px long and thin (and, if
     ``straight``, close to a straight line). A component's probability is a logistic of its mean
@@ -218,6 +232,10 @@ def _grow_from_seeds(score: np.ndarray, seeds: np.ndarray, extent: np.ndarray, t
         return np.zeros(score.shape, np.float32)
     near = cv2.dilate(seeds.view(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (REACH, REACH)))
     region = (extent & near.view(np.bool_)) | seeds
+    if junctions is not None:
+        # Cut lines apart where they cross, so each is judged straight on its own.
+        region &= ~junctions
+        seeds = seeds & ~junctions
     n, labels, stats = _components(region)
     has_seed = np.zeros(n, bool)
     has_seed[labels[seeds]] = True
@@ -230,7 +248,13 @@ def _grow_from_seeds(score: np.ndarray, seeds: np.ndarray, extent: np.ndarray, t
         keep &= across <= np.maximum(2.0, length * BEND)
     keep[0] = False
     conf[~keep] = 0
-    return conf[labels]
+    out = conf[labels]
+    if junctions is not None:
+        # a crossing takes the probability of the lines that meet there
+        spread = cv2.dilate(out, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9)))
+        at = junctions & extent
+        out[at] = spread[at]
+    return out
 
 
 def lines(z_bright: np.ndarray, z_dark: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -244,10 +268,13 @@ def lines(z_bright: np.ndarray, z_dark: np.ndarray) -> tuple[np.ndarray, np.ndar
         found = []
         for length, count, t, soft, min_len, straight in ((LONG, N_LONG, T_LONG, S_LONG, 40, True),
                                                           (SHORT, N_SHORT, T_SHORT, S_SHORT, 20, False)):
-            both, one = (_full(a, shape) for a in line_scores(zh, length, count))
+            both, one, cross = (_full(a, shape) for a in line_scores(zh, length, count))
             seeds = on & (both > t)
             extent = on & (one > t * EXTEND)
-            found.append(_grow_from_seeds(both, seeds, extent, t * EXTEND, soft, min_len, straight))
+            junctions = None
+            if straight:
+                junctions = cv2.dilate((cross > t * EXTEND).view(np.uint8), np.ones((11, 11), np.uint8)).view(np.bool_)
+            found.append(_grow_from_seeds(both, seeds, extent, t * EXTEND, soft, min_len, straight, junctions))
         long_p, short_p = found
         scratch = np.maximum(scratch, long_p)
         crack = np.maximum(crack, np.where(long_p > 0, 0, short_p))
