@@ -43,7 +43,7 @@ Z_CLIP = 6.0  # one very bright speck must not make a line of its own
 EXTENT_Z = 2.0  # smoothed contrast from which a pixel can belong to a line
 REACH = 31  # px: a line grows at most about half this far from where its support is strong
 T_LONG, S_LONG = 1.5, 0.3  # logistic of the long-line score: centre and softness
-T_SHORT, S_SHORT = 2.6, 0.35
+T_SHORT, S_SHORT = 2.2, 0.35
 MAX_WIDTH = 10  # px: a line component's area over its length
 EXTEND = 0.7  # a line extends over pixels whose one-sided score reaches this share of the seed threshold
 BEND = 0.035  # a scratch's spread across over its length (a gentle curve; an object's rim bends more)
@@ -144,7 +144,8 @@ def _full(a: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return cv2.resize(a, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
 
 
-def line_scores(z_half: np.ndarray, length: int, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def line_scores(z_half: np.ndarray, length: int, count: int,
+                crossing: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """(two-sided, one-sided, crossing) line scores: how much the best orientation's support stands
     out of the mean over all orientations; crossing: the same for the best orientation at least
     45 degrees away from the best (high where two lines cross).
@@ -154,26 +155,35 @@ def line_scores(z_half: np.ndarray, length: int, count: int) -> tuple[np.ndarray
     support (the larger half) also holds at a line's ends; it only extends lines found two-sided.
     """
     zc = np.clip(z_half, 0, Z_CLIP)
-    one = None
     per_angle = []
+    both = np.full_like(zc, -1.0)
+    one = np.zeros_like(zc)
+    best_at = np.zeros(zc.shape, np.int16)
+    total_both = np.zeros_like(zc)
     total_one = np.zeros_like(zc)
-    for (ka, aa), (kb, ab) in _kernels(length, count):
+    for i, ((ka, aa), (kb, ab)) in enumerate(_kernels(length, count)):
         a = cv2.filter2D(zc, -1, ka, anchor=aa, borderType=cv2.BORDER_REFLECT)
         b = cv2.filter2D(zc, -1, kb, anchor=ab, borderType=cv2.BORDER_REFLECT)
-        per_angle.append(np.minimum(a, b))
-        hi = np.maximum(a, b)
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        better = lo > both
+        both[better] = lo[better]
+        best_at[better] = i
+        total_both += lo
         total_one += hi
-        one = hi if one is None else np.maximum(one, hi)
-    assert one is not None
-    stack = np.stack(per_angle)
-    mean = stack.mean(axis=0)
-    best_at = stack.argmax(axis=0)
-    both = np.take_along_axis(stack, best_at[None], 0)[0]
-    # angular distance (in steps, modulo 180 degrees) from each orientation to the best one
-    steps = np.abs(np.arange(count)[:, None, None] - best_at[None])
-    far = np.minimum(steps, count - steps) >= count // 4
-    cross = np.where(far, stack, 0).max(axis=0)
-    return both - mean, one - total_one / count, cross - mean
+        np.maximum(one, hi, out=one)
+        if crossing:
+            per_angle.append(lo)
+    mean = total_both / count
+    cross = None
+    if crossing:
+        cross = np.zeros_like(zc)
+        for i, lo in enumerate(per_angle):
+            # angular distance (in steps, modulo 180 degrees) from this orientation to the best one
+            d = np.abs(best_at - i)
+            far = np.minimum(d, count - d) >= count // 4
+            np.maximum(cross, np.where(far, lo, 0), out=cross)
+        cross -= mean
+    return both - mean, one - total_one / count, cross
 
 
 def _components(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
@@ -230,7 +240,7 @@ def _grow_from_seeds(score: np.ndarray, seeds: np.ndarray, extent: np.ndarray, t
     two-sided score fades, keep their line's probability."""
     if not seeds.any():
         return np.zeros(score.shape, np.float32)
-    near = cv2.dilate(seeds.view(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (REACH, REACH)))
+    near = cv2.dilate(seeds.view(np.uint8), np.ones((REACH, REACH), np.uint8))  # a square: separable, fast
     region = (extent & near.view(np.bool_)) | seeds
     if junctions is not None:
         # Cut lines apart where they cross, so each is judged straight on its own.
@@ -268,11 +278,14 @@ def lines(z_bright: np.ndarray, z_dark: np.ndarray) -> tuple[np.ndarray, np.ndar
         found = []
         for length, count, t, soft, min_len, straight in ((LONG, N_LONG, T_LONG, S_LONG, 40, True),
                                                           (SHORT, N_SHORT, T_SHORT, S_SHORT, 20, False)):
-            both, one, cross = (_full(a, shape) for a in line_scores(zh, length, count))
+            both_h, one_h, cross_h = line_scores(zh, length, count, crossing=straight)
+            both, one = _full(both_h, shape), _full(one_h, shape)
             seeds = on & (both > t)
             extent = on & (one > t * EXTEND)
             junctions = None
             if straight:
+                assert cross_h is not None
+                cross = _full(cross_h, shape)
                 junctions = cv2.dilate((cross > t * EXTEND).view(np.uint8), np.ones((11, 11), np.uint8)).view(np.bool_)
             found.append(_grow_from_seeds(both, seeds, extent, t * EXTEND, soft, min_len, straight, junctions))
         long_p, short_p = found

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
+from restorer.core import mask as masks
 from restorer.errors import RestorerError
 
 KINDS = ("scratches", "dust", "cracks")
@@ -71,7 +71,5 @@ def level_of(threshold: float) -> int:
 
 def threshold_mask(levels: np.ndarray, threshold: float, grow: int = 0) -> np.ndarray:
     mask = levels >= level_of(threshold)
-    if grow > 0 and mask.any():
-        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
-        mask = cv2.dilate(mask.view(np.uint8), disc).view(np.bool_)
-    return mask
+    # the brush's own disc, so a detected speck grown by 2 px is what a 2-px dab would cover
+    return masks.grow(mask, grow) if grow > 0 else mask
