@@ -190,6 +190,7 @@ class DetectController(QObject):
         self.count_label = QLabel("")
         bar.addWidget(self.count_label)
         bar.addAction(self.add_action)
+        w.addToolBarBreak()  # its own row: the main tool bar is full at common window widths
         w.addToolBar(bar)
         self.toolbar = bar
         w.statusBar().addPermanentWidget(self.progress)
