@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 if not os.environ.get("DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from screenshots import SAMPLE, settle, wait  # noqa: E402
+from screenshots import SAMPLE, settle, wait
 
 OUT = ROOT / "resources" / "screenshots" / "detect-damage.png"
 
@@ -50,8 +50,9 @@ def main() -> int:
     wait(app, lambda: bool(done), 60)
     layer = window.detect.layer
     # turn off the largest proposal that is not on the sample's own scratches, with a real click
-    from restorer.core.maskfile import load_mask
     from screenshots import SAMPLE_MASK
+
+    from restorer.core.maskfile import load_mask
 
     truth = load_mask(SAMPLE_MASK, window.document.shape)
     sizes = np.bincount(layer.labels[~truth].ravel())

@@ -16,7 +16,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from restorer.detection.damage import DEFAULT_THRESHOLD, GROW_PX, KINDS, Damage, Progress
+from restorer.detection.damage import (
+    DEFAULT_THRESHOLD,
+    GROW_PX,
+    KINDS,
+    Damage,
+    Progress,
+)
 
 __all__ = ["DEFAULT_THRESHOLD", "GROW_PX", "KINDS", "Damage", "Progress", "detect_damage", "parse_kinds"]
 

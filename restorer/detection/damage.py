@@ -66,7 +66,7 @@ def level_of(threshold: float) -> int:
     """The uint8 level a threshold in [0, 1] compares at (at least 1, so 0 never flags every pixel)."""
     if not 0.0 <= threshold <= 1.0:
         raise RestorerError(f"threshold must be between 0 and 1, not {threshold}")
-    return max(1, int(round(threshold * 255)))
+    return max(1, round(threshold * 255))
 
 
 def threshold_mask(levels: np.ndarray, threshold: float, grow: int = 0) -> np.ndarray:

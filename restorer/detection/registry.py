@@ -14,9 +14,15 @@ from pathlib import Path
 
 from restorer.detection.tiles import Detector
 from restorer.errors import ModelUnavailable
+
 # The weights checks are the models' own (sha256, safetensors header): one implementation of
 # "is this file intact", torch-free.
-from restorer.models.registry import Availability, file_sha256, read_safetensors_header, weights_dir
+from restorer.models.registry import (
+    Availability,
+    file_sha256,
+    read_safetensors_header,
+    weights_dir,
+)
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,7 @@ class ProposalLayer:
     def toggle_at(self, x: float, y: float) -> bool | None:
         """Toggle the proposal at photo point (x, y); returns whether it is now accepted (None: no proposal there)."""
         h, w = self.levels.shape
-        c, r = int(round(x)), int(round(y))
+        c, r = round(x), round(y)
         if not (0 <= r < h and 0 <= c < w):
             return None
         label = self._label_near(r, c)
@@ -102,7 +102,7 @@ class ProposalLayer:
 
     @property
     def accepted_count(self) -> int:
-        return int(len(np.unique(self.labels[self.accepted]))) if self.accepted.any() else 0
+        return len(np.unique(self.labels[self.accepted])) if self.accepted.any() else 0
 
     def _paint(self) -> None:
         on = self.labels > 0

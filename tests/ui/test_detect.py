@@ -67,7 +67,7 @@ def test_detect_proposes_damage_apart_from_the_mask_and_add_to_mask_is_one_undo(
 
 
 def test_sensitivity_slider_rethresholds_without_detecting_again(qtbot, window, damaged_png, ui, monkeypatch):
-    import restorer.detection as detection
+    from restorer import detection
 
     calls = []
     real = detection.detect_damage
@@ -128,7 +128,7 @@ def test_escape_clears_proposals_and_the_brush_paints_the_mask_again(qtbot, wind
 
 
 def test_a_running_detection_shows_progress_and_esc_cancels_it(qtbot, window, damaged_png, ui, monkeypatch):
-    import restorer.detection as detection
+    from restorer import detection
     from restorer.errors import Cancelled
 
     entered = threading.Event()
