@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
+import warnings
 import time
 from pathlib import Path
 from typing import Callable, Sequence
@@ -14,7 +17,7 @@ from restorer import __version__
 from restorer.errors import ImageError, RestorerError
 
 PROG = "restorer-cli"
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -115,12 +118,17 @@ def _run_fill(args: argparse.Namespace, image: Path, mask_path: Path | None, out
         )
     finally:
         bar.close()
-    save_photo(photo.with_pixels(filled), output, quality=args.quality, allow_8bit=args.allow_8bit)
-    for note in result.notes:
+    # replace only with --overwrite, checked again at the rename: a file that appeared meanwhile stays.
+    save_photo(photo.with_pixels(filled), output, quality=args.quality, allow_8bit=args.allow_8bit,
+               replace=args.overwrite)
+    # What loading changed (pages or frames dropped, CMYK turned RGB, a profile dropped) is part of
+    # what the output is: said once the output exists, one line each, and kept in the record.
+    load_notes = [f"{image.name}: {n}" for n in photo.meta.extra.get("notes", [])]
+    for note in [*load_notes, *result.notes]:
         print(f"{PROG}: note: {note}", file=sys.stderr)
     return edit_record(
         source=image, output=output, mask=mask, model=args.model, device=result.device,
-        seconds=time.monotonic() - started, notes=result.notes,
+        seconds=time.monotonic() - started, notes=[*load_notes, *result.notes],
     )
 
 
@@ -129,24 +137,30 @@ def _run_fill(args: argparse.Namespace, image: Path, mask_path: Path | None, out
 
 def cmd_inpaint(args: argparse.Namespace) -> int:
     from restorer.cli_detect import check_mask_source
+    from restorer.core.record import append_records, check_record_path
 
     check_mask_source(args, "--mask")
-    _require_model(args)
-    mask = Path(args.mask) if args.mask else None
-    record = _run_fill(args, Path(args.image), mask, Path(args.output), Path(args.image).name)
+    image, output = Path(args.image), Path(args.output)
+    mask = Path(args.mask) if args.mask else None  # None: --detect finds the damage
     if args.record:
-        from restorer.core.record import write_records
-
-        write_records(Path(args.record), [record])
+        # Checked before any work: a record must never replace the photo, its mask, the output or an older log.
+        roles = (("input photo", image), *((("mask", mask),) if mask else ()), ("output", output))
+        check_record_path(Path(args.record), roles, append=args.append_record)
+    elif args.append_record:
+        raise RestorerError("--append-record needs --record FILE")
+    _require_model(args)
+    record = _run_fill(args, image, mask, output, image.name)
+    if args.record:
+        append_records(Path(args.record), [record], create=not args.append_record)
     if not args.quiet:
         print(f"wrote {args.output} ({record['mask_pixels']} pixels filled with {args.model} on {record['device']})")
     return EXIT_OK
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from restorer.core.image import LOAD_SUFFIXES
     from restorer.cli_detect import check_mask_source
-    from restorer.core.record import write_records
+    from restorer.core.image import LOAD_SUFFIXES
+    from restorer.core.record import append_records
 
     check_mask_source(args, "--masks")
     _require_model(args)
@@ -154,30 +168,44 @@ def cmd_batch(args: argparse.Namespace) -> int:
     for folder, what in ((src, "input"), (masks, "mask")):
         if not folder.is_dir():
             raise ImageError(f"{folder}: {what} folder does not exist")
-    out.mkdir(parents=True, exist_ok=True)
     if _same_file(out, src) and not args.suffix:
         raise ImageError(f"{out}: is the input folder; give another output folder or a --suffix so originals stay")
     photos = sorted(p for p in src.iterdir() if p.is_file() and p.suffix.lower() in LOAD_SUFFIXES)
     if not photos:
         raise ImageError(f"{src}: no photos found (looked for {', '.join(sorted(LOAD_SUFFIXES))})")
-    records, failed, skipped = [], 0, 0
-    for i, photo in enumerate(photos, 1):
-        mask = None if args.detect else _find_mask(photo, masks, LOAD_SUFFIXES)
+    pairs = [(photo, None if args.detect else _find_mask(photo, masks, LOAD_SUFFIXES)) for photo in photos]
+    if not args.detect and all(mask is None for _, mask in pairs):
+        # Most likely the wrong folder: say so rather than report "0 restored" as a success.
+        raise ImageError(f"{masks}: no mask matches any of the {len(photos)} photos in {src} "
+                         "(a mask is named like its photo: NAME.png, NAME_mask.png or NAME-mask.png)")
+    out.mkdir(parents=True, exist_ok=True)
+    log = out / "restorer-batch.jsonl"
+    failed, skipped = 0, 0
+    for i, (photo, mask) in enumerate(pairs, 1):
         target = out / f"{photo.stem}{args.suffix}{photo.suffix}"
         if mask is None and not args.detect:
             skipped += 1
             print(f"{PROG}: {photo.name}: no mask in {masks}; skipped", file=sys.stderr)
             continue
         try:
-            records.append(_run_fill(args, photo, mask, target, f"[{i}/{len(photos)}] {photo.name}"))
-            if not args.quiet:
-                print(f"[{i}/{len(photos)}] {photo.name} -> {target}")
+            record = _run_fill(args, photo, mask, target, f"[{i}/{len(photos)}] {photo.name}")
         except RestorerError as exc:
             failed += 1
             print(f"{PROG}: error: {exc}", file=sys.stderr)
-            records.append({"source": str(photo), "error": str(exc)})
-    log = out / "restorer-batch.jsonl"
-    write_records(log, records, append=True)
+            record = {"source": str(photo), "error": str(exc)}
+        except Exception as exc:  # a bug or MemoryError on one photo must not lose the others or the record
+            if os.environ.get("RESTORER_DEBUG"):
+                raise
+            failed += 1
+            text = "out of memory" if isinstance(exc, MemoryError) else f"internal error: {type(exc).__name__}: {exc}"
+            text = " ".join(f"{photo}: {text}".split())
+            print(f"{PROG}: error: {text}", file=sys.stderr)
+            record = {"source": str(photo), "error": text}
+        else:
+            if not args.quiet:
+                print(f"[{i}/{len(photos)}] {photo.name} -> {target}")
+        # One line per photo, on disk before the next one starts: a killed batch keeps its record.
+        append_records(log, [record])
     done = len(photos) - failed - skipped
     print(f"{done} restored, {failed} failed, {skipped} skipped; record in {log}")
     return EXIT_ERROR if failed else EXIT_OK
@@ -199,7 +227,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     for spec in registry.all_specs():
         state = registry.check(spec)
         device = "cpu"
-        if spec.neural:
+        if spec.runs_network:
             from restorer.models.device import resolve_device
 
             device = resolve_device(args.device)
@@ -254,7 +282,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("image", help="the photo (JPEG, PNG, TIFF, WebP, BMP; 8 or 16 bit)")
     p.add_argument("--mask", "-m", help="mask image of the same size; white = fill (or --detect)")
     p.add_argument("--output", "-o", required=True, help="where to write the result (format from the suffix)")
-    p.add_argument("--record", help="also write a JSON record of what was changed to this file")
+    p.add_argument("--record", metavar="FILE",
+                   help="also write a JSON record of what was changed to this new file")
+    p.add_argument("--append-record", action="store_true",
+                   help="add the record to FILE if it exists (a JSON-lines log of earlier runs)")
     _fill_options(p)
     add_detection_options(p, flag=True)
     p.set_defaults(func=cmd_inpaint)
@@ -281,12 +312,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the process is, so it unwinds like Ctrl+C: temp files go, no partial output."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    old = signal.signal(signal.SIGTERM, _on_sigterm) if in_main_thread else None
+    try:
+        with warnings.catch_warnings():
+            # Library warnings ("Tag data larger than file") are not messages for the user: one line
+            # per problem, ours. RESTORER_DEBUG=1 shows them.
+            if not os.environ.get("RESTORER_DEBUG"):
+                warnings.simplefilter("ignore")
+            return _dispatch(func, args)
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, old)
+
+
+def _dispatch(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     try:
         return func(args)
+    except Terminated:
+        print(f"{PROG}: terminated; nothing partial was written", file=sys.stderr)
+        return EXIT_TERMINATED
     except RestorerError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return EXIT_ERROR

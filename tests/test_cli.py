@@ -198,16 +198,19 @@ def test_bomb_message_says_how_to_raise_the_limit(tmp_path: Path, good, capsys) 
 
 def test_failed_write_leaves_no_partial_file(tmp_path: Path, good, capsys, monkeypatch) -> None:
     photo, mask = good
-    import restorer.core.image as image
+    import restorer.core.atomic as atomic
 
-    real_replace = os.replace
+    real_replace, real_link = os.replace, os.link
 
-    def failing_replace(a, b):  # the disk fills up right at the end
+    def failing_rename(a, b):  # the disk fills up right at the end
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(image.os, "replace", failing_replace)
+    # The final step is a link (no --overwrite: never replace) or a replace (--overwrite).
+    monkeypatch.setattr(atomic.os, "replace", failing_rename)
+    monkeypatch.setattr(atomic.os, "link", failing_rename)
     code, _, err = _run(["inpaint", str(photo), "-m", str(mask), "-o", str(tmp_path / "out.tif")], capsys)
-    monkeypatch.setattr(image.os, "replace", real_replace)
+    monkeypatch.setattr(atomic.os, "replace", real_replace)
+    monkeypatch.setattr(atomic.os, "link", real_link)
     assert code != 0 and "out.tif" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["good-mask.png", "good.png"]
 

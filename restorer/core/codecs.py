@@ -37,6 +37,10 @@ class Unsupported(ValueError):
     """The file is an image, but in a kind Restorer does not read (e.g. floating point)."""
 
 
+class Damaged(ValueError):
+    """The file's structure is damaged (the message says how, in plain words)."""
+
+
 @dataclass
 class Decoded:
     """What a reader returns: pixels H x W x C as stored (not yet turned upright), alpha H x W, metadata."""

@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import secrets
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -60,6 +60,7 @@ import cv2
 import numpy as np
 from PIL import UnidentifiedImageError
 
+from restorer.core import atomic as _atomic
 from restorer.core import codecs
 from restorer.core import exif as exiflib
 from restorer.core.pngchunks import PngFormatError
@@ -193,7 +194,14 @@ def _sniff(path: Path) -> str | None:
     if path.is_dir():
         raise ImageError(f"{path}: is a folder, not an image file")
     try:
-        with open(path, "rb") as f:
+        # Regular files only: a FIFO or device would block the reader forever. O_NONBLOCK keeps the
+        # open itself from blocking if the name was swapped for a pipe after the stat.
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise ImageError(f"{path}: is not a regular file (a pipe, device or socket); give a photo file")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise ImageError(f"{path}: is not a regular file (a pipe, device or socket); give a photo file")
             head = f.read(16)
     except OSError as e:
         raise ImageError(f"{path}: cannot open ({e.strerror or e})") from None
@@ -206,7 +214,7 @@ def _describe(e: BaseException) -> str:
     if isinstance(e, UnidentifiedImageError):
         return "not an image file, or in a format Restorer cannot read"
     text = str(e).strip() or type(e).__name__
-    if isinstance(e, PngFormatError) or isinstance(e, codecs.Unsupported):
+    if isinstance(e, (PngFormatError, codecs.Unsupported, codecs.Damaged)):
         return text
     if "truncated" in text.lower():
         return "file is truncated (incomplete download or copy?)"
@@ -244,8 +252,12 @@ def save_photo(
     quality: int = 95,
     allow_8bit: bool = False,
     drop_alpha: bool = False,
+    replace: bool = True,
 ) -> None:
     """Write a photo in the format its suffix names, with its metadata, atomically.
+
+    ``replace=False`` refuses (ImageError) a file at ``path``, even one that appears while the
+    photo is being encoded: the rename itself does not replace.
 
     JPEG, WebP and BMP hold 8 bits per channel: a 16-bit photo raises ImageError unless
     ``allow_8bit`` (then each value becomes round(v / 257)). JPEG and BMP hold no alpha: a
@@ -283,7 +295,7 @@ def save_photo(
         source_format=meta.format,
         quality=quality,
     )
-    atomic_write(path, lambda tmp: _WRITERS[fmt](tmp, encode))
+    atomic_write(path, lambda tmp: _WRITERS[fmt](tmp, encode), replace=replace)
 
 
 def save_format(path: Path) -> str:
@@ -295,58 +307,11 @@ def save_format(path: Path) -> str:
     return fmt
 
 
-def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) -> None:
-    """Call ``write(temp_path)`` for a temp file beside ``path``, fsync it, then rename it over ``path``.
-
-    Readers see the old file or the complete new one, never a partial one; on any failure the
-    temp file is removed and ImageError (one line, naming ``path``) is raised. The temp file
-    keeps the suffix, for writers that choose the format by it.
-    """
-    path = Path(path)
-    folder = path.parent
-    if path.is_dir():
-        raise ImageError(f"{path}: is a folder; give a file name to save to")
-    if not folder.is_dir():
-        raise ImageError(f"{path}: cannot save: folder {folder} does not exist")
-    tmp = folder / f".{path.stem}.{secrets.token_hex(4)}.tmp{path.suffix}"
-    try:
-        # O_EXCL: never clobber another writer's temp file; mode 0o666 so umask applies as usual.
-        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-    except OSError as e:
-        raise ImageError(f"{path}: cannot save here ({e.strerror or e})") from None
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o7777)  # replacing keeps the old file's permissions
-        os.replace(tmp, path)
-    except BaseException as e:
-        try:
-            tmp.unlink()
-        except FileNotFoundError:
-            pass
-        if isinstance(e, RestorerError) or not isinstance(e, Exception):
-            raise
-        if isinstance(e, MemoryError):
-            raise ImageError(f"{path}: not enough memory to save this image") from None
-        reason = e.strerror if isinstance(e, OSError) and e.strerror else _describe(e)
-        raise ImageError(f"{path}: cannot save: {reason}") from e
-    _fsync_folder(folder)
-
-
-def _fsync_folder(folder: Path) -> None:
-    # Makes the rename itself durable on POSIX; Windows cannot open folders, which is fine.
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+def atomic_write(
+    path: str | os.PathLike[str], write: Callable[[Path], None], *, replace: bool = True
+) -> None:
+    """``restorer.core.atomic.atomic_write`` with this module's wording of decoder errors."""
+    _atomic.atomic_write(path, write, replace=replace, describe=_describe)
 
 
 # ---------------------------------------------------------------- display

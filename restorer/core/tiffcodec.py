@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import math
 import os
 import struct
 from pathlib import Path
@@ -13,7 +15,12 @@ from PIL import Image, TiffImagePlugin
 from tifffile import COMPRESSION, PHOTOMETRIC, PLANARCONFIG, PREDICTOR, RESUNIT
 
 from restorer.core import exif as exiflib
-from restorer.core.codecs import Decoded, Encode, SizeCheck, note, read_pillow
+from restorer.core.codecs import Damaged, Decoded, Encode, SizeCheck, note, read_pillow
+
+# tifffile logs what it tolerates in a damaged file; the checks below turn what matters into one
+# plain message, so its own lines stay out of the user's terminal (debug logs still get them).
+logging.getLogger("tifffile").addHandler(logging.NullHandler())
+logging.getLogger("tifffile").propagate = False
 
 ICC, XMP, ORIENTATION = 34675, 700, 274
 EXIF_IFD, GPS_IFD, INTEROP_IFD = 0x8769, 0x8825, 0xA005
@@ -41,6 +48,7 @@ def read_tiff(path: Path, check_size: SizeCheck) -> Decoded:
     with tifffile.TiffFile(path) as tif:
         page = tif.pages.first
         check_size(page.imagewidth, page.imagelength)
+        check_structure(page, os.path.getsize(path))
         extra: dict[str, Any] = {
             "tiff_compression": int(page.compression),
             "tiff_predictor": int(page.predictor),
@@ -82,12 +90,65 @@ def _tifffile_reads(page: tifffile.TiffPage) -> bool:
     )
 
 
+def check_structure(page: tifffile.TiffPage, file_size: int) -> None:
+    """Refuse a directory whose values are unknown or whose strips/tiles do not cover the image.
+
+    tifffile decodes what it can and leaves the rest of its output array as it was allocated, so a
+    bogus tag (PlanarConfiguration 65520) or a missing strip would hand out uninitialised memory.
+    """
+    tags = page.tags
+
+    def value(code: int, default: int) -> int:
+        v = tags[code].value if code in tags else default
+        return int(v[0] if isinstance(v, tuple) and v else v)
+
+    known = {262: set(map(int, PHOTOMETRIC)), 284: {1, 2}, 259: set(map(int, COMPRESSION)), 266: {1, 2},
+             317: {1, 2, 3, 34892, 34893, 34894}, 339: {1, 2, 3, 4, 5, 6}}
+    names = {262: "photometric interpretation", 284: "planar configuration", 259: "compression",
+             266: "fill order", 317: "predictor", 339: "sample format"}
+    for code, allowed in known.items():
+        if code in tags and value(code, 0) not in allowed:
+            raise Damaged(f"the TIFF directory is damaged (unknown {names[code]} {value(code, 0)})")
+    bits = tags[258].value if 258 in tags else (1,)
+    bits = bits if isinstance(bits, tuple) else (bits,)
+    spp = page.samplesperpixel
+    if not 1 <= spp <= 32 or len(set(bits)) != 1 or not 1 <= bits[0] <= 64:
+        raise Damaged("the TIFF directory is damaged (bits or samples per pixel out of range)")
+    extras = tags[338].value if 338 in tags else ()
+    if any(int(e) not in (0, 1, 2) for e in (extras if isinstance(extras, tuple) else (extras,))):
+        raise Damaged("the TIFF directory is damaged (unknown extra-sample kind)")
+    planes = spp if value(284, 1) == 2 else 1
+    width, height, depth = page.imagewidth, page.imagelength, max(page.imagedepth, 1)
+    per_plane = spp // planes
+    if 322 in tags or 323 in tags:
+        tw, tl, td = page.tilewidth, page.tilelength, max(page.tiledepth, 1)
+        if tw <= 0 or tl <= 0:
+            raise Damaged("the TIFF directory is damaged (tile size is zero)")
+        segments = math.ceil(width / tw) * math.ceil(height / tl) * math.ceil(depth / td) * planes
+        full = [math.ceil(tw * per_plane * bits[0] / 8) * tl * td] * segments
+    else:
+        rows = page.rowsperstrip if 0 < page.rowsperstrip < height else height
+        per_image = math.ceil(height / rows) * depth
+        segments = per_image * planes
+        row_bytes = math.ceil(width * per_plane * bits[0] / 8)
+        last = height - rows * (math.ceil(height / rows) - 1)
+        one = [row_bytes * (rows if (i + 1) % math.ceil(height / rows) else last) for i in range(per_image)]
+        full = one * planes
+    offsets, counts = page.dataoffsets, page.databytecounts
+    if len(offsets) != segments or len(counts) != segments:
+        kind = "tiles" if 322 in tags else "strips"
+        raise Damaged(f"the TIFF directory is damaged ({len(offsets)} {kind} where the image needs {segments})")
+    if any(off + n > file_size for off, n in zip(offsets, counts)):
+        raise Damaged("file is truncated (image data end early)")
+    if any(n <= 0 for n in counts):
+        raise Damaged("the TIFF image data are incomplete (a strip or tile is empty)")
+    if value(259, 1) == 1 and any(n < need for n, need in zip(counts, full)):
+        raise Damaged("the TIFF image data are incomplete (a strip or tile is shorter than the image needs)")
+
+
 def _pixels(path: Path, page: tifffile.TiffPage, extra: dict[str, Any]) -> tuple[np.ndarray, np.ndarray | None]:
-    # tifffile fills missing strips with zeros instead of failing, so check they all exist.
-    size = os.path.getsize(path)
-    if any(n and off + n > size for off, n in zip(page.dataoffsets, page.databytecounts)):
-        raise ValueError("file is truncated (image data end early)")
-    arr = page.asarray()
+    # Zeroed, never np.empty: whatever a decoder leaves unwritten must not be the process's memory.
+    arr = page.asarray(out=np.zeros(page.shaped, page.dtype))
     if page.planarconfig == PLANARCONFIG.SEPARATE and page.samplesperpixel > 1:
         arr = np.moveaxis(arr, 0, -1)
     arr = arr.reshape(page.imagelength, page.imagewidth, page.samplesperpixel)

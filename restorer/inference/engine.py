@@ -93,6 +93,8 @@ def _check_inputs(pixels: np.ndarray, mask: np.ndarray) -> None:
 
 def _context(spec: registry.ModelSpec) -> tuple[int, float]:
     """How much known context a model needs around a hole: (pixels at least, fraction of the hole's width)."""
+    if spec.context is not None:
+        return spec.context
     if spec.neural:
         return 32, 0.5
     # Telea and Navier-Stokes read only known pixels within `radius` of the hole: a wider crop gives
@@ -107,6 +109,8 @@ def plan(pixels: np.ndarray, mask: np.ndarray, model: str, options: EngineOption
     if options.guide_mode not in ("add", "replace"):
         raise ValueError(f"guide_mode must be 'add' or 'replace', not {options.guide_mode!r}")
     spec = registry.get_spec(model)
+    if spec.guide_model is not None:  # crops are planned for the network that runs on them
+        spec = registry.get_spec(spec.guide_model)
     mask = np.asarray(mask, dtype=bool)
     guide = options.guide_edges
     if guide is not None:

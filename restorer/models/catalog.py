@@ -44,6 +44,7 @@ def _learned(name: str, description: str, factory: str, pad_multiple: int, **con
             pad_multiple=pad_multiple,
             work_size=256,
             neural=True,
+            kind="learned",
             config={**config, "half": "fp16"},
         )
     )
@@ -68,4 +69,51 @@ PARTIALCONV_COMPACT = _learned(
     "partialconv-compact",
     "Partial-Convolution U-Net, compact: quick fills of irregular holes on a CPU",
     "build_partialconv", 128, arch="partialconv", width=16, depth=7,
+)
+
+# --- patch synthesis ------------------------------------------------------------------------------
+# Restorer's own PatchMatch completion (restorer.synthesis); no weights. The guided entries let a
+# learned model decide structure and colour at its work size, and copy the photo's own full-resolution
+# patches along that fill (no upscaled pixels reach the photo).
+
+_SYNTH_LICENCE = "GPL-3.0-or-later (Restorer's own code)"
+
+PATCHMATCH = register(
+    ModelSpec(
+        name="patchmatch",
+        description="PatchMatch synthesis: copies the photo's own texture and grain; best for textured backgrounds",
+        factory="restorer.synthesis.model:build",
+        licence=_SYNTH_LICENCE,
+        kind="synthesis",
+        context=(48, 1.0),
+        config={"patch": 7},
+    )
+)
+
+
+def _guided(name: str, guide: str, description: str) -> ModelSpec:
+    return register(
+        ModelSpec(
+            name=name,
+            description=description,
+            factory="restorer.models.guided:build",
+            licence=f"{_SYNTH_LICENCE}; guide: {_LEARNED_LICENCE}",
+            kind="synthesis",
+            guide_model=guide,
+            # lows 2: the guide's brightness below a 2-px Gaussian, the photo's patches above it
+            # (+0.1 to 0.15 dB over copying everything, detail still about 0.8). guide_colour off:
+            # hues only from the photo's own patches, so a network's colour blotch never shows
+            # (-0.02 dB). Measured on val; README table.
+            config={"patch": 7, "lows": 2.0, "guide_colour": False},
+        )
+    )
+
+
+GUIDED_PARTIALCONV = _guided(
+    "guided-partialconv", "partialconv-compact",
+    "Partial-Conv structure + the photo's own texture at full resolution: removing objects, large holes",
+)
+GUIDED_EDGECONNECT = _guided(
+    "guided-edgeconnect", "edgeconnect-compact",
+    "EdgeConnect structure + the photo's own texture at full resolution: large holes across edges",
 )

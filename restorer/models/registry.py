@@ -28,6 +28,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from restorer.errors import ModelUnavailable
+from restorer.models import cardcheck
 
 
 class OutOfMemory(RuntimeError):
@@ -59,7 +60,21 @@ class ModelSpec:
     pad_multiple: int = 1  # input height and width must be multiples of this
     work_size: int | None = None  # the side (px) the model fills best at; None = any resolution
     neural: bool = False
+    # What the model is: "classical" (OpenCV), "learned" (a network) or "synthesis" (copies the
+    # photo's own patches at full resolution). Declared, so the engine never guesses from a name.
+    kind: str = "classical"
+    # Known context a hole needs around it: (pixels at least, fraction of the hole's width); None =
+    # the engine's default for the kind.
+    context: tuple[int, float] | None = None
+    # A synthesis model guided by a learned one: the learned model fills at its work size first,
+    # then the synthesis adds the photo's own detail at full resolution following that fill.
+    guide_model: str | None = None
     config: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def runs_network(self) -> bool:
+        """Whether a fill runs a network (itself, or the learned model that guides it): device and threads matter."""
+        return self.neural or self.guide_model is not None
 
     @property
     def card_name(self) -> str | None:
@@ -117,7 +132,7 @@ def get_spec(name: str) -> ModelSpec:
 
 
 # Best first: what a fill uses when nobody picked a model (the app's first start, restorer-cli --model auto).
-PREFERRED = ("partialconv", "edgeconnect", "partialconv-compact", "edgeconnect-compact")
+PREFERRED = ("guided-partialconv", "partialconv", "edgeconnect", "partialconv-compact", "edgeconnect-compact")
 FALLBACK = "telea"
 
 
@@ -193,6 +208,11 @@ def read_card(spec: ModelSpec, folder: Path | None = None) -> dict[str, Any]:
 
 def check(spec: ModelSpec, folder: Path | None = None) -> Availability:
     """Whether ``spec`` can run, and if not, why (missing, truncated, tampered weights...)."""
+    if spec.guide_model is not None:
+        guide = check(get_spec(spec.guide_model), folder)
+        if not guide.ready:
+            return Availability(False, f"its guide {spec.guide_model}: {guide.reason}")
+        return guide
     if spec.weights is None:
         return Availability(True)
     folder = weights_dir() if folder is None else folder
@@ -221,6 +241,9 @@ def check(spec: ModelSpec, folder: Path | None = None) -> Availability:
     actual = file_sha256(path)
     if expected != actual:
         return Availability(False, f"weights file {spec.weights} does not match the sha256 in its card (modified?)")
+    problem = cardcheck.card_problem(card, path, spec.config.get("arch") if spec.neural else None)
+    if problem:
+        return Availability(False, f"model card {card_path.name} {problem}")
     return Availability(True, sha256=actual)
 
 

@@ -74,7 +74,7 @@ def export_generator(generator: torch.nn.Module, config: Mapping[str, Any], name
 
 
 def _task_from_checkpoint(path: Path, device: str = "cpu") -> tuple[Any, dict[str, Any]]:
-    from restorer.training.loop import load_checkpoint
+    from restorer.training.checkpoint import load_checkpoint
     from restorer.training.tasks import make_task
 
     if not Path(path).is_file():

@@ -21,6 +21,8 @@ import numpy as np
 import torch
 
 from restorer.errors import RestorerError
+from restorer.training import shipped
+from restorer.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from restorer.training.data import InpaintingDataset, make_loader
 from restorer.training.masks import MaskGenerator
 from restorer.training.tasks import DEFAULT_WEIGHTS, OLD_DEFAULT_WEIGHTS, Task, make_task, network_config
@@ -32,36 +34,7 @@ RESUME_OVERRIDES = ("run", "steps", "workers", "threads", "ckpt_every", "val_eve
                     "freeze_bn_at")
 
 
-# --- checkpoints -------------------------------------------------------------------------------
-
-
-def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    """Write atomically (temp file + rename), so a crash mid-write never leaves a broken checkpoint."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
-
-
-def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    # Our own training checkpoints hold optimiser and RNG state (not plain tensors), hence
-    # weights_only=False; the app never loads these, only the exported safetensors.
-    return torch.load(path, map_location=map_location, weights_only=False)
-
-
-def rng_state() -> dict[str, Any]:
-    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state: dict[str, Any]) -> None:
-    torch.set_rng_state(state["torch"])
-    np.random.set_state(state["numpy"])
-    random.setstate(state["python"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+# --- checkpoints (saved and loaded in restorer.training.checkpoint) -----------------------------
 
 
 def _unwrap(module: torch.nn.Module) -> torch.nn.Module:
@@ -75,8 +48,12 @@ def init_from(task: Task, spec: str) -> dict[str, int]:
     the runs behind its inits (see merge_lineage).
     """
     prefix, _, path = spec.rpartition("=")
-    ckpt = load_checkpoint(Path(path))
-    src = ckpt["nets"]["generator"]
+    if shipped.is_weights(path):  # shipped weights + card: the archivist's fine-tune of a released model
+        src, own_steps = shipped.load_state(Path(path))
+        ckpt = {"config": {"lineage": {}}, "step": own_steps}
+    else:
+        ckpt = load_checkpoint(Path(path))
+        src = ckpt["nets"]["generator"]
     keys = [k for k in src if not prefix or k.startswith(prefix + ".")]
     if not keys:
         raise RestorerError(f"{path}: no generator weights under {prefix!r}")
@@ -211,6 +188,8 @@ def train(cfg: dict[str, Any]) -> dict[str, Any]:
     np.random.seed(seed + rank)
     random.seed(seed + rank)
 
+    if ckpt is None:
+        cfg = shipped.adopt_card(cfg)  # --init NAME.safetensors: the card's architecture
     task = make_task(cfg, device)
     if ckpt is None:
         # Steps behind the initial weights, so the model card can count every iteration of a staged run.

@@ -138,7 +138,7 @@ class FileCommands(QObject):
         else:
             QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
         job_id = self._run(lambda: files.load_for_display(path), _Outcome(
-            done=lambda value: self._end_loading(job_id) and self.window.install(*value),
+            done=lambda value: self._end_loading(job_id) and self._opened(value),
             failed=lambda message: self._end_loading(job_id) and self._load_failed(message),
             cancelled=lambda: self._end_loading(job_id)))
         self._loading = job_id
@@ -152,6 +152,13 @@ class FileCommands(QObject):
         self._loading = None
         QApplication.restoreOverrideCursor()
         return True
+
+    def _opened(self, value: tuple[Any, ...]) -> None:
+        self.window.install(*value)
+        path, doc = value[0], value[1]
+        notes = doc.photo.meta.extra.get("notes", [])
+        if notes:  # what loading changed (pages dropped, CMYK to RGB...) must not pass silently
+            self.window.show_status(f"Opened {path.name}; note: {'; '.join(notes)}", 20000)
 
     def _load_failed(self, message: str) -> None:
         self.window.show_error("Cannot open photo", message)

@@ -160,7 +160,7 @@ class FillController(QObject):
         # Thread limits are set through torch, so only learned models get one (OpenCV's fills are short).
         # The guide layer starts as the predicted edges, so inside the hole it replaces them.
         options = engine.EngineOptions(device=self.window.settings.device,
-                                       threads=fill_threads() if spec.neural else None,
+                                       threads=fill_threads() if spec.runs_network else None,
                                        guide_edges=guide_edges, guide_mode="replace")
         job_id = next_job_id()
         # Planning (finding holes, copying crops) takes 50-200 ms on a large photo, so it runs in
@@ -175,7 +175,7 @@ class FillController(QObject):
         self._started = time.monotonic()
         self.runner.submit(plan, job_id=job_id)
         self.progress.start(f"Filling with {model}…")
-        if not spec.neural:
+        if not spec.runs_network:
             self.device_label.setText("Device: cpu (OpenCV)")
         self.window.show_status(f"Filling with {model}…")
         return job_id
@@ -189,7 +189,7 @@ class FillController(QObject):
         if not model or "torch" in sys.modules:
             return
         try:
-            neural = registry.get_spec(model).neural
+            neural = registry.get_spec(model).runs_network
         except RestorerError:
             return
         if neural:

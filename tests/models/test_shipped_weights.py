@@ -88,6 +88,6 @@ def test_shipped_model_beats_telea_and_navier_stokes_on_project_photos(name: str
 
 
 def test_the_default_model_is_the_best_one_installed(tmp_path: Path) -> None:
-    # Both learned models ship; partialconv-compact comes first in PREFERRED (README, Training and evaluation).
-    assert registry.default_model(WEIGHTS) == "partialconv-compact"
+    # Both learned models ship; the fill guided by partialconv-compact comes first in PREFERRED (README).
+    assert registry.default_model(WEIGHTS) == "guided-partialconv"
     assert registry.default_model(tmp_path) == registry.FALLBACK == "telea"  # a folder without weights

@@ -1,0 +1,260 @@
+"""Multi-scale patch completion: PatchMatch fields and EM voting, coarse to fine (Wexler et al. 2007).
+
+``complete`` fills the hole of one float image with the image's own patches. It is a generator:
+it yields ``(done, total)`` after every EM iteration, so a caller can report progress and stop
+between iterations; the filled image is its return value. Only numpy, OpenCV and numba.
+
+A *guide* (for example a learned model's fill, upscaled) steers the search: its low frequencies
+are extra channels of every patch, so the copied patches follow the guide's structure and colour
+while their detail is the photo's own. The first guess in the hole is the guide too.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from restorer.errors import MaskError
+from restorer.synthesis import kernels
+
+
+@dataclass(frozen=True)
+class Settings:
+    patch: int = 7  # patch side (odd)
+    coarse_side: int = 24  # the coarsest level's hole is about this thick (px)
+    em_coarse: int = 4  # EM iterations at the coarsest level
+    em_fine: int = 2  # at every finer level
+    passes: int = 4  # PatchMatch sweeps per EM iteration
+    # The full-resolution level costs most (4x the next) and starts from a good field: fewer rounds
+    em_finest: int = 1
+    passes_finest: int = 2
+    guide_weight: float = 2.0  # weight of the guide's low frequencies against the patch's own pixels
+    final: str = "best"  # the last vote: "best" copies whole pixels (grain kept); "mean" averages
+    sharpen: bool = True  # every EM iteration after a level's first votes "best" (the mean's blur would
+    # pull the next search toward flat patches)
+    # With a guide, the output keeps the guide's frequencies below ``lows`` (Gaussian sigma, px; 0 = off)
+    # and takes only the band above it from the copied patches, scaled by ``gain``.
+    lows: float = 0.0
+    gain: float = 1.0
+    guide_colour: bool = True  # False: take only the guide's brightness, the hue from the copied patches
+    unguided_below: float = 12.0  # guided fills skip their network for holes at most this thick (px)
+    seed: int = 0
+
+
+class NothingToCopy(MaskError):
+    """The allowed sampling area holds no patch that lies wholly in known pixels."""
+
+
+def hole_thickness(hole: np.ndarray) -> float:
+    """Twice the largest distance from a hole pixel to a known one."""
+    if not hole.any():
+        return 0.0
+    if hole.all():
+        return float(max(hole.shape))
+    dist = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 3)
+    return 2.0 * float(dist.max())
+
+
+def level_count(hole: np.ndarray, settings: Settings) -> int:
+    """How many times to halve: until the hole is about ``coarse_side`` thick, keeping a few patches of room."""
+    thick = hole_thickness(hole)
+    n = max(0, math.ceil(math.log2(max(thick, 1.0) / settings.coarse_side)))
+    room = min(hole.shape)
+    while n > 0 and room / 2 ** n < 3 * settings.patch:
+        n -= 1
+    return n
+
+
+def _shrink(image: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Half size, averaging only known pixels (hole pixels must not bleed into the context)."""
+    h, w = (image.shape[0] + 1) // 2, (image.shape[1] + 1) // 2
+    wk = cv2.resize(known.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA)
+    num = cv2.resize(image * known[..., None], (w, h), interpolation=cv2.INTER_AREA)
+    if num.ndim == 2:
+        num = num[..., None]
+    return num / np.maximum(wk, 1e-6)[..., None]
+
+
+def _shrink_mask(mask: np.ndarray, any_: bool) -> np.ndarray:
+    h, w = (mask.shape[0] + 1) // 2, (mask.shape[1] + 1) // 2
+    small = cv2.resize(mask.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA)
+    return small > 0.0 if any_ else small > 0.999
+
+
+def _first_guess(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """A smooth fill to start the coarsest level from when there is no guide (Telea per channel)."""
+    out = image.copy()
+    h8 = hole.astype(np.uint8)
+    for c in range(image.shape[2]):
+        out[..., c] = cv2.inpaint(np.ascontiguousarray(image[..., c] * 255.0), h8, 5, cv2.INPAINT_TELEA) / 255.0
+    return out
+
+
+def _pad(arr: np.ndarray, r: int) -> np.ndarray:
+    widths = ((r, r), (r, r)) + ((0, 0),) * (arr.ndim - 2)
+    return np.pad(arr, widths, mode="reflect" if min(arr.shape[:2]) > r else "edge")
+
+
+class _Level:
+    """One pyramid level in padded coordinates: the targets, the valid sources and the search state."""
+
+    def __init__(self, image: np.ndarray, hole: np.ndarray, allowed: np.ndarray, guide: np.ndarray | None,
+                 r: int, guide_weight: float) -> None:
+        self.r = r
+        self.hole_raw = hole
+        side = 2 * r + 1
+        kernel = np.ones((side, side), np.uint8)
+        known_p = _pad((~hole).astype(np.uint8), r)
+        whole = cv2.erode(known_p, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
+        inside = np.zeros_like(whole)
+        inside[r:-r, r:-r] = allowed
+        self.valid = np.ascontiguousarray(whole & inside)
+        self.coords = np.argwhere(self.valid).astype(np.int32)
+        touch = cv2.dilate(hole.astype(np.uint8), kernel) > 0
+        self.targets = (np.argwhere(touch) + r).astype(np.int32)
+        self.index = np.full(self.valid.shape, -1, np.int32)
+        self.index[self.targets[:, 0], self.targets[:, 1]] = np.arange(len(self.targets), dtype=np.int32)
+        self.bands = _bands(self.targets, rows=max(8, 2 * side))
+        self.hole = _pad(hole.astype(np.uint8), r).astype(bool)
+        self.hole[:r], self.hole[-r:], self.hole[:, :r], self.hole[:, -r:] = False, False, False, False
+        self.image = _pad(image.astype(np.float32), r)
+        self.guide_feat = None
+        if guide is not None:
+            blur = max(1.0, r / 2.0)
+            composite = np.where(hole[..., None], guide, image).astype(np.float32)
+            self.guide_feat = _pad(cv2.GaussianBlur(composite, (0, 0), blur).reshape(image.shape), r)
+            self.guide_feat *= np.float32(guide_weight)
+
+    def features(self) -> np.ndarray:
+        if self.guide_feat is None:
+            return self.image
+        return np.ascontiguousarray(np.concatenate([self.image, self.guide_feat], axis=2))
+
+    def unpadded(self) -> np.ndarray:
+        r = self.r
+        return self.image[r:-r, r:-r]
+
+
+def _bands(targets: np.ndarray, rows: int) -> np.ndarray:
+    """Start indices of row bands of ``rows`` rows over raster-ordered targets, then the end."""
+    if len(targets) == 0:
+        return np.zeros(1, np.int64)
+    y0, y1 = int(targets[0, 0]), int(targets[-1, 0]) + 1
+    edges = np.arange(y0, y1, rows)
+    starts = np.searchsorted(targets[:, 0], edges, side="left")
+    return np.append(starts, len(targets)).astype(np.int64)
+
+
+def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None = None,
+             guide: np.ndarray | None = None, settings: Settings = Settings()
+             ) -> Generator[tuple[int, int], None, np.ndarray]:
+    """Fill ``hole`` (bool H x W) of ``image`` (float32 H x W x C in [0, 1]) from its own patches.
+
+    ``allowed``: bool H x W, where patch centres may be copied from (None = anywhere known).
+    ``guide``: float32 H x W x C, a structural fill to follow (None = none).
+    Returns a new array: known pixels unchanged, hole pixels synthesised.
+    Raises NothingToCopy when no source patch lies wholly in known, allowed pixels.
+    """
+    image = np.asarray(image, np.float32)
+    squeeze = image.ndim == 2
+    if squeeze:
+        image = image[..., None]
+        guide = None if guide is None else np.asarray(guide, np.float32)[..., None]
+    hole = np.asarray(hole, bool)
+    if not hole.any():
+        return image[..., 0].copy() if squeeze else image.copy()
+    if settings.patch % 2 == 0 or settings.patch < 3:
+        raise ValueError("patch side must be odd and at least 3")
+    allowed = ~hole if allowed is None else (np.asarray(allowed, bool) & ~hole)
+    r = settings.patch // 2
+    n = level_count(hole, settings)
+
+    # pyramid, finest first
+    images, holes, alloweds, guides = [image], [hole], [allowed], [guide]
+    for _ in range(n):
+        known = ~holes[-1]
+        images.append(_shrink(images[-1], known))
+        guides.append(None if guides[-1] is None else _shrink(guides[-1], np.ones_like(known)))
+        holes.append(_shrink_mask(holes[-1], any_=True))
+        alloweds.append(_shrink_mask(alloweds[-1], any_=False) & ~holes[-1])
+    def rounds(depth: int) -> tuple[int, int]:
+        if depth == n:
+            return settings.em_coarse, settings.passes
+        if depth == 0:
+            return settings.em_finest, settings.passes_finest
+        return settings.em_fine, settings.passes
+
+    total = sum(rounds(d)[0] for d in range(n + 1))
+    done = 0
+    prev: _Level | None = None
+    prev_nnf: np.ndarray | None = None
+    for depth in range(n, -1, -1):
+        img, hl = images[depth].copy(), holes[depth]
+        gd = guides[depth]
+        if prev is None:
+            start = gd if gd is not None else _first_guess(img, hl)
+        else:
+            up = cv2.resize(prev.unpadded(), (img.shape[1], img.shape[0]), interpolation=cv2.INTER_LINEAR)
+            start = up.reshape(img.shape)
+        img[hl] = start[hl]
+        level = _Level(img, hl, alloweds[depth], gd, r, settings.guide_weight)
+        if level.coords.shape[0] == 0:
+            if depth == 0 or prev is None:
+                raise NothingToCopy("the sampling area leaves no known patch to copy from")
+            prev, prev_nnf = level, None  # this level is too small to search: carry the estimate up
+            continue
+        seed = settings.seed * 1009 + depth * 101
+        fallback = kernels.random_sources(level.coords, len(level.targets), seed)
+        if prev is None or prev_nnf is None:
+            nnf = fallback
+        else:
+            nnf = kernels.upsample_nnf(prev.index, prev_nnf, level.targets, level.valid, fallback, r)
+            _vote_into(level, nnf, kernels.nnf_costs(level.features(), level.targets, nnf, r), best=False)
+        iters, passes = rounds(depth)
+        for it in range(iters):
+            feat = level.features()
+            cost = kernels.nnf_costs(feat, level.targets, nnf, r)
+            kernels.patchmatch(feat, level.valid, level.targets, level.index, nnf, cost, r,
+                               passes, seed + it + 1, level.bands)
+            last = depth == 0 and it == iters - 1
+            best = settings.final == "best" and (last or (settings.sharpen and depth == 0 and it > 0))
+            _vote_into(level, nnf, cost, best=best)
+            done += 1
+            yield done, total
+        prev, prev_nnf = level, nnf
+    assert prev is not None
+    out = image.copy()
+    filled = prev.unpadded()
+    if guide is not None and settings.lows > 0:
+        # low frequencies from the guide; the copied patches give the band above
+        composite = np.where(hole[..., None], guide, image)
+        low = cv2.GaussianBlur(composite, (0, 0), settings.lows).reshape(image.shape)
+        own = cv2.GaussianBlur(filled, (0, 0), settings.lows).reshape(image.shape)
+        delta = low - own
+        if settings.guide_colour is False and delta.shape[2] == 3:
+            # only the guide's brightness: hues come from the copied patches, which are the photo's
+            # own, so a learned model's off-hue blotch cannot reach the output
+            delta = np.repeat(delta.mean(axis=2, keepdims=True), 3, axis=2)
+        filled = own + delta + settings.gain * (filled - own)
+    out[hole] = filled[hole]
+    return out[..., 0] if squeeze else out
+
+
+def _vote_into(level: _Level, nnf: np.ndarray, cost: np.ndarray, *, best: bool) -> None:
+    sigma2 = float(max(np.percentile(cost, 75), 1e-6)) if len(cost) else 1.0
+    new = kernels.vote(level.image, level.hole, level.targets, level.index, nnf, cost, level.r, sigma2, best)
+    level.image[level.hole] = new[level.hole]
+
+
+def complete_blocking(image: np.ndarray, hole: np.ndarray, **kwargs) -> np.ndarray:
+    """``complete`` run to the end."""
+    gen = complete(image, hole, **kwargs)
+    while True:
+        try:
+            next(gen)
+        except StopIteration as stop:
+            return stop.value

@@ -1,0 +1,125 @@
+"""Patch completion: known answers (a periodic texture keeps its period), determinism, sampling areas."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from restorer.errors import MaskError
+from restorer.synthesis.completion import NothingToCopy, Settings, complete, complete_blocking, level_count
+
+
+def _texture(h: int = 160, w: int = 200, period: int = 16) -> np.ndarray:
+    y, x = np.mgrid[0:h, 0:w]
+    base = 0.5 + 0.35 * np.sin(2 * np.pi * x / period) * np.cos(2 * np.pi * y / 12)
+    return np.repeat(base[..., None], 3, axis=2).astype(np.float32)
+
+
+def _hole(shape: tuple[int, int], box: tuple[int, int, int, int]) -> np.ndarray:
+    m = np.zeros(shape, bool)
+    y0, x0, y1, x1 = box
+    m[y0:y1, x0:x1] = True
+    return m
+
+
+def test_a_periodic_texture_comes_back_with_its_period() -> None:
+    img = _texture(period=16)
+    hole = _hole(img.shape[:2], (50, 60, 110, 140))
+    damaged = img.copy()
+    damaged[hole] = 0.0
+    out = complete_blocking(damaged, hole)
+    err = np.abs(out - img)[hole].mean()
+    smooth_err = np.abs(img[~hole].mean() - img)[hole].mean()
+    assert err < 0.2 * smooth_err, (err, smooth_err)
+    # the filled rows oscillate with the texture's own period
+    row = out[80, 60:140, 0] - out[80, 60:140, 0].mean()
+    spectrum = np.abs(np.fft.rfft(row))
+    freq = np.argmax(spectrum[1:]) + 1
+    assert abs(len(row) / freq - 16) < 1.5
+
+
+def test_known_pixels_are_untouched_and_16_bit_precision_survives() -> None:
+    rng = np.random.default_rng(3)
+    img = (rng.integers(0, 65536, (90, 100, 3)) / 65535.0).astype(np.float32)
+    hole = _hole(img.shape[:2], (30, 30, 60, 70))
+    out = complete_blocking(img, hole)
+    assert np.array_equal(out[~hole], img[~hole])
+    assert not np.array_equal(out[hole], img[hole])
+
+
+def test_gray_2d_input_gives_2d_output() -> None:
+    img = _texture()[..., 0]
+    hole = _hole(img.shape, (40, 40, 80, 90))
+    out = complete_blocking(img, hole)
+    assert out.shape == img.shape and np.array_equal(out[~hole], img[~hole])
+
+
+def test_same_seed_same_fill_other_seed_other_fill() -> None:
+    rng = np.random.default_rng(0)
+    img = rng.random((80, 90, 3)).astype(np.float32)
+    hole = _hole(img.shape[:2], (20, 20, 60, 60))
+    a = complete_blocking(img, hole, settings=Settings(seed=1))
+    b = complete_blocking(img, hole, settings=Settings(seed=1))
+    c = complete_blocking(img, hole, settings=Settings(seed=2))
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_fill_copies_only_from_the_allowed_area() -> None:
+    # left half dark grain, right half bright grain; allowing only the right half fills bright
+    rng = np.random.default_rng(5)
+    img = np.where(np.arange(120)[None, :, None] < 60, 0.2, 0.8) + rng.normal(0, 0.03, (100, 120, 3))
+    img = img.astype(np.float32)
+    hole = _hole(img.shape[:2], (40, 20, 60, 40))  # inside the dark half
+    allowed = np.zeros(hole.shape, bool)
+    allowed[:, 70:] = True
+    out = complete_blocking(img, hole, allowed=allowed)
+    assert out[hole].mean() > 0.7
+    assert complete_blocking(img, hole)[hole].mean() < 0.3
+
+
+def test_an_empty_sampling_area_is_a_clear_error() -> None:
+    img = _texture()
+    hole = _hole(img.shape[:2], (40, 40, 80, 90))
+    with pytest.raises(NothingToCopy) as err:
+        complete_blocking(img, hole, allowed=np.zeros(hole.shape, bool))
+    assert isinstance(err.value, MaskError)
+    assert "sampling area" in str(err.value)
+
+
+def test_progress_counts_up_to_its_total_and_the_levels_follow_the_hole() -> None:
+    img = _texture(256, 256)
+    hole = _hole(img.shape[:2], (60, 60, 200, 200))
+    steps = list(_steps(complete(img, hole)))
+    assert steps[-1][0] == steps[-1][1] == len(steps)
+    assert level_count(hole, Settings()) >= 2
+    assert level_count(_hole((256, 256), (100, 10, 104, 250)), Settings()) == 0
+
+
+def _steps(gen):
+    while True:
+        try:
+            yield next(gen)
+        except StopIteration:
+            return
+
+
+def test_a_guides_off_hue_blotch_does_not_reach_the_fill() -> None:
+    # a grainy sepia print; the guide fills the hole with the right brightness but a magenta cast
+    rng = np.random.default_rng(7)
+    sepia = np.array([0.62, 0.5, 0.36], np.float32)
+    img = np.clip(sepia * (1 + rng.normal(0, 0.06, (120, 140, 1))), 0, 1).astype(np.float32)
+    hole = _hole(img.shape[:2], (40, 40, 90, 100))
+    guide = img.copy()
+    magenta = np.array([0.62, 0.38, 0.62], np.float32)
+    guide[hole] = magenta * (sepia.mean() / magenta.mean())
+
+    def cast(out: np.ndarray) -> float:  # mean distance of the fill's chroma from the print's
+        chroma = out - out.mean(axis=2, keepdims=True)
+        ref = img[~hole] - img[~hole].mean(axis=1, keepdims=True)
+        return float(np.abs(chroma[hole].mean(axis=0) - ref.mean(axis=0)).max())
+
+    own = complete_blocking(img, hole, guide=guide, settings=Settings(lows=2.0, guide_colour=False))
+    tinted = complete_blocking(img, hole, guide=guide, settings=Settings(lows=2.0, guide_colour=True))
+    assert cast(own) < 0.01 < 0.05 < cast(tinted)
+    assert abs(own[hole].mean() - img[~hole].mean()) < 0.02
