@@ -97,16 +97,22 @@ def _engine_options(args: argparse.Namespace, shape: tuple[int, int]):
                          sample_area=area, sample_mode=mode)
 
 
-def _run_fill(args: argparse.Namespace, image: Path, mask_path: Path, output: Path, label: str) -> dict:
-    """Load, fill, save one photo; returns the record of what was changed."""
+def _run_fill(args: argparse.Namespace, image: Path, mask_path: Path | None, output: Path, label: str) -> dict:
+    """Load, fill, save one photo (mask_path None: the mask is the damage detected); returns the record of what was changed."""
     from restorer.core.image import load_photo, save_photo
     from restorer.core.maskfile import load_mask
     from restorer.core.record import edit_record
     from restorer.inference import engine
 
-    _check_output(output, [image, mask_path], args.overwrite)
+    _check_output(output, [p for p in (image, mask_path) if p is not None], args.overwrite)
     photo = load_photo(image, max_pixels=args.max_pixels)
-    mask = load_mask(mask_path, (photo.height, photo.width), max_pixels=args.max_pixels)
+    if mask_path is None:
+        from restorer.cli_detect import detected_mask, report_empty
+
+        mask = detected_mask(args, photo.pixels, label)
+        report_empty(mask, image.name, args.quiet)
+    else:
+        mask = load_mask(mask_path, (photo.height, photo.width), max_pixels=args.max_pixels)
     bar = ProgressLine(label, enabled=not args.quiet)
     started = time.monotonic()
     try:
@@ -136,12 +142,15 @@ def _run_fill(args: argparse.Namespace, image: Path, mask_path: Path, output: Pa
 
 
 def cmd_inpaint(args: argparse.Namespace) -> int:
+    from restorer.cli_detect import check_mask_source
     from restorer.core.record import append_records, check_record_path
 
-    image, mask, output = Path(args.image), Path(args.mask), Path(args.output)
+    check_mask_source(args, "--mask")
+    image, output = Path(args.image), Path(args.output)
+    mask = Path(args.mask) if args.mask else None  # None: --detect finds the damage
     if args.record:
         # Checked before any work: a record must never replace the photo, its mask, the output or an older log.
-        roles = (("input photo", image), ("mask", mask), ("output", output))
+        roles = (("input photo", image), *((("mask", mask),) if mask else ()), ("output", output))
         check_record_path(Path(args.record), roles, append=args.append_record)
     elif args.append_record:
         raise RestorerError("--append-record needs --record FILE")
@@ -155,11 +164,13 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
+    from restorer.cli_detect import check_mask_source
     from restorer.core.image import LOAD_SUFFIXES
     from restorer.core.record import append_records
 
+    check_mask_source(args, "--masks")
     _require_model(args)
-    src, masks, out = Path(args.input), Path(args.masks), Path(args.output)
+    src, masks, out = Path(args.input), Path(args.masks or args.input), Path(args.output)
     for folder, what in ((src, "input"), (masks, "mask")):
         if not folder.is_dir():
             raise ImageError(f"{folder}: {what} folder does not exist")
@@ -168,8 +179,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     photos = sorted(p for p in src.iterdir() if p.is_file() and p.suffix.lower() in LOAD_SUFFIXES)
     if not photos:
         raise ImageError(f"{src}: no photos found (looked for {', '.join(sorted(LOAD_SUFFIXES))})")
-    pairs = [(photo, _find_mask(photo, masks, LOAD_SUFFIXES)) for photo in photos]
-    if all(mask is None for _, mask in pairs):
+    pairs = [(photo, None if args.detect else _find_mask(photo, masks, LOAD_SUFFIXES)) for photo in photos]
+    if not args.detect and all(mask is None for _, mask in pairs):
         # Most likely the wrong folder: say so rather than report "0 restored" as a success.
         raise ImageError(f"{masks}: no mask matches any of the {len(photos)} photos in {src} "
                          "(a mask is named like its photo: NAME.png, NAME_mask.png or NAME-mask.png)")
@@ -178,7 +189,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     failed, skipped = 0, 0
     for i, (photo, mask) in enumerate(pairs, 1):
         target = out / f"{photo.stem}{args.suffix}{photo.suffix}"
-        if mask is None:
+        if mask is None and not args.detect:
             skipped += 1
             print(f"{PROG}: {photo.name}: no mask in {masks}; skipped", file=sys.stderr)
             continue
@@ -275,33 +286,39 @@ def _fill_options(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from restorer.cli_detect import add_detection_options, add_parser as add_detect_parser
+
     parser = argparse.ArgumentParser(prog=PROG, description="Restorer from the command line: fill masked damage in photos.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("inpaint", help="fill the masked pixels of one photo")
     p.add_argument("image", help="the photo (JPEG, PNG, TIFF, WebP, BMP; 8 or 16 bit)")
-    p.add_argument("--mask", "-m", required=True, help="mask image of the same size; white = fill")
+    p.add_argument("--mask", "-m", help="mask image of the same size; white = fill (or --detect)")
     p.add_argument("--output", "-o", required=True, help="where to write the result (format from the suffix)")
     p.add_argument("--record", metavar="FILE",
                    help="also write a JSON record of what was changed to this new file")
     p.add_argument("--append-record", action="store_true",
                    help="add the record to FILE if it exists (a JSON-lines log of earlier runs)")
     _fill_options(p)
+    add_detection_options(p, flag=True)
     p.set_defaults(func=cmd_inpaint)
 
     p = sub.add_parser("batch", help="fill every photo in a folder that has a mask")
     p.add_argument("input", help="folder of photos")
-    p.add_argument("--masks", "-m", required=True, help="folder of masks named like the photos (NAME.png or NAME_mask.png)")
+    p.add_argument("--masks", "-m", help="folder of masks named like the photos (NAME.png or NAME_mask.png), or --detect")
     p.add_argument("--output", "-o", required=True, help="folder for the results (created if missing)")
     p.add_argument("--suffix", default="", help="added to each output name, e.g. -restored")
     _fill_options(p)
+    add_detection_options(p, flag=True)
     p.set_defaults(func=cmd_batch)
 
     p = sub.add_parser("models", help="list the models, whether each is ready, and where it would run")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     p.set_defaults(func=cmd_models)
+
+    add_detect_parser(sub)
 
     from restorer.training.commands import add_parsers
 

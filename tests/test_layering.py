@@ -18,6 +18,7 @@ def _modules_after_import(*names: str) -> set[str]:
 @pytest.mark.parametrize(
     "package",
     ["restorer.core", "restorer.core.image", "restorer.core.document", "restorer.models", "restorer.models.registry",
+     "restorer.detection", "restorer.detection.registry", "restorer.detection.classical", "restorer.cli_detect",
      "restorer.inference", "restorer.inference.engine", "restorer.cli", "restorer.training"],
 )
 def test_no_qt_outside_ui(package: str) -> None:
@@ -28,7 +29,8 @@ def test_no_qt_outside_ui(package: str) -> None:
 @pytest.mark.parametrize(
     "package",
     ["restorer.core.image", "restorer.core.maskfile", "restorer.core.document", "restorer.core.mask", "restorer.core.history",
-     "restorer.models.registry", "restorer.inference.engine", "restorer.cli"],
+     "restorer.models.registry", "restorer.inference.engine", "restorer.cli",
+     "restorer.detection", "restorer.detection.registry", "restorer.detection.classical", "restorer.cli_detect"],
 )
 def test_no_torch_at_import(package: str) -> None:
     # torch takes seconds to import: the window and the CLI must not pay for it before a model runs.

@@ -16,6 +16,7 @@ from restorer.ui.actions import GROW_PX, build_actions, build_device_menu, build
 from restorer.ui.comparing import HOLD_KEY, CompareController
 from restorer.ui.canvas import CanvasView
 from restorer.ui.convert import MaskPyramid, RgbPyramid
+from restorer.ui.detect import DetectController
 from restorer.ui.edges import EdgesController
 from restorer.ui.fill import FillController, ModelPicker
 from restorer.ui.icons import app_icon
@@ -51,12 +52,14 @@ class MainWindow(QMainWindow):
         self.model_picker = ModelPicker()
         self.fills = FillController(self)
         self.edges = EdgesController(self)
+        self.detect = DetectController(self)
         self.files = FileCommands(self)
 
         self.actions = build_actions(self)
         self.recent_menu = build_menus(self, self.actions)
         build_device_menu(self)
         build_toolbar(self, self.actions)
+        self.detect.build_ui()
         self._build_history_dock()
         self._build_status_bar()
         self._connect()
@@ -198,6 +201,7 @@ class MainWindow(QMainWindow):
         if self.fills.running:
             self.fills.cancel()
         self.edges.reset()
+        self.detect.reset()
         self.document = doc
         self.display = display
         self.comparing.forget()
@@ -286,6 +290,8 @@ class MainWindow(QMainWindow):
     def cancel(self) -> None:
         if self.canvas.stroking:
             self.canvas.abort_stroke()
+        elif self.detect.handle_escape():
+            pass
         elif self.fills.running:
             self.fills.cancel()
         elif self.files.loading:

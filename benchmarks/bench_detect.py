@@ -1,0 +1,93 @@
+"""Detection benchmark (run by hand, not a test): seconds and peak memory to find damage in a 24-megapixel scan.
+
+    python benchmarks/bench_detect.py                  # 6000 x 4000, 8-bit RGB and 16-bit gray
+    python benchmarks/bench_detect.py --width 3000 --height 2000
+
+The photo is generated (soft tones, grain, rendered scratches and dust); nothing is read from disk.
+Beside each time it prints the ratio to one cv2.GaussianBlur (sigma 2) of the same photo, timed in the
+same run, so numbers from a busy or a faster machine can be compared. Peak memory is tracemalloc's peak
+of numpy allocations during the detection, photo excluded. Results go to benchmarks/results/detect.json and .md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from restorer.detection import detect_damage
+from restorer.detection.render import DamageCounts, render_damage
+
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def make_scan(h: int, w: int, channels: int, dtype: type, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    top = np.iinfo(dtype).max
+    tones = cv2.resize(rng.random((8, 12, channels), dtype=np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
+    tones = tones.reshape(h, w, channels)
+    tones *= 0.6
+    tones += 0.2
+    grain = rng.standard_normal((h, w), dtype=np.float32)
+    tones += 0.012 * grain[..., None]
+    np.clip(tones, 0, 1, out=tones)
+    photo = (tones * top).astype(dtype)
+    if channels == 1:
+        photo = photo[..., 0]
+    # damage drawn on a crop's worth of area per item: enough items to exercise the component stages
+    return render_damage(photo, seed, DamageCounts(scratches=0.6, dust=10, hairs=0.5, cracks=0.3)).pixels
+
+
+def best_of(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--width", type=int, default=6000)
+    parser.add_argument("--height", type=int, default=4000)
+    parser.add_argument("--repeat", type=int, default=2)
+    args = parser.parse_args()
+    rows = []
+    for label, channels, dtype in (("8-bit RGB", 3, np.uint8), ("16-bit gray", 1, np.uint16)):
+        photo = make_scan(args.height, args.width, channels, dtype)
+        blur = best_of(lambda p=photo: cv2.GaussianBlur(p, (0, 0), 2), args.repeat)
+        seconds = best_of(lambda p=photo: detect_damage(p), args.repeat)
+        tracemalloc.start()
+        damage = detect_damage(photo)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        row = {"photo": f"{args.width} x {args.height} {label}", "megapixels": args.width * args.height / 1e6,
+               "seconds": round(seconds, 2), "gaussian_blur_seconds": round(blur, 3),
+               "ratio_to_blur": round(seconds / blur, 1), "peak_mb": round(peak / 2**20),
+               "photo_mb": round(photo.nbytes / 2**20), "flagged_share": round(float(damage.mask().mean()), 5)}
+        rows.append(row)
+        print(json.dumps(row))
+    meta = {"machine": platform.machine(), "cpus": os.cpu_count(), "python": platform.python_version(),
+            "opencv": cv2.__version__, "cv2_threads": cv2.getNumThreads()}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "detect.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
+    lines = ["| photo | seconds | 1 GaussianBlur | ratio | peak memory (MB) | photo (MB) |", "|---|---|---|---|---|---|"]
+    lines += [f"| {r['photo']} | {r['seconds']} | {r['gaussian_blur_seconds']} | {r['ratio_to_blur']}x | "
+              f"{r['peak_mb']} | {r['photo_mb']} |" for r in rows]
+    (RESULTS / "detect.md").write_text(f"Machine: {meta}\n\n" + "\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()

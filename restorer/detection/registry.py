@@ -1,0 +1,117 @@
+"""The detector registry: every damage detector, classical or learned, with its licence, weights and state.
+
+The same idea as restorer.models.registry (declared records, weights checked without torch, a
+model card beside each safetensors file), kept apart because a detector is a different thing: it
+maps a gray tile to per-kind probabilities, not a hole to a fill. Importing this never imports torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from restorer.detection.tiles import Detector
+from restorer.errors import ModelUnavailable
+
+# The weights checks are the models' own (sha256, safetensors header): one implementation of
+# "is this file intact", torch-free.
+from restorer.models.registry import (
+    Availability,
+    file_sha256,
+    read_safetensors_header,
+    weights_dir,
+)
+
+
+@dataclass(frozen=True)
+class DetectorSpec:
+    """One registry entry; ``factory`` is "module:function", called as ``function(spec, weights=Path | None)``."""
+
+    name: str
+    description: str
+    factory: str
+    licence: str
+    kinds: tuple[str, ...] = ("scratches", "dust", "cracks")
+    weights: str | None = None  # file name inside the weights folder; None = needs none
+
+    @property
+    def card_name(self) -> str | None:
+        return None if self.weights is None else Path(self.weights).with_suffix(".json").name
+
+
+_SPECS: dict[str, DetectorSpec] = {}
+DEFAULT = "classical"
+
+
+def register(spec: DetectorSpec) -> DetectorSpec:
+    if spec.name in _SPECS:
+        raise ValueError(f"detector {spec.name!r} is registered twice")
+    _SPECS[spec.name] = spec
+    return spec
+
+
+def unregister(name: str) -> None:
+    _SPECS.pop(name, None)
+
+
+def all_specs() -> list[DetectorSpec]:
+    return list(_SPECS.values())
+
+
+def get_spec(name: str) -> DetectorSpec:
+    try:
+        return _SPECS[name]
+    except KeyError:
+        raise ModelUnavailable(f"unknown detector {name!r}; known detectors: {', '.join(_SPECS)}") from None
+
+
+def check(spec: DetectorSpec, folder: Path | None = None) -> Availability:
+    """Whether ``spec`` can run, and if not, why (missing, corrupt or modified weights, no card)."""
+    if spec.weights is None:
+        return Availability(True)
+    folder = weights_dir() if folder is None else folder
+    path = folder / spec.weights
+    if not path.is_file():
+        return Availability(False, f"weights file {spec.weights} is not in {folder} (not trained yet?)")
+    card_path = folder / str(spec.card_name)
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return Availability(False, f"model card {card_path.name} is missing beside the weights")
+    except (OSError, ValueError) as exc:
+        return Availability(False, f"model card {card_path.name} is unreadable: {exc}")
+    if not isinstance(card, dict):
+        return Availability(False, f"model card {card_path.name} is not a JSON object")
+    try:
+        read_safetensors_header(path)
+    except (OSError, ValueError) as exc:
+        return Availability(False, f"weights file {spec.weights} is corrupt: {exc}")
+    actual = file_sha256(path)
+    if str(card.get("sha256", "")).lower() != actual:
+        return Availability(False, f"weights file {spec.weights} does not match the sha256 in its card (modified?)")
+    return Availability(True, sha256=actual)
+
+
+def load(name: str = DEFAULT, folder: Path | None = None) -> Detector:
+    """Build the detector ``name``; raises ModelUnavailable (with the reason) when it cannot run."""
+    spec = get_spec(name)
+    state = check(spec, folder)
+    if not state.ready:
+        raise ModelUnavailable(f"detector {name!r} is unavailable: {state.reason}")
+    module_name, func_name = spec.factory.split(":")
+    factory = getattr(importlib.import_module(module_name), func_name)
+    weights = None if spec.weights is None else (weights_dir() if folder is None else folder) / spec.weights
+    return factory(spec, weights=weights)
+
+
+CLASSICAL = register(
+    DetectorSpec(
+        name="classical",
+        description="morphology and oriented line filters: needs no weights; finds contrasty specks and "
+                    "straight scratches, also flags thin real details (wires, rims, creases) for review",
+        factory="restorer.detection.classical:build",
+        licence="GPL-3.0-or-later (Restorer)",
+    )
+)
