@@ -43,6 +43,10 @@ class Actions:
     cancel: QAction
     auto_fill: QAction
     edges: QAction
+    sampling: QAction
+    sampling_never: QAction
+    sampling_clear: QAction
+    grain: QAction
     fit: QAction
     actual: QAction
     zoom_in: QAction
@@ -107,6 +111,11 @@ def build_actions(w: MainWindow) -> Actions:
         cancel=_action(w, "&Cancel", w.cancel, "Esc", "Cancel the running job or the stroke"),
         auto_fill=_action(w, "Fill &Automatically After Each Stroke", w.set_auto_fill, checkable=True),
         edges=_action(w, "&Edges Mode", w.edges.set_enabled, "G", "Show the predicted edges and draw guide lines (EdgeConnect)", checkable=True, icon_name="edges"),
+        sampling=_action(w, "&Sampling Area", w.sampling.set_enabled, "S",
+                         "Paint where patch synthesis copies from (patchmatch and the guided fills)", checkable=True),
+        sampling_never=_action(w, "&Never Copy From Painted Area", w.sampling.set_never, checkable=True),
+        sampling_clear=_action(w, "Clear Sampling Area", w.sampling.clear),
+        grain=_action(w, "Add &Grain to Smooth Fills", w.set_grain, checkable=True),
         fit=_action(w, "&Fit", w.canvas.fit, "Ctrl+0", icon_name="fit"),
         actual=_action(w, "&100 %", w.canvas.actual_size, "Ctrl+1"),
         zoom_in=_action(w, "Zoom &In", lambda: w.zoom_step(1), "Ctrl++"),
@@ -141,7 +150,8 @@ def build_menus(w: MainWindow, a: Actions) -> QMenu:
     _add_all(bar.addMenu("&Mask"), (a.brush, a.eraser, a.smaller, a.bigger, None,
                                     a.clear_mask, a.invert_mask, a.grow_mask, a.shrink_mask, None, a.show_mask))
     fill = bar.addMenu("F&ill")
-    _add_all(fill, (a.fill, a.cancel, a.auto_fill, None, a.edges, None))
+    _add_all(fill, (a.fill, a.cancel, a.auto_fill, None, a.edges, None,
+                    a.sampling, a.sampling_never, a.sampling_clear, a.grain, None))
     w.device_menu = fill.addMenu("&Device")
     view = bar.addMenu("&View")
     _add_all(view, (a.fit, a.actual, a.zoom_in, a.zoom_out, None,

@@ -157,11 +157,17 @@ class FillController(QObject):
         if self.running:
             self.cancel()
         spec = registry.get_spec(model)
+        area, area_mode = self.window.sampling.area()
+        if area is not None and spec.kind != "synthesis":
+            self.window.show_status(f"{model} does not copy patches: the sampling area is ignored")
+            area = None
         # Thread limits are set through torch, so only learned models get one (OpenCV's fills are short).
         # The guide layer starts as the predicted edges, so inside the hole it replaces them.
         options = engine.EngineOptions(device=self.window.settings.device,
                                        threads=fill_threads() if spec.runs_network else None,
-                                       guide_edges=guide_edges, guide_mode="replace")
+                                       guide_edges=guide_edges, guide_mode="replace",
+                                       grain=self.window.settings.grain,
+                                       sample_area=area, sample_mode=area_mode)
         job_id = next_job_id()
         # Planning (finding holes, copying crops) takes 50-200 ms on a large photo, so it runs in
         # the worker on a copy of the mask. The pixels are read there live: only the GUI thread

@@ -17,6 +17,7 @@ from restorer.ui.comparing import HOLD_KEY, CompareController
 from restorer.ui.canvas import CanvasView
 from restorer.ui.convert import MaskPyramid, RgbPyramid
 from restorer.ui.detect import DetectController
+from restorer.ui.sampling import SamplingController
 from restorer.ui.edges import EdgesController
 from restorer.ui.fill import FillController, ModelPicker
 from restorer.ui.icons import app_icon
@@ -53,6 +54,7 @@ class MainWindow(QMainWindow):
         self.fills = FillController(self)
         self.edges = EdgesController(self)
         self.detect = DetectController(self)
+        self.sampling = SamplingController(self)
         self.files = FileCommands(self)
 
         self.actions = build_actions(self)
@@ -118,6 +120,7 @@ class MainWindow(QMainWindow):
         self._brush_size_changed(self.canvas.brush_size)
         self.opacity_slider.setValue(round(s.overlay_opacity * 100))
         self.actions.auto_fill.setChecked(s.auto_fill)
+        self.actions.grain.setChecked(s.grain)
         if not (s.model and self.model_picker.set_model(s.model)):
             # First start, or the saved model's weights are gone: the best model installed.
             if not self.model_picker.set_model(registry.default_model()):
@@ -202,6 +205,7 @@ class MainWindow(QMainWindow):
             self.fills.cancel()
         self.edges.reset()
         self.detect.reset()
+        self.sampling.reset()
         self.document = doc
         self.display = display
         self.comparing.forget()
@@ -299,10 +303,17 @@ class MainWindow(QMainWindow):
         elif self.stack.currentWidget() is not self.canvas:
             self.show_canvas()
 
+    def set_grain(self, on: bool) -> None:
+        self.settings.grain = bool(on)
+
     def undo(self) -> None:
+        if self.sampling.undo():  # in Sampling Area mode, undo acts on the area's strokes
+            return
         self._move_in_history(lambda doc: doc.undo())
 
     def redo(self) -> None:
+        if self.sampling.redo():
+            return
         self._move_in_history(lambda doc: doc.redo())
 
     def goto_step(self, index: int) -> None:

@@ -65,6 +65,7 @@ class Settings:
     brush_size = _Pref("brush/size", lambda v: max(1, _int(v, 24)), int)
     overlay_opacity = _Pref("view/overlayOpacity", lambda v: min(1.0, max(0.0, _float(v, 0.5))), float)
     auto_fill = _Pref("fill/auto", lambda v: _bool(v, False), bool)
+    grain = _Pref("fill/grain", lambda v: _bool(v, False), bool)
     model = _Pref("fill/model", lambda v: str(v or ""), str)  # "" = never chosen: the registry's default
     device = _Pref("fill/device", lambda v: str(v or "auto"), str)
     last_folder = _Pref("files/lastFolder", lambda v: str(v or ""), str)

@@ -1,0 +1,165 @@
+"""Sampling area: where patch synthesis may copy from ("copy from here"), or where it must never
+copy from ("never copy from here"), painted with the brush like the mask and undoable stroke by stroke.
+
+The area goes to the fill as EngineOptions.sample_area / sample_mode; models that do not copy
+patches (diffusion, learned) ignore it, and the status bar says so.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QColor
+
+from restorer.core import mask as masks
+from restorer.core.mask import BBox
+
+if TYPE_CHECKING:
+    from restorer.ui.main_window import MainWindow
+
+ALLOW_COLOR = QColor(60, 220, 90)
+DENY_COLOR = QColor(250, 170, 30)
+OPACITY = 0.4
+
+
+class SamplingLayer:
+    """A bool H x W paint target (same calls as the Document's mask) with its own undo and redo."""
+
+    def __init__(self, shape: tuple[int, int], on_change) -> None:
+        self.area = np.zeros(shape, dtype=np.bool_)
+        self._on_change = on_change
+        self._erase = False
+        self._before: np.ndarray | None = None
+        self._box: BBox | None = None
+        self._undo: list[tuple[BBox, np.ndarray]] = []  # (box, the pixels before the stroke)
+        self._redo: list[tuple[BBox, np.ndarray]] = []
+
+    def begin_stroke(self, erase: bool = False) -> None:
+        self._erase = erase
+        self._before = self.area.copy()
+        self._box = None
+
+    def paint(self, p0: tuple[float, float], p1: tuple[float, float], radius: float) -> BBox | None:
+        box = masks.segment(self.area, p0, p1, radius, value=not self._erase)
+        if box is not None:
+            self._box = box if self._box is None else self._box.union(box)
+            self._on_change(box)
+        return box
+
+    def commit_stroke(self, label: str | None = None) -> BBox | None:
+        if self._before is not None and self._box is not None:
+            self._undo.append((self._box, self._before[self._box.slices].copy()))
+            self._redo.clear()
+        self._before = None
+        return self._box
+
+    def abort_stroke(self) -> None:
+        if self._before is not None and self._box is not None:
+            self.area[self._box.slices] = self._before[self._box.slices]
+            self._on_change(self._box)
+        self._before = None
+
+    def _swap(self, source: list, dest: list) -> bool:
+        if not source:
+            return False
+        box, pixels = source.pop()
+        dest.append((box, self.area[box.slices].copy()))
+        self.area[box.slices] = pixels
+        self._on_change(box)
+        return True
+
+    def undo(self) -> bool:
+        return self._swap(self._undo, self._redo)
+
+    def redo(self) -> bool:
+        return self._swap(self._redo, self._undo)
+
+    def clear(self) -> None:
+        if self.area.any():
+            self._undo.append((BBox(0, 0, *self.area.shape), self.area.copy()))
+            self._redo.clear()
+            self.area[:] = False
+            self._on_change(None)
+
+
+class SamplingController(QObject):
+    """Sampling-area mode: the brush paints the area; undo/redo act on it while the mode is on."""
+
+    enabledChanged = Signal(bool)
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.layer: SamplingLayer | None = None
+        self.enabled = False
+        self.mode = "allow"
+
+    def set_enabled(self, on: bool) -> None:
+        doc = self.window.document
+        if on:
+            if doc is None:
+                self.window.show_status("Open a photo first")
+                self.window.actions.sampling.setChecked(False)
+                return
+            if self.window.edges.enabled:
+                self.window.actions.edges.setChecked(False)
+            if self.layer is None or self.layer.area.shape != doc.shape:
+                self.layer = SamplingLayer(doc.shape, self._changed)
+                self.window.canvas.set_overlay("sampling", self.layer.area, self._color(), OPACITY)
+            self.window.canvas.set_overlay_visible("sampling", True)
+            self.window.canvas.target = self.layer
+            self.enabled = True
+            self.window.show_status(self._hint())
+        else:
+            self.enabled = False
+            if self.layer is not None and not self.layer.area.any():
+                self.window.canvas.set_overlay_visible("sampling", False)
+            if self.window.canvas.target is self.layer:
+                self.window.canvas.target = doc
+        self.enabledChanged.emit(self.enabled)
+
+    def set_never(self, never: bool) -> None:
+        """Paint where never to copy from (True) or where to copy from (False)."""
+        self.mode = "deny" if never else "allow"
+        if self.layer is not None:
+            self.window.canvas.set_overlay("sampling", self.layer.area, self._color(), OPACITY)
+        if self.enabled:
+            self.window.show_status(self._hint())
+
+    def _color(self) -> QColor:
+        return DENY_COLOR if self.mode == "deny" else ALLOW_COLOR
+
+    def _hint(self) -> str:
+        where = "never copy from" if self.mode == "deny" else "copy only from"
+        return f"Sampling area: paint where synthesis should {where} (S again to go back to the mask)"
+
+    def _changed(self, box: BBox | None) -> None:
+        self.window.canvas.overlay_changed("sampling", None if box is None else tuple(box))
+
+    def _active(self) -> bool:
+        return self.enabled and self.layer is not None and self.window.canvas.target is self.layer
+
+    def undo(self) -> bool:
+        return self._active() and self.layer.undo()  # type: ignore[union-attr]
+
+    def redo(self) -> bool:
+        return self._active() and self.layer.redo()  # type: ignore[union-attr]
+
+    def clear(self) -> None:
+        if self.layer is not None:
+            self.layer.clear()
+
+    def area(self) -> tuple[np.ndarray | None, str]:
+        """What the fill gets: (a copy of the area or None when nothing is painted, the mode)."""
+        if self.layer is None or not self.layer.area.any():
+            return None, self.mode
+        return self.layer.area.copy(), self.mode
+
+    def reset(self) -> None:
+        """A new document: the old area does not fit it."""
+        if self.enabled:
+            self.window.actions.sampling.setChecked(False)
+        self.layer = None
+        self.window.canvas.set_overlay("sampling", None, ALLOW_COLOR, 0)
