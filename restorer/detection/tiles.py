@@ -13,6 +13,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from restorer.core.steps import drain
 from restorer.detection.damage import Damage, Progress
 from restorer.errors import Cancelled, ImageError
 
@@ -81,11 +82,4 @@ def detect(pixels: np.ndarray, detector: Detector, cancel: threading.Event | Non
 def detect_blocking(pixels: np.ndarray, detector: Detector, cancel: threading.Event | None = None,
                     on_progress: Callable[[Progress], None] | None = None, *, tile: int = TILE) -> Damage:
     """``detect`` to the end in the calling thread."""
-    gen = detect(pixels, detector, cancel, tile=tile)
-    while True:
-        try:
-            p = next(gen)
-        except StopIteration as stop:
-            return stop.value
-        if on_progress is not None:
-            on_progress(p)
+    return drain(detect(pixels, detector, cancel, tile=tile), on_progress)

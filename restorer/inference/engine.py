@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from restorer.core.mask import BBox
+from restorer.core.steps import drain
 from restorer.errors import ImageError, MaskError
 from restorer.inference.regions import Region, plan_regions
 from restorer.models import registry
@@ -181,13 +182,7 @@ def run_blocking(job: Job, cancel: threading.Event | None = None,
 
 
 def _drain(gen: Generator[Progress, None, Result], on_progress: Callable[[Progress], None] | None) -> Result:
-    while True:
-        try:
-            progress = next(gen)
-        except StopIteration as stop:
-            return stop.value
-        if on_progress is not None:
-            on_progress(progress)
+    return drain(gen, on_progress)
 
 
 def inpaint(pixels: np.ndarray, mask: np.ndarray, model: str = "telea", options: EngineOptions = EngineOptions(),

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from restorer.core.steps import drain
 from restorer.errors import MaskError
 from restorer.synthesis import kernels
 
@@ -252,9 +253,4 @@ def _vote_into(level: _Level, nnf: np.ndarray, cost: np.ndarray, *, best: bool) 
 
 def complete_blocking(image: np.ndarray, hole: np.ndarray, **kwargs) -> np.ndarray:
     """``complete`` run to the end."""
-    gen = complete(image, hole, **kwargs)
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return stop.value
+    return drain(complete(image, hole, **kwargs))

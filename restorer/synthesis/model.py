@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from restorer.core.steps import drain
 from restorer.synthesis.completion import Settings, complete, hole_thickness
 
 
@@ -48,12 +49,7 @@ class PatchInpainter:
 
     def __call__(self, image: np.ndarray, mask: np.ndarray, guide: np.ndarray | None = None,
                  allowed: np.ndarray | None = None) -> np.ndarray:
-        gen = self.steps(image, mask, guide, allowed)
-        while True:
-            try:
-                next(gen)
-            except StopIteration as stop:
-                return stop.value
+        return drain(self.steps(image, mask, guide, allowed))
 
 
 def settings_from(config: dict[str, Any]) -> Settings:
