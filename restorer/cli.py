@@ -8,10 +8,10 @@ import os
 import signal
 import sys
 import threading
-import warnings
 import time
+import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 from restorer import __version__
 from restorer.errors import ImageError, RestorerError
@@ -83,6 +83,7 @@ def _require_model(args: argparse.Namespace) -> None:
     state = registry.check(registry.get_spec(name))
     if not state.ready:
         raise ModelUnavailable(f"model {name!r} is unavailable: {state.reason}")
+    args.weights_sha256 = state.sha256  # for the sidecar: which weights made the fill
 
 
 def _engine_options(args: argparse.Namespace, shape: tuple[int, int]):
@@ -99,12 +100,16 @@ def _engine_options(args: argparse.Namespace, shape: tuple[int, int]):
 
 def _run_fill(args: argparse.Namespace, image: Path, mask_path: Path | None, output: Path, label: str) -> dict:
     """Load, fill, save one photo (mask_path None: the mask is the damage detected); returns the record of what was changed."""
-    from restorer.core.image import load_photo, save_photo
+    from restorer.core import provenance
+    from restorer.core.image import load_photo, save_format, save_photo
     from restorer.core.maskfile import load_mask
     from restorer.core.record import edit_record
     from restorer.inference import engine
 
     _check_output(output, [p for p in (image, mask_path) if p is not None], args.overwrite)
+    sidecar = not getattr(args, "no_sidecar", True)
+    if sidecar:
+        provenance.check_sidecar(output, replace=args.overwrite)
     photo = load_photo(image, max_pixels=args.max_pixels)
     if mask_path is None:
         from restorer.cli_detect import detected_mask, report_empty
@@ -113,8 +118,8 @@ def _run_fill(args: argparse.Namespace, image: Path, mask_path: Path | None, out
         report_empty(mask, image.name, args.quiet)
     else:
         mask = load_mask(mask_path, (photo.height, photo.width), max_pixels=args.max_pixels)
-    bar = ProgressLine(label, enabled=not args.quiet)
-    started = time.monotonic()
+    bar = ProgressLine(label, enabled=not args.quiet and not getattr(args, "batch_bar", False))
+    started, when = time.monotonic(), provenance.utc_now()
     try:
         # In place when the decoder gave a writable array (tifffile, OpenCV do; Pillow's views don't):
         # the loaded pixels are ours alone, and a 100 MP 16-bit scan would need 600 MB more.
@@ -124,18 +129,33 @@ def _run_fill(args: argparse.Namespace, image: Path, mask_path: Path | None, out
         )
     finally:
         bar.close()
+    out_photo = photo.with_pixels(filled)
+    xmp_note = None
+    if sidecar:
+        xmp_note = provenance.add_xmp_history(
+            out_photo.meta.extra, source_format=photo.meta.format, target_format=save_format(output),
+            parameters=f"filled {int(mask.sum())} pixels with {args.model}", when=when)
     # replace only with --overwrite, checked again at the rename: a file that appeared meanwhile stays.
-    save_photo(photo.with_pixels(filled), output, quality=args.quality, allow_8bit=args.allow_8bit,
-               replace=args.overwrite)
+    save_photo(out_photo, output, quality=args.quality, allow_8bit=args.allow_8bit, replace=args.overwrite)
     # What loading changed (pages or frames dropped, CMYK turned RGB, a profile dropped) is part of
     # what the output is: said once the output exists, one line each, and kept in the record.
     load_notes = [f"{image.name}: {n}" for n in photo.meta.extra.get("notes", [])]
-    for note in [*load_notes, *result.notes]:
+    notes = [*load_notes, *result.notes, *([f"{output.name}: {xmp_note}"] if xmp_note else [])]
+    for note in notes:
         print(f"{PROG}: note: {note}", file=sys.stderr)
-    return edit_record(
-        source=image, output=output, mask=mask, model=args.model, device=result.device,
-        seconds=time.monotonic() - started, notes=[*load_notes, *result.notes],
-    )
+    record = edit_record(source=image, output=output, mask=mask, model=args.model, device=result.device,
+                         seconds=time.monotonic() - started, notes=notes)
+    if sidecar:
+        step = provenance.fill_step(model=args.model, weights_sha256=getattr(args, "weights_sha256", None),
+                                    mask=mask, device=result.device, time=when,
+                                    mask_file=None if mask_path is None else str(mask_path.absolute()),
+                                    detected=mask_path is None)
+        side = provenance.sidecar(source=image, source_sha256=record["source_sha256"], output=output,
+                                  output_sha256=record["output_sha256"], output_format=save_format(output),
+                                  steps=[step], xmp_history=xmp_note is None and save_format(output) in provenance.XMP_FORMATS,
+                                  notes=notes)
+        record["sidecar"] = str(provenance.write_sidecar(output, side, replace=args.overwrite))
+    return record
 
 
 # --- commands --------------------------------------------------------------------------------------
@@ -150,7 +170,10 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
     mask = Path(args.mask) if args.mask else None  # None: --detect finds the damage
     if args.record:
         # Checked before any work: a record must never replace the photo, its mask, the output or an older log.
-        roles = (("input photo", image), *((("mask", mask),) if mask else ()), ("output", output))
+        from restorer.core.provenance import sidecar_path
+
+        roles = (("input photo", image), *((("mask", mask),) if mask else ()), ("output", output),
+                 ("output's sidecar", sidecar_path(output)))
         check_record_path(Path(args.record), roles, append=args.append_record)
     elif args.append_record:
         raise RestorerError("--append-record needs --record FILE")
@@ -161,69 +184,6 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"wrote {args.output} ({record['mask_pixels']} pixels filled with {args.model} on {record['device']})")
     return EXIT_OK
-
-
-def cmd_batch(args: argparse.Namespace) -> int:
-    from restorer.cli_detect import check_mask_source
-    from restorer.core.image import LOAD_SUFFIXES
-    from restorer.core.record import append_records
-
-    check_mask_source(args, "--masks")
-    _require_model(args)
-    src, masks, out = Path(args.input), Path(args.masks or args.input), Path(args.output)
-    for folder, what in ((src, "input"), (masks, "mask")):
-        if not folder.is_dir():
-            raise ImageError(f"{folder}: {what} folder does not exist")
-    if _same_file(out, src) and not args.suffix:
-        raise ImageError(f"{out}: is the input folder; give another output folder or a --suffix so originals stay")
-    photos = sorted(p for p in src.iterdir() if p.is_file() and p.suffix.lower() in LOAD_SUFFIXES)
-    if not photos:
-        raise ImageError(f"{src}: no photos found (looked for {', '.join(sorted(LOAD_SUFFIXES))})")
-    pairs = [(photo, None if args.detect else _find_mask(photo, masks, LOAD_SUFFIXES)) for photo in photos]
-    if not args.detect and all(mask is None for _, mask in pairs):
-        # Most likely the wrong folder: say so rather than report "0 restored" as a success.
-        raise ImageError(f"{masks}: no mask matches any of the {len(photos)} photos in {src} "
-                         "(a mask is named like its photo: NAME.png, NAME_mask.png or NAME-mask.png)")
-    out.mkdir(parents=True, exist_ok=True)
-    log = out / "restorer-batch.jsonl"
-    failed, skipped = 0, 0
-    for i, (photo, mask) in enumerate(pairs, 1):
-        target = out / f"{photo.stem}{args.suffix}{photo.suffix}"
-        if mask is None and not args.detect:
-            skipped += 1
-            print(f"{PROG}: {photo.name}: no mask in {masks}; skipped", file=sys.stderr)
-            continue
-        try:
-            record = _run_fill(args, photo, mask, target, f"[{i}/{len(photos)}] {photo.name}")
-        except RestorerError as exc:
-            failed += 1
-            print(f"{PROG}: error: {exc}", file=sys.stderr)
-            record = {"source": str(photo), "error": str(exc)}
-        except Exception as exc:  # a bug or MemoryError on one photo must not lose the others or the record
-            if os.environ.get("RESTORER_DEBUG"):
-                raise
-            failed += 1
-            text = "out of memory" if isinstance(exc, MemoryError) else f"internal error: {type(exc).__name__}: {exc}"
-            text = " ".join(f"{photo}: {text}".split())
-            print(f"{PROG}: error: {text}", file=sys.stderr)
-            record = {"source": str(photo), "error": text}
-        else:
-            if not args.quiet:
-                print(f"[{i}/{len(photos)}] {photo.name} -> {target}")
-        # One line per photo, on disk before the next one starts: a killed batch keeps its record.
-        append_records(log, [record])
-    done = len(photos) - failed - skipped
-    print(f"{done} restored, {failed} failed, {skipped} skipped; record in {log}")
-    return EXIT_ERROR if failed else EXIT_OK
-
-
-def _find_mask(photo: Path, folder: Path, suffixes: frozenset[str] | set[str]) -> Path | None:
-    for stem in (photo.stem, f"{photo.stem}_mask", f"{photo.stem}-mask", f"{photo.stem}.mask"):
-        for suffix in sorted(suffixes):
-            for candidate in (folder / f"{stem}{suffix}", folder / f"{stem}{suffix.upper()}"):
-                if candidate.is_file() and not _same_file(candidate, photo):
-                    return candidate
-    return None
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -283,10 +243,14 @@ def _fill_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--overwrite", action="store_true", help="allow replacing an existing output file")
     p.add_argument("--allow-8bit", action="store_true", help="allow saving a 16-bit photo to an 8-bit format")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    p.add_argument("--no-sidecar", action="store_true",
+                   help="write no OUTPUT.restorer.json provenance sidecar and no XMP history entry")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from restorer.cli_detect import add_detection_options, add_parser as add_detect_parser
+    from restorer.cli_batch import add_parser as add_batch_parser
+    from restorer.cli_detect import add_detection_options
+    from restorer.cli_detect import add_parser as add_detect_parser
 
     parser = argparse.ArgumentParser(prog=PROG, description="Restorer from the command line: fill masked damage in photos.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -304,14 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_detection_options(p, flag=True)
     p.set_defaults(func=cmd_inpaint)
 
-    p = sub.add_parser("batch", help="fill every photo in a folder that has a mask")
-    p.add_argument("input", help="folder of photos")
-    p.add_argument("--masks", "-m", help="folder of masks named like the photos (NAME.png or NAME_mask.png), or --detect")
-    p.add_argument("--output", "-o", required=True, help="folder for the results (created if missing)")
-    p.add_argument("--suffix", default="", help="added to each output name, e.g. -restored")
-    _fill_options(p)
-    add_detection_options(p, flag=True)
-    p.set_defaults(func=cmd_batch)
+    add_batch_parser(sub, _fill_options, add_detection_options)
 
     p = sub.add_parser("models", help="list the models, whether each is ready, and where it would run")
     p.add_argument("--json", action="store_true", help="machine-readable output")

@@ -267,7 +267,9 @@ def test_batch_fills_each_photo_with_a_mask_and_keeps_going(tmp_path: Path, caps
     assert (out / "a.png").exists() and (out / "b.png").exists() and not (out / "c.png").exists()
     assert "2 restored, 1 failed, 1 skipped" in stdout
     log = [json.loads(x) for x in (out / "restorer-batch.jsonl").read_text().splitlines()]
-    assert len(log) == 3 and sum("error" in r for r in log) == 1
+    # every photo has its line, the one without a mask too (issue 17: the record lists them all)
+    assert len(log) == 4 and sum("error" in r for r in log) == 1
+    assert [r["status"] for r in log] == ["done", "done", "failed", "skipped: no mask"]
 
 
 def test_batch_refuses_to_write_over_its_input(tmp_path: Path, capsys) -> None:

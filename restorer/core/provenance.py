@@ -1,0 +1,185 @@
+"""Provenance of an output: the sidecar OUTPUT.restorer.json and the XMP history event a save adds.
+
+The sidecar says which software made the output from which source (path, sha256), the output's
+own sha256, and for each step its kind, model, the model's weights sha256, the mask's sha256,
+device and time. It is written atomically after the output and never replaces an existing
+sidecar unless asked to. Times are UTC ISO 8601; ``SOURCE_DATE_EPOCH`` (the reproducible-builds
+convention) pins them, so two runs can give byte-identical outputs.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from restorer.core import atomic, xmp
+from restorer.errors import RestorerError
+
+SIDECAR_SUFFIX = ".restorer.json"
+SIDECAR_VERSION = 1
+# Formats whose files carry an XMP packet in the writers of core.codecs / core.tiffcodec.
+XMP_FORMATS = frozenset({"PNG", "TIFF", "JPEG", "WEBP"})
+_XMP_KEYWORD = b"XML:com.adobe.xmp\0"
+
+
+class SidecarError(RestorerError):
+    """A sidecar cannot be written (it exists, or the folder refuses it)."""
+
+
+def software_version() -> str:
+    """The installed package's version (package metadata), else the source tree's."""
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+
+        return version("restorer")
+    except (ImportError, PackageNotFoundError):
+        from restorer import __version__
+
+        return __version__
+
+
+def software_agent() -> str:
+    return f"Restorer {software_version()}"
+
+
+def utc_now() -> str:
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        moment = _dt.datetime.fromtimestamp(int(epoch), _dt.UTC)
+    else:
+        moment = _dt.datetime.now(_dt.UTC)
+    return moment.isoformat(timespec="seconds")
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def mask_sha256(mask: np.ndarray) -> str:
+    """sha256 of the mask as one byte per pixel (1 = hole, 0 = kept), row by row: any mask file
+    that loads to the same mask gives the same hash."""
+    h = hashlib.sha256()
+    flat = np.ascontiguousarray(mask, dtype=bool).view(np.uint8)
+    for row in range(0, flat.shape[0], 1024):  # rows in blocks: no second full-size copy
+        h.update(flat[row : row + 1024].tobytes())
+    return h.hexdigest()
+
+
+def fill_step(*, model: str, weights_sha256: str | None, mask: np.ndarray | None = None,
+              mask_digest: str | None = None, mask_pixels: int | None = None, device: str,
+              time: str | None = None, **extra: Any) -> dict[str, Any]:
+    """One fill step as the sidecar lists it."""
+    if mask is not None:
+        mask_digest = mask_sha256(mask)
+        mask_pixels = int(np.count_nonzero(mask))
+    step = {"kind": "fill", "model": model, "weights_sha256": weights_sha256, "mask_sha256": mask_digest,
+            "mask_pixels": mask_pixels, "device": device, "time": time or utc_now()}
+    step.update(extra)
+    return step
+
+
+def sidecar_path(output: Path) -> Path:
+    return output.with_name(output.name + SIDECAR_SUFFIX)
+
+
+def sidecar(*, source: Path | None, source_sha256: str | None, output: Path, output_sha256: str,
+            output_format: str, steps: Sequence[dict[str, Any]], xmp_history: bool,
+            notes: Sequence[str] = ()) -> dict[str, Any]:
+    return {
+        "restorer_sidecar": SIDECAR_VERSION,
+        "software": "Restorer",
+        "version": software_version(),
+        "written": utc_now(),
+        "source": {"path": None if source is None else str(Path(source).absolute()), "sha256": source_sha256},
+        "output": {"path": str(Path(output).absolute()), "sha256": output_sha256, "format": output_format},
+        "steps": list(steps),
+        "xmp_history": xmp_history,
+        "notes": list(notes),
+    }
+
+
+def check_sidecar(output: Path, *, replace: bool) -> None:
+    """Refuse, before any work, a sidecar that exists unless ``replace`` (the CLI's --overwrite)."""
+    path = sidecar_path(output)
+    if path.is_dir() or (path.exists() and not replace):
+        raise SidecarError(f"{path}: sidecar already exists; pass --overwrite to replace it (or --no-sidecar)")
+
+
+def write_sidecar(output: Path, record: dict[str, Any], *, replace: bool) -> Path:
+    """Write ``record`` as OUTPUT.restorer.json atomically; an existing one only with ``replace``."""
+    path = sidecar_path(output)
+    data = (json.dumps(record, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    try:
+        atomic.atomic_write(path, lambda tmp: tmp.write_bytes(data), replace=replace)
+    except RestorerError as exc:
+        if not replace and path.exists():
+            raise SidecarError(f"{path}: sidecar already exists; pass --overwrite to replace it") from None
+        raise SidecarError(str(exc)) from None
+    return path
+
+
+# --- the XMP history event -------------------------------------------------------------------
+
+
+def add_xmp_history(extra: dict[str, Any], *, source_format: str, target_format: str,
+                    parameters: str | None = None, when: str | None = None) -> str | None:
+    """Put an xmpMM:History event into a photo's metadata (``PhotoMeta.extra``) before it is saved.
+
+    Returns None when the event was added, or a note saying why not (format without XMP, a
+    source packet that cannot be read: then it is kept exactly as it was).
+    """
+    if target_format not in XMP_FORMATS:
+        return None if target_format == "" else f"{target_format} files carry no XMP; the history is in the sidecar only"
+    packet = extra.get("xmp")
+    chunks = list(extra.get("png_chunks", []))
+    if packet is None:
+        found = [data for kind, data in chunks if kind == b"iTXt" and data.startswith(_XMP_KEYWORD)]
+        packet = next((p for p in map(_png_xmp, found) if p), None)
+        if found and packet is None:
+            return "the source's XMP packet could not be read; it is kept unchanged, without a history entry"
+    action = "modified" if source_format in ("", target_format) else "converted"
+    event = xmp.history_event(action, software_agent(), when or utc_now())
+    if parameters:
+        event["parameters"] = parameters
+    new = xmp.add_history(packet, event)
+    if new is None:
+        return "the source's XMP packet could not be read; it is kept unchanged, without a history entry"
+    extra["xmp"] = new
+    if "png_chunks" in extra:  # PNG to PNG writes the copied chunks, so the packet goes among them
+        kept = [(k, d) for k, d in chunks if not (k == b"iTXt" and d.startswith(_XMP_KEYWORD))]
+        from restorer.core.pngchunks import XMP_ITXT
+
+        extra["png_chunks"] = [*kept, (b"iTXt", XMP_ITXT + new)]
+    return None
+
+
+def _png_xmp(data: bytes) -> bytes | None:
+    """The XMP packet of an iTXt chunk, compressed or not (the reader keeps only uncompressed ones)."""
+    if not data.startswith(_XMP_KEYWORD) or len(data) < len(_XMP_KEYWORD) + 2:
+        return None
+    rest = data[len(_XMP_KEYWORD):]
+    compressed = rest[0] == 1
+    parts = rest[2:].split(b"\0", 2)  # language, translated keyword, text
+    if len(parts) < 3:
+        return None
+    text = parts[2]
+    if not compressed:
+        return text
+    inflater = zlib.decompressobj()
+    try:
+        out = inflater.decompress(text, 16 << 20)
+    except zlib.error:
+        return None
+    return None if inflater.unconsumed_tail else out
