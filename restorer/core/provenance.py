@@ -9,12 +9,14 @@ convention) pins them, so two runs can give byte-identical outputs.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import hashlib
 import json
 import os
 import zlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +92,20 @@ def fill_step(*, model: str, weights_sha256: str | None, mask: np.ndarray | None
     return step
 
 
+def history_steps(edits: Sequence[Any]) -> list[dict[str, Any]]:
+    """The fills among a document's applied history edits (``core.history.Edit``), as sidecar steps."""
+    steps = []
+    for edit in edits:
+        if edit.kind != "fill":
+            continue
+        meta = edit.meta
+        steps.append(fill_step(model=str(meta.get("model", "")), weights_sha256=meta.get("weights_sha256"),
+                               mask_digest=meta.get("mask_sha256"), mask_pixels=meta.get("mask_pixels"),
+                               device=str(meta.get("device", "")), time=meta.get("time"), label=edit.label,
+                               notes=list(meta.get("notes", []))))
+    return steps
+
+
 def sidecar_path(output: Path) -> Path:
     return output.with_name(output.name + SIDECAR_SUFFIX)
 
@@ -128,6 +144,43 @@ def write_sidecar(output: Path, record: dict[str, Any], *, replace: bool) -> Pat
             raise SidecarError(f"{path}: sidecar already exists; pass --overwrite to replace it") from None
         raise SidecarError(str(exc)) from None
     return path
+
+
+@dataclass(frozen=True)
+class SaveProvenance:
+    """What the sidecar of the app's save says besides the files' hashes (gathered on the GUI thread)."""
+
+    steps: list[dict[str, Any]]
+    dropped: int  # early steps the undo history let go of (its memory cap)
+    replace: bool  # the user chose to replace the output (or it is the document's own earlier save)
+
+
+def save_with_provenance(photo: Any, path: Path, prov: SaveProvenance, **save: Any) -> list[str]:
+    """``core.image.save_photo`` with an XMP history entry, then the sidecar; notes of what was left out.
+
+    The photo is saved even when its sidecar cannot be (the note says why); the photo's own
+    metadata are not changed (the entry goes into a copy).
+    """
+    from restorer.core import image
+
+    meta = dataclasses.replace(photo.meta, extra=dict(photo.meta.extra))
+    out = image.Photo(photo.pixels, photo.alpha, meta, photo.path)  # the same pixels, no copy
+    fmt = image.save_format(path)
+    note = add_xmp_history(meta.extra, source_format=photo.meta.format, target_format=fmt)
+    notes = [note] if note else []
+    image.save_photo(out, path, **save)
+    if prov.dropped:
+        notes.append(f"{prov.dropped} early steps left the undo history (memory cap) and are not listed")
+    try:
+        source = Path(photo.path) if photo.path else None
+        record = sidecar(
+            source=source, source_sha256=file_sha256(source) if source and source.is_file() else None,
+            output=path, output_sha256=file_sha256(path), output_format=fmt, steps=prov.steps,
+            xmp_history=fmt in XMP_FORMATS and note is None, notes=notes)
+        write_sidecar(path, record, replace=prov.replace)
+    except (RestorerError, OSError) as exc:
+        notes.append(f"no provenance sidecar: {exc}")
+    return notes
 
 
 # --- the XMP history event -------------------------------------------------------------------

@@ -47,6 +47,7 @@ class Actions:
     sampling_never: QAction
     sampling_clear: QAction
     grain: QAction
+    sidecar: QAction
     fit: QAction
     actual: QAction
     zoom_in: QAction
@@ -116,6 +117,9 @@ def build_actions(w: MainWindow) -> Actions:
         sampling_never=_action(w, "&Never Copy From Painted Area", w.sampling.set_never, checkable=True),
         sampling_clear=_action(w, "Clear Sampling Area", w.sampling.clear),
         grain=_action(w, "Add &Grain to Smooth Fills", w.set_grain, checkable=True),
+        sidecar=_action(w, "Write &Provenance With Each Save", w.set_sidecar,
+                        tip="A NAME.restorer.json beside the saved photo and an XMP history entry in it",
+                        checkable=True),
         fit=_action(w, "&Fit", w.canvas.fit, "Ctrl+0", icon_name="fit"),
         actual=_action(w, "&100 %", w.canvas.actual_size, "Ctrl+1"),
         zoom_in=_action(w, "Zoom &In", lambda: w.zoom_step(1), "Ctrl++"),
@@ -145,7 +149,7 @@ def build_menus(w: MainWindow, a: Actions) -> QMenu:
     file_menu = bar.addMenu("&File")
     file_menu.addAction(a.open)
     recent = file_menu.addMenu("Open &Recent")
-    _add_all(file_menu, (None, a.save, a.save_as, None, a.import_mask, a.export_mask, None, a.quit))
+    _add_all(file_menu, (None, a.save, a.save_as, a.sidecar, None, a.import_mask, a.export_mask, None, a.quit))
     _add_all(bar.addMenu("&Edit"), (a.undo, a.redo))
     _add_all(bar.addMenu("&Mask"), (a.brush, a.eraser, a.smaller, a.bigger, None,
                                     a.clear_mask, a.invert_mask, a.grow_mask, a.shrink_mask, None, a.show_mask))

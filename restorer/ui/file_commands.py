@@ -14,14 +14,16 @@ callbacks once the file is written, and dropped if the save fails.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from restorer.core import image
+from restorer.core.provenance import SaveProvenance, history_steps, save_with_provenance
 from restorer.errors import ImageError, RestorerError
 from restorer.ui import files
 from restorer.ui.worker import JobRunner
@@ -52,12 +54,17 @@ class _Save:
     then: list[Then] = field(default_factory=list)
 
 
-def _write_photo(photo: image.Photo, path: Path, allow_8bit: bool, drop_alpha: bool) -> None:
-    """Runs in the file thread: encode and write atomically; every failure is one line."""
+def _write_photo(photo: image.Photo, path: Path, allow_8bit: bool, drop_alpha: bool,
+                 prov: SaveProvenance | None = None) -> list[str]:
+    """Runs in the file thread: encode and write atomically (with the sidecar when ``prov``);
+    every failure is one line. Returns notes for the status bar (a sidecar that could not be written)."""
     try:
+        if prov is not None:
+            return save_with_provenance(photo, path, prov, allow_8bit=allow_8bit, drop_alpha=drop_alpha)
         image.save_photo(photo, path, allow_8bit=allow_8bit, drop_alpha=drop_alpha)
     except OSError as exc:  # save_photo words its own; this is a last guard against a traceback
         raise ImageError(f"{path}: cannot save: {exc.strerror or exc}") from None
+    return []
 
 
 class FileCommands(QObject):
@@ -247,7 +254,11 @@ class FileCommands(QObject):
         doc.lock_photo(f"Saving {path.name}: the photo can change again once the file is written")
         self._saving = _Save(doc, path, doc.revision, time.monotonic(), [then] if then else [])
         photo = doc.photo
-        self._run(lambda: _write_photo(photo, path, allow_8bit, drop_alpha),
+        prov = None
+        if self.window.settings.write_sidecar:
+            applied = doc.history.steps[: doc.history.index]
+            prov = SaveProvenance(history_steps(applied), doc.history.dropped, replace=path.exists())
+        self._run(lambda: _write_photo(photo, path, allow_8bit, drop_alpha, prov),
                   _Outcome(done=self._written, failed=self._write_failed, cancelled=self._end_save))
         self.window.show_status(f"Saving {path.name}…", 0)
         self.saveStarted.emit()
@@ -259,14 +270,16 @@ class FileCommands(QObject):
         save.doc.unlock_photo()
         return save
 
-    def _written(self, _value: Any) -> None:
+    def _written(self, notes: Any) -> None:
         save = self._end_save()
         path = save.path
         save.doc.mark_saved(path, revision=save.revision)
         if save.doc is self.window.document:  # another photo may have been opened meanwhile
             self._save_path = path
         self.window.settings.last_folder = str(path.parent)
-        self.window.show_status(f"Saved {path.name} in {time.monotonic() - save.started:.1f} s — {path.parent}")
+        said = f" — note: {'; '.join(notes)}" if notes else ""
+        self.window.show_status(f"Saved {path.name} in {time.monotonic() - save.started:.1f} s — {path.parent}{said}",
+                                20000 if notes else 8000)
         self.window.photoSaved.emit(str(path))
         # Before saveEnded, so a fill result held back by the save cannot dirty a document
         # that is about to be closed or replaced.

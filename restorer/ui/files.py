@@ -7,6 +7,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QFileDialog, QWidget
 
+from restorer.core.provenance import sidecar_path
 from restorer.ui.convert import MaskPyramid, RgbPyramid
 
 OPEN_FILTER = "Photos (*.tif *.tiff *.png *.jpg *.jpeg *.webp *.bmp);;All files (*)"
@@ -35,7 +36,8 @@ def restored_path(original: Path) -> Path:
     suffix = original.suffix if original.suffix.lower() in save_formats() else ".tif"
     candidate = original.with_name(f"{original.stem}-restored{suffix}")
     n = 2
-    while candidate.exists():
+    # A name whose provenance sidecar is left (its photo deleted) is taken too: a save never replaces it.
+    while candidate.exists() or sidecar_path(candidate).exists():
         candidate = original.with_name(f"{original.stem}-restored-{n}{suffix}")
         n += 1
     return candidate

@@ -121,6 +121,7 @@ class MainWindow(QMainWindow):
         self.opacity_slider.setValue(round(s.overlay_opacity * 100))
         self.actions.auto_fill.setChecked(s.auto_fill)
         self.actions.grain.setChecked(s.grain)
+        self.actions.sidecar.setChecked(s.write_sidecar)
         if not (s.model and self.model_picker.set_model(s.model)):
             # First start, or the saved model's weights are gone: the best model installed.
             if not self.model_picker.set_model(registry.default_model()):
@@ -305,6 +306,9 @@ class MainWindow(QMainWindow):
 
     def set_grain(self, on: bool) -> None:
         self.settings.grain = bool(on)
+
+    def set_sidecar(self, on: bool) -> None:
+        self.settings.write_sidecar = bool(on)
 
     def undo(self) -> None:
         if self.sampling.undo():  # in Sampling Area mode, undo acts on the area's strokes

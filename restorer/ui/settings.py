@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from PySide6.QtCore import QByteArray, QSettings
 
@@ -69,6 +70,8 @@ class Settings:
     model = _Pref("fill/model", lambda v: str(v or ""), str)  # "" = never chosen: the registry's default
     device = _Pref("fill/device", lambda v: str(v or "auto"), str)
     last_folder = _Pref("files/lastFolder", lambda v: str(v or ""), str)
+    # Provenance: NAME.restorer.json beside each saved photo and an XMP history entry in it (issue 17).
+    write_sidecar = _Pref("files/sidecar", lambda v: _bool(v, True), bool)
 
     def __init__(self, store: QSettings | None = None) -> None:
         self.store = store if store is not None else open_settings()
