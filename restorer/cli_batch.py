@@ -41,17 +41,22 @@ def add_parser(sub: Any, fill_options: Callable[[argparse.ArgumentParser], None]
     p.set_defaults(func=cmd_batch)
 
 
-def _photos(src: Path, out: Path, recursive: bool, suffixes: frozenset[str]) -> list[Path]:
+def _photos(src: Path, out: Path, masks: Path, recursive: bool, suffixes: frozenset[str]) -> list[Path]:
     found = src.rglob("*") if recursive else src.iterdir()
-    out_real = os.path.realpath(out)
+    # Output and mask folders inside the input folder: their files are not photos of the batch.
+    skip = [os.path.realpath(d) + os.sep for d in (out, masks) if not _same(d, src)]
     photos = []
     for p in found:
         if not p.is_file() or p.suffix.lower() not in suffixes or p.name.startswith("."):
             continue
-        if recursive and os.path.realpath(p).startswith(out_real + os.sep):
-            continue  # the output folder inside the input folder: its results are not photos
+        if recursive and any(os.path.realpath(p).startswith(d) for d in skip):
+            continue
         photos.append(p)
     return sorted(photos)
+
+
+def _same(a: Path, b: Path) -> bool:
+    return os.path.realpath(a) == os.path.realpath(b)
 
 
 def find_mask(photo: Path, folder: Path, suffixes: frozenset[str] | set[str]) -> Path | None:
@@ -145,7 +150,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
             raise ImageError(f"{folder}: {what} folder does not exist")
     if cli._same_file(out, src) and not args.suffix and args.format == "same":
         raise ImageError(f"{out}: is the input folder; give another output folder or a --suffix so originals stay")
-    photos = _photos(src, out, args.recursive, LOAD_SUFFIXES)
+    photos = _photos(src, out, masks, args.recursive, LOAD_SUFFIXES)
     if not photos:
         raise ImageError(f"{src}: no photos found (looked for {', '.join(sorted(LOAD_SUFFIXES))})")
     jobs = list(_plan(args, photos, src, masks, out, LOAD_SUFFIXES))
