@@ -90,22 +90,27 @@ def read_record(path: Path) -> list[dict[str, Any]]:
 
 
 def _already_done(records: list[dict[str, Any]]) -> dict[str, str]:
-    """output path -> the sha256 its latest "done" line gives."""
+    """output path inside the output folder -> the sha256 its latest "done" line gives (relative,
+    so a record still holds when the folder was moved or the command is run from elsewhere)."""
     done: dict[str, str] = {}
     for r in records:
-        if r.get("status") in ("done", "skipped: already done") and r.get("output") and r.get("output_sha256"):
-            done[os.path.realpath(r["output"])] = r["output_sha256"]
+        key = r.get("in_batch")
+        if r.get("status") in ("done", "skipped: already done") and isinstance(key, str) and r.get("output_sha256"):
+            done[key] = r["output_sha256"]
     return done
 
 
-def _is_done(target: Path, done: dict[str, str]) -> bool:
+def _key(target: Path, out: Path) -> str:
+    return Path(os.path.relpath(target, out)).as_posix()
+
+
+def _is_done(target: Path, want: str | None) -> bool:
     from restorer.core.provenance import file_sha256
 
-    want = done.get(os.path.realpath(target))
     return want is not None and target.is_file() and file_sha256(target) == want
 
 
-def _write_inflight(path: Path, target: Path | None) -> None:
+def _write_inflight(path: Path, target: str | None) -> None:
     """Say which output is being written now (fsynced), or that none is (the file removed)."""
     if target is None:
         try:
@@ -115,7 +120,7 @@ def _write_inflight(path: Path, target: Path | None) -> None:
         return
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
     try:
-        os.write(fd, os.fsencode(os.path.realpath(target)))
+        os.write(fd, target.encode("utf-8"))
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -123,7 +128,7 @@ def _write_inflight(path: Path, target: Path | None) -> None:
 
 def _read_inflight(path: Path) -> str | None:
     try:
-        return os.fsdecode(path.read_bytes()) or None
+        return path.read_bytes().decode("utf-8", "replace") or None
     except OSError:
         return None
 
@@ -206,19 +211,20 @@ def _one(args: argparse.Namespace, photo: Path, mask: Path | None, target: Path,
     """Fill one photo; its record line, whatever happened (a KeyboardInterrupt still stops the batch)."""
     from restorer import cli
 
-    base: dict[str, Any] = {"source": str(photo), "output": str(target), "time": _now()}
+    key = _key(target, Path(args.output))
+    base: dict[str, Any] = {"source": str(photo), "output": str(target), "in_batch": key, "time": _now()}
     if mask is None and not args.detect:
         print(f"{cli.PROG}: {photo.name}: no mask in {args.masks or args.input}; skipped", file=sys.stderr)
         return {**base, "status": "skipped: no mask"}
-    if _is_done(target, done):
-        return {**base, "status": "skipped: already done", "output_sha256": done[os.path.realpath(target)]}
+    if _is_done(target, done.get(key)):
+        return {**base, "status": "skipped: already done", "output_sha256": done[key]}
     run_args = args
-    if leftover is not None and leftover == os.path.realpath(target) and not args.overwrite:
+    if leftover is not None and leftover == key and not args.overwrite:
         # This run's own half-finished photo: its output (and sidecar) may be made again.
         run_args = argparse.Namespace(**{**vars(args), "overwrite": True})
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        _write_inflight(inflight, target)
+        _write_inflight(inflight, key)
         record = cli._run_fill(run_args, photo, mask, target, label)
     except RestorerError as exc:
         print(f"{cli.PROG}: error: {exc}", file=sys.stderr)
@@ -234,7 +240,7 @@ def _one(args: argparse.Namespace, photo: Path, mask: Path | None, target: Path,
         text = " ".join(f"{photo}: {text}".split())
         print(f"{cli.PROG}: error: {text}", file=sys.stderr)
         return {**base, "status": "failed", "error": text}
-    return {**record, "status": "done"}
+    return {**record, "in_batch": key, "status": "done"}
 
 
 def _now() -> str:

@@ -92,7 +92,7 @@ def test_resume_skips_done_photos_and_gives_byte_identical_outputs(folders, tmp_
     # as a run killed after two photos leaves it: two lines, c's output half-made (its line never written)
     lines = (resumed / RECORD_NAME).read_text().splitlines()
     (resumed / RECORD_NAME).write_text("\n".join(lines[:2]) + "\n" + lines[2][:25])  # torn third line
-    (resumed / INFLIGHT_NAME).write_bytes(os.fsencode(os.path.realpath(resumed / "c.png")))
+    (resumed / INFLIGHT_NAME).write_text("c.png")
     (resumed / "d.png").unlink()
     (resumed / "d.png.restorer.json").unlink()
     code, stdout, err = _run(_batch(src, masks, resumed), capsys)
@@ -101,6 +101,31 @@ def test_resume_skips_done_photos_and_gives_byte_identical_outputs(folders, tmp_
     statuses = [r["status"] for r in _log(resumed)]
     assert statuses == ["done", "done", "skipped: already done", "skipped: already done", "done", "done"]
     assert _outputs(resumed) == _outputs(whole)
+
+
+def test_a_moved_output_folder_still_resumes(folders, tmp_path: Path, capsys) -> None:
+    src, masks = folders
+    first = tmp_path / "first"
+    assert _run(_batch(src, masks, first), capsys)[0] == 0
+    moved = first.rename(tmp_path / "moved")
+    code, stdout, err = _run(_batch(src, masks, moved), capsys)
+    assert code == 0 and "0 restored, 0 failed, 4 skipped" in stdout, err
+
+
+def test_batch_sidecars_no_sidecar_and_an_existing_sidecar(folders, tmp_path: Path, capsys) -> None:
+    src, masks = folders
+    plain = tmp_path / "plain"
+    assert _run(_batch(src, masks, plain, "--no-sidecar"), capsys)[0] == 0
+    assert not list(plain.glob("*.restorer.json")) and len(list(plain.glob("*.png"))) == 4
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "c.png.restorer.json").write_text("{}")
+    code, _, err = _run(_batch(src, masks, out), capsys)
+    assert code == 1 and "sidecar already exists" in err
+    assert [r["status"] for r in _log(out)] == ["done", "done", "failed", "done"]
+    assert (out / "c.png.restorer.json").read_text() == "{}" and not (out / "c.png").exists()
+    side = json.loads((out / "a.png.restorer.json").read_text())
+    assert side["source"]["path"] == str((src / "a.png").absolute()) and side["steps"][0]["model"] == "telea"
 
 
 def test_an_output_that_is_not_the_batchs_own_is_never_replaced(folders, tmp_path: Path, capsys) -> None:
