@@ -157,3 +157,23 @@ def test_an_unreadable_xmp_packet_is_kept_as_it_was(tmp_path: Path) -> None:
     extra = {"xmp": bad}
     note = add_xmp_history(extra, source_format="JPEG", target_format="JPEG")
     assert note and "kept unchanged" in note and extra["xmp"] is bad
+
+
+def test_a_packet_with_a_doctype_is_never_expanded_or_replaced() -> None:
+    bomb = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><x:xmpmeta xmlns:x="adobe:ns:meta/">&a;</x:xmpmeta>'
+    assert xmp.add_history(bomb, xmp.history_event("modified", "Restorer", "now")) is None
+
+
+def test_a_compressed_png_xmp_chunk_gets_the_event_and_stays_one_chunk(tmp_path: Path, capsys) -> None:
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("XML:com.adobe.xmp", TITLE_XMP.decode(), zip=True)
+    photo = tmp_path / "p.png"
+    Image.fromarray(_pixels()).save(photo, pnginfo=info)
+    out = tmp_path / "out.png"
+    code, _, err = _run(["inpaint", photo, "-m", _mask(tmp_path / "m.png"), "-o", out, "--model", "telea", "-q"], capsys)
+    assert code == 0, err
+    assert out.read_bytes().count(b"XML:com.adobe.xmp") == 1
+    packet = load_photo(out).meta.extra["xmp"]
+    assert b"Grandma at the pier" in packet and [e["action"] for e in xmp.history(packet)] == ["created", "modified"]

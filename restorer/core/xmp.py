@@ -90,6 +90,10 @@ def add_history(packet: bytes | None, event: dict[str, str]) -> bytes | None:
     li = ET.SubElement(seq, _q(RDF, "li"), {_q(RDF, "parseType"): "Resource"})
     for key, value in event.items():
         ET.SubElement(li, _q(ST_EVT, key)).text = value
+    if packet:
+        ET.indent(li, space=" ", level=4)  # only the new event: the source's own layout is kept
+    else:
+        ET.indent(root, space=" ")
     return _serialize(root, prefixes)
 
 
@@ -100,7 +104,6 @@ def _serialize(root: ET.Element, prefixes: dict[str, str]) -> bytes:
             ET.register_namespace(prefix, uri)
         except ValueError:
             pass
-    ET.indent(root, space=" ")
     xml = ET.tostring(root, encoding="unicode")
     return f"{BEGIN}\n{xml}{_PADDING}{END}".encode()
 
