@@ -44,6 +44,7 @@ __all__ = [
     "SUFFIX",
     "FindOriginal",
     "OriginalInfo",
+    "OriginalNotFound",
     "ProjectData",
     "ProjectError",
     "ProjectSnapshot",
@@ -60,6 +61,16 @@ __all__ = [
 ]
 
 SUFFIX = ".restorer"
+
+
+class OriginalNotFound(ProjectError):
+    """The project's original photo is missing or differs, and no replacement was given (the app asks for one)."""
+
+    def __init__(self, message: str, info: OriginalInfo, problem: str) -> None:
+        super().__init__(message)
+        self.info = info
+        self.problem = problem
+
 # Asked where the original is when it moved or changed: (what the project recorded, the problem) ->
 # a file to try instead, or None to give up.
 FindOriginal = Callable[[OriginalInfo, str], "Path | str | None"]
@@ -216,7 +227,8 @@ def load_original(data: ProjectData, find_original: FindOriginal | None = None):
     if problem is not None:
         if data.embedded:
             return _load_embedded(data)
-        raise ProjectError(f"{data.path}: {problem}; give its new place (sha256 {info.sha256[:12]}…)")
+        raise OriginalNotFound(f"{data.path}: {problem}; give its new place (sha256 {info.sha256[:12]}…)",
+                               info, problem)
     assert source is not None
     photo = load_photo(source)
     _check_fits(data, photo.pixels, str(source))
