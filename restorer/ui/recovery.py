@@ -42,6 +42,8 @@ def left_behind(folder: Path | None = None) -> list[tuple[Path, QLockFile]]:
     except OSError:
         return []
     for path in candidates:
+        if path.name == f"{PREFIX}{os.getpid()}.restorer":
+            continue  # this app's own (another window of it)
         lock = QLockFile(str(_lock_path(path)))
         lock.setStaleLockTime(0)  # age says nothing: a live app keeps its lock for days
         if not lock.tryLock(0):

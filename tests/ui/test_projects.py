@@ -181,3 +181,39 @@ def test_the_app_killed_with_sigkill_leaves_work_the_next_start_recovers(qtbot, 
     assert np.array_equal(doc.mask, np.load(tmp_path / "mask.npy"))
     window.redo()
     assert doc.mask[:, 68:74].any(), "the undone stroke is there to redo"
+
+
+def test_a_project_of_the_apps_fills_renders_to_the_documents_pixels_exactly(qtbot, window, photo_png, tmp_path, ui):
+    from restorer.cli import main
+    from restorer.core.image import load_photo
+
+    doc = ui.open_photo(qtbot, window, photo_png)
+    window.canvas.set_brush_size(8)
+    for model, points in (("partialconv-compact", [(30, 30), (90, 50)]), ("telea", [(100, 70), (130, 100)])):
+        ui.drag(qtbot, window.canvas, points)
+        assert window.model_picker.set_model(model), window.model_picker.reason(model)
+        with qtbot.waitSignal(window.fills.fillApplied, timeout=60000):
+            window.actions.fill.trigger()
+    with qtbot.waitSignal(window.projects.projectSaved, timeout=20000):
+        window.projects.save_to(tmp_path / "app.restorer")
+    assert read_project(tmp_path / "app.restorer").steps[1].meta["options"]["threads"] is not None
+    assert main(["render", str(tmp_path / "app.restorer"), "-o", str(tmp_path / "render.png"), "--quiet"]) == 0
+    assert np.array_equal(load_photo(tmp_path / "render.png").pixels, doc.pixels)
+
+
+def test_restorer_project_on_the_command_line_opens_it_with_its_history(qtbot, window, photo_png, tmp_path, ui):
+    from restorer.ui.app import launch, parse_args
+
+    doc = ui.open_photo(qtbot, window, photo_png)
+    _work(qtbot, window, ui)
+    states = _states(doc)
+    with qtbot.waitSignal(window.projects.projectSaved, timeout=20000):
+        window.projects.save_to(tmp_path / "cli.restorer")
+    win = launch(parse_args([str(tmp_path / "cli.restorer")]))
+    qtbot.addWidget(win)
+    try:
+        qtbot.waitUntil(lambda: win.document is not None, timeout=20000)
+        assert win.document.photo.path == photo_png and _same(_states(win.document), states)
+        assert win.windowTitle().startswith("scan.png")
+    finally:
+        win.shutdown()
