@@ -217,3 +217,16 @@ def test_restorer_project_on_the_command_line_opens_it_with_its_history(qtbot, w
         assert win.windowTitle().startswith("scan.png")
     finally:
         win.shutdown()
+
+
+def test_a_damaged_project_is_one_error_and_the_photo_stays(qtbot, window, photo_png, tmp_path, dialogs, ui):
+    doc = ui.open_photo(qtbot, window, photo_png)
+    _work(qtbot, window, ui)
+    with qtbot.waitSignal(window.projects.projectSaved, timeout=20000):
+        window.projects.save_to(tmp_path / "p.restorer")
+    (tmp_path / "cut.restorer").write_bytes((tmp_path / "p.restorer").read_bytes()[:2048])
+    with qtbot.waitSignal(window.projects.projectFailed, timeout=20000) as failed:
+        window.open_path(tmp_path / "cut.restorer")
+    assert "cut.restorer" in failed.args[0] and "\n" not in failed.args[0]
+    assert dialogs.titles("critical") == ["Cannot open project"]
+    assert window.document is doc and window.isVisible()
