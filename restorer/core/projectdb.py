@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from restorer.core.mask import BBox
 from restorer.errors import RestorerError
@@ -79,7 +80,7 @@ def pack(a: np.ndarray) -> bytes:
     return zlib.compress(raw, COMPRESS_LEVEL)
 
 
-def unpack(blob: bytes, shape: tuple[int, ...], dtype: np.dtype | str, what: str) -> np.ndarray:
+def unpack(blob: bytes, shape: tuple[int, ...], dtype: npt.DTypeLike, what: str) -> np.ndarray:
     """The array ``pack`` stored, which must have ``shape`` and ``dtype``; ProjectError names ``what``."""
     dtype = np.dtype(dtype)
     if dtype == np.bool_:

@@ -227,7 +227,9 @@ def _read_steps(conn: sqlite3.Connection, path: Path, shape: tuple[int, int, int
         box = BBox(y0, x0, y1, x1)
         if target not in TARGETS or box.empty or box.clip(hw) != box:
             raise ProjectError(f"{what} is damaged (target {target!r}, box {tuple(box)})")
-        pshape, pdtype = ((box.height, box.width), np.bool_) if target == "mask" else ((box.height, box.width, shape[2]), dtype)
+        mask = target == "mask"
+        pshape = (box.height, box.width) if mask else (box.height, box.width, shape[2])
+        pdtype = np.dtype(np.bool_) if mask else dtype
         patches.setdefault(seq, []).append(Patch(target, box, db.unpack(before, pshape, pdtype, what),
                                                  db.unpack(after, pshape, pdtype, what)))
     steps: list[Edit] = []
