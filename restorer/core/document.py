@@ -78,6 +78,11 @@ class Document:
         return self.revision != self._saved_revision
 
     @property
+    def source_overwritten(self) -> bool:
+        """Whether a save replaced the photo's own file, so that file no longer holds state 0."""
+        return self._source_overwritten
+
+    @property
     def can_undo(self) -> bool:
         return self.history.can_undo or self._stroke is not None
 

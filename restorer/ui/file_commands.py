@@ -138,6 +138,8 @@ class FileCommands(QObject):
         """Start loading ``path`` in the background; False when it did not start now (the user kept
         the current photo, or it opens once the save of the current one has written its file)."""
         path = Path(path)
+        if path.suffix.lower() == ".restorer":  # a project: its own loader, asked for its original if it moved
+            return self.window.projects.open_path(path)
         if not self.confirm_discard(lambda: self.open_path(path), f"{path.name} opens"):
             return False
         if self._loading is not None:

@@ -62,6 +62,9 @@ class MainWindow(QMainWindow):
         build_device_menu(self)
         build_toolbar(self, self.actions)
         self.detect.build_ui()
+        from restorer.ui.project_commands import ProjectCommands  # File > Save/Open Project, recovery
+
+        self.projects = ProjectCommands(self)
         self._build_history_dock()
         self._build_status_bar()
         self._connect()
@@ -366,5 +369,6 @@ class MainWindow(QMainWindow):
         """Stop the background threads (cancel, quit, wait): nothing runs after the window is gone."""
         self.fills.shutdown()
         self.files.shutdown()
+        self.projects.shutdown()  # a clean quit: the recovery copy goes
 
 
