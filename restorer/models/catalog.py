@@ -71,6 +71,22 @@ PARTIALCONV_COMPACT = _learned(
     "build_partialconv", 128, arch="partialconv", width=16, depth=7,
 )
 
+# Both compact networks on the same crops, averaged (models/ensemble.py): their errors differ, so the
+# mean is the best fill of the learned ones by PSNR/SSIM; the default guided fill's guide.
+ENSEMBLE_COMPACT = register(
+    ModelSpec(
+        name="ensemble-compact",
+        description="Partial-Conv and EdgeConnect (compact) averaged: the smoothest, most faithful learned fill",
+        factory="restorer.models.ensemble:build",
+        licence=_LEARNED_LICENCE,
+        pad_multiple=128,  # a multiple of both members' (128 and 4)
+        work_size=256,
+        neural=True,
+        kind="learned",
+        members=("partialconv-compact", "edgeconnect-compact"),
+    )
+)
+
 # --- patch synthesis ------------------------------------------------------------------------------
 # Restorer's own PatchMatch completion (restorer.synthesis); no weights. The guided entries let a
 # learned model decide structure and colour at its work size, and copy the photo's own full-resolution

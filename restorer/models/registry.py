@@ -69,6 +69,9 @@ class ModelSpec:
     # A synthesis model guided by a learned one: the learned model fills at its work size first,
     # then the synthesis adds the photo's own detail at full resolution following that fill.
     guide_model: str | None = None
+    # An ensemble: the learned models whose fills are averaged (models/ensemble.py); it is ready
+    # when every member is, and has no weights of its own.
+    members: tuple[str, ...] = ()
     config: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -213,6 +216,15 @@ def check(spec: ModelSpec, folder: Path | None = None) -> Availability:
         if not guide.ready:
             return Availability(False, f"its guide {spec.guide_model}: {guide.reason}")
         return guide
+    if spec.members:
+        shas = []
+        for member in spec.members:
+            state = check(get_spec(member), folder)
+            if not state.ready:
+                return Availability(False, f"its member {member}: {state.reason}")
+            shas.append(f"{member}:{state.sha256}")
+        # One digest of the members' weights, so a record shows when any of them changed
+        return Availability(True, sha256=hashlib.sha256("\n".join(shas).encode()).hexdigest())
     if spec.weights is None:
         return Availability(True)
     folder = weights_dir() if folder is None else folder
@@ -260,5 +272,7 @@ def load(name: str, device: str = "auto", folder: Path | None = None, half: bool
     module_name, func_name = spec.factory.split(":")
     factory = getattr(importlib.import_module(module_name), func_name)
     weights = None if spec.weights is None else (weights_dir() if folder is None else folder) / spec.weights
-    extra = {"half": half} if spec.neural else {}
+    extra: dict[str, Any] = {"half": half} if spec.neural else {}
+    if spec.members:
+        extra["members"] = [load(member, device=device, folder=folder, half=half) for member in spec.members]
     return factory(spec, device=device, weights=weights, **extra)
