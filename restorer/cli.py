@@ -136,11 +136,14 @@ def _run_fill(args: argparse.Namespace, image: Path, mask_path: Path | None, out
             out_photo.meta.extra, source_format=photo.meta.format, target_format=save_format(output),
             parameters=f"filled {int(mask.sum())} pixels with {args.model}", when=when)
     # replace only with --overwrite, checked again at the rename: a file that appeared meanwhile stays.
-    save_photo(out_photo, output, quality=args.quality, allow_8bit=args.allow_8bit, replace=args.overwrite)
-    # What loading changed (pages or frames dropped, CMYK turned RGB, a profile dropped) is part of
-    # what the output is: said once the output exists, one line each, and kept in the record.
+    save_notes = save_photo(out_photo, output, quality=args.quality, allow_8bit=args.allow_8bit,
+                            replace=args.overwrite)
+    # What loading changed (pages or frames dropped, CMYK turned RGB, a profile dropped) and what the
+    # output's format could not carry are part of what the output is: said once the output exists,
+    # one line each, and kept in the record.
     load_notes = [f"{image.name}: {n}" for n in photo.meta.extra.get("notes", [])]
-    notes = [*load_notes, *result.notes, *([f"{output.name}: {xmp_note}"] if xmp_note else [])]
+    out_notes = [f"{output.name}: {n}" for n in (*save_notes, *([xmp_note] if xmp_note else []))]
+    notes = [*load_notes, *result.notes, *out_notes]
     for note in notes:
         print(f"{PROG}: note: {note}", file=sys.stderr)
     record = edit_record(source=image, output=output, mask=mask, model=args.model, device=result.device,

@@ -15,6 +15,7 @@ from PIL import BmpImagePlugin, Image, JpegImagePlugin, PngImagePlugin, TiffImag
 
 from restorer.core import exif as exiflib
 from restorer.core import pngchunks
+from restorer.core.libcalls import MAX_INFLATED, MAX_TEXT_TOTAL
 
 SizeCheck = Callable[[int, int], None]  # (width, height) -> None, raises when refused
 
@@ -170,8 +171,12 @@ def _read_png16(path: Path, color_type: int, transparency: bytes | None) -> Deco
     # Pillow has no 16-bit RGB mode, so 16-bit PNGs go through OpenCV (BGR only inside this call).
     raw = np.fromfile(path, dtype=np.uint8)  # imread cannot take non-ASCII paths on Windows
     pngchunks.verify(raw.data)
-    arr = cv2.imdecode(raw, cv2.IMREAD_UNCHANGED)
+    # OpenCV refuses ancillary chunks of a few MB (a scanner's ICC profile); the metadata were read
+    # from the chunks already, so it gets the pixels' chunks only.
+    png = pngchunks.with_metadata(raw.data, [])
     del raw
+    arr = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_UNCHANGED)
+    del png
     if arr is None or arr.dtype != np.uint16:
         raise ValueError("the PNG image data are damaged or truncated")
     if transparency and color_type in (0, 2):
@@ -226,6 +231,45 @@ class Encode:
         """Pixels with alpha as the last channel, H x W for gray without alpha (what the encoders take)."""
         px = self.pixels if self.alpha is None else np.concatenate([self.pixels, self.alpha[:, :, None]], axis=2)
         return px[:, :, 0] if px.shape[2] == 1 else px
+
+
+# A JPEG marker segment holds 65535 bytes, two of them its length; the EXIF block (with its
+# "Exif\0\0") fills one APP1, XMP one APP1 after a 29-byte name (Extended XMP is not written), the
+# profile up to 255 APP2 segments after 14 bytes each. PNG's bounds are the ones our reader allows.
+_SEGMENT = 65533
+METADATA_LIMITS: dict[str, dict[str, int]] = {
+    "JPEG": {"icc": 255 * (_SEGMENT - 14), "exif": _SEGMENT, "xmp": _SEGMENT - 29},
+    "PNG": {"icc": MAX_INFLATED, "xmp": MAX_TEXT_TOTAL},
+    "BMP": {"icc": -1, "exif": -1, "xmp": -1},  # BMP holds none of them
+}
+_BLOCK_NAMES = {"icc": ("a", "colour profile"), "exif": ("an", "EXIF block"), "xmp": ("an", "XMP packet")}
+
+
+def fit_metadata(fmt: str, blocks: dict[str, bytes | None]) -> tuple[dict[str, bytes | None], list[str]]:
+    """The metadata blocks (``icc``, ``exif``, ``xmp``) a ``fmt`` file can carry, and a note for each left out.
+
+    A block the format cannot hold would make the encoder fail (Pillow refuses EXIF or XMP over
+    64 KB in a JPEG) or write a file no reader opens; the photo is worth more than the block.
+    """
+    limits = METADATA_LIMITS.get(fmt, {})
+    kept: dict[str, bytes | None] = {}
+    notes: list[str] = []
+    for key, data in blocks.items():
+        limit = limits.get(key)
+        if data and limit is not None and len(data) > limit:
+            article, name = _BLOCK_NAMES[key]
+            if limit < 0:
+                notes.append(f"{fmt} files cannot hold {article} {name}; saved without it")
+            else:
+                notes.append(f"the {name} ({_size(len(data))}) is larger than a {fmt} file can hold "
+                             f"({_size(limit)}); saved without it")
+            data = None
+        kept[key] = data
+    return kept, notes
+
+
+def _size(n: int) -> str:
+    return f"{n / (1 << 20):.1f} MB" if n >= 1 << 20 else f"{max(1, round(n / 1024))} KB"
 
 
 def _pillow_image(enc: Encode) -> Image.Image:

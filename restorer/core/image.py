@@ -61,7 +61,7 @@ import numpy as np
 from PIL import UnidentifiedImageError
 
 from restorer.core import atomic as _atomic
-from restorer.core import codecs
+from restorer.core import codecs, libcalls
 from restorer.core import exif as exiflib
 from restorer.core.pngchunks import PngFormatError
 from restorer.core.tiffcodec import read_tiff, write_tiff
@@ -171,14 +171,15 @@ def load_photo(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PI
             )
 
     try:
-        if kind == "PNG":
-            decoded = codecs.read_png(path, check_size)
-        elif kind == "TIFF":
-            decoded = read_tiff(path, check_size)
-        else:
-            decoded = codecs.read_pillow(path, kind, check_size)
-        if kind == "WEBP":
-            decoded.extra["lossless"] = codecs.webp_is_lossless(path)
+        with libcalls.library_call():
+            if kind == "PNG":
+                decoded = codecs.read_png(path, check_size)
+            elif kind == "TIFF":
+                decoded = read_tiff(path, check_size)
+            else:
+                decoded = codecs.read_pillow(path, kind, check_size)
+            if kind == "WEBP":
+                decoded.extra["lossless"] = codecs.webp_is_lossless(path)
     except RestorerError:
         raise
     except MemoryError:
@@ -253,8 +254,11 @@ def save_photo(
     allow_8bit: bool = False,
     drop_alpha: bool = False,
     replace: bool = True,
-) -> None:
-    """Write a photo in the format its suffix names, with its metadata, atomically.
+) -> list[str]:
+    """Write a photo in the format its suffix names, with its metadata, atomically; returns save notes.
+
+    A metadata block the format cannot carry (EXIF or XMP over 64 KB in a JPEG, any profile in a
+    BMP) is left out, and the returned notes say which (one sentence each, for the CLI and app).
 
     ``replace=False`` refuses (ImageError) a file at ``path``, even one that appears while the
     photo is being encoded: the rename itself does not replace.
@@ -285,17 +289,23 @@ def save_photo(
             )
         alpha = None
     icc = meta.icc_profile if exiflib.icc_fits(meta.icc_profile, pixels.shape[2]) else None
+    exif = exiflib.with_orientation(meta.exif, 1) if meta.exif else None
+    kept, notes = codecs.fit_metadata(fmt, {"icc": icc, "exif": exif, "xmp": meta.extra.get("xmp")})
+    extra = meta.extra
+    if extra.get("xmp") and kept["xmp"] is None:
+        extra = {k: v for k, v in extra.items() if k != "xmp"}
     encode = codecs.Encode(
         pixels=pixels,
         alpha=alpha,
-        icc_profile=icc,
-        exif=exiflib.with_orientation(meta.exif, 1) if meta.exif else None,
+        icc_profile=kept["icc"],
+        exif=kept["exif"],
         dpi=meta.dpi,
-        extra=meta.extra,
+        extra=extra,
         source_format=meta.format,
         quality=quality,
     )
     atomic_write(path, lambda tmp: _WRITERS[fmt](tmp, encode), replace=replace)
+    return notes
 
 
 def save_format(path: Path) -> str:
@@ -310,8 +320,13 @@ def save_format(path: Path) -> str:
 def atomic_write(
     path: str | os.PathLike[str], write: Callable[[Path], None], *, replace: bool = True
 ) -> None:
-    """``restorer.core.atomic.atomic_write`` with this module's wording of decoder errors."""
-    _atomic.atomic_write(path, write, replace=replace, describe=_describe)
+    """``restorer.core.atomic.atomic_write`` with this module's wording of encoder errors and the library rules."""
+
+    def guarded(tmp: Path) -> None:
+        with libcalls.library_call():
+            write(tmp)
+
+    _atomic.atomic_write(path, guarded, replace=replace, describe=_describe)
 
 
 # ---------------------------------------------------------------- display

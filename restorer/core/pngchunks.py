@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from restorer.core.libcalls import MAX_INFLATED
+
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 # Chunks copied verbatim from source to output: colour interpretation and text. Time (tIME)
@@ -18,8 +20,6 @@ COPIED = (b"sRGB", b"gAMA", b"cHRM", b"cICP", b"tEXt", b"zTXt", b"iTXt")
 # Chunks this module writes itself, so any the encoder emits are replaced.
 MANAGED = COPIED + (b"iCCP", b"pHYs", b"eXIf")
 
-# An ICC profile is a few kB to a few MB; refuse to inflate more (zlib bombs in iCCP).
-_MAX_ICC = 64 << 20
 _METERS_PER_INCH = 0.0254
 # iTXt header of an XMP packet: keyword, uncompressed, no language, no translated keyword.
 XMP_ITXT = b"XML:com.adobe.xmp\0\0\0\0\0"
@@ -142,7 +142,7 @@ def _read_iccp(info: PngInfo, data: bytes) -> None:
         return
     inflater = zlib.decompressobj()
     try:
-        profile = inflater.decompress(rest[1:], _MAX_ICC)
+        profile = inflater.decompress(rest[1:], MAX_INFLATED)
     except zlib.error:
         return
     if inflater.unconsumed_tail:
@@ -177,7 +177,7 @@ def metadata_chunks(
     return out
 
 
-def with_metadata(png: bytes, chunks: list[bytes]) -> bytes:
+def with_metadata(png: bytes | memoryview, chunks: list[bytes]) -> bytes:
     """Return the encoded PNG with its metadata chunks replaced by `chunks` (put after IHDR)."""
     if png[:8] != SIGNATURE:
         raise PngFormatError("encoder did not produce a PNG")

@@ -168,7 +168,7 @@ def save_with_provenance(photo: Any, path: Path, prov: SaveProvenance, **save: A
     fmt = image.save_format(path)
     note = add_xmp_history(meta.extra, source_format=photo.meta.format, target_format=fmt)
     notes = [note] if note else []
-    image.save_photo(out, path, **save)
+    notes.extend(image.save_photo(out, path, **save))
     if prov.dropped:
         notes.append(f"{prov.dropped} early steps left the undo history (memory cap) and are not listed")
     try:
