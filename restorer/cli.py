@@ -295,8 +295,11 @@ def _on_sigterm(signum: int, frame: object) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from restorer.core.libcalls import configure_debug_log
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    configure_debug_log()  # library lines (libpng, tifffile, Pillow) go there, never to the user
     func: Callable[[argparse.Namespace], int] = args.func
     in_main_thread = threading.current_thread() is threading.main_thread()
     old = signal.signal(signal.SIGTERM, _on_sigterm) if in_main_thread else None

@@ -178,7 +178,7 @@ def _read_png16(path: Path, color_type: int, transparency: bytes | None) -> Deco
     arr = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_UNCHANGED)
     del png
     if arr is None or arr.dtype != np.uint16:
-        raise ValueError("the PNG image data are damaged or truncated")
+        raise Damaged("not a valid PNG file (its image data are damaged or cut short)")
     if transparency and color_type in (0, 2):
         extra = {"converted_from": ("L" if color_type == 0 else "RGB") + "+transparency"}
         note(extra, "transparent colour key turned into an alpha channel")

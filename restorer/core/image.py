@@ -58,10 +58,9 @@ from typing import Any, Callable
 
 import cv2
 import numpy as np
-from PIL import UnidentifiedImageError
 
 from restorer.core import atomic as _atomic
-from restorer.core import codecs, libcalls
+from restorer.core import codecs, libcalls, messages
 from restorer.core import exif as exiflib
 from restorer.core.pngchunks import PngFormatError
 from restorer.core.tiffcodec import read_tiff, write_tiff
@@ -184,8 +183,10 @@ def load_photo(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PI
         raise
     except MemoryError:
         raise ImageError(f"{path}: not enough memory to load this image") from None
+    except (PngFormatError, codecs.Unsupported, codecs.Damaged) as e:  # ours: already plain words
+        raise ImageError(f"{path}: {e}") from e
     except Exception as e:  # any decoder failure is the file's problem, told in one line
-        raise ImageError(f"{path}: cannot read image: {_describe(e)}") from e
+        raise ImageError(f"{path}: {messages.unreadable(e, kind)}") from e
     return _photo(path, kind, decoded)
 
 
@@ -209,21 +210,6 @@ def _sniff(path: Path) -> str | None:
     if not head:
         raise ImageError(f"{path}: file is empty (0 bytes)")
     return codecs.sniff(head)
-
-
-def _describe(e: BaseException) -> str:
-    if isinstance(e, UnidentifiedImageError):
-        return "not an image file, or in a format Restorer cannot read"
-    text = str(e).strip() or type(e).__name__
-    if isinstance(e, (PngFormatError, codecs.Unsupported, codecs.Damaged)):
-        return text
-    if "truncated" in text.lower():
-        return "file is truncated (incomplete download or copy?)"
-    if "decoder" in text.lower() or "broken data stream" in text.lower():
-        return f"image data are damaged or truncated ({text})"
-    if isinstance(e, OSError) and e.strerror:
-        text = e.strerror
-    return " ".join(f"{text} ({type(e).__name__})".split())
 
 
 def _photo(path: Path, kind: str | None, d: codecs.Decoded) -> Photo:
@@ -326,7 +312,7 @@ def atomic_write(
         with libcalls.library_call():
             write(tmp)
 
-    _atomic.atomic_write(path, guarded, replace=replace, describe=_describe)
+    _atomic.atomic_write(path, guarded, replace=replace, describe=lambda e: messages.unwritable(e, Path(path)))
 
 
 # ---------------------------------------------------------------- display

@@ -26,7 +26,22 @@ XMP_ITXT = b"XML:com.adobe.xmp\0\0\0\0\0"
 
 
 class PngFormatError(ValueError):
-    """The bytes are not a well-formed PNG (truncated, wrong signature, bad header)."""
+    """The bytes are not a well-formed PNG (truncated, wrong signature, bad header); the message is plain words."""
+
+
+TRUNCATED = "not a valid PNG file (it is truncated: an incomplete download or copy?)"
+_IEND = struct.pack(">I", 0) + b"IEND" + struct.pack(">I", zlib.crc32(b"IEND"))
+
+
+def _overrun(read, size: int, kind: bytes) -> str:
+    """Why a chunk claims more bytes than the file has: a damaged header or length, or a cut-off file."""
+    if kind == b"IHDR":
+        return "not a valid PNG file (bad header)"
+    if not kind.isalpha():
+        return "not a valid PNG file (its chunk structure is damaged)"
+    if size >= 12 and read(size - 12, 12) == _IEND:  # the file is whole: the length field lies
+        return f"not a valid PNG file (chunk {kind.decode('latin-1')!r} has a wrong length)"
+    return TRUNCATED
 
 
 @dataclass
@@ -55,11 +70,11 @@ def _iter_chunks(read, size: int):
     pos = len(SIGNATURE)
     while pos < size:
         if pos + 8 > size:
-            raise PngFormatError("file is truncated (chunk header cut off)")
+            raise PngFormatError(TRUNCATED)
         length, kind = struct.unpack(">I4s", read(pos, 8))
         end = pos + 12 + length
         if end > size:
-            raise PngFormatError(f"file is truncated (chunk {kind.decode('latin-1')!r} cut off)")
+            raise PngFormatError(_overrun(read, size, kind))
         if kind == b"IDAT":
             yield kind, None, True, pos
         else:
@@ -81,14 +96,14 @@ def read_info(path: Path) -> PngInfo:
             return f.read(n)
 
         if read(0, 8) != SIGNATURE:
-            raise PngFormatError("not a PNG file")
+            raise PngFormatError("not a valid PNG file (wrong signature)")
         info: PngInfo | None = None
         seen_idat = seen_iend = False
         for kind, data, crc_ok, _ in _iter_chunks(read, size):
             seen_iend = kind == b"IEND"
             if info is None:
                 if kind != b"IHDR" or data is None or len(data) != 13 or not crc_ok:
-                    raise PngFormatError("damaged PNG header (IHDR)")
+                    raise PngFormatError("not a valid PNG file (bad header)")
                 w, h, depth, ctype = struct.unpack(">IIBB", data[:10])
                 info = PngInfo(w, h, depth, ctype)
                 continue
@@ -111,9 +126,9 @@ def read_info(path: Path) -> PngInfo:
                 if kind == b"iTXt" and data.startswith(XMP_ITXT):
                     info.xmp = data[len(XMP_ITXT) :]
         if info is None:
-            raise PngFormatError("empty PNG (no header)")
+            raise PngFormatError("not a valid PNG file (no header)")
         if not seen_idat or not seen_iend:
-            raise PngFormatError(f"file is truncated (no {'image data' if not seen_idat else 'end marker'})")
+            raise PngFormatError(f"not a valid PNG file (it is truncated: no {'image data' if not seen_idat else 'end marker'})")
         return info
 
 
@@ -129,10 +144,10 @@ def verify(png: bytes | memoryview) -> None:
         length = struct.unpack(">I", view[pos : pos + 4])[0]
         end = pos + 12 + length
         if end > len(view):
-            raise PngFormatError("file is truncated")
+            raise PngFormatError(TRUNCATED)
         if zlib.crc32(view[pos + 4 : end - 4]) != struct.unpack(">I", view[end - 4 : end])[0]:
             kind = bytes(view[pos + 4 : pos + 8]).decode("latin-1")
-            raise PngFormatError(f"image data are damaged (checksum of chunk {kind!r} is wrong)")
+            raise PngFormatError(f"not a valid PNG file (its image data are damaged: chunk {kind!r} fails its checksum)")
         pos = end
 
 

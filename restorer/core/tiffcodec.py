@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import math
 import os
 import struct
@@ -17,11 +16,8 @@ from tifffile import COMPRESSION, PHOTOMETRIC, PLANARCONFIG, PREDICTOR, RESUNIT
 from restorer.core import exif as exiflib
 from restorer.core.codecs import Damaged, Decoded, Encode, SizeCheck, note, read_pillow
 
-# tifffile logs what it tolerates in a damaged file; the checks below turn what matters into one
-# plain message, so its own lines stay out of the user's terminal (debug logs still get them).
-logging.getLogger("tifffile").addHandler(logging.NullHandler())
-logging.getLogger("tifffile").propagate = False
-
+# tifffile's own log lines go to the debug log (restorer.core.libcalls); the checks below turn
+# what matters into one plain message.
 ICC, XMP, ORIENTATION = 34675, 700, 274
 EXIF_IFD, GPS_IFD, INTEROP_IFD = 0x8769, 0x8825, 0xA005
 # IFD0 tags that describe the photo rather than its storage; carried in PhotoMeta.exif.
@@ -139,7 +135,7 @@ def check_structure(page: tifffile.TiffPage, file_size: int) -> None:
         kind = "tiles" if 322 in tags else "strips"
         raise Damaged(f"the TIFF directory is damaged ({len(offsets)} {kind} where the image needs {segments})")
     if any(off + n > file_size for off, n in zip(offsets, counts)):
-        raise Damaged("file is truncated (image data end early)")
+        raise Damaged("not a valid TIFF file (it is truncated: the image data end early)")
     if any(n <= 0 for n in counts):
         raise Damaged("the TIFF image data are incomplete (a strip or tile is empty)")
     if value(259, 1) == 1 and any(n < need for n, need in zip(counts, full)):
@@ -196,8 +192,8 @@ def _exif(path: Path, extra: dict[str, Any]) -> bytes | None:
             for tag, sub in _sub_ifds(src).items():
                 out[tag] = sub
             return exiflib.normalize(out.tobytes()) if len(out) else None
-    except Exception as e:  # metadata is worth keeping, never worth failing the load
-        note(extra, f"EXIF could not be read ({type(e).__name__})")
+    except Exception:  # metadata is worth keeping, never worth failing the load
+        note(extra, "the EXIF block is damaged and was left out")
         return None
 
 

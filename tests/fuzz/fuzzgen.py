@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import random
+import re
 import struct
 import zlib
 from collections.abc import Callable
@@ -16,6 +17,14 @@ from PIL import Image
 H, W = 24, 32
 FORMATS = ("png8", "png16", "jpeg", "tiff8", "tiff16", "webp", "bmp")
 MUTATIONS = ("bitflip", "truncate", "header", "structure", "dimensions", "mode")
+
+# What the user must never see: library names and their messages, exception class names, programmer words.
+JARGON = re.compile(
+    r"libpng|libtiff|tifffile|TiffFile|PIL|Pillow|PngImagePlugin|MAX_TEXT|libdeflate|LIBDEFLATE|imagecodecs"
+    r"|grfmt|cv2|OpenCV|\[ ?WARN|warning:|Traceback|DOS attack|decoder object|driver|unpack|buffer|"
+    r"requested and|\(\w*(Error|error|Exception|Warning)\)|\b\w+Error\b|IFD|IHDR|tuple index|"
+    r"\b\d+ \(\w+\)$"
+)
 
 
 def _pixels(dtype=np.uint8, channels: int = 3) -> np.ndarray:
