@@ -93,7 +93,8 @@ def _engine_options(args: argparse.Namespace, shape: tuple[int, int]):
     area, mode = None, "allow"
     if args.sample_area or args.never_copy_from:
         mode = "allow" if args.sample_area else "deny"
-        area = load_mask(Path(args.sample_area or args.never_copy_from), shape, max_pixels=args.max_pixels)
+        area = load_mask(Path(args.sample_area or args.never_copy_from), shape, max_pixels=args.max_pixels,
+                         max_bytes=args.max_bytes)
     return EngineOptions(device=args.device, threads=args.threads, grain=args.grain,
                          sample_area=area, sample_mode=mode)
 
@@ -110,14 +111,14 @@ def _run_fill(args: argparse.Namespace, image: Path, mask_path: Path | None, out
     sidecar = not getattr(args, "no_sidecar", True)
     if sidecar:
         provenance.check_sidecar(output, replace=args.overwrite)
-    photo = load_photo(image, max_pixels=args.max_pixels)
+    photo = load_photo(image, max_pixels=args.max_pixels, max_bytes=args.max_bytes)
     if mask_path is None:
         from restorer.cli_detect import detected_mask, report_empty
 
         mask = detected_mask(args, photo.pixels, label)
         report_empty(mask, image.name, args.quiet)
     else:
-        mask = load_mask(mask_path, (photo.height, photo.width), max_pixels=args.max_pixels)
+        mask = load_mask(mask_path, (photo.height, photo.width), max_pixels=args.max_pixels, max_bytes=args.max_bytes)
     bar = ProgressLine(label, enabled=not args.quiet and not getattr(args, "batch_bar", False))
     started, when = time.monotonic(), provenance.utc_now()
     try:
@@ -224,9 +225,25 @@ def cmd_models(args: argparse.Namespace) -> int:
 # --- parser ----------------------------------------------------------------------------------------
 
 
-def _fill_options(p: argparse.ArgumentParser) -> None:
-    from restorer.core.image import DEFAULT_MAX_PIXELS
+def _limit_options(p: argparse.ArgumentParser) -> None:
+    """--max-pixels and --max-bytes: the two bounds of the one size limit (restorer.core.limits)."""
+    from restorer.core import limits
 
+    def size(text: str) -> int:
+        try:
+            return limits.parse_size(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    pixels, nbytes = limits.default_max_pixels(), limits.default_max_bytes()
+    p.add_argument("--max-pixels", type=size, default=pixels, metavar="N",
+                   help=f"refuse photos of more pixels than this (default {pixels:,}; RESTORER_MAX_PIXELS sets it)")
+    p.add_argument("--max-bytes", type=size, default=nbytes, metavar="SIZE",
+                   help="refuse photos whose decoded pixels (width x height x channels x bytes per sample) "
+                        f"take more than this, e.g. 2G (default {nbytes / 1e9:g}G; RESTORER_MAX_BYTES sets it)")
+
+
+def _fill_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="auto",
                    help="model name (see 'restorer-cli models'); default auto: the best learned model whose "
                         "weights are installed, else telea")
@@ -241,8 +258,7 @@ def _fill_options(p: argparse.ArgumentParser) -> None:
     area.add_argument("--never-copy-from", metavar="MASK",
                       help="synthesis never copies patches from the white pixels of this mask")
     p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (default 95)")
-    p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
-                   help=f"refuse photos larger than this many pixels (default {DEFAULT_MAX_PIXELS:,})")
+    _limit_options(p)
     p.add_argument("--overwrite", action="store_true", help="allow replacing an existing output file")
     p.add_argument("--allow-8bit", action="store_true", help="allow saving a 16-bit photo to an 8-bit format")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
@@ -278,7 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     p.set_defaults(func=cmd_models)
 
-    add_detect_parser(sub)
+    add_detect_parser(sub, _limit_options)
 
     from restorer.training.commands import add_parsers
 

@@ -17,7 +17,8 @@ from restorer.core import exif as exiflib
 from restorer.core import pngchunks
 from restorer.core.libcalls import MAX_INFLATED, MAX_TEXT_TOTAL
 
-SizeCheck = Callable[[int, int], None]  # (width, height) -> None, raises when refused
+# (width, height, channels, bytes per sample) from the header -> None; raises when refused
+SizeCheck = Callable[[int, int, int, int], None]
 
 # Formats Pillow may try for files whose signature is none of ours. Pillow can also open EPS
 # (through Ghostscript) and other risky formats; only plain raster decoders are allowed.
@@ -85,7 +86,7 @@ def read_pillow(path: Path, kind: str | None, check_size: SizeCheck) -> Decoded:
         opener = _PLUGINS.get(kind or "")
         im = opener(path) if opener else Image.open(path, formats=OTHER_PILLOW_FORMATS)
     try:
-        check_size(*im.size)
+        check_size(*im.size, *_decoded_layout(im))
         extra: dict[str, Any] = {} if kind else {"pillow_format": im.format}
         if getattr(im, "n_frames", 1) > 1:
             note(extra, f"only the first of {im.n_frames} frames was read")
@@ -113,6 +114,14 @@ def read_pillow(path: Path, kind: str | None, check_size: SizeCheck) -> Decoded:
     if info.get("progressive"):
         extra["progressive"] = True
     return Decoded(arr, alpha, info.get("icc_profile") or None, exiflib.normalize(info.get("exif")), dpi, extra)
+
+
+def _decoded_layout(im: Image.Image) -> tuple[int, int]:
+    """(channels, bytes per sample) of the pixels a Pillow image decodes to, palette as RGB(A)."""
+    if im.mode in ("P", "PA"):
+        return (4 if im.mode == "PA" or "transparency" in im.info else 3), 1
+    sample = 2 if im.mode.startswith("I;16") else 4 if im.mode in ("I", "F") else 1
+    return len(im.getbands()), sample
 
 
 def _supported_mode(im: Image.Image, extra: dict[str, Any]) -> Image.Image:
@@ -152,7 +161,10 @@ def _supported_mode(im: Image.Image, extra: dict[str, Any]) -> Image.Image:
 def read_png(path: Path, check_size: SizeCheck) -> Decoded:
     """PNG: metadata from the chunks; 8-bit pixels through Pillow, 16-bit through OpenCV."""
     info = pngchunks.read_info(path)
-    check_size(info.width, info.height)
+    channels = {0: 1, 2: 3, 3: 3, 4: 2, 6: 4}.get(info.color_type, 4)
+    if info.transparency and info.color_type in (0, 2, 3):
+        channels += 1
+    check_size(info.width, info.height, channels, 2 if info.bit_depth == 16 else 1)
     if info.bit_depth == 16:
         decoded = _read_png16(path, info.color_type, info.transparency)
     else:

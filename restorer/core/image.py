@@ -58,15 +58,20 @@ from typing import Any, Callable
 
 import cv2
 import numpy as np
+from PIL import Image
 
 from restorer.core import atomic as _atomic
 from restorer.core import codecs, libcalls, messages
 from restorer.core import exif as exiflib
+from restorer.core.limits import Limits
 from restorer.core.pngchunks import PngFormatError
 from restorer.core.tiffcodec import read_tiff, write_tiff
 from restorer.errors import ImageError, RestorerError
 
-DEFAULT_MAX_PIXELS: int = 250_000_000
+# The limit itself lives in core.limits; these names stay for callers that import them from here.
+DEFAULT_MAX_PIXELS: int = Limits.max_pixels
+DEFAULT_MAX_BYTES: int = Limits.max_bytes
+
 
 SAVE_FORMATS: dict[str, str] = {
     ".png": "PNG",
@@ -154,23 +159,23 @@ class Photo:
 # ---------------------------------------------------------------- loading
 
 
-def load_photo(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
-    """Read a photo file into the array contract; raises ImageError naming the file and problem."""
+def load_photo(
+    path: str | os.PathLike[str], *, max_pixels: int | None = None, max_bytes: int | None = None
+) -> Photo:
+    """Read a photo file into the array contract; raises ImageError naming the file and problem.
+
+    ``max_pixels`` and ``max_bytes`` (decoded size) bound what is decoded (``core.limits``; None:
+    the environment's setting or the default); the header is checked before any decoding.
+    """
     path = Path(path)
     kind = _sniff(path)
+    limit = Limits.of(max_pixels, max_bytes)
 
-    def check_size(width: int, height: int) -> None:
-        if width <= 0 or height <= 0:
-            raise ImageError(f"{path}: image has zero size ({width} x {height} pixels)")
-        if width * height > max_pixels:
-            raise ImageError(
-                f"{path}: image is {width} x {height} = {width * height:,} pixels, over the limit of "
-                f"{max_pixels:,} that guards against decompression bombs; "
-                "if you trust this file, raise the limit with --max-pixels"
-            )
+    def check_size(width: int, height: int, channels: int = 1, sample_bytes: int = 1) -> None:
+        limit.check(path, width, height, channels, sample_bytes)
 
     try:
-        with libcalls.library_call():
+        with libcalls.library_call(max_pixels=limit.max_pixels):
             if kind == "PNG":
                 decoded = codecs.read_png(path, check_size)
             elif kind == "TIFF":
@@ -181,6 +186,8 @@ def load_photo(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PI
                 decoded.extra["lossless"] = codecs.webp_is_lossless(path)
     except RestorerError:
         raise
+    except Image.DecompressionBombError as e:  # Pillow saw the size before our check could
+        raise limit.refused_by_pillow(path, e) from None
     except MemoryError:
         raise ImageError(f"{path}: not enough memory to load this image") from None
     except (PngFormatError, codecs.Unsupported, codecs.Damaged) as e:  # ours: already plain words

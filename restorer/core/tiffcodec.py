@@ -43,7 +43,9 @@ def read_tiff(path: Path, check_size: SizeCheck) -> Decoded:
     """Decode page 1 with tifffile; kinds it does not map to L/RGB (palette, CMYK, 1-bit) go to Pillow."""
     with tifffile.TiffFile(path) as tif:
         page = tif.pages.first
-        check_size(page.imagewidth, page.imagelength)
+        spp = page.samplesperpixel if 1 <= page.samplesperpixel <= 32 else 1  # bogus counts: check_structure
+        channels = 3 if page.photometric == PHOTOMETRIC.PALETTE else spp
+        check_size(page.imagewidth, page.imagelength, channels, max(1, (page.bitspersample + 7) // 8))
         check_structure(page, os.path.getsize(path))
         extra: dict[str, Any] = {
             "tiff_compression": int(page.compression),
