@@ -84,7 +84,7 @@ class Limits:
             raise ImageError(
                 f"{path}: image is {width} x {height} = {pixels:,} pixels, over the limit of "
                 f"{self.max_pixels:,} that guards against decompression bombs; "
-                "if you trust this file, raise the limit with --max-pixels"
+                "if you trust this file, raise the limit with --max-pixels (or RESTORER_MAX_PIXELS)"
             )
         size = pixels * channels * sample_bytes
         if size > self.max_bytes:
@@ -92,7 +92,7 @@ class Limits:
             raise ImageError(
                 f"{path}: image is {width} x {height} pixels, {depth}: {_bytes(size)} decoded, over the "
                 f"limit of {_bytes(self.max_bytes)} that guards against decompression bombs; "
-                "if you trust this file, raise the limit with --max-bytes"
+                "if you trust this file, raise the limit with --max-bytes (or RESTORER_MAX_BYTES)"
             )
 
     def refused_by_pillow(self, path: Path, exc: Exception) -> ImageError:
@@ -101,5 +101,5 @@ class Limits:
         count = f"{int(m.group(1)):,} pixels" if m else "too many pixels"
         return ImageError(
             f"{path}: image is {count}, over the limit of {self.max_pixels:,} that guards against "
-            "decompression bombs; if you trust this file, raise the limit with --max-pixels"
+            "decompression bombs; if you trust this file, raise the limit with --max-pixels (or RESTORER_MAX_PIXELS)"
         )

@@ -92,7 +92,8 @@ def test_a_gif_over_twice_the_limit_is_told_in_our_words(tmp_path: Path) -> None
     with pytest.raises(ImageError) as err:
         load_photo(path)
     assert str(err.value) == (f"{path}: image is 1,600,000,000 pixels, over the limit of 250,000,000 that guards "
-                              "against decompression bombs; if you trust this file, raise the limit with --max-pixels")
+                              "against decompression bombs; if you trust this file, raise the limit with --max-pixels "
+                              "(or RESTORER_MAX_PIXELS)")
 
 
 def test_cli_max_bytes_raises_the_bound(tmp_path: Path, capsys) -> None:
