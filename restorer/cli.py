@@ -154,11 +154,15 @@ def _run_fill(args: argparse.Namespace, image: Path, mask_path: Path | None, out
                                     mask=mask, device=result.device, time=when,
                                     mask_file=None if mask_path is None else str(mask_path.absolute()),
                                     detected=mask_path is None)
+        blocks, carried_notes = provenance.carried(photo.meta.extra, save_format(output))
         side = provenance.sidecar(source=image, source_sha256=record["source_sha256"], output=output,
                                   output_sha256=record["output_sha256"], output_format=save_format(output),
                                   steps=[step], xmp_history=xmp_note is None and save_format(output) in provenance.XMP_FORMATS,
-                                  notes=notes)
+                                  notes=[*notes, *(f"{output.name}: {n}" for n in carried_notes)], carried=blocks)
         record["sidecar"] = str(provenance.write_sidecar(output, side, replace=args.overwrite))
+        for note in carried_notes:
+            record["notes"].append(f"{output.name}: {note}")
+            print(f"{PROG}: note: {output.name}: {note}", file=sys.stderr)
     return record
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import BmpImagePlugin, Image, JpegImagePlugin, PngImagePlugin, TiffImagePlugin, WebPImagePlugin
 
 from restorer.core import exif as exiflib
-from restorer.core import pngchunks
+from restorer.core import iptc, pngchunks
 from restorer.core.libcalls import MAX_INFLATED, MAX_TEXT_TOTAL
 
 # (width, height, channels, bytes per sample) from the header -> None; raises when refused
@@ -92,6 +92,7 @@ def read_pillow(path: Path, kind: str | None, check_size: SizeCheck) -> Decoded:
             note(extra, f"only the first of {im.n_frames} frames was read")
         im.load()  # full decode now, so truncation and corruption surface here, not later
         info = dict(im.info)
+        irb = iptc.from_app13([data for name, data in getattr(im, "applist", []) if name == "APP13"])
         usable = _supported_mode(im, extra)
         if usable is not im:
             im.close()  # close() frees the decoded pixels, not only the file
@@ -113,6 +114,10 @@ def read_pillow(path: Path, kind: str | None, check_size: SizeCheck) -> Decoded:
         extra["xmp"] = bytes(info["xmp"])
     if info.get("progressive"):
         extra["progressive"] = True
+    if irb:
+        extra["photoshop"] = irb
+        if iptc.iim_of(irb):
+            extra["iptc"] = iptc.iim_of(irb)
     return Decoded(arr, alpha, info.get("icc_profile") or None, exiflib.normalize(info.get("exif")), dpi, extra)
 
 
@@ -251,10 +256,14 @@ class Encode:
 _SEGMENT = 65533
 METADATA_LIMITS: dict[str, dict[str, int]] = {
     "JPEG": {"icc": 255 * (_SEGMENT - 14), "exif": _SEGMENT, "xmp": _SEGMENT - 29},
-    "PNG": {"icc": MAX_INFLATED, "xmp": MAX_TEXT_TOTAL},
-    "BMP": {"icc": -1, "exif": -1, "xmp": -1},  # BMP holds none of them
+    # IPTC-IIM and Photoshop resources have a place in JPEG (APP13) and TIFF (tags 33723, 34377) only.
+    "PNG": {"icc": MAX_INFLATED, "xmp": MAX_TEXT_TOTAL, "iptc": -1, "photoshop": -1},
+    "WEBP": {"iptc": -1, "photoshop": -1},
+    "BMP": {"icc": -1, "exif": -1, "xmp": -1, "iptc": -1, "photoshop": -1},  # BMP holds none of them
 }
-_BLOCK_NAMES = {"icc": ("a", "colour profile"), "exif": ("an", "EXIF block"), "xmp": ("an", "XMP packet")}
+_BLOCK_NAMES = {"icc": ("a", "colour profile"), "exif": ("an", "EXIF block"), "xmp": ("an", "XMP packet"),
+                "iptc": ("an", "IPTC-IIM block (caption, keywords, rights)"),
+                "photoshop": ("a", "Photoshop image resource block")}
 
 
 def fit_metadata(fmt: str, blocks: dict[str, bytes | None]) -> tuple[dict[str, bytes | None], list[str]]:
@@ -277,6 +286,8 @@ def fit_metadata(fmt: str, blocks: dict[str, bytes | None]) -> tuple[dict[str, b
                              f"({_size(limit)}); saved without it")
             data = None
         kept[key] = data
+    if blocks.get("iptc") and blocks.get("photoshop") and kept.get("iptc") is None and kept.get("photoshop") is None:
+        notes.pop()  # one block in the source (JPEG's APP13): one note
     return kept, notes
 
 
@@ -296,8 +307,14 @@ def write_jpeg(path: Path, enc: Encode) -> None:
         "progressive": bool(enc.extra.get("progressive")),
     }
     _pillow_metadata(enc, kwargs)
+    irb = iptc.irb_with(enc.extra.get("photoshop"), enc.extra.get("iptc"))
     with open(path, "wb") as f:
-        _pillow_image(enc).save(f, "JPEG", **kwargs)
+        if irb is None:
+            _pillow_image(enc).save(f, "JPEG", **kwargs)
+            return
+        buf = io.BytesIO()  # Pillow writes no APP13: the IPTC/Photoshop block goes in after it encoded
+        _pillow_image(enc).save(buf, "JPEG", **kwargs)
+        f.write(iptc.insert_segments(buf.getvalue(), iptc.app13_segments(irb)))
 
 
 def write_webp(path: Path, enc: Encode) -> None:

@@ -283,10 +283,10 @@ def save_photo(
         alpha = None
     icc = meta.icc_profile if exiflib.icc_fits(meta.icc_profile, pixels.shape[2]) else None
     exif = exiflib.with_orientation(meta.exif, 1) if meta.exif else None
-    kept, notes = codecs.fit_metadata(fmt, {"icc": icc, "exif": exif, "xmp": meta.extra.get("xmp")})
-    extra = meta.extra
-    if extra.get("xmp") and kept["xmp"] is None:
-        extra = {k: v for k, v in extra.items() if k != "xmp"}
+    blocks = {"icc": icc, "exif": exif, **{k: meta.extra.get(k) for k in ("xmp", "iptc", "photoshop")}}
+    kept, notes = codecs.fit_metadata(fmt, blocks)
+    left_out = {k for k in ("xmp", "iptc", "photoshop") if blocks[k] and kept[k] is None}
+    extra = {k: v for k, v in meta.extra.items() if k not in left_out} if left_out else meta.extra
     encode = codecs.Encode(
         pixels=pixels,
         alpha=alpha,

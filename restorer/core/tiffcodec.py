@@ -14,6 +14,7 @@ from PIL import Image, TiffImagePlugin
 from tifffile import COMPRESSION, PHOTOMETRIC, PLANARCONFIG, PREDICTOR, RESUNIT
 
 from restorer.core import exif as exiflib
+from restorer.core import iptc
 from restorer.core.codecs import Damaged, Decoded, Encode, SizeCheck, note, read_pillow
 
 # tifffile's own log lines go to the debug log (restorer.core.libcalls); the checks below turn
@@ -54,6 +55,10 @@ def read_tiff(path: Path, check_size: SizeCheck) -> Decoded:
         tags = page.tags
         if XMP in tags and isinstance(tags[XMP].value, bytes):
             extra["xmp"] = tags[XMP].value
+        for code, key in ((iptc.TIFF_IPTC, "iptc"), (iptc.TIFF_PHOTOSHOP, "photoshop")):
+            block = iptc.tiff_value(tags[code].value, int(tags[code].dtype), tif.byteorder) if code in tags else None
+            if block:
+                extra[key] = block
         icc = tags[ICC].value if ICC in tags and isinstance(tags[ICC].value, bytes) else None
         dpi = _dpi(tags)
         orientation = int(tags[ORIENTATION].value) if ORIENTATION in tags else 1
@@ -237,6 +242,12 @@ def write_tiff(path: Path, enc: Encode) -> None:
             extratags.append((tag, "s", 0, value.strip("\0").encode("utf-8", "replace"), True))
     if enc.extra.get("xmp"):
         extratags.append((XMP, 1, len(enc.extra["xmp"]), enc.extra["xmp"], True))
+    iim = enc.extra.get("iptc") or iptc.iim_of(enc.extra.get("photoshop"))
+    if iim:  # UNDEFINED bytes: the IIM record as it is (readers also take tag type LONG)
+        extratags.append((iptc.TIFF_IPTC, 7, len(iim), iim, True))
+    if enc.extra.get("photoshop"):
+        irb = iptc.irb_with(enc.extra["photoshop"], iim)
+        extratags.append((iptc.TIFF_PHOTOSHOP, 1, len(irb), irb, True))
     # Over 4 GB the file must be BigTIFF, whose directories the patch below does not handle;
     # the same threshold tifffile uses, decided here so both sides agree.
     bigtiff = data.nbytes > 2**32 - 2**25
