@@ -230,7 +230,11 @@ def _photo(path: Path, kind: str | None, d: codecs.Decoded) -> Photo:
     exif = exiflib.with_orientation(d.exif, 1) if d.exif else None
     icc = d.icc_profile
     if icc is not None and not exiflib.icc_fits(icc, pixels.shape[2]):
-        codecs.note(extra, f"{exiflib.icc_colour_space(icc)} colour profile dropped: it does not fit the pixels")
+        space = exiflib.icc_colour_space(icc) or ""
+        if space.isascii() and space.isalnum():
+            codecs.note(extra, f"{space} colour profile dropped: it does not fit the pixels")
+        else:
+            codecs.note(extra, "a damaged colour profile was dropped")
         icc = None
     fmt = kind or str(extra.pop("pillow_format", "") or "")
     return Photo(pixels, alpha, PhotoMeta(fmt, icc, exif, d.dpi, extra), path)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from restorer.core.libcalls import MAX_INFLATED
+from restorer.core.libcalls import MAX_INFLATED, MAX_TEXT_TOTAL
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -30,6 +30,7 @@ class PngFormatError(ValueError):
 
 
 TRUNCATED = "not a valid PNG file (it is truncated: an incomplete download or copy?)"
+BOMB = f"not a valid PNG file (a profile or text inside inflates past {MAX_INFLATED >> 20} MB: a decompression bomb?)"
 _IEND = struct.pack(">I", 0) + b"IEND" + struct.pack(">I", zlib.crc32(b"IEND"))
 
 
@@ -99,6 +100,7 @@ def read_info(path: Path) -> PngInfo:
             raise PngFormatError("not a valid PNG file (wrong signature)")
         info: PngInfo | None = None
         seen_idat = seen_iend = False
+        text_total = 0
         for kind, data, crc_ok, _ in _iter_chunks(read, size):
             seen_iend = kind == b"IEND"
             if info is None:
@@ -122,6 +124,9 @@ def read_info(path: Path) -> PngInfo:
             elif kind == b"tRNS":
                 info.transparency = data
             elif kind in COPIED:
+                text_total += _text_size(kind, data)
+                if text_total > MAX_TEXT_TOTAL:
+                    raise PngFormatError(BOMB)
                 info.chunks.append((kind, data))
                 if kind == b"iTXt" and data.startswith(XMP_ITXT):
                     info.xmp = data[len(XMP_ITXT) :]
@@ -151,6 +156,29 @@ def verify(png: bytes | memoryview) -> None:
         pos = end
 
 
+def _text_size(kind: bytes, data: bytes) -> int:
+    """The inflated size of a text chunk (what a reader holds); PngFormatError past MAX_INFLATED.
+
+    The same bound for every depth: 8-bit PNGs are decoded by Pillow, which refuses such a chunk,
+    and 16-bit ones must not pass them on into a PNG no reader opens.
+    """
+    rest = data.partition(b"\0")[2]  # after the keyword
+    if kind == b"zTXt":
+        body = rest[1:]  # after the compression method
+    elif kind == b"iTXt" and len(rest) > 1 and rest[0] == 1:  # compressed iTXt
+        body = rest[2:].partition(b"\0")[2].partition(b"\0")[2]  # after language and translated keyword
+    else:
+        return len(data)
+    inflater = zlib.decompressobj()
+    try:
+        size = len(inflater.decompress(body, MAX_INFLATED))
+    except zlib.error:
+        return len(data)  # a damaged text chunk: its reader skips it
+    if inflater.unconsumed_tail:
+        raise PngFormatError(BOMB)
+    return size
+
+
 def _read_iccp(info: PngInfo, data: bytes) -> None:
     name, _, rest = data.partition(b"\0")
     if len(rest) < 1 or rest[0] != 0:
@@ -161,7 +189,7 @@ def _read_iccp(info: PngInfo, data: bytes) -> None:
     except zlib.error:
         return
     if inflater.unconsumed_tail:
-        return
+        raise PngFormatError(BOMB)
     info.icc_profile = profile
     info.icc_name = name.decode("latin-1") or "ICC Profile"
 

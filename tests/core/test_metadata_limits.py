@@ -15,6 +15,7 @@ from PIL import Image, PngImagePlugin
 from restorer.cli import main
 from restorer.core import pngchunks
 from restorer.core.image import Photo, PhotoMeta, load_photo, save_photo
+from restorer.errors import ImageError
 
 PIXELS = (np.arange(24 * 32 * 3) % 251).astype(np.uint8).reshape(24, 32, 3)
 
@@ -114,3 +115,18 @@ def test_cli_prints_the_save_note_and_keeps_it_in_the_record(tmp_path: Path, cap
     assert code == 0 and out.is_file(), err
     assert "restorer-cli: note: out.jpg: the XMP packet" in err and "saved without it" in err
     assert "out.jpg: the XMP packet" in record.read_text()
+
+
+@pytest.mark.parametrize("depth", [8, 16])
+def test_a_text_chunk_inflating_past_64mb_is_refused_at_every_depth(depth: int, tmp_path: Path) -> None:
+    import cv2
+
+    pixels = PIXELS if depth == 8 else PIXELS.astype(np.uint16) * 257
+    ok, encoded = cv2.imencode(".png", pixels)
+    assert ok
+    bomb = pngchunks.make_chunk(b"zTXt", b"Comment\0\0" + zlib.compress(bytes(70 << 20), 9))
+    src = tmp_path / "bomb.png"
+    src.write_bytes(pngchunks.with_metadata(encoded.tobytes(), [bomb]))
+    with pytest.raises(ImageError) as err:  # 16-bit PNGs would otherwise pass it on into their outputs
+        load_photo(src)
+    assert str(err.value) == f"{src}: not a valid PNG file (a profile or text inside inflates past 64 MB: a decompression bomb?)"
