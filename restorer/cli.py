@@ -93,7 +93,8 @@ def _engine_options(args: argparse.Namespace, shape: tuple[int, int]):
     area, mode = None, "allow"
     if args.sample_area or args.never_copy_from:
         mode = "allow" if args.sample_area else "deny"
-        area = load_mask(Path(args.sample_area or args.never_copy_from), shape, max_pixels=args.max_pixels)
+        area = load_mask(Path(args.sample_area or args.never_copy_from), shape, max_pixels=args.max_pixels,
+                         max_bytes=args.max_bytes)
     return EngineOptions(device=args.device, threads=args.threads, grain=args.grain,
                          sample_area=area, sample_mode=mode)
 
@@ -115,14 +116,14 @@ def _run_fill(args: argparse.Namespace, image: Path, mask_path: Path | None, out
         from restorer.cli_project import check_project_output
 
         check_project_output(Path(project), [image, output, *([mask_path] if mask_path else [])], args.overwrite)
-    photo = load_photo(image, max_pixels=args.max_pixels)
+    photo = load_photo(image, max_pixels=args.max_pixels, max_bytes=args.max_bytes)
     if mask_path is None:
         from restorer.cli_detect import detected_mask, report_empty
 
         mask = detected_mask(args, photo.pixels, label)
         report_empty(mask, image.name, args.quiet)
     else:
-        mask = load_mask(mask_path, (photo.height, photo.width), max_pixels=args.max_pixels)
+        mask = load_mask(mask_path, (photo.height, photo.width), max_pixels=args.max_pixels, max_bytes=args.max_bytes)
     bar = ProgressLine(label, enabled=not args.quiet and not getattr(args, "batch_bar", False))
     started, when = time.monotonic(), provenance.utc_now()
     options = _engine_options(args, mask.shape)
@@ -134,12 +135,14 @@ def _run_fill(args: argparse.Namespace, image: Path, mask_path: Path | None, out
     finally:
         bar.close()
     out_photo = photo.with_pixels(filled)
-    xmp_note = cli_outputs.save_output(out_photo, output, args, source_format=photo.meta.format,
-                                       parameters=f"filled {int(mask.sum())} pixels with {args.model}", when=when)
-    # What loading changed (pages or frames dropped, CMYK turned RGB, a profile dropped) is part of
-    # what the output is: said once the output exists, one line each, and kept in the record.
+    xmp_note, out_notes = cli_outputs.save_output(
+        out_photo, output, args, source_format=photo.meta.format,
+        parameters=f"filled {int(mask.sum())} pixels with {args.model}", when=when)
+    # What loading changed (pages or frames dropped, CMYK turned RGB, a profile dropped) and what the
+    # output's format could not carry are part of what the output is: said once the output exists,
+    # one line each, and kept in the record.
     load_notes = [f"{image.name}: {n}" for n in photo.meta.extra.get("notes", [])]
-    notes = [*load_notes, *result.notes, *([f"{output.name}: {xmp_note}"] if xmp_note else [])]
+    notes = [*load_notes, *result.notes, *out_notes]
     for note in notes:
         print(f"{PROG}: note: {note}", file=sys.stderr)
     record = edit_record(source=image, output=output, mask=mask, model=args.model, device=result.device,
@@ -151,7 +154,7 @@ def _run_fill(args: argparse.Namespace, image: Path, mask_path: Path | None, out
                                     detected=mask_path is None)
         record["sidecar"] = str(cli_outputs.write_sidecar(
             output, args, source=image, source_sha256=record["source_sha256"], output_sha256=record["output_sha256"],
-            steps=[step], xmp_note=xmp_note, notes=notes))
+            steps=[step], xmp_note=xmp_note, notes=record["notes"], source_extra=photo.meta.extra))
     if project:
         from restorer.cli_project import write_fill_project
 
@@ -222,9 +225,25 @@ def cmd_models(args: argparse.Namespace) -> int:
 # --- parser ----------------------------------------------------------------------------------------
 
 
-def _fill_options(p: argparse.ArgumentParser) -> None:
-    from restorer.core.image import DEFAULT_MAX_PIXELS
+def _limit_options(p: argparse.ArgumentParser) -> None:
+    """--max-pixels and --max-bytes: the two bounds of the one size limit (restorer.core.limits)."""
+    from restorer.core import limits
 
+    def size(text: str) -> int:
+        try:
+            return limits.parse_size(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    pixels, nbytes = limits.default_max_pixels(), limits.default_max_bytes()
+    p.add_argument("--max-pixels", type=size, default=pixels, metavar="N",
+                   help=f"refuse photos of more pixels than this (default {pixels:,}; RESTORER_MAX_PIXELS sets it)")
+    p.add_argument("--max-bytes", type=size, default=nbytes, metavar="SIZE",
+                   help="refuse photos whose decoded pixels (width x height x channels x bytes per sample) "
+                        f"take more than this, e.g. 2G (default {nbytes / 1e9:g}G; RESTORER_MAX_BYTES sets it)")
+
+
+def _fill_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="auto",
                    help="model name (see 'restorer-cli models'); default auto: the best learned model whose "
                         "weights are installed, else telea")
@@ -239,8 +258,7 @@ def _fill_options(p: argparse.ArgumentParser) -> None:
     area.add_argument("--never-copy-from", metavar="MASK",
                       help="synthesis never copies patches from the white pixels of this mask")
     p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (default 95)")
-    p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
-                   help=f"refuse photos larger than this many pixels (default {DEFAULT_MAX_PIXELS:,})")
+    _limit_options(p)
     p.add_argument("--overwrite", action="store_true", help="allow replacing an existing output file")
     p.add_argument("--allow-8bit", action="store_true", help="allow saving a 16-bit photo to an 8-bit format")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
@@ -281,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     p.set_defaults(func=cmd_models)
 
-    add_detect_parser(sub)
+    add_detect_parser(sub, _limit_options)
 
     from restorer.training.commands import add_parsers
 
@@ -298,8 +316,11 @@ def _on_sigterm(signum: int, frame: object) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from restorer.core.libcalls import configure_debug_log
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    configure_debug_log()  # library lines (libpng, tifffile, Pillow) go there, never to the user
     func: Callable[[argparse.Namespace], int] = args.func
     in_main_thread = threading.current_thread() is threading.main_thread()
     old = signal.signal(signal.SIGTERM, _on_sigterm) if in_main_thread else None

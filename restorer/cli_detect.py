@@ -69,7 +69,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
     if output.suffix.lower() != ".png":
         raise ImageError(f"{output}: masks are saved as PNG; use a .png file name")
     _check_output(output, [image], args.overwrite)
-    photo = load_photo(image, max_pixels=args.max_pixels)
+    photo = load_photo(image, max_pixels=args.max_pixels, max_bytes=args.max_bytes)
     started = time.monotonic()
     mask = detected_mask(args, photo.pixels, image.name)
     save_mask(mask, output)
@@ -86,15 +86,12 @@ def report_empty(mask: np.ndarray, name: str, quiet: bool) -> None:
         print(f"{PROG}: {name}: {NO_DAMAGE}; written unchanged", file=sys.stderr)
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    from restorer.core.image import DEFAULT_MAX_PIXELS
-
+def add_parser(sub: argparse._SubParsersAction, limit_options) -> None:
     p = sub.add_parser("detect", help="find scratches, dust and cracks; write them as a mask (255 = damage)")
     p.add_argument("image", help="the photo (JPEG, PNG, TIFF, WebP, BMP; 8 or 16 bit)")
     p.add_argument("--output", "-o", required=True, help="the mask to write (PNG, the photo's size)")
     add_detection_options(p, flag=False)
-    p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
-                   help=f"refuse photos larger than this many pixels (default {DEFAULT_MAX_PIXELS:,})")
+    limit_options(p)
     p.add_argument("--overwrite", action="store_true", help="allow replacing an existing output file")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
     p.set_defaults(func=cmd_detect)

@@ -114,14 +114,13 @@ def cmd_render(args: argparse.Namespace) -> int:
         bar.close()
     out_photo = photo.with_pixels(pixels)
     what = f"replayed {len(fills)} fills of {project.name}" + (f" with {args.model}" if args.model else "")
-    xmp_note = cli_outputs.save_output(out_photo, output, args, source_format=photo.meta.format,
-                                       parameters=what, when=when)
+    xmp_note, out_notes = cli_outputs.save_output(out_photo, output, args, source_format=photo.meta.format,
+                                                  parameters=what, when=when)
     notes += [n for fill in fills for n in fill.notes]
     if data.base_photo is not None:
         notes.append("the project's first state is not its original file (early steps were let go of, "
                      "or the original was replaced): the fills were replayed from that state")
-    if xmp_note:
-        notes.append(f"{output.name}: {xmp_note}")
+    notes += out_notes
     for note in notes:
         print(f"{cli.PROG}: note: {note}", file=sys.stderr)
     if cli_outputs.wants_sidecar(args):
@@ -132,7 +131,8 @@ def cmd_render(args: argparse.Namespace) -> int:
         cli_outputs.write_sidecar(output, args, source=source,
                                   source_sha256=data.original.sha256 if source else None,
                                   output_sha256=provenance.file_sha256(output), steps=steps, xmp_note=xmp_note,
-                                  notes=[f"rendered from the project {project.absolute()}", *notes])
+                                  notes=[f"rendered from the project {project.absolute()}", *notes],
+                                  source_extra=photo.meta.extra)
     if not args.quiet:
         print(f"wrote {output} ({what} in {time.monotonic() - started:.1f} s)")
     return cli.EXIT_OK

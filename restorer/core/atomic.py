@@ -78,7 +78,7 @@ def atomic_write(
             raise
         if isinstance(e, MemoryError):
             raise ImageError(f"{path}: not enough memory to save this image") from None
-        if isinstance(e, OSError) and e.strerror:
+        if isinstance(e, OSError) and e.strerror and describe is None:
             reason = e.strerror
         else:
             reason = describe(e) if describe else f"{e} ({type(e).__name__})"

@@ -14,9 +14,11 @@ import numpy as np
 from PIL import BmpImagePlugin, Image, JpegImagePlugin, PngImagePlugin, TiffImagePlugin, WebPImagePlugin
 
 from restorer.core import exif as exiflib
-from restorer.core import pngchunks
+from restorer.core import iptc, pngchunks
+from restorer.core.libcalls import MAX_INFLATED, MAX_TEXT_TOTAL
 
-SizeCheck = Callable[[int, int], None]  # (width, height) -> None, raises when refused
+# (width, height, channels, bytes per sample) from the header -> None; raises when refused
+SizeCheck = Callable[[int, int, int, int], None]
 
 # Formats Pillow may try for files whose signature is none of ours. Pillow can also open EPS
 # (through Ghostscript) and other risky formats; only plain raster decoders are allowed.
@@ -84,12 +86,13 @@ def read_pillow(path: Path, kind: str | None, check_size: SizeCheck) -> Decoded:
         opener = _PLUGINS.get(kind or "")
         im = opener(path) if opener else Image.open(path, formats=OTHER_PILLOW_FORMATS)
     try:
-        check_size(*im.size)
+        check_size(*im.size, *_decoded_layout(im))
         extra: dict[str, Any] = {} if kind else {"pillow_format": im.format}
         if getattr(im, "n_frames", 1) > 1:
             note(extra, f"only the first of {im.n_frames} frames was read")
         im.load()  # full decode now, so truncation and corruption surface here, not later
         info = dict(im.info)
+        irb = iptc.from_app13([data for name, data in getattr(im, "applist", []) if name == "APP13"])
         usable = _supported_mode(im, extra)
         if usable is not im:
             im.close()  # close() frees the decoded pixels, not only the file
@@ -111,7 +114,19 @@ def read_pillow(path: Path, kind: str | None, check_size: SizeCheck) -> Decoded:
         extra["xmp"] = bytes(info["xmp"])
     if info.get("progressive"):
         extra["progressive"] = True
+    if irb:
+        extra["photoshop"] = irb
+        if iptc.iim_of(irb):
+            extra["iptc"] = iptc.iim_of(irb)
     return Decoded(arr, alpha, info.get("icc_profile") or None, exiflib.normalize(info.get("exif")), dpi, extra)
+
+
+def _decoded_layout(im: Image.Image) -> tuple[int, int]:
+    """(channels, bytes per sample) of the pixels a Pillow image decodes to, palette as RGB(A)."""
+    if im.mode in ("P", "PA"):
+        return (4 if im.mode == "PA" or "transparency" in im.info else 3), 1
+    sample = 2 if im.mode.startswith("I;16") else 4 if im.mode in ("I", "F") else 1
+    return len(im.getbands()), sample
 
 
 def _supported_mode(im: Image.Image, extra: dict[str, Any]) -> Image.Image:
@@ -151,7 +166,10 @@ def _supported_mode(im: Image.Image, extra: dict[str, Any]) -> Image.Image:
 def read_png(path: Path, check_size: SizeCheck) -> Decoded:
     """PNG: metadata from the chunks; 8-bit pixels through Pillow, 16-bit through OpenCV."""
     info = pngchunks.read_info(path)
-    check_size(info.width, info.height)
+    channels = {0: 1, 2: 3, 3: 3, 4: 2, 6: 4}.get(info.color_type, 4)
+    if info.transparency and info.color_type in (0, 2, 3):
+        channels += 1
+    check_size(info.width, info.height, channels, 2 if info.bit_depth == 16 else 1)
     if info.bit_depth == 16:
         decoded = _read_png16(path, info.color_type, info.transparency)
     else:
@@ -170,10 +188,14 @@ def _read_png16(path: Path, color_type: int, transparency: bytes | None) -> Deco
     # Pillow has no 16-bit RGB mode, so 16-bit PNGs go through OpenCV (BGR only inside this call).
     raw = np.fromfile(path, dtype=np.uint8)  # imread cannot take non-ASCII paths on Windows
     pngchunks.verify(raw.data)
-    arr = cv2.imdecode(raw, cv2.IMREAD_UNCHANGED)
+    # OpenCV refuses ancillary chunks of a few MB (a scanner's ICC profile); the metadata were read
+    # from the chunks already, so it gets the pixels' chunks only.
+    png = pngchunks.with_metadata(raw.data, [])
     del raw
+    arr = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_UNCHANGED)
+    del png
     if arr is None or arr.dtype != np.uint16:
-        raise ValueError("the PNG image data are damaged or truncated")
+        raise Damaged("not a valid PNG file (its image data are damaged or cut short)")
     if transparency and color_type in (0, 2):
         extra = {"converted_from": ("L" if color_type == 0 else "RGB") + "+transparency"}
         note(extra, "transparent colour key turned into an alpha channel")
@@ -228,6 +250,51 @@ class Encode:
         return px[:, :, 0] if px.shape[2] == 1 else px
 
 
+# A JPEG marker segment holds 65535 bytes, two of them its length; the EXIF block (with its
+# "Exif\0\0") fills one APP1, XMP one APP1 after a 29-byte name (Extended XMP is not written), the
+# profile up to 255 APP2 segments after 14 bytes each. PNG's bounds are the ones our reader allows.
+_SEGMENT = 65533
+METADATA_LIMITS: dict[str, dict[str, int]] = {
+    "JPEG": {"icc": 255 * (_SEGMENT - 14), "exif": _SEGMENT, "xmp": _SEGMENT - 29},
+    # IPTC-IIM and Photoshop resources have a place in JPEG (APP13) and TIFF (tags 33723, 34377) only.
+    "PNG": {"icc": MAX_INFLATED, "xmp": MAX_TEXT_TOTAL, "iptc": -1, "photoshop": -1},
+    "WEBP": {"iptc": -1, "photoshop": -1},
+    "BMP": {"icc": -1, "exif": -1, "xmp": -1, "iptc": -1, "photoshop": -1},  # BMP holds none of them
+}
+_BLOCK_NAMES = {"icc": ("a", "colour profile"), "exif": ("an", "EXIF block"), "xmp": ("an", "XMP packet"),
+                "iptc": ("an", "IPTC-IIM block (caption, keywords, rights)"),
+                "photoshop": ("a", "Photoshop image resource block")}
+
+
+def fit_metadata(fmt: str, blocks: dict[str, bytes | None]) -> tuple[dict[str, bytes | None], list[str]]:
+    """The metadata blocks (``icc``, ``exif``, ``xmp``) a ``fmt`` file can carry, and a note for each left out.
+
+    A block the format cannot hold would make the encoder fail (Pillow refuses EXIF or XMP over
+    64 KB in a JPEG) or write a file no reader opens; the photo is worth more than the block.
+    """
+    limits = METADATA_LIMITS.get(fmt, {})
+    kept: dict[str, bytes | None] = {}
+    notes: list[str] = []
+    for key, data in blocks.items():
+        limit = limits.get(key)
+        if data and limit is not None and len(data) > limit:
+            article, name = _BLOCK_NAMES[key]
+            if limit < 0:
+                notes.append(f"{fmt} files cannot hold {article} {name}; saved without it")
+            else:
+                notes.append(f"the {name} ({_size(len(data))}) is larger than a {fmt} file can hold "
+                             f"({_size(limit)}); saved without it")
+            data = None
+        kept[key] = data
+    if blocks.get("iptc") and blocks.get("photoshop") and kept.get("iptc") is None and kept.get("photoshop") is None:
+        notes.pop()  # one block in the source (JPEG's APP13): one note
+    return kept, notes
+
+
+def _size(n: int) -> str:
+    return f"{n / (1 << 20):.1f} MB" if n >= 1 << 20 else f"{max(1, round(n / 1024))} KB"
+
+
 def _pillow_image(enc: Encode) -> Image.Image:
     return Image.fromarray(enc.interleaved())
 
@@ -240,8 +307,14 @@ def write_jpeg(path: Path, enc: Encode) -> None:
         "progressive": bool(enc.extra.get("progressive")),
     }
     _pillow_metadata(enc, kwargs)
+    irb = iptc.irb_with(enc.extra.get("photoshop"), enc.extra.get("iptc"))
     with open(path, "wb") as f:
-        _pillow_image(enc).save(f, "JPEG", **kwargs)
+        if irb is None:
+            _pillow_image(enc).save(f, "JPEG", **kwargs)
+            return
+        buf = io.BytesIO()  # Pillow writes no APP13: the IPTC/Photoshop block goes in after it encoded
+        _pillow_image(enc).save(buf, "JPEG", **kwargs)
+        f.write(iptc.insert_segments(buf.getvalue(), iptc.app13_segments(irb)))
 
 
 def write_webp(path: Path, enc: Encode) -> None:

@@ -58,16 +58,20 @@ from typing import Any, Callable
 
 import cv2
 import numpy as np
-from PIL import UnidentifiedImageError
+from PIL import Image
 
 from restorer.core import atomic as _atomic
-from restorer.core import codecs
+from restorer.core import codecs, libcalls, messages
 from restorer.core import exif as exiflib
+from restorer.core.limits import Limits
 from restorer.core.pngchunks import PngFormatError
 from restorer.core.tiffcodec import read_tiff, write_tiff
 from restorer.errors import ImageError, RestorerError
 
-DEFAULT_MAX_PIXELS: int = 250_000_000
+# The limit itself lives in core.limits; these names stay for callers that import them from here.
+DEFAULT_MAX_PIXELS: int = Limits.max_pixels
+DEFAULT_MAX_BYTES: int = Limits.max_bytes
+
 
 SAVE_FORMATS: dict[str, str] = {
     ".png": "PNG",
@@ -155,36 +159,41 @@ class Photo:
 # ---------------------------------------------------------------- loading
 
 
-def load_photo(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
-    """Read a photo file into the array contract; raises ImageError naming the file and problem."""
+def load_photo(
+    path: str | os.PathLike[str], *, max_pixels: int | None = None, max_bytes: int | None = None
+) -> Photo:
+    """Read a photo file into the array contract; raises ImageError naming the file and problem.
+
+    ``max_pixels`` and ``max_bytes`` (decoded size) bound what is decoded (``core.limits``; None:
+    the environment's setting or the default); the header is checked before any decoding.
+    """
     path = Path(path)
     kind = _sniff(path)
+    limit = Limits.of(max_pixels, max_bytes)
 
-    def check_size(width: int, height: int) -> None:
-        if width <= 0 or height <= 0:
-            raise ImageError(f"{path}: image has zero size ({width} x {height} pixels)")
-        if width * height > max_pixels:
-            raise ImageError(
-                f"{path}: image is {width} x {height} = {width * height:,} pixels, over the limit of "
-                f"{max_pixels:,} that guards against decompression bombs; "
-                "if you trust this file, raise the limit with --max-pixels"
-            )
+    def check_size(width: int, height: int, channels: int = 1, sample_bytes: int = 1) -> None:
+        limit.check(path, width, height, channels, sample_bytes)
 
     try:
-        if kind == "PNG":
-            decoded = codecs.read_png(path, check_size)
-        elif kind == "TIFF":
-            decoded = read_tiff(path, check_size)
-        else:
-            decoded = codecs.read_pillow(path, kind, check_size)
-        if kind == "WEBP":
-            decoded.extra["lossless"] = codecs.webp_is_lossless(path)
+        with libcalls.library_call(max_pixels=limit.max_pixels):
+            if kind == "PNG":
+                decoded = codecs.read_png(path, check_size)
+            elif kind == "TIFF":
+                decoded = read_tiff(path, check_size)
+            else:
+                decoded = codecs.read_pillow(path, kind, check_size)
+            if kind == "WEBP":
+                decoded.extra["lossless"] = codecs.webp_is_lossless(path)
     except RestorerError:
         raise
+    except Image.DecompressionBombError as e:  # Pillow saw the size before our check could
+        raise limit.refused_by_pillow(path, e) from None
     except MemoryError:
         raise ImageError(f"{path}: not enough memory to load this image") from None
+    except (PngFormatError, codecs.Unsupported, codecs.Damaged) as e:  # ours: already plain words
+        raise ImageError(f"{path}: {e}") from e
     except Exception as e:  # any decoder failure is the file's problem, told in one line
-        raise ImageError(f"{path}: cannot read image: {_describe(e)}") from e
+        raise ImageError(f"{path}: {messages.unreadable(e, kind)}") from e
     return _photo(path, kind, decoded)
 
 
@@ -210,21 +219,6 @@ def _sniff(path: Path) -> str | None:
     return codecs.sniff(head)
 
 
-def _describe(e: BaseException) -> str:
-    if isinstance(e, UnidentifiedImageError):
-        return "not an image file, or in a format Restorer cannot read"
-    text = str(e).strip() or type(e).__name__
-    if isinstance(e, (PngFormatError, codecs.Unsupported, codecs.Damaged)):
-        return text
-    if "truncated" in text.lower():
-        return "file is truncated (incomplete download or copy?)"
-    if "decoder" in text.lower() or "broken data stream" in text.lower():
-        return f"image data are damaged or truncated ({text})"
-    if isinstance(e, OSError) and e.strerror:
-        text = e.strerror
-    return " ".join(f"{text} ({type(e).__name__})".split())
-
-
 def _photo(path: Path, kind: str | None, d: codecs.Decoded) -> Photo:
     extra = d.extra
     turn = d.orientation or exiflib.orientation(d.exif)
@@ -236,7 +230,11 @@ def _photo(path: Path, kind: str | None, d: codecs.Decoded) -> Photo:
     exif = exiflib.with_orientation(d.exif, 1) if d.exif else None
     icc = d.icc_profile
     if icc is not None and not exiflib.icc_fits(icc, pixels.shape[2]):
-        codecs.note(extra, f"{exiflib.icc_colour_space(icc)} colour profile dropped: it does not fit the pixels")
+        space = exiflib.icc_colour_space(icc) or ""
+        if space.isascii() and space.isalnum():
+            codecs.note(extra, f"{space} colour profile dropped: it does not fit the pixels")
+        else:
+            codecs.note(extra, "a damaged colour profile was dropped")
         icc = None
     fmt = kind or str(extra.pop("pillow_format", "") or "")
     return Photo(pixels, alpha, PhotoMeta(fmt, icc, exif, d.dpi, extra), path)
@@ -253,8 +251,11 @@ def save_photo(
     allow_8bit: bool = False,
     drop_alpha: bool = False,
     replace: bool = True,
-) -> None:
-    """Write a photo in the format its suffix names, with its metadata, atomically.
+) -> list[str]:
+    """Write a photo in the format its suffix names, with its metadata, atomically; returns save notes.
+
+    A metadata block the format cannot carry (EXIF or XMP over 64 KB in a JPEG, any profile in a
+    BMP) is left out, and the returned notes say which (one sentence each, for the CLI and app).
 
     ``replace=False`` refuses (ImageError) a file at ``path``, even one that appears while the
     photo is being encoded: the rename itself does not replace.
@@ -285,17 +286,23 @@ def save_photo(
             )
         alpha = None
     icc = meta.icc_profile if exiflib.icc_fits(meta.icc_profile, pixels.shape[2]) else None
+    exif = exiflib.with_orientation(meta.exif, 1) if meta.exif else None
+    blocks = {"icc": icc, "exif": exif, **{k: meta.extra.get(k) for k in ("xmp", "iptc", "photoshop")}}
+    kept, notes = codecs.fit_metadata(fmt, blocks)
+    left_out = {k for k in ("xmp", "iptc", "photoshop") if blocks[k] and kept[k] is None}
+    extra = {k: v for k, v in meta.extra.items() if k not in left_out} if left_out else meta.extra
     encode = codecs.Encode(
         pixels=pixels,
         alpha=alpha,
-        icc_profile=icc,
-        exif=exiflib.with_orientation(meta.exif, 1) if meta.exif else None,
+        icc_profile=kept["icc"],
+        exif=kept["exif"],
         dpi=meta.dpi,
-        extra=meta.extra,
+        extra=extra,
         source_format=meta.format,
         quality=quality,
     )
     atomic_write(path, lambda tmp: _WRITERS[fmt](tmp, encode), replace=replace)
+    return notes
 
 
 def save_format(path: Path) -> str:
@@ -310,8 +317,13 @@ def save_format(path: Path) -> str:
 def atomic_write(
     path: str | os.PathLike[str], write: Callable[[Path], None], *, replace: bool = True
 ) -> None:
-    """``restorer.core.atomic.atomic_write`` with this module's wording of decoder errors."""
-    _atomic.atomic_write(path, write, replace=replace, describe=_describe)
+    """``restorer.core.atomic.atomic_write`` with this module's wording of encoder errors and the library rules."""
+
+    def guarded(tmp: Path) -> None:
+        with libcalls.library_call():
+            write(tmp)
+
+    _atomic.atomic_write(path, guarded, replace=replace, describe=lambda e: messages.unwritable(e, Path(path)))
 
 
 # ---------------------------------------------------------------- display

@@ -9,12 +9,13 @@ import cv2
 import numpy as np
 
 from restorer.core import codecs
-from restorer.core.image import DEFAULT_MAX_PIXELS, atomic_write, load_photo, to_8bit
+from restorer.core.image import atomic_write, load_photo, to_8bit
 from restorer.errors import ImageError, MaskError
 
 
 def load_mask(
-    path: str | os.PathLike[str], shape: tuple[int, ...], *, max_pixels: int = DEFAULT_MAX_PIXELS
+    path: str | os.PathLike[str], shape: tuple[int, ...], *, max_pixels: int | None = None,
+    max_bytes: int | None = None,
 ) -> np.ndarray:
     """Read a mask image for a photo of ``shape`` (H, W[, C]) as bool H x W, True = hole.
 
@@ -23,7 +24,7 @@ def load_mask(
     rendering (Rec. 601 luma, 16-bit scaled to 8) is above 127, i.e. white = hole.
     """
     path = Path(path)
-    mask = load_photo(path, max_pixels=max_pixels)
+    mask = load_photo(path, max_pixels=max_pixels, max_bytes=max_bytes)
     height, width = int(shape[0]), int(shape[1])
     if (mask.height, mask.width) != (height, width):
         raise MaskError(

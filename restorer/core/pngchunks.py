@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from restorer.core.libcalls import MAX_INFLATED, MAX_TEXT_TOTAL
+
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 # Chunks copied verbatim from source to output: colour interpretation and text. Time (tIME)
@@ -18,15 +20,29 @@ COPIED = (b"sRGB", b"gAMA", b"cHRM", b"cICP", b"tEXt", b"zTXt", b"iTXt")
 # Chunks this module writes itself, so any the encoder emits are replaced.
 MANAGED = COPIED + (b"iCCP", b"pHYs", b"eXIf")
 
-# An ICC profile is a few kB to a few MB; refuse to inflate more (zlib bombs in iCCP).
-_MAX_ICC = 64 << 20
 _METERS_PER_INCH = 0.0254
 # iTXt header of an XMP packet: keyword, uncompressed, no language, no translated keyword.
 XMP_ITXT = b"XML:com.adobe.xmp\0\0\0\0\0"
 
 
 class PngFormatError(ValueError):
-    """The bytes are not a well-formed PNG (truncated, wrong signature, bad header)."""
+    """The bytes are not a well-formed PNG (truncated, wrong signature, bad header); the message is plain words."""
+
+
+TRUNCATED = "not a valid PNG file (it is truncated: an incomplete download or copy?)"
+BOMB = f"not a valid PNG file (a profile or text inside inflates past {MAX_INFLATED >> 20} MB: a decompression bomb?)"
+_IEND = struct.pack(">I", 0) + b"IEND" + struct.pack(">I", zlib.crc32(b"IEND"))
+
+
+def _overrun(read, size: int, kind: bytes) -> str:
+    """Why a chunk claims more bytes than the file has: a damaged header or length, or a cut-off file."""
+    if kind == b"IHDR":
+        return "not a valid PNG file (bad header)"
+    if not kind.isalpha():
+        return "not a valid PNG file (its chunk structure is damaged)"
+    if size >= 12 and read(size - 12, 12) == _IEND:  # the file is whole: the length field lies
+        return f"not a valid PNG file (chunk {kind.decode('latin-1')!r} has a wrong length)"
+    return TRUNCATED
 
 
 @dataclass
@@ -55,11 +71,11 @@ def _iter_chunks(read, size: int):
     pos = len(SIGNATURE)
     while pos < size:
         if pos + 8 > size:
-            raise PngFormatError("file is truncated (chunk header cut off)")
+            raise PngFormatError(TRUNCATED)
         length, kind = struct.unpack(">I4s", read(pos, 8))
         end = pos + 12 + length
         if end > size:
-            raise PngFormatError(f"file is truncated (chunk {kind.decode('latin-1')!r} cut off)")
+            raise PngFormatError(_overrun(read, size, kind))
         if kind == b"IDAT":
             yield kind, None, True, pos
         else:
@@ -81,14 +97,15 @@ def read_info(path: Path) -> PngInfo:
             return f.read(n)
 
         if read(0, 8) != SIGNATURE:
-            raise PngFormatError("not a PNG file")
+            raise PngFormatError("not a valid PNG file (wrong signature)")
         info: PngInfo | None = None
         seen_idat = seen_iend = False
+        text_total = 0
         for kind, data, crc_ok, _ in _iter_chunks(read, size):
             seen_iend = kind == b"IEND"
             if info is None:
                 if kind != b"IHDR" or data is None or len(data) != 13 or not crc_ok:
-                    raise PngFormatError("damaged PNG header (IHDR)")
+                    raise PngFormatError("not a valid PNG file (bad header)")
                 w, h, depth, ctype = struct.unpack(">IIBB", data[:10])
                 info = PngInfo(w, h, depth, ctype)
                 continue
@@ -107,13 +124,16 @@ def read_info(path: Path) -> PngInfo:
             elif kind == b"tRNS":
                 info.transparency = data
             elif kind in COPIED:
+                text_total += _text_size(kind, data)
+                if text_total > MAX_TEXT_TOTAL:
+                    raise PngFormatError(BOMB)
                 info.chunks.append((kind, data))
                 if kind == b"iTXt" and data.startswith(XMP_ITXT):
                     info.xmp = data[len(XMP_ITXT) :]
         if info is None:
-            raise PngFormatError("empty PNG (no header)")
+            raise PngFormatError("not a valid PNG file (no header)")
         if not seen_idat or not seen_iend:
-            raise PngFormatError(f"file is truncated (no {'image data' if not seen_idat else 'end marker'})")
+            raise PngFormatError(f"not a valid PNG file (it is truncated: no {'image data' if not seen_idat else 'end marker'})")
         return info
 
 
@@ -129,11 +149,34 @@ def verify(png: bytes | memoryview) -> None:
         length = struct.unpack(">I", view[pos : pos + 4])[0]
         end = pos + 12 + length
         if end > len(view):
-            raise PngFormatError("file is truncated")
+            raise PngFormatError(TRUNCATED)
         if zlib.crc32(view[pos + 4 : end - 4]) != struct.unpack(">I", view[end - 4 : end])[0]:
             kind = bytes(view[pos + 4 : pos + 8]).decode("latin-1")
-            raise PngFormatError(f"image data are damaged (checksum of chunk {kind!r} is wrong)")
+            raise PngFormatError(f"not a valid PNG file (its image data are damaged: chunk {kind!r} fails its checksum)")
         pos = end
+
+
+def _text_size(kind: bytes, data: bytes) -> int:
+    """The inflated size of a text chunk (what a reader holds); PngFormatError past MAX_INFLATED.
+
+    The same bound for every depth: 8-bit PNGs are decoded by Pillow, which refuses such a chunk,
+    and 16-bit ones must not pass them on into a PNG no reader opens.
+    """
+    rest = data.partition(b"\0")[2]  # after the keyword
+    if kind == b"zTXt":
+        body = rest[1:]  # after the compression method
+    elif kind == b"iTXt" and len(rest) > 1 and rest[0] == 1:  # compressed iTXt
+        body = rest[2:].partition(b"\0")[2].partition(b"\0")[2]  # after language and translated keyword
+    else:
+        return len(data)
+    inflater = zlib.decompressobj()
+    try:
+        size = len(inflater.decompress(body, MAX_INFLATED))
+    except zlib.error:
+        return len(data)  # a damaged text chunk: its reader skips it
+    if inflater.unconsumed_tail:
+        raise PngFormatError(BOMB)
+    return size
 
 
 def _read_iccp(info: PngInfo, data: bytes) -> None:
@@ -142,11 +185,11 @@ def _read_iccp(info: PngInfo, data: bytes) -> None:
         return
     inflater = zlib.decompressobj()
     try:
-        profile = inflater.decompress(rest[1:], _MAX_ICC)
+        profile = inflater.decompress(rest[1:], MAX_INFLATED)
     except zlib.error:
         return
     if inflater.unconsumed_tail:
-        return
+        raise PngFormatError(BOMB)
     info.icc_profile = profile
     info.icc_name = name.decode("latin-1") or "ICC Profile"
 
@@ -177,7 +220,7 @@ def metadata_chunks(
     return out
 
 
-def with_metadata(png: bytes, chunks: list[bytes]) -> bytes:
+def with_metadata(png: bytes | memoryview, chunks: list[bytes]) -> bytes:
     """Return the encoded PNG with its metadata chunks replaced by `chunks` (put after IHDR)."""
     if png[:8] != SIGNATURE:
         raise PngFormatError("encoder did not produce a PNG")

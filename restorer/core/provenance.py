@@ -9,6 +9,7 @@ convention) pins them, so two runs can give byte-identical outputs.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as _dt
 import hashlib
@@ -110,9 +111,24 @@ def sidecar_path(output: Path) -> Path:
     return output.with_name(output.name + SIDECAR_SUFFIX)
 
 
+# Blocks a target format cannot hold that the sidecar carries instead (PhotoMeta.extra key -> field).
+CARRIED = {"iptc": "iptc_iim", "photoshop": "photoshop_resources"}
+CARRIED_BY = {"iptc": frozenset({"JPEG", "TIFF"}), "photoshop": frozenset({"JPEG", "TIFF"})}
+
+
+def carried(extra: dict[str, Any], target_format: str) -> tuple[dict[str, str], list[str]]:
+    """The source's blocks that ``target_format`` leaves out, base64 for the sidecar, and a note saying so."""
+    out = {CARRIED[k]: base64.b64encode(extra[k]).decode("ascii")
+           for k in CARRIED if extra.get(k) and target_format not in CARRIED_BY[k]}
+    if not out:
+        return {}, []
+    return out, [f"{' and '.join(sorted(out))} kept in the sidecar (base64), as {target_format} files cannot hold them"]
+
+
 def sidecar(*, source: Path | None, source_sha256: str | None, output: Path, output_sha256: str,
             output_format: str, steps: Sequence[dict[str, Any]], xmp_history: bool,
-            notes: Sequence[str] = ()) -> dict[str, Any]:
+            notes: Sequence[str] = (), carried: dict[str, str] | None = None) -> dict[str, Any]:
+    extra = {"carried": carried} if carried else {}
     return {
         "restorer_sidecar": SIDECAR_VERSION,
         "software": "Restorer",
@@ -123,6 +139,7 @@ def sidecar(*, source: Path | None, source_sha256: str | None, output: Path, out
         "steps": list(steps),
         "xmp_history": xmp_history,
         "notes": list(notes),
+        **extra,
     }
 
 
@@ -168,16 +185,18 @@ def save_with_provenance(photo: Any, path: Path, prov: SaveProvenance, **save: A
     fmt = image.save_format(path)
     note = add_xmp_history(meta.extra, source_format=photo.meta.format, target_format=fmt)
     notes = [note] if note else []
-    image.save_photo(out, path, **save)
+    notes.extend(image.save_photo(out, path, **save))
     if prov.dropped:
         notes.append(f"{prov.dropped} early steps left the undo history (memory cap) and are not listed")
+    blocks, carried_notes = carried(photo.meta.extra, fmt)
     try:
         source = Path(photo.path) if photo.path else None
         record = sidecar(
             source=source, source_sha256=file_sha256(source) if source and source.is_file() else None,
             output=path, output_sha256=file_sha256(path), output_format=fmt, steps=prov.steps,
-            xmp_history=fmt in XMP_FORMATS and note is None, notes=notes)
+            xmp_history=fmt in XMP_FORMATS and note is None, notes=[*notes, *carried_notes], carried=blocks)
         write_sidecar(path, record, replace=prov.replace)
+        notes.extend(carried_notes)
     except (RestorerError, OSError) as exc:
         notes.append(f"no provenance sidecar: {exc}")
     return notes

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import math
 import os
 import struct
@@ -15,13 +14,11 @@ from PIL import Image, TiffImagePlugin
 from tifffile import COMPRESSION, PHOTOMETRIC, PLANARCONFIG, PREDICTOR, RESUNIT
 
 from restorer.core import exif as exiflib
+from restorer.core import iptc
 from restorer.core.codecs import Damaged, Decoded, Encode, SizeCheck, note, read_pillow
 
-# tifffile logs what it tolerates in a damaged file; the checks below turn what matters into one
-# plain message, so its own lines stay out of the user's terminal (debug logs still get them).
-logging.getLogger("tifffile").addHandler(logging.NullHandler())
-logging.getLogger("tifffile").propagate = False
-
+# tifffile's own log lines go to the debug log (restorer.core.libcalls); the checks below turn
+# what matters into one plain message.
 ICC, XMP, ORIENTATION = 34675, 700, 274
 EXIF_IFD, GPS_IFD, INTEROP_IFD = 0x8769, 0x8825, 0xA005
 # IFD0 tags that describe the photo rather than its storage; carried in PhotoMeta.exif.
@@ -47,7 +44,9 @@ def read_tiff(path: Path, check_size: SizeCheck) -> Decoded:
     """Decode page 1 with tifffile; kinds it does not map to L/RGB (palette, CMYK, 1-bit) go to Pillow."""
     with tifffile.TiffFile(path) as tif:
         page = tif.pages.first
-        check_size(page.imagewidth, page.imagelength)
+        spp = page.samplesperpixel if 1 <= page.samplesperpixel <= 32 else 1  # bogus counts: check_structure
+        channels = 3 if page.photometric == PHOTOMETRIC.PALETTE else spp
+        check_size(page.imagewidth, page.imagelength, channels, max(1, (page.bitspersample + 7) // 8))
         check_structure(page, os.path.getsize(path))
         extra: dict[str, Any] = {
             "tiff_compression": int(page.compression),
@@ -56,6 +55,10 @@ def read_tiff(path: Path, check_size: SizeCheck) -> Decoded:
         tags = page.tags
         if XMP in tags and isinstance(tags[XMP].value, bytes):
             extra["xmp"] = tags[XMP].value
+        for code, key in ((iptc.TIFF_IPTC, "iptc"), (iptc.TIFF_PHOTOSHOP, "photoshop")):
+            block = iptc.tiff_value(tags[code].value, int(tags[code].dtype), tif.byteorder) if code in tags else None
+            if block:
+                extra[key] = block
         icc = tags[ICC].value if ICC in tags and isinstance(tags[ICC].value, bytes) else None
         dpi = _dpi(tags)
         orientation = int(tags[ORIENTATION].value) if ORIENTATION in tags else 1
@@ -139,7 +142,7 @@ def check_structure(page: tifffile.TiffPage, file_size: int) -> None:
         kind = "tiles" if 322 in tags else "strips"
         raise Damaged(f"the TIFF directory is damaged ({len(offsets)} {kind} where the image needs {segments})")
     if any(off + n > file_size for off, n in zip(offsets, counts)):
-        raise Damaged("file is truncated (image data end early)")
+        raise Damaged("not a valid TIFF file (it is truncated: the image data end early)")
     if any(n <= 0 for n in counts):
         raise Damaged("the TIFF image data are incomplete (a strip or tile is empty)")
     if value(259, 1) == 1 and any(n < need for n, need in zip(counts, full)):
@@ -196,8 +199,8 @@ def _exif(path: Path, extra: dict[str, Any]) -> bytes | None:
             for tag, sub in _sub_ifds(src).items():
                 out[tag] = sub
             return exiflib.normalize(out.tobytes()) if len(out) else None
-    except Exception as e:  # metadata is worth keeping, never worth failing the load
-        note(extra, f"EXIF could not be read ({type(e).__name__})")
+    except Exception:  # metadata is worth keeping, never worth failing the load
+        note(extra, "the EXIF block is damaged and was left out")
         return None
 
 
@@ -239,6 +242,12 @@ def write_tiff(path: Path, enc: Encode) -> None:
             extratags.append((tag, "s", 0, value.strip("\0").encode("utf-8", "replace"), True))
     if enc.extra.get("xmp"):
         extratags.append((XMP, 1, len(enc.extra["xmp"]), enc.extra["xmp"], True))
+    iim = enc.extra.get("iptc") or iptc.iim_of(enc.extra.get("photoshop"))
+    if iim:  # UNDEFINED bytes: the IIM record as it is (readers also take tag type LONG)
+        extratags.append((iptc.TIFF_IPTC, 7, len(iim), iim, True))
+    if enc.extra.get("photoshop"):
+        irb = iptc.irb_with(enc.extra["photoshop"], iim)
+        extratags.append((iptc.TIFF_PHOTOSHOP, 1, len(irb), irb, True))
     # Over 4 GB the file must be BigTIFF, whose directories the patch below does not handle;
     # the same threshold tifffile uses, decided here so both sides agree.
     bigtiff = data.nbytes > 2**32 - 2**25

@@ -49,7 +49,10 @@ def launch(args: argparse.Namespace) -> MainWindow:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from restorer.core.libcalls import configure_debug_log
+
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    configure_debug_log()  # RESTORER_LOG=FILE / RESTORER_DEBUG=1: what the image libraries said
     app = make_app(sys.argv[:1])
     if args.smoke_test:
         if args.image is None:

@@ -57,14 +57,14 @@ class _Save:
 def _write_photo(photo: image.Photo, path: Path, allow_8bit: bool, drop_alpha: bool,
                  prov: SaveProvenance | None = None) -> list[str]:
     """Runs in the file thread: encode and write atomically (with the sidecar when ``prov``);
-    every failure is one line. Returns notes for the status bar (a sidecar that could not be written)."""
+    every failure is one line. Returns notes for the status bar (a block the format cannot carry, a
+    sidecar that could not be written)."""
     try:
         if prov is not None:
             return save_with_provenance(photo, path, prov, allow_8bit=allow_8bit, drop_alpha=drop_alpha)
-        image.save_photo(photo, path, allow_8bit=allow_8bit, drop_alpha=drop_alpha)
+        return image.save_photo(photo, path, allow_8bit=allow_8bit, drop_alpha=drop_alpha)
     except OSError as exc:  # save_photo words its own; this is a last guard against a traceback
         raise ImageError(f"{path}: cannot save: {exc.strerror or exc}") from None
-    return []
 
 
 class FileCommands(QObject):

@@ -1,10 +1,13 @@
 """A seeded generator of malformed photo files: bit flips, truncation, header and chunk damage, bogus
-tags, huge dimensions and odd modes, for PNG (8/16-bit), JPEG, TIFF (8/16-bit), WebP and BMP."""
+tags, huge dimensions, odd modes and damaged or bomb-like metadata (ICC, EXIF, XMP, text, IPTC), for
+PNG (8/16-bit), JPEG, TIFF (8/16-bit), WebP and BMP."""
 
 from __future__ import annotations
 
+import functools
 import io
 import random
+import re
 import struct
 import zlib
 from collections.abc import Callable
@@ -15,7 +18,15 @@ from PIL import Image
 
 H, W = 24, 32
 FORMATS = ("png8", "png16", "jpeg", "tiff8", "tiff16", "webp", "bmp")
-MUTATIONS = ("bitflip", "truncate", "header", "structure", "dimensions", "mode")
+MUTATIONS = ("bitflip", "truncate", "header", "structure", "dimensions", "mode", "metadata")
+
+# What the user must never see: library names and their messages, exception class names, programmer words.
+JARGON = re.compile(
+    r"libpng|libtiff|tifffile|TiffFile|PIL|Pillow|PngImagePlugin|MAX_TEXT|libdeflate|LIBDEFLATE|imagecodecs"
+    r"|grfmt|cv2|OpenCV|\[ ?WARN|warning:|Traceback|DOS attack|decoder object|driver|unpack|buffer|"
+    r"requested and|\(\w*(Error|error|Exception|Warning)\)|\b\w+Error\b|IFD|IHDR|tuple index|"
+    r"\b\d+ \(\w+\)$"
+)
 
 
 def _pixels(dtype=np.uint8, channels: int = 3) -> np.ndarray:
@@ -99,6 +110,8 @@ def mutate(fmt: str, mutation: str, seed: int) -> bytes:
         _dimensions(fmt, data, rng)
     elif mutation == "mode":
         _mode(fmt, data, rng)
+    elif mutation == "metadata":
+        return _metadata(fmt, bytes(data), rng)
     return bytes(data)
 
 
@@ -172,6 +185,68 @@ def _mode(fmt: str, data: bytearray, rng: random.Random) -> None:
             data[i + 12] ^= 0x10 << rng.randrange(4)  # alpha / version bits
     else:
         struct.pack_into("<H", data, 28, rng.choice((0, 1, 2, 4, 8, 15, 16, 24, 32, 64)))
+
+
+@functools.lru_cache(maxsize=4)
+def _zeros(size: int) -> bytes:
+    """``size`` zero bytes, deflated (a zlib bomb past 64 MB); cached, as compressing them is the slow part."""
+    return zlib.compress(bytes(size), 9)
+
+
+def _garbage(rng: random.Random, size: int) -> bytes:
+    return rng.randbytes(size)
+
+
+def _irb(rng: random.Random) -> bytes:
+    """A Photoshop resource block, sometimes with lying sizes or an IPTC record of random datasets."""
+    iim = b"".join(bytes([0x1C, 2, rng.randrange(256)]) + struct.pack(">H", n) + _garbage(rng, n)
+                   for n in (rng.randrange(0, 40) for _ in range(rng.randrange(1, 6))))
+    size = rng.choice((len(iim), len(iim) + 7, 0, 2**31 - 1))
+    name = rng.choice((b"\0\0", b"\x05abcde", b"\xff"))
+    return b"8BIM" + struct.pack(">H", rng.choice((0x0404, 0x03ED, 0xFFFF))) + name + struct.pack(">I", size) + iim
+
+
+def _metadata(fmt: str, good: bytes, rng: random.Random) -> bytes:
+    """The photo with a damaged, oversized or bomb-like metadata block (ICC, EXIF, XMP, text, IPTC)."""
+    if fmt.startswith("png"):
+        kind, body = rng.choice([
+            (b"iCCP", b"bomb\0\0" + _zeros(rng.choice((2 << 20, 70 << 20)))),
+            (b"iCCP", b"junk\0\0" + _garbage(rng, 300)),
+            (b"zTXt", b"Comment\0\0" + _zeros(rng.choice((3 << 20, 70 << 20)))),
+            (b"iTXt", b"Comment\0\1\0\0\0" + _garbage(rng, 200)),
+            (b"eXIf", _garbage(rng, rng.choice((4, 100, 70000)))),
+            (b"tEXt", b"Comment\0" + b"b" * rng.choice((10, 2 << 20))),
+        ])
+        chunk = struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        return good[:33] + chunk + good[33:]  # after the signature and IHDR
+    if fmt == "jpeg":
+        payload = rng.choice([
+            b"Photoshop 3.0\0" + _irb(rng),
+            b"Photoshop 3.0\0" + _garbage(rng, 100),
+            b"Exif\0\0" + _garbage(rng, 200),
+            b"http://ns.adobe.com/xap/1.0/\0" + _garbage(rng, 300),
+            b"ICC_PROFILE\0" + bytes([rng.randrange(4), rng.randrange(4)]) + _garbage(rng, 300),
+        ])
+        marker = {b"P": 0xED, b"E": 0xE1, b"h": 0xE1, b"I": 0xE2}[payload[:1]]
+        return good[:2] + bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload + good[2:]
+    if fmt.startswith("tiff"):
+        dtype = np.uint8 if fmt == "tiff8" else np.uint16
+        code, kind, value = rng.choice([(33723, 7, _garbage(rng, 50)), (33723, 4, _garbage(rng, 64)),
+                                        (34377, 1, _irb(rng)), (700, 1, _garbage(rng, 500)),
+                                        (34675, 7, _garbage(rng, 400))])
+        count = len(value) // 4 if kind == 4 else len(value)
+        buf = io.BytesIO()
+        tifffile.imwrite(buf, _pixels(dtype), photometric="rgb",
+                         extratags=[(code, kind, count, value[: 4 * count] if kind == 4 else value, True)])
+        return buf.getvalue()
+    if fmt == "webp":
+        key = rng.choice(("exif", "icc_profile", "xmp"))
+        buf = io.BytesIO()
+        Image.fromarray(_pixels()).save(buf, "WEBP", lossless=True, **{key: _garbage(rng, rng.choice((10, 500)))})
+        return buf.getvalue()
+    data = bytearray(good)  # BMP carries no metadata: damage the header instead
+    data[rng.randrange(54)] = rng.randrange(256)
+    return bytes(data)
 
 
 def cases(per_kind: int, first_seed: int = 0) -> list[tuple[str, str, int]]:

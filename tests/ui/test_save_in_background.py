@@ -32,14 +32,14 @@ class HeldSave:
         self.returned = threading.Event()
         self.error: BaseException | None = None
 
-    def __call__(self, photo: Any, path: Any, **kwargs: Any) -> None:
+    def __call__(self, photo: Any, path: Any, **kwargs: Any) -> list[str]:
         self.threads.append(threading.current_thread())
         self.entered.set()
         self.release.wait(20)
         try:
             if self.error is not None:
                 raise self.error
-            self.real(photo, path, **kwargs)
+            return self.real(photo, path, **kwargs)
         finally:
             self.returned.set()
 
