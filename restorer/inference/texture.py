@@ -24,14 +24,15 @@ def synthesise(region: Region, synth, guide_work: np.ndarray | None
     """float32 3 x crop.height x crop.width: the crop with its hole synthesised; yields (done, total)."""
     img = to_float_chw(region.pixels)
     h, w = region.mask.shape
-    guide = None
+    guide, scale = None, 1.0
     if guide_work is not None:
         guide = guide_work
+        scale = max(h / guide_work.shape[1], w / guide_work.shape[2])
         if guide.shape[1:] != (h, w):
             guide = np.stack([cv2.resize(c, (w, h), interpolation=cv2.INTER_LINEAR) for c in guide_work])
     mask = region.mask[None, None].astype(np.float32)
     allowed = None if region.allowed is None else region.allowed[None, None].astype(np.float32)
-    out = yield from synth.steps(img[None], mask, None if guide is None else guide[None], allowed)
+    out = yield from synth.steps(img[None], mask, None if guide is None else guide[None], allowed, scale)
     return out[0]
 
 

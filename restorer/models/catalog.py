@@ -107,6 +107,16 @@ PATCHMATCH = register(
 )
 
 
+# Chosen on the validation pairs (README, "Texture"; synthesis/compose.py): the guide's brightness below
+# a 1-px Gaussian (in the guide's pixels), the photo's patches above it at full strength, in brightness
+# only: detail about 0.8 of the original's, +0.2 to 0.25 dB over a 2-px split with the colour detail.
+# guide_colour off: hues only from the photo's own patches, so a network's colour blotch never shows.
+# Holes too thin for the network steer by and compose with Navier-Stokes instead of nothing
+# (+0.5 to 0.8 dB over an unguided synthesis).
+GUIDED_CONFIG = {"patch": 7, "lows": 1.0, "gain": 1.0, "guide_colour": False, "texture_colour": False,
+                 "thin_guide": "navier-stokes"}
+
+
 def _guided(name: str, guide: str, description: str) -> ModelSpec:
     return register(
         ModelSpec(
@@ -116,15 +126,15 @@ def _guided(name: str, guide: str, description: str) -> ModelSpec:
             licence=f"{_SYNTH_LICENCE}; guide: {_LEARNED_LICENCE}",
             kind="synthesis",
             guide_model=guide,
-            # lows 2: the guide's brightness below a 2-px Gaussian, the photo's patches above it
-            # (+0.1 to 0.15 dB over copying everything, detail still about 0.8). guide_colour off:
-            # hues only from the photo's own patches, so a network's colour blotch never shows
-            # (-0.02 dB). Measured on val; README table.
-            config={"patch": 7, "lows": 2.0, "guide_colour": False},
+            config=GUIDED_CONFIG,
         )
     )
 
 
+GUIDED_ENSEMBLE = _guided(
+    "guided-ensemble", "ensemble-compact",
+    "Both networks' structure + the photo's own texture at full resolution: the default for holes of any size",
+)
 GUIDED_PARTIALCONV = _guided(
     "guided-partialconv", "partialconv-compact",
     "Partial-Conv structure + the photo's own texture at full resolution: removing objects, large holes",

@@ -25,8 +25,9 @@ class GuidedInpainter:
         self._net: registry.Inpainter | None = None  # loaded on first use: the engine brings its own
 
     def steps(self, image: np.ndarray, mask: np.ndarray, guide: np.ndarray | None = None,
-              allowed: np.ndarray | None = None) -> Generator[tuple[int, int], None, np.ndarray]:
-        return self.synth.steps(image, mask, guide, allowed)
+              allowed: np.ndarray | None = None, guide_scale: float = 1.0
+              ) -> Generator[tuple[int, int], None, np.ndarray]:
+        return self.synth.steps(image, mask, guide, allowed, guide_scale)
 
     def guide(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """The learned model's fill of the batch (reflect-padded to its size multiple and cropped back)."""

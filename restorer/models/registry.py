@@ -135,7 +135,7 @@ def get_spec(name: str) -> ModelSpec:
 
 
 # Best first: what a fill uses when nobody picked a model (the app's first start, restorer-cli --model auto).
-PREFERRED = ("guided-partialconv", "partialconv", "edgeconnect", "partialconv-compact", "edgeconnect-compact")
+PREFERRED = ("guided-ensemble", "guided-partialconv", "partialconv", "edgeconnect", "partialconv-compact", "edgeconnect-compact")
 FALLBACK = "telea"
 
 

@@ -21,6 +21,7 @@ import numpy as np
 from restorer.core.steps import drain
 from restorer.errors import MaskError
 from restorer.synthesis import kernels
+from restorer.synthesis.compose import classical_guide, compose
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,10 @@ class Settings:
     lows: float = 0.0
     gain: float = 1.0
     guide_colour: bool = True  # False: take only the guide's brightness, the hue from the copied patches
+    texture_colour: bool = True  # False: the copied band above ``lows`` in brightness only (compose.py)
+    # With no guide given (a hole too thin for the network), steer and compose with this classical
+    # fill instead ("navier-stokes", "telea"); None = no guide (plain patchmatch).
+    thin_guide: str | None = None
     unguided_below: float = 12.0  # guided fills skip their network for holes at most this thick (px)
     seed: int = 0
 
@@ -88,11 +93,7 @@ def _shrink_mask(mask: np.ndarray, any_: bool) -> np.ndarray:
 
 def _first_guess(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
     """A smooth fill to start the coarsest level from when there is no guide (Telea per channel)."""
-    out = image.copy()
-    h8 = hole.astype(np.uint8)
-    for c in range(image.shape[2]):
-        out[..., c] = cv2.inpaint(np.ascontiguousarray(image[..., c] * 255.0), h8, 5, cv2.INPAINT_TELEA) / 255.0
-    return out
+    return classical_guide(image, hole, "telea")
 
 
 def _pad(arr: np.ndarray, r: int) -> np.ndarray:
@@ -151,12 +152,13 @@ def _bands(targets: np.ndarray, rows: int) -> np.ndarray:
 
 
 def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None = None,
-             guide: np.ndarray | None = None, settings: Settings = Settings()
+             guide: np.ndarray | None = None, settings: Settings = Settings(), guide_scale: float = 1.0
              ) -> Generator[tuple[int, int], None, np.ndarray]:
     """Fill ``hole`` (bool H x W) of ``image`` (float32 H x W x C in [0, 1]) from its own patches.
 
     ``allowed``: bool H x W, where patch centres may be copied from (None = anywhere known).
-    ``guide``: float32 H x W x C, a structural fill to follow (None = none).
+    ``guide``: float32 H x W x C, a structural fill to follow (None = none, or ``settings.thin_guide``).
+    ``guide_scale``: how many times the guide was upscaled to this size (its detail is that coarse).
     Returns a new array: known pixels unchanged, hole pixels synthesised.
     Raises NothingToCopy when no source patch lies wholly in known, allowed pixels.
     """
@@ -170,7 +172,10 @@ def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None 
         return image[..., 0].copy() if squeeze else image.copy()
     if settings.patch % 2 == 0 or settings.patch < 3:
         raise ValueError("patch side must be odd and at least 3")
+    restricted = allowed is not None
     allowed = ~hole if allowed is None else (np.asarray(allowed, bool) & ~hole)
+    if guide is None and settings.thin_guide is not None:
+        guide, guide_scale = classical_guide(image, hole, settings.thin_guide), 1.0
     r = settings.patch // 2
     n = level_count(hole, settings)
 
@@ -204,6 +209,12 @@ def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None 
         img[hl] = start[hl]
         level = _Level(img, hl, alloweds[depth], gd, r, settings.guide_weight)
         if level.coords.shape[0] == 0:
+            if guide is not None and not restricted and (depth == 0 or prev is None):
+                # a hole (nearly) as large as the photo leaves no whole patch to copy: the guide is
+                # the fill (only when the user did not restrict the sampling area: that is an error)
+                out = image.copy()
+                out[hole] = guide[hole]
+                return out[..., 0] if squeeze else out
             if depth == 0 or prev is None:
                 raise NothingToCopy("the sampling area leaves no known patch to copy from")
             prev, prev_nnf = level, None  # this level is too small to search: carry the estimate up
@@ -231,16 +242,9 @@ def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None 
     out = image.copy()
     filled = prev.unpadded()
     if guide is not None and settings.lows > 0:
-        # low frequencies from the guide; the copied patches give the band above
-        composite = np.where(hole[..., None], guide, image)
-        low = cv2.GaussianBlur(composite, (0, 0), settings.lows).reshape(image.shape)
-        own = cv2.GaussianBlur(filled, (0, 0), settings.lows).reshape(image.shape)
-        delta = low - own
-        if settings.guide_colour is False and delta.shape[2] == 3:
-            # only the guide's brightness: hues come from the copied patches, which are the photo's
-            # own, so a learned model's off-hue blotch cannot reach the output
-            delta = np.repeat(delta.mean(axis=2, keepdims=True), 3, axis=2)
-        filled = own + delta + settings.gain * (filled - own)
+        filled = compose(filled, image, hole, guide, lows=settings.lows, gain=settings.gain,
+                         guide_colour=settings.guide_colour, texture_colour=settings.texture_colour,
+                         guide_scale=guide_scale)
     out[hole] = filled[hole]
     return out[..., 0] if squeeze else out
 

@@ -32,7 +32,8 @@ class PatchInpainter:
         self.settings = settings
 
     def steps(self, image: np.ndarray, mask: np.ndarray, guide: np.ndarray | None = None,
-              allowed: np.ndarray | None = None) -> Generator[tuple[int, int], None, np.ndarray]:
+              allowed: np.ndarray | None = None, guide_scale: float = 1.0
+              ) -> Generator[tuple[int, int], None, np.ndarray]:
         if image.ndim != 4 or mask.ndim != 4 or mask.shape[1] != 1:
             raise ValueError("expected image N x C x H x W and mask N x 1 x H x W")
         out = np.array(image, dtype=np.float32, copy=True)
@@ -43,7 +44,7 @@ class PatchInpainter:
             g = None if guide is None else np.ascontiguousarray(guide[n].transpose(1, 2, 0), np.float32)
             a = None if allowed is None else allowed[n, 0] > 0.5
             filled = yield from complete(np.ascontiguousarray(out[n].transpose(1, 2, 0)), hole, allowed=a,
-                                         guide=g, settings=self.settings)
+                                         guide=g, settings=self.settings, guide_scale=guide_scale)
             out[n] = np.clip(filled, 0.0, 1.0).transpose(2, 0, 1)
         return out
 

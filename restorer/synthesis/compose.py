@@ -1,0 +1,58 @@
+"""How a guided fill's output is put together from the guide and the copied patches.
+
+Measured on the validation pairs (README, "Texture"): a learned fill is the most faithful estimate
+of the hole's coarse content, and copied patches are the only source of real detail, so the output
+keeps the guide below a Gaussian of ``lows`` px and takes the band above it from the patches, scaled
+by ``gain``. The copied band is taken in brightness only when ``texture_colour`` is off (the
+photo's grain and texture live in brightness; copied colour detail showed as specks of the hue of
+wherever a patch came from), and the guide gives only brightness when ``guide_colour`` is off (a
+network's colour blotch cannot reach the output).
+
+``lows`` is in the guide's own pixels: a guide upscaled k times holds nothing finer than about k
+output pixels, so the split is made at ``lows * k`` and the band the guide lacks comes from the
+photo's patches, not from the blur of an upscale.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # Rec. 601
+
+
+def classical_guide(image: np.ndarray, hole: np.ndarray, method: str) -> np.ndarray:
+    """A smooth fill of ``hole`` (OpenCV per channel) to steer and compose with when no network runs:
+    float32 H x W x C in [0, 1], like ``image``."""
+    flag = {"navier-stokes": cv2.INPAINT_NS, "telea": cv2.INPAINT_TELEA}[method]
+    out = image.copy()
+    h8 = hole.astype(np.uint8)
+    for c in range(image.shape[2]):
+        out[..., c] = cv2.inpaint(np.ascontiguousarray(image[..., c] * 255.0), h8, 5, flag) / 255.0
+    return out
+
+
+def _blur(x: np.ndarray, sigma: float) -> np.ndarray:
+    return cv2.GaussianBlur(x, (0, 0), sigma).reshape(x.shape)
+
+
+def _brightness(x: np.ndarray) -> np.ndarray:
+    """The per-pixel brightness of H x W x C (C = 1 or 3), repeated over the channels."""
+    if x.shape[2] != 3:
+        return x
+    return np.repeat((x @ LUMA)[..., None], 3, axis=2)
+
+
+def compose(filled: np.ndarray, image: np.ndarray, hole: np.ndarray, guide: np.ndarray, *, lows: float,
+            gain: float, guide_colour: bool, texture_colour: bool, guide_scale: float = 1.0) -> np.ndarray:
+    """The guide's low frequencies plus the copied patches' detail above them (all H x W x C float32)."""
+    sigma = lows * max(1.0, guide_scale)
+    low = _blur(np.where(hole[..., None], guide, image).astype(np.float32), sigma)
+    own = _blur(filled, sigma)
+    detail = filled - own
+    if not texture_colour:
+        detail = _brightness(detail)
+    delta = low - own
+    if not guide_colour and delta.shape[2] == 3:
+        delta = np.repeat(delta.mean(axis=2, keepdims=True), 3, axis=2)
+    return own + delta + gain * detail
