@@ -212,8 +212,8 @@ def cmd_models(args: argparse.Namespace) -> int:
         return EXIT_OK
     width = max(len(r["name"]) for r in rows)
     for r in rows:
-        state = r["state"] if r["state"] == "ready" else f"unavailable: {r['reason']}"
-        print(f"{r['name']:<{width}}  {state}")
+        shown = r["state"] if r["state"] == "ready" else f"unavailable: {r['reason']}"
+        print(f"{r['name']:<{width}}  {shown}")
         print(f"{'':<{width}}  {r['description']}; runs on {r['device']}; licence {r['licence']}")
     return EXIT_OK
 

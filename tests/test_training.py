@@ -36,7 +36,7 @@ def _mask_set(folder: Path, per_bucket: int = 3, size: int = 64) -> Path:
     for lo, hi in ((1, 10), (10, 20), (20, 30)):
         sub = folder / f"ratio_{lo:02d}-{hi:02d}" / "no_border"
         sub.mkdir(parents=True)
-        for j in range(per_bucket):
+        for _ in range(per_bucket):
             target = rng.uniform(lo, hi) / 100
             m = np.zeros((size, size), np.uint8)
             flat = rng.permutation(size * size)[: int(target * size * size)]

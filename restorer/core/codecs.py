@@ -86,8 +86,9 @@ def read_pillow(path: Path, kind: str | None, check_size: SizeCheck) -> Decoded:
     try:
         check_size(*im.size)
         extra: dict[str, Any] = {} if kind else {"pillow_format": im.format}
-        if getattr(im, "n_frames", 1) > 1:
-            note(extra, f"only the first of {im.n_frames} frames was read")
+        frames = getattr(im, "n_frames", 1)
+        if frames > 1:
+            note(extra, f"only the first of {frames} frames was read")
         im.load()  # full decode now, so truncation and corruption surface here, not later
         info = dict(im.info)
         usable = _supported_mode(im, extra)

@@ -308,7 +308,7 @@ def save_format(path: Path) -> str:
 
 
 def atomic_write(
-    path: str | os.PathLike[str], write: Callable[[Path], None], *, replace: bool = True
+    path: str | os.PathLike[str], write: Callable[[Path], object], *, replace: bool = True
 ) -> None:
     """``restorer.core.atomic.atomic_write`` with this module's wording of decoder errors."""
     _atomic.atomic_write(path, write, replace=replace, describe=_describe)

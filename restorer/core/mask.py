@@ -14,6 +14,7 @@ stay fast on 100-megapixel masks.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import NamedTuple
 
 import cv2
@@ -200,7 +201,7 @@ def _disc(px: int) -> np.ndarray:
     return (xx * xx + yy * yy <= px * px).astype(np.uint8)
 
 
-def _morph(mask: np.ndarray, px: int, op: int) -> np.ndarray:
+def _morph(mask: np.ndarray, px: int, op: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
     _check_mask(mask)
     if px < 0:
         raise ValueError(f"grow/shrink distance must be >= 0, got {px}")

@@ -99,7 +99,7 @@ def check_structure(page: tifffile.TiffPage, file_size: int) -> None:
     tags = page.tags
 
     def value(code: int, default: int) -> int:
-        v = tags[code].value if code in tags else default
+        v: Any = tags[code].value if code in tags else default
         return int(v[0] if isinstance(v, tuple) and v else v)
 
     known = {262: set(map(int, PHOTOMETRIC)), 284: {1, 2}, 259: set(map(int, COMPRESSION)), 266: {1, 2},

@@ -22,8 +22,7 @@ def pad_to(arr: np.ndarray, h: int, w: int) -> np.ndarray:
     if dh == 0 and dw == 0:
         return arr
     widths = [(0, dh), (0, dw)] + [(0, 0)] * (arr.ndim - 2)
-    mode = "reflect" if min(arr.shape[:2]) > 1 else "edge"
-    return np.pad(arr, widths, mode=mode)
+    return np.pad(arr, widths, mode="reflect" if min(arr.shape[:2]) > 1 else "edge")
 
 
 class Unit(NamedTuple):

@@ -6,7 +6,7 @@ import math
 import threading
 from collections.abc import Generator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import cv2
 import numpy as np
@@ -69,7 +69,7 @@ class _Session:
         opts = job.options
         self.device = devices.resolve_device(opts.device) if self.neural else "cpu"
         self.model: registry.Inpainter | None = None
-        self.synth = None
+        self.synth: registry.Inpainter | None = None
         self.synthesis = synthesis and fill
         self.settings = settings_from(self.spec.config) if synthesis else None
         self.edge_model = False
@@ -85,7 +85,10 @@ class _Session:
 
     def direct(self, region: Region) -> bool:
         """Whether a region skips the network: plain synthesis, or a hole too thin to need a guide."""
-        return self.synthesis and (self.net is None or not needs_guide(region, self.settings))
+        if not self.synthesis:
+            return False
+        assert self.settings is not None  # a synthesis model always has its settings
+        return self.net is None or not needs_guide(region, self.settings)
 
     def _note(self, text: str) -> None:
         if text not in self.notes:
@@ -110,7 +113,8 @@ class _Session:
         assert self.model is not None
         edges = None
         if self.edge_model:
-            edges = (np.asarray(self.model.predict_edges(img, msk)) > 0.5).astype(np.float32)
+            edges = (np.asarray(cast(registry.EdgeInpainter, self.model).predict_edges(img, msk)) > 0.5
+                     ).astype(np.float32)
             if guide is not None:
                 hole = msk > 0.5
                 if self.job.options.guide_mode == "replace":
@@ -119,7 +123,8 @@ class _Session:
                     edges = np.maximum(edges, guide * hole)
         if not self.fill:
             return None, edges
-        out = self.model(img, msk, edges=edges) if edges is not None else self.model(img, msk)
+        out = cast(registry.EdgeInpainter, self.model)(img, msk, edges=edges) if edges is not None else \
+            self.model(img, msk)
         return np.asarray(out, dtype=np.float32), edges
 
     def infer(self, img: np.ndarray, msk: np.ndarray, guide: np.ndarray | None):

@@ -252,7 +252,7 @@ def canny_edges(
     (Telea), so its border makes no step; edges inside the hole or within ``margin`` px of it are then
     dropped, since damage often bleeds a pixel or two past the mask a user paints.
     """
-    img = np.asarray(gray, dtype=np.float32)
+    img: np.ndarray = np.asarray(gray, dtype=np.float32)
     if img.ndim != 2:
         raise ValueError("canny_edges expects a 2-D gray image")
     hole = None

@@ -177,7 +177,7 @@ def load_network(spec: ModelSpec, weights: Path) -> tuple[nn.Module, dict[str, A
         raise ModelUnavailable(f"model {spec.name!r} is unavailable: model card is unreadable: {exc}") from None
     config = card.get("config") if isinstance(card, dict) else None
     arch = config.get("arch") if isinstance(config, dict) else None
-    if arch not in _BUILDERS or arch != spec.config.get("arch"):
+    if not isinstance(config, dict) or arch not in _BUILDERS or arch != spec.config.get("arch"):
         raise ModelUnavailable(
             f"model {spec.name!r} is unavailable: its model card has no '{spec.config.get('arch')}' architecture config"
         )
@@ -221,7 +221,8 @@ def _fold_parametrizations(network: nn.Module) -> None:
     with torch.no_grad():
         for module in list(network.modules()):
             if parametrize.is_parametrized(module):
-                for tensor_name in list(module.parametrizations.keys()):
+                parametrizations: Any = module.parametrizations  # torch types it Tensor | Module
+                for tensor_name in list(parametrizations.keys()):
                     parametrize.remove_parametrizations(module, tensor_name, leave_parametrized=True)
 
 
@@ -230,7 +231,8 @@ def _build(spec: ModelSpec, device: str, weights: Path | None, half: bool, cls: 
         raise ModelUnavailable(f"model {spec.name!r} is unavailable: it needs a weights file")
     where = resolve_device(device)
     network, card = load_network(spec, Path(weights))
-    inference = card.get("inference") if isinstance(card.get("inference"), dict) else {}
+    given = card.get("inference")
+    inference = given if isinstance(given, dict) else {}
     kind = inference.get("half", spec.config.get("half"))
     pad = int(getattr(network, "pad_multiple", spec.pad_multiple))
     return cls(spec.name, network, where, pad, half_kind=kind if isinstance(kind, str) else None, half=half)

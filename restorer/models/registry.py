@@ -44,6 +44,14 @@ class Inpainter(Protocol):
     def __call__(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray: ...
 
 
+class EdgeInpainter(Inpainter, Protocol):
+    """A model that predicts the hole's edges first and fills along an edge map it may be given."""
+
+    def predict_edges(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray: ...
+
+    def __call__(self, image: np.ndarray, mask: np.ndarray, edges: np.ndarray | None = None) -> np.ndarray: ...
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """One registry entry.

@@ -38,7 +38,8 @@ RESUME_OVERRIDES = ("run", "steps", "workers", "threads", "ckpt_every", "val_eve
 
 
 def _unwrap(module: torch.nn.Module) -> torch.nn.Module:
-    return module.module if hasattr(module, "module") else module
+    inner = getattr(module, "module", module)  # DataParallel / DistributedDataParallel wrap the real one
+    return inner if isinstance(inner, torch.nn.Module) else module
 
 
 def init_from(task: Task, spec: str) -> dict[str, int]:
@@ -50,7 +51,7 @@ def init_from(task: Task, spec: str) -> dict[str, int]:
     prefix, _, path = spec.rpartition("=")
     if shipped.is_weights(path):  # shipped weights + card: the archivist's fine-tune of a released model
         src, own_steps = shipped.load_state(Path(path))
-        ckpt = {"config": {"lineage": {}}, "step": own_steps}
+        ckpt: dict[str, Any] = {"config": {"lineage": {}}, "step": own_steps}
     else:
         ckpt = load_checkpoint(Path(path))
         src = ckpt["nets"]["generator"]

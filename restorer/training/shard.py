@@ -55,7 +55,8 @@ def pack(
     order = np.arange(len(photos)) if square else np.random.default_rng(seed).permutation(len(photos))
     out.mkdir(parents=True, exist_ok=True)
     params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)] if fmt == "jpg" else [cv2.IMWRITE_PNG_COMPRESSION, 9]
-    total, written, skipped = 0, [], []
+    total, skipped = 0, []
+    written: list[dict[str, str]] = []
     for i in order:
         src = photos[int(i)]
         img = cv2.imread(str(src), cv2.IMREAD_COLOR)

@@ -46,7 +46,7 @@ class Pyramid:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.levels[0].shape[:2]  # type: ignore[return-value]
+        return self.levels[0].shape[:2]
 
     def _shrink(self, arr: np.ndarray) -> np.ndarray:
         return _half(arr)

@@ -74,6 +74,7 @@ def test_weights_stay_within_the_size_budget() -> None:
     assert 0 < total <= 60 * 2**20
 
 
+@pytest.mark.slow  # over a minute per model on a laptop CPU: the quick suite (-m "not slow") skips it
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_model_beats_telea_and_navier_stokes_on_project_photos(name: str) -> None:
     """Outside the validation set each shipped model keeps its lead over both baselines by MARGINS."""
