@@ -105,7 +105,7 @@ def _key(target: Path, out: Path) -> str:
 
 
 def _is_done(target: Path, want: str | None) -> bool:
-    from restorer.core.provenance import file_sha256
+    from restorer.checksums import file_sha256
 
     return want is not None and target.is_file() and file_sha256(target) == want
 

@@ -25,3 +25,8 @@ class ModelUnavailable(RestorerError):
 
 class Cancelled(RestorerError):
     """A job was cancelled by the user."""
+
+
+class OutOfMemory(RestorerError, RuntimeError):
+    """A model ran out of device memory (raised in place of the framework's own error; the engine
+    retries with smaller crops, then on the CPU)."""

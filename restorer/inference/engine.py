@@ -33,7 +33,7 @@ class EngineOptions:
     half: bool = True  # half precision where it is safe (CUDA only)
     # bool H x W guide lines drawn by the user, full-resolution photo coordinates; they are added to
     # the predicted edges inside the hole ('add') or replace them there ('replace'). Used only by
-    # models with predict_edges (EdgeConnect); others ignore them.
+    # models whose spec declares predicts_edges (EdgeConnect); others ignore them.
     guide_edges: np.ndarray | None = field(default=None, compare=False, repr=False)
     guide_mode: str = "add"
     pack: bool = True  # small crops share model calls (False: one call per crop, for comparison)
@@ -99,17 +99,6 @@ def _check_inputs(pixels: np.ndarray, mask: np.ndarray) -> None:
                         f"{pixels.shape[1]} x {pixels.shape[0]}")
 
 
-def _context(spec: registry.ModelSpec) -> tuple[int, float]:
-    """How much known context a model needs around a hole: (pixels at least, fraction of the hole's width)."""
-    if spec.context is not None:
-        return spec.context
-    if spec.neural:
-        return 32, 0.5
-    # Telea and Navier-Stokes read only known pixels within `radius` of the hole: a wider crop gives
-    # the same fill (bit for bit) and only costs time.
-    return int(spec.config.get("radius", 5)) + 2, 0.0
-
-
 def _sources(options: EngineOptions, mask: np.ndarray) -> np.ndarray | None:
     """Where synthesis may copy from (bool photo-sized), or None for anywhere; refuses an empty area."""
     area = options.sample_area
@@ -147,12 +136,12 @@ def plan(pixels: np.ndarray, mask: np.ndarray, model: str, options: EngineOption
                             f"{mask.shape[1]} x {mask.shape[0]}")
         guide = np.asarray(guide, dtype=bool)
     work_size = options.work_size or spec.work_size
-    margin, ratio = _context(spec)
+    margin, ratio = spec.context
     regions = plan_regions(
         pixels, mask, work_size=work_size, pad_multiple=max(1, spec.pad_multiple),
         min_margin=margin if options.min_margin is None else options.min_margin,
         margin_ratio=ratio if options.margin_ratio is None else options.margin_ratio,
-        guide=guide, pack=options.pack, grow=spec.neural, sources=sources, reach_sources=reach,
+        guide=guide, pack=options.pack, grow=spec.learned, sources=sources, reach_sources=reach,
     )
     options = dataclasses.replace(options, guide_edges=None, sample_area=None)
     return Job(id=job_id, revision=revision, model=model, options=options,
@@ -202,7 +191,7 @@ def predict_edges(pixels: np.ndarray, mask: np.ndarray, model: str, options: Eng
                   on_progress: Callable[[Progress], None] | None = None) -> list[tuple[BBox, np.ndarray]]:
     """The edge map an edge-guided model would fill with, per region (crop box, float32 {0,1} crop-sized).
 
-    Models without ``predict_edges`` (everything but EdgeConnect) give an empty list. Guide edges in
+    Models whose spec does not declare ``predicts_edges`` (everything but EdgeConnect) give an empty list. Guide edges in
     ``options`` are merged in as they would be for the fill, so the app can show exactly what will guide it.
     """
     from restorer.inference.runner import execute

@@ -31,15 +31,10 @@ class GuidedInpainter:
         return self.synth.steps(image, mask, guide, allowed)
 
     def guide(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """The learned model's fill of the batch (reflect-padded to its size multiple and cropped back)."""
+        """The learned model's fill of the batch (a direct call: the network pads to its multiple and crops back)."""
         if self._net is None:
             self._net = registry.load(self._guide_name, device=self.device)
-        pad = max(1, registry.get_spec(self._guide_name).pad_multiple)
-        h, w = image.shape[2:]
-        ph, pw = -h % pad, -w % pad
-        img = np.pad(image, ((0, 0), (0, 0), (0, ph), (0, pw)), mode="reflect") if ph or pw else image
-        msk = np.pad(mask, ((0, 0), (0, 0), (0, ph), (0, pw)), mode="reflect") if ph or pw else mask
-        return np.asarray(self._net(img, msk), np.float32)[:, :, :h, :w]
+        return np.asarray(self._net(image, mask), np.float32)
 
     def __call__(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         out = np.array(image, np.float32, copy=True)
