@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from restorer.core.mask import BBox
+from restorer.core.box import BBox
 
 TARGETS = ("photo", "mask")
 KINDS = ("stroke", "erase", "mask", "fill")

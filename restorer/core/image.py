@@ -184,7 +184,7 @@ def load_photo(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PI
     except MemoryError:
         raise ImageError(f"{path}: not enough memory to load this image") from None
     except Exception as e:  # any decoder failure is the file's problem, told in one line
-        raise ImageError(f"{path}: cannot read image: {_describe(e)}") from e
+        raise ImageError(f"{path}: cannot read image: {describe_error(e)}") from e
     return _photo(path, kind, decoded)
 
 
@@ -210,7 +210,8 @@ def _sniff(path: Path) -> str | None:
     return codecs.sniff(head)
 
 
-def _describe(e: BaseException) -> str:
+def describe_error(e: BaseException) -> str:
+    """One user-facing phrase for a codec's exception (decoders and encoders word them very differently)."""
     if isinstance(e, UnidentifiedImageError):
         return "not an image file, or in a format Restorer cannot read"
     text = str(e).strip() or type(e).__name__
@@ -295,7 +296,7 @@ def save_photo(
         source_format=meta.format,
         quality=quality,
     )
-    atomic_write(path, lambda tmp: _WRITERS[fmt](tmp, encode), replace=replace)
+    _atomic.atomic_write(path, lambda tmp: _WRITERS[fmt](tmp, encode), replace=replace, describe=describe_error)
 
 
 def save_format(path: Path) -> str:
@@ -305,13 +306,6 @@ def save_format(path: Path) -> str:
         known = ", ".join(sorted(SAVE_FORMATS))
         raise ImageError(f"{path}: unknown output type {path.suffix or '(no suffix)'!r}; use one of {known}")
     return fmt
-
-
-def atomic_write(
-    path: str | os.PathLike[str], write: Callable[[Path], object], *, replace: bool = True
-) -> None:
-    """``restorer.core.atomic.atomic_write`` with this module's wording of decoder errors."""
-    _atomic.atomic_write(path, write, replace=replace, describe=_describe)
 
 
 # ---------------------------------------------------------------- display

@@ -9,7 +9,8 @@ import cv2
 import numpy as np
 
 from restorer.core import codecs
-from restorer.core.image import DEFAULT_MAX_PIXELS, atomic_write, load_photo, to_8bit
+from restorer.core.atomic import atomic_write
+from restorer.core.image import DEFAULT_MAX_PIXELS, describe_error, load_photo, to_8bit
 from restorer.errors import ImageError, MaskError
 
 
@@ -46,4 +47,4 @@ def save_mask(mask: np.ndarray, path: str | os.PathLike[str]) -> None:
         raise ValueError(f"a mask is H x W, got shape {mask.shape}")
     pixels = np.where(mask, np.uint8(255), np.uint8(0))[:, :, None]
     encode = codecs.Encode(pixels, None, None, None, None, {}, "", 100)
-    atomic_write(path, lambda tmp: codecs.write_png(tmp, encode))
+    atomic_write(path, lambda tmp: codecs.write_png(tmp, encode), describe=describe_error)

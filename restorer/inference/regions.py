@@ -9,7 +9,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from restorer.core.mask import BBox
+from restorer.core.box import BBox
 
 # A crop up to this many times the model's work size still runs in one pass at full resolution:
 # fully convolutional models cope with a little more than they were trained on.

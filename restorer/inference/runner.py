@@ -6,22 +6,20 @@ import math
 import threading
 from collections.abc import Generator
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 import cv2
 import numpy as np
 
 from restorer.errors import Cancelled, OutOfMemory, RestorerError
 from restorer.inference.batches import Canvas, batch_arrays, schedule, work_inputs
+from restorer.inference.job import Job, Progress, Result
 from restorer.inference.paste import make_patch
 from restorer.inference.regions import Region, round_up, tile_boxes
 from restorer.inference.texture import needs_guide, synthesise, with_grain
 from restorer.synthesis.model import settings_from
 from restorer.models import device as devices
 from restorer.models import registry
-
-if TYPE_CHECKING:
-    from restorer.inference.engine import Job, Progress, Result
 
 # Below this side a tile is not split further after running out of memory; the CPU takes over.
 MIN_TILE = 64
@@ -175,8 +173,6 @@ def _feather_radius(scale: float, learned: bool) -> int:
 
 def execute(job: Job, cancel: threading.Event | None, *, fill: bool) -> Generator[Progress, None, Result]:
     """Run ``job``: fill its holes (or only predict edges when ``fill`` is False)."""
-    from restorer.inference.engine import Progress, Result
-
     def check() -> None:
         if cancel is not None and cancel.is_set():
             raise Cancelled("the fill was cancelled; the photo is unchanged")

@@ -19,9 +19,6 @@ from restorer.errors import RestorerError
 from restorer.training.masks import MaskGenerator
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_TRAIN_DIR = REPO_ROOT.parent / "shared" / "data" / "train"
-DEFAULT_MASK_DIR = REPO_ROOT.parent / "shared" / "data" / "val" / "masks"
 
 # Sepia as the classic tone matrix (rows give R, G, B out of R, G, B in).
 _SEPIA = np.array([[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0.131]], np.float32)

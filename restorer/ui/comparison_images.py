@@ -41,7 +41,7 @@ DISPLAY_MAX_SIDE = 2048
 MASK_TINT = (255, 40, 40)  # the hole colour used in thumbnails and step comparisons
 MASK_ALPHA = 0.55
 
-Box = tuple[int, int, int, int]  # y0, x0, y1, x1 (exclusive ends), the layout of core.mask.BBox
+Box = tuple[int, int, int, int]  # y0, x0, y1, x1 (exclusive ends), the layout of core.box.BBox
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from restorer.core.image import to_8bit
 # Stop halving once the level fits in this many pixels on its long side.
 SMALLEST_SIDE = 512
 
-Box = tuple[int, int, int, int]  # y0, x0, y1, x1 (exclusive ends), like core.mask.BBox
+Box = tuple[int, int, int, int]  # y0, x0, y1, x1 (exclusive ends), like core.box.BBox
 
 
 def _half(arr: np.ndarray) -> np.ndarray:

@@ -101,7 +101,6 @@ class JobRunner(QObject):
     computed = Signal(int, object)
     failed = Signal(int, str)
     cancelled = Signal(int)
-    idle = Signal()  # no job is queued or running any more
 
     _job_requested = Signal(int, object, object)
     _call_requested = Signal(int, object, object)
@@ -160,23 +159,15 @@ class JobRunner(QObject):
     def _on_finished(self, result: Any) -> None:
         self._tokens.pop(result.job_id, None)
         self.finished.emit(result)
-        if not self._tokens:
-            self.idle.emit()
 
     def _on_computed(self, job_id: int, value: Any) -> None:
         self._tokens.pop(job_id, None)
         self.computed.emit(job_id, value)
-        if not self._tokens:
-            self.idle.emit()
 
     def _on_failed(self, job_id: int, message: str) -> None:
         self._tokens.pop(job_id, None)
         self.failed.emit(job_id, message)
-        if not self._tokens:
-            self.idle.emit()
 
     def _on_cancelled(self, job_id: int) -> None:
         self._tokens.pop(job_id, None)
         self.cancelled.emit(job_id)
-        if not self._tokens:
-            self.idle.emit()

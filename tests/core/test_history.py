@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from restorer.core.history import Edit, History, Patch, apply_edit
-from restorer.core.mask import BBox
+from restorer.core.box import BBox
 
 
 def _edit(arr: np.ndarray, box: BBox, value: int, label: str = "e") -> Edit:
