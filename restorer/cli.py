@@ -8,154 +8,16 @@ import os
 import signal
 import sys
 import threading
-import time
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from restorer import __version__
-from restorer.errors import ImageError, RestorerError
+from restorer.cli_common import PROG
+from restorer.cli_fill import require_model, run_fill
+from restorer.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE, RestorerError
 
-PROG = "restorer-cli"
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
-
-
-# --- helpers ---------------------------------------------------------------------------------------
-
-
-class ProgressLine:
-    """A one-line progress bar on stderr (only when stderr is a terminal, so logs stay clean)."""
-
-    def __init__(self, label: str, enabled: bool) -> None:
-        self.label = label
-        self.enabled = enabled and sys.stderr.isatty()
-        self.start = time.monotonic()
-
-    def __call__(self, progress) -> None:  # progress: restorer.inference.engine.Progress
-        if not self.enabled:
-            return
-        total = max(progress.total, 1)
-        width = 30
-        filled = int(width * progress.done / total)
-        bar = "#" * filled + "-" * (width - filled)
-        elapsed = time.monotonic() - self.start
-        sys.stderr.write(f"\r{self.label} [{bar}] {progress.done}/{total} {elapsed:5.1f}s {progress.message[:30]:30}")
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\n")
-
-
-def _check_output(output: Path, inputs: Sequence[Path], overwrite: bool) -> None:
-    """Refuse to overwrite anything without --overwrite, and never an input even with it unless it's named."""
-    from restorer.core.image import save_format
-
-    save_format(output)
-    if output.is_dir():
-        raise ImageError(f"{output}: is a folder; give a file name for the output")
-    folder = output.parent if str(output.parent) else Path(".")
-    if not folder.is_dir():
-        raise ImageError(f"{output}: folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise ImageError(f"{output}: folder {folder} is not writable")
-    if output.exists() and not overwrite:
-        same = any(_same_file(output, p) for p in inputs)
-        what = "is the input photo" if same else "already exists"
-        raise ImageError(f"{output}: {what}; pass --overwrite to replace it")
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.exists() and b.exists() and a.samefile(b)
-    except OSError:
-        return False
-
-
-def _require_model(args: argparse.Namespace) -> None:
-    """Resolve --model auto, and fail before loading a large photo if the model cannot run."""
-    from restorer.errors import ModelUnavailable
-    from restorer.models import registry
-
-    if args.model == "auto":
-        args.model = registry.default_model()
-    name = args.model
-    state = registry.check(registry.get_spec(name))
-    if not state.ready:
-        raise ModelUnavailable(f"model {name!r} is unavailable: {state.reason}")
-    args.weights_sha256 = state.sha256  # for the sidecar: which weights made the fill
-
-
-def _engine_options(args: argparse.Namespace, shape: tuple[int, int]):
-    from restorer.core.maskfile import load_mask
-    from restorer.inference.engine import EngineOptions
-
-    area, mode = None, "allow"
-    if args.sample_area or args.never_copy_from:
-        mode = "allow" if args.sample_area else "deny"
-        area = load_mask(Path(args.sample_area or args.never_copy_from), shape, max_pixels=args.max_pixels)
-    return EngineOptions(device=args.device, threads=args.threads, grain=args.grain,
-                         sample_area=area, sample_mode=mode)
-
-
-def _run_fill(args: argparse.Namespace, image: Path, mask_path: Path | None, output: Path, label: str) -> dict:
-    """Load, fill, save one photo (mask_path None: the mask is the damage detected); returns the record of what was changed."""
-    from restorer.core import provenance
-    from restorer.core.image import load_photo, save_format, save_photo
-    from restorer.core.maskfile import load_mask
-    from restorer.core.record import edit_record
-    from restorer.inference import engine
-
-    _check_output(output, [p for p in (image, mask_path) if p is not None], args.overwrite)
-    sidecar = not getattr(args, "no_sidecar", True)
-    if sidecar:
-        provenance.check_sidecar(output, replace=args.overwrite)
-    photo = load_photo(image, max_pixels=args.max_pixels)
-    if mask_path is None:
-        from restorer.cli_detect import detected_mask, report_empty
-
-        mask = detected_mask(args, photo.pixels, label)
-        report_empty(mask, image.name, args.quiet)
-    else:
-        mask = load_mask(mask_path, (photo.height, photo.width), max_pixels=args.max_pixels)
-    bar = ProgressLine(label, enabled=not args.quiet and not getattr(args, "batch_bar", False))
-    started, when = time.monotonic(), provenance.utc_now()
-    try:
-        # In place when the decoder gave a writable array (tifffile, OpenCV do; Pillow's views don't):
-        # the loaded pixels are ours alone, and a 100 MP 16-bit scan would need 600 MB more.
-        filled, result = engine.inpaint(
-            photo.pixels, mask, args.model, _engine_options(args, mask.shape), on_progress=bar,
-            inplace=photo.pixels.flags.writeable,
-        )
-    finally:
-        bar.close()
-    out_photo = photo.with_pixels(filled)
-    xmp_note = None
-    if sidecar:
-        xmp_note = provenance.add_xmp_history(
-            out_photo.meta.extra, source_format=photo.meta.format, target_format=save_format(output),
-            parameters=f"filled {int(mask.sum())} pixels with {args.model}", when=when)
-    # replace only with --overwrite, checked again at the rename: a file that appeared meanwhile stays.
-    save_photo(out_photo, output, quality=args.quality, allow_8bit=args.allow_8bit, replace=args.overwrite)
-    # What loading changed (pages or frames dropped, CMYK turned RGB, a profile dropped) is part of
-    # what the output is: said once the output exists, one line each, and kept in the record.
-    load_notes = [f"{image.name}: {n}" for n in photo.meta.extra.get("notes", [])]
-    notes = [*load_notes, *result.notes, *([f"{output.name}: {xmp_note}"] if xmp_note else [])]
-    for note in notes:
-        print(f"{PROG}: note: {note}", file=sys.stderr)
-    record = edit_record(source=image, output=output, mask=mask, model=args.model, device=result.device,
-                         seconds=time.monotonic() - started, notes=notes)
-    if sidecar:
-        step = provenance.fill_step(model=args.model, weights_sha256=getattr(args, "weights_sha256", None),
-                                    mask=mask, device=result.device, time=when,
-                                    mask_file=None if mask_path is None else str(mask_path.absolute()),
-                                    detected=mask_path is None)
-        side = provenance.sidecar(source=image, source_sha256=record["source_sha256"], output=output,
-                                  output_sha256=record["output_sha256"], output_format=save_format(output),
-                                  steps=[step], xmp_history=xmp_note is None and save_format(output) in provenance.XMP_FORMATS,
-                                  notes=notes)
-        record["sidecar"] = str(provenance.write_sidecar(output, side, replace=args.overwrite))
-    return record
+__all__ = ["EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_TERMINATED", "EXIT_USAGE", "PROG", "main"]
 
 
 # --- commands --------------------------------------------------------------------------------------
@@ -177,8 +39,8 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
         check_record_path(Path(args.record), roles, append=args.append_record)
     elif args.append_record:
         raise RestorerError("--append-record needs --record FILE")
-    _require_model(args)
-    record = _run_fill(args, image, mask, output, image.name)
+    require_model(args)
+    record = run_fill(args, image, mask, output, image.name)
     if args.record:
         append_records(Path(args.record), [record], create=not args.append_record)
     if not args.quiet:
