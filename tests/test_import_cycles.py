@@ -123,3 +123,15 @@ def test_the_scanner_sees_every_kind_of_import() -> None:
     assert "restorer.models.registry" in graph["restorer.ui.fill"]  # from restorer.models import registry
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == {frozenset("abc")}
     assert cycles({"a": {"b"}, "b": set()}) == set()
+
+
+def test_types_modules_import_nothing_back() -> None:
+    # The shared types sit below those that use them: the registry never imports its catalogue, the
+    # runner never imports the engine, and the CLI's helpers import no command module.
+    graph = import_graph()
+    assert "restorer.models.catalog" not in graph["restorer.models.registry"]
+    assert "restorer.models.registry" in graph["restorer.models.catalog"]
+    assert "restorer.inference.engine" not in graph["restorer.inference.runner"] | graph["restorer.inference.job"]
+    assert not {m for m in graph["restorer.models.spec"] | graph["restorer.inference.job"] if m.startswith("restorer.")} - {
+        "restorer.core.box", "restorer.inference.regions"}
+    assert not graph["restorer.cli_common"] & {"restorer.cli", "restorer.cli_batch", "restorer.cli_detect", "restorer.cli_fill"}

@@ -1,22 +1,14 @@
-"""The models Restorer ships: one ModelSpec each, in BUILTIN (the registry registers them).
+"""The models Restorer ships: one ModelSpec each, registered on import.
 
-Imports only the types (restorer.models.spec) and the architectures' declared facts, so the registry
-imports this module and nothing here imports the registry back.
+restorer/models/__init__.py imports this module, so the registry is full whenever any part of
+restorer.models is imported; the registry itself never imports the catalogue (one direction only).
 """
 
 from __future__ import annotations
 
 from restorer.models.architectures import ARCHITECTURES
+from restorer.models.registry import register
 from restorer.models.spec import ModelSpec
-
-BUILTIN: list[ModelSpec] = []
-
-
-def register(spec: ModelSpec) -> ModelSpec:
-    """Add ``spec`` to this catalogue (restorer.models.registry.register adds models at run time)."""
-    BUILTIN.append(spec)
-    return spec
-
 
 TELEA = register(
     ModelSpec(

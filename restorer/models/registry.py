@@ -25,7 +25,7 @@ from typing import Any
 
 from restorer.checksums import file_sha256
 from restorer.errors import ModelUnavailable, OutOfMemory
-from restorer.models import cardcheck, catalog
+from restorer.models import cardcheck
 from restorer.models.architectures import ARCHITECTURES
 from restorer.models.spec import Availability, EdgeInpainter, Inpainter, ModelKind, ModelSpec
 
@@ -59,10 +59,6 @@ def register(spec: ModelSpec) -> ModelSpec:
         raise ValueError(f"model {spec.name!r} is registered twice")
     _SPECS[spec.name] = spec
     return spec
-
-
-for _spec in catalog.BUILTIN:  # the shipped models; tests and plug-ins add more with register()
-    register(_spec)
 
 
 def unregister(name: str) -> None:
