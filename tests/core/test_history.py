@@ -114,4 +114,7 @@ def test_region_at_any_state_without_moving():
     box = BBox(2, 4, 17, 19)
     for k in range(9):
         assert np.array_equal(h.region_at(live, "photo", box, k), states[k][box.slices])
+        for stride in (2, 3, 7):  # thumbnails: every stride-th pixel of the same state
+            want = states[k][box.y0:box.y1:stride, box.x0:box.x1:stride]
+            assert np.array_equal(h.region_at(live, "photo", box, k, stride), want)
     assert h.index == 3
