@@ -133,6 +133,11 @@ class History:
         """Whether a dropped edit changed ``target``, so its state 0 is no longer as loaded."""
         return target in self._dropped_targets
 
+    def applied_boxes(self, target: str) -> list[BBox]:
+        """The box of every patch of ``target`` the current state has applied, oldest first: outside
+        them the live array is still as at state 0 (the whole-photo comparison redraws only these)."""
+        return [p.box for e in self._steps[: self._index] for p in e.patches if p.target == target]
+
     def __len__(self) -> int:
         return len(self._steps)
 

@@ -207,12 +207,7 @@ def document_pair(doc: Any, max_side: int = DISPLAY_MAX_SIDE, title: str = "Orig
             return region_at_state(doc, (r0, 0, r1, w), 0, "photo", s)
 
         # Only rows under an applied photo patch can differ from the original.
-        spans = [
-            (p.box[0], p.box[2])
-            for edit in doc.history.steps[: doc.history.index]
-            for p in edit.patches
-            if p.target == "photo"
-        ]
+        spans = [(b.y0, b.y1) for b in doc.history.applied_boxes("photo")]
 
         def may_differ(r0: int, r1: int) -> bool:
             return any(a < r1 and r0 < b for a, b in spans)

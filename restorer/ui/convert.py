@@ -160,10 +160,8 @@ def original_display(doc: Any, display: RgbPyramid | None) -> RgbPyramid:
     if display is None or display.shape != doc.shape or doc.history.has_dropped("photo"):
         return RgbPyramid(doc.original_pixels())
     twin = display.clone()
-    for edit in doc.history.steps[: doc.history.index]:
-        for patch in edit.patches:
-            if patch.target == "photo":
-                twin.write(patch.box, doc.original_pixels(patch.box))
+    for box in doc.history.applied_boxes("photo"):
+        twin.write(box, doc.original_pixels(box))
     return twin
 
 
