@@ -128,7 +128,7 @@ def write_random_weights(names: list[str], folder: Path) -> None:
 
     for name in names:
         spec = registry.get_spec(name)
-        if not spec.neural or spec.weights is None:
+        if not spec.learned or spec.weights is None:
             continue
         torch.manual_seed(0)
         network = build_network(dict(spec.config))
@@ -275,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         print(f"{name} ...", file=sys.stderr, flush=True)
         row = bench_model(name, options, args.repeat, args.small)
-        row["random_weights"] = bool(args.random_weights and registry.get_spec(name).neural)
+        row["random_weights"] = bool(args.random_weights and registry.get_spec(name).learned)
         rows.append(row)
         print(json.dumps(row), file=sys.stderr, flush=True)
     device = device_name(rows[0]["device"] if rows else "cpu")

@@ -26,7 +26,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 def main() -> int:
     from restorer.core.document import Document
     from restorer.core.image import Photo
-    from restorer.core.mask import BBox
+    from restorer.core.box import BBox
     from restorer.ui.convert import RgbPyramid, original_display
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -64,7 +64,7 @@ def write_random_weights(folder: Path, names: list[str]) -> list[str]:
     folder.mkdir(parents=True, exist_ok=True)
     for name in names:
         spec = registry.get_spec(name)
-        if not spec.neural:
+        if not spec.learned:
             continue
         config = {k: v for k, v in spec.config.items() if k != "half"}
         build = edgeconnect.build_network if config["arch"] == "edgeconnect" else partialconv.build_network

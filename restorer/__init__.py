@@ -1,3 +1,9 @@
 """Restorer: fill damaged regions of photos with learned or classical inpainting."""
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    # One source of truth: pyproject.toml's version, as installed (pip, editable or not).
+    __version__ = version("restorer")
+except PackageNotFoundError:  # a source tree on sys.path that was never installed, or a bundle without metadata
+    __version__ = "0+unknown"

@@ -18,7 +18,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from restorer.errors import ImageError, RestorerError
+from restorer.cli_common import PROG
+from restorer.errors import EXIT_ERROR, EXIT_OK, ImageError, RestorerError
 
 RECORD_NAME = "restorer-batch.jsonl"
 INFLIGHT_NAME = ".restorer-batch.inflight"
@@ -60,12 +61,12 @@ def _same(a: Path, b: Path) -> bool:
 
 
 def find_mask(photo: Path, folder: Path, suffixes: frozenset[str] | set[str]) -> Path | None:
-    from restorer.cli import _same_file
+    from restorer.cli_common import same_file
 
     for stem in (photo.stem, f"{photo.stem}_mask", f"{photo.stem}-mask", f"{photo.stem}.mask"):
         for suffix in sorted(suffixes):
             for candidate in (folder / f"{stem}{suffix}", folder / f"{stem}{suffix.upper()}"):
-                if candidate.is_file() and not _same_file(candidate, photo):
+                if candidate.is_file() and not same_file(candidate, photo):
                     return candidate
     return None
 
@@ -105,7 +106,7 @@ def _key(target: Path, out: Path) -> str:
 
 
 def _is_done(target: Path, want: str | None) -> bool:
-    from restorer.core.provenance import file_sha256
+    from restorer.checksums import file_sha256
 
     return want is not None and target.is_file() and file_sha256(target) == want
 
@@ -142,18 +143,19 @@ def _bar(total: int, enabled: bool) -> Any:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from restorer import cli
+    from restorer import cli_fill
+    from restorer.cli_common import same_file
     from restorer.cli_detect import check_mask_source
     from restorer.core.image import LOAD_SUFFIXES
     from restorer.core.record import append_records
 
     check_mask_source(args, "--masks")
-    cli._require_model(args)
+    cli_fill.require_model(args)
     src, masks, out = Path(args.input), Path(args.masks or args.input), Path(args.output)
     for folder, what in ((src, "input"), (masks, "mask")):
         if not folder.is_dir():
             raise ImageError(f"{folder}: {what} folder does not exist")
-    if cli._same_file(out, src) and not args.suffix and args.format == "same":
+    if same_file(out, src) and not args.suffix and args.format == "same":
         raise ImageError(f"{out}: is the input folder; give another output folder or a --suffix so originals stay")
     photos = _photos(src, out, masks, args.recursive, LOAD_SUFFIXES)
     if not photos:
@@ -187,7 +189,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.close()
     print(f"{counts['done']} restored, {counts['failed']} failed, {counts['skipped']} skipped; record in {log}")
-    return cli.EXIT_ERROR if counts["failed"] else cli.EXIT_OK
+    return EXIT_ERROR if counts["failed"] else EXIT_OK
 
 
 def _plan(args: argparse.Namespace, photos: list[Path], src: Path, masks: Path, out: Path,
@@ -209,12 +211,12 @@ def _plan(args: argparse.Namespace, photos: list[Path], src: Path, masks: Path, 
 def _one(args: argparse.Namespace, photo: Path, mask: Path | None, target: Path, label: str,
          done: dict[str, str], leftover: str | None, inflight: Path) -> dict[str, Any]:
     """Fill one photo; its record line, whatever happened (a KeyboardInterrupt still stops the batch)."""
-    from restorer import cli
+    from restorer import cli_fill
 
     key = _key(target, Path(args.output))
     base: dict[str, Any] = {"source": str(photo), "output": str(target), "in_batch": key, "time": _now()}
     if mask is None and not args.detect:
-        print(f"{cli.PROG}: {photo.name}: no mask in {args.masks or args.input}; skipped", file=sys.stderr)
+        print(f"{PROG}: {photo.name}: no mask in {args.masks or args.input}; skipped", file=sys.stderr)
         return {**base, "status": "skipped: no mask"}
     if _is_done(target, done.get(key)):
         return {**base, "status": "skipped: already done", "output_sha256": done[key]}
@@ -225,20 +227,20 @@ def _one(args: argparse.Namespace, photo: Path, mask: Path | None, target: Path,
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         _write_inflight(inflight, key)
-        record = cli._run_fill(run_args, photo, mask, target, label)
+        record = cli_fill.run_fill(run_args, photo, mask, target, label)
     except RestorerError as exc:
-        print(f"{cli.PROG}: error: {exc}", file=sys.stderr)
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
         return {**base, "status": "failed", "error": str(exc)}
     except OSError as exc:
         text = f"{photo}: {exc.strerror or exc}"
-        print(f"{cli.PROG}: error: {text}", file=sys.stderr)
+        print(f"{PROG}: error: {text}", file=sys.stderr)
         return {**base, "status": "failed", "error": text}
     except Exception as exc:  # a bug or MemoryError on one photo must not lose the others or the record
         if os.environ.get("RESTORER_DEBUG"):
             raise
         text = "out of memory" if isinstance(exc, MemoryError) else f"internal error: {type(exc).__name__}: {exc}"
         text = " ".join(f"{photo}: {text}".split())
-        print(f"{cli.PROG}: error: {text}", file=sys.stderr)
+        print(f"{PROG}: error: {text}", file=sys.stderr)
         return {**base, "status": "failed", "error": text}
     return {**record, "in_batch": key, "status": "done"}
 

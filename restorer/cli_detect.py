@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from restorer.errors import ImageError, RestorerError
+from restorer.cli_common import PROG, ProgressLine, check_output
+from restorer.errors import EXIT_OK, ImageError, RestorerError
 
-PROG = "restorer-cli"
 NO_DAMAGE = "no damage found"
 
 
@@ -48,7 +48,6 @@ def check_detection_options(args: argparse.Namespace) -> None:
 
 def detected_mask(args: argparse.Namespace, pixels: np.ndarray, label: str) -> np.ndarray:
     """The damage mask of ``pixels`` for the options in ``args`` (with a progress line on a terminal)."""
-    from restorer.cli import ProgressLine
     from restorer.detection import detect_damage
 
     bar = ProgressLine(f"{label}: detecting", enabled=not getattr(args, "quiet", False))
@@ -60,7 +59,6 @@ def detected_mask(args: argparse.Namespace, pixels: np.ndarray, label: str) -> n
 
 
 def cmd_detect(args: argparse.Namespace) -> int:
-    from restorer.cli import EXIT_OK, _check_output
     from restorer.core.image import load_photo
     from restorer.core.maskfile import save_mask
 
@@ -68,7 +66,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
     image, output = Path(args.image), Path(args.output)
     if output.suffix.lower() != ".png":
         raise ImageError(f"{output}: masks are saved as PNG; use a .png file name")
-    _check_output(output, [image], args.overwrite)
+    check_output(output, [image], args.overwrite)
     photo = load_photo(image, max_pixels=args.max_pixels, max_bytes=args.max_bytes)
     started = time.monotonic()
     mask = detected_mask(args, photo.pixels, image.name)

@@ -45,7 +45,7 @@ def write_sidecar(output: Path, args: argparse.Namespace, *, source: Path | None
                   notes: list[str], source_extra: dict[str, Any] | None = None) -> Path:
     """The sidecar; metadata blocks of the source (``source_extra``) that the output's format cannot
     hold are carried in it, and a note saying so is appended to ``notes`` (and printed)."""
-    from restorer.cli import PROG
+    from restorer.cli_common import PROG
     from restorer.core.image import save_format
 
     fmt = save_format(output)

@@ -35,7 +35,7 @@ def add_parser(sub: Any) -> None:
 
 def check_project_output(path: Path, inputs: Sequence[Path], overwrite: bool) -> None:
     """Before any work: a project name that is new (or --overwrite), never one of the inputs or outputs."""
-    from restorer.cli import _same_file
+    from restorer.cli_common import same_file as _same_file
     from restorer.core.project import SUFFIX
 
     if path.suffix.lower() != SUFFIX:
@@ -92,7 +92,8 @@ def _check_models(data: Any, override: str | None) -> tuple[dict[str, str | None
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from restorer import cli, cli_outputs
+    from restorer import cli_common, cli_outputs
+    from restorer.errors import EXIT_OK
     from restorer.core import provenance
     from restorer.core.project import load_original, read_project
     from restorer.inference.replay import replay
@@ -100,13 +101,13 @@ def cmd_render(args: argparse.Namespace) -> int:
     project, output = Path(args.project), Path(args.output)
     data = read_project(project)
     original = data.original.path
-    cli._check_output(output, [project, *([original] if original else [])], args.overwrite)
+    cli_common.check_output(output, [project, *([original] if original else [])], args.overwrite)
     cli_outputs.check_sidecar(output, args)
     weights, notes = _check_models(data, args.model)
     photo = load_original(data, None if args.original is None else (lambda info, problem: args.original))
     pixels = photo.pixels if photo.pixels.flags.writeable else photo.pixels.copy()
     started, when = time.monotonic(), provenance.utc_now()
-    bar = cli.ProgressLine(f"{project.name}", enabled=not args.quiet)
+    bar = cli_common.ProgressLine(f"{project.name}", enabled=not args.quiet)
     try:
         pixels, fills = replay(data, pixels, model=args.model, device=args.device,
                                on_progress=lambda k, p: bar(p))
@@ -122,7 +123,7 @@ def cmd_render(args: argparse.Namespace) -> int:
                      "or the original was replaced): the fills were replayed from that state")
     notes += out_notes
     for note in notes:
-        print(f"{cli.PROG}: note: {note}", file=sys.stderr)
+        print(f"{cli_common.PROG}: note: {note}", file=sys.stderr)
     if cli_outputs.wants_sidecar(args):
         steps = [provenance.fill_step(model=f.model, weights_sha256=weights.get(f.model), mask=f.mask,
                                       device=f.device, time=when, label=f.label, project_step=f.step,
@@ -135,4 +136,4 @@ def cmd_render(args: argparse.Namespace) -> int:
                                   source_extra=photo.meta.extra)
     if not args.quiet:
         print(f"wrote {output} ({what} in {time.monotonic() - started:.1f} s)")
-    return cli.EXIT_OK
+    return EXIT_OK

@@ -1,6 +1,11 @@
-"""The error types every layer raises for problems a user can fix (shown as one line, never a traceback)."""
+"""The error types every layer raises for problems a user can fix (shown as one line, never a traceback),
+and the exit statuses a command ends with."""
 
 from __future__ import annotations
+
+# Every command (restorer-cli and its training commands alike) ends with these: a RestorerError is
+# EXIT_ERROR, a bad command line EXIT_USAGE (argparse's own), Ctrl+C 130 and SIGTERM 143 (128 + signal).
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 
 
 class RestorerError(Exception):
@@ -25,3 +30,8 @@ class ModelUnavailable(RestorerError):
 
 class Cancelled(RestorerError):
     """A job was cancelled by the user."""
+
+
+class OutOfMemory(RestorerError, RuntimeError):
+    """A model ran out of device memory (raised in place of the framework's own error; the engine
+    retries with smaller crops, then on the CPU)."""

@@ -140,10 +140,10 @@ def test_an_output_that_is_not_the_batchs_own_is_never_replaced(folders, tmp_pat
 
 
 def test_an_unexpected_exception_is_recorded_and_the_batch_goes_on(folders, tmp_path: Path, monkeypatch, capsys) -> None:
-    from restorer import cli
+    from restorer import cli_fill
 
     src, masks = folders
-    real = cli._run_fill
+    real = cli_fill.run_fill
 
     def fill(args, image, mask, output, label):
         if image.name == "b.png":
@@ -152,7 +152,7 @@ def test_an_unexpected_exception_is_recorded_and_the_batch_goes_on(folders, tmp_
             raise KeyError("a bug")
         return real(args, image, mask, output, label)
 
-    monkeypatch.setattr(cli, "_run_fill", fill)
+    monkeypatch.setattr(cli_fill, "run_fill", fill)
     out = tmp_path / "out"
     code, stdout, err = _run(_batch(src, masks, out), capsys)
     assert code == 1 and "2 restored, 2 failed" in stdout and "Traceback" not in err

@@ -121,10 +121,10 @@ def _log(out: Path) -> list[dict]:
 
 
 def test_batch_writes_each_record_as_soon_as_its_photo_is_done(batch, monkeypatch, capsys) -> None:
-    import restorer.cli as cli
+    from restorer import cli_fill
 
     src, masks, out = batch
-    real = cli._run_fill
+    real = cli_fill.run_fill
     seen: list[int] = []
 
     def fill(args, image, mask, output, label):
@@ -133,7 +133,7 @@ def test_batch_writes_each_record_as_soon_as_its_photo_is_done(batch, monkeypatc
             raise KeyboardInterrupt
         return real(args, image, mask, output, label)
 
-    monkeypatch.setattr(cli, "_run_fill", fill)
+    monkeypatch.setattr(cli_fill, "run_fill", fill)
     code, _, _ = _run(["batch", str(src), "-m", str(masks), "-o", str(out), "--model", "telea", "-q"], capsys)
     assert code == 130 and seen == [2]
     assert [Path(r["source"]).name for r in _log(out)] == ["a.png", "b.png"]

@@ -36,7 +36,7 @@ def _mask_set(folder: Path, per_bucket: int = 3, size: int = 64) -> Path:
     for lo, hi in ((1, 10), (10, 20), (20, 30)):
         sub = folder / f"ratio_{lo:02d}-{hi:02d}" / "no_border"
         sub.mkdir(parents=True)
-        for j in range(per_bucket):
+        for _ in range(per_bucket):
             target = rng.uniform(lo, hi) / 100
             m = np.zeros((size, size), np.uint8)
             flat = rng.permutation(size * size)[: int(target * size * size)]
@@ -233,7 +233,7 @@ def test_resume_continues_exactly(tmp_path: Path) -> None:
             assert torch.equal(v, resumed["nets"][net][k]), f"{net}.{k} differs after resume"
     assert straight["opt_g"]["state"][0]["step"] == resumed["opt_g"]["state"][0]["step"]
     # Starting over without --resume or --overwrite is refused with a one-line message.
-    assert commands.main(["train", "--run-dir", str(tmp_path / "b"), "--data", str(data), "--quiet"]) == 2
+    assert commands.main(["train", "--run-dir", str(tmp_path / "b"), "--data", str(data), "--quiet"]) == 1
 
 
 def test_loss_weights_are_stored_in_full_and_old_runs_resume_with_theirs(tmp_path: Path) -> None:
@@ -278,9 +278,9 @@ def test_refine_head_trains_alone_from_a_headless_checkpoint(tmp_path: Path) -> 
     assert "pairs" not in card["metrics"]
     # A checkpoint that does not fit is refused in one line, and --refine-only needs a head.
     assert commands.main(["train", "--run-dir", str(tmp_path / "x"), "--data", str(data), "--model", "edgeconnect",
-                          "--init", str(base / "latest.pt"), "--quiet", "--crop", "32"]) == 2
+                          "--init", str(base / "latest.pt"), "--quiet", "--crop", "32"]) == 1
     assert commands.main(["train", "--run-dir", str(tmp_path / "y"), "--data", str(data), "--refine-only",
-                          "--quiet"]) == 2
+                          "--quiet"]) == 1
 
 
 def test_export_round_trip_through_registry(tmp_path: Path) -> None:
@@ -344,12 +344,12 @@ def test_evaluate_writes_tables_with_baselines(tmp_path: Path) -> None:
 
 
 def test_bad_input_is_one_line_and_nonzero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert commands.main(["evaluate", "--photos", str(tmp_path / "nope"), "--masks", str(tmp_path)]) == 2
+    assert commands.main(["evaluate", "--photos", str(tmp_path / "nope"), "--masks", str(tmp_path)]) == 1
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "nope" in err
-    assert commands.main(["train", "--run-dir", str(tmp_path / "r"), "--data", str(tmp_path / "none")]) == 2
-    assert commands.main(["train", "--run-dir", str(tmp_path / "r"), "--data", str(tmp_path), "--crop", "100"]) == 2
-    assert commands.main(["evaluate", "missing.pt", "--photos", str(tmp_path), "--masks", str(tmp_path)]) == 2
+    assert commands.main(["train", "--run-dir", str(tmp_path / "r"), "--data", str(tmp_path / "none")]) == 1
+    assert commands.main(["train", "--run-dir", str(tmp_path / "r"), "--data", str(tmp_path), "--crop", "100"]) == 1
+    assert commands.main(["evaluate", "missing.pt", "--photos", str(tmp_path), "--masks", str(tmp_path)]) == 1
 
 
 def test_shipping_bar_needs_both_baselines_beaten_from_10_percent(tmp_path: Path) -> None:
@@ -368,7 +368,7 @@ def test_shipping_bar_needs_both_baselines_beaten_from_10_percent(tmp_path: Path
     # The CLI refuses to write a model that misses the bar into the repository's weights/.
     metrics = tmp_path / "m.json"
     metrics.write_text(json.dumps({"results": {"telea": base, "navier-stokes": base, "m": bad}}))
-    assert commands.main(["export", str(tmp_path / "x.pt"), "--name", "partialconv-compact", "--metrics", str(metrics)]) == 2
+    assert commands.main(["export", str(tmp_path / "x.pt"), "--name", "partialconv-compact", "--metrics", str(metrics)]) == 1
 
 
 def test_pack_fits_the_budget_and_records_sources(tmp_path: Path) -> None:

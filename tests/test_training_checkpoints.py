@@ -97,4 +97,4 @@ def test_init_with_options_that_contradict_the_card_is_refused(tmp_path: Path, c
     code = commands.main(["train", "--run-dir", str(tmp_path / "r"), "--data", str(data), "--mask-dir", "",
                           "--init", str(weights), "--width", "48", "--quiet"])
     err = capsys.readouterr().err
-    assert code == 2 and "--width 24" in err and len(err.strip().splitlines()) == 1
+    assert code == 1 and "--width 24" in err and len(err.strip().splitlines()) == 1

@@ -1,1 +1,1 @@
-"""The document: photo, mask and history (numpy and Pillow only; no Qt, no torch)."""
+"""The document: photo, mask and history, and photo I/O (numpy, Pillow, OpenCV, tifffile; no Qt, no torch)."""

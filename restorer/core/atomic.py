@@ -35,7 +35,7 @@ def temp_path(path: Path) -> Path:
 
 def atomic_write(
     path: str | os.PathLike[str],
-    write: Callable[[Path], None],
+    write: Callable[[Path], object],
     *,
     replace: bool = True,
     describe: Callable[[BaseException], str] | None = None,

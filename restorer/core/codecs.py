@@ -86,10 +86,12 @@ def read_pillow(path: Path, kind: str | None, check_size: SizeCheck) -> Decoded:
         opener = _PLUGINS.get(kind or "")
         im = opener(path) if opener else Image.open(path, formats=OTHER_PILLOW_FORMATS)
     try:
-        check_size(*im.size, *_decoded_layout(im))
+        channels, sample_bytes = _decoded_layout(im)
+        check_size(im.size[0], im.size[1], channels, sample_bytes)
         extra: dict[str, Any] = {} if kind else {"pillow_format": im.format}
-        if getattr(im, "n_frames", 1) > 1:
-            note(extra, f"only the first of {im.n_frames} frames was read")
+        frames = getattr(im, "n_frames", 1)
+        if frames > 1:
+            note(extra, f"only the first of {frames} frames was read")
         im.load()  # full decode now, so truncation and corruption surface here, not later
         info = dict(im.info)
         irb = iptc.from_app13([data for name, data in getattr(im, "applist", []) if name == "APP13"])

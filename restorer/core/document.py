@@ -21,7 +21,7 @@ import numpy as np
 
 from restorer.core import mask as masks
 from restorer.core.history import Edit, History, Patch, apply_edit
-from restorer.core.mask import BBox
+from restorer.core.box import BBox
 from restorer.core.stroke import Stroke
 from restorer.errors import MaskError, PhotoBusy, RestorerError
 

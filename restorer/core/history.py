@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from restorer.core.mask import BBox
+from restorer.core.box import BBox
 
 TARGETS = ("photo", "mask")
 KINDS = ("stroke", "erase", "mask", "fill")
@@ -133,6 +133,11 @@ class History:
         """Whether a dropped edit changed ``target``, so its state 0 is no longer as loaded."""
         return target in self._dropped_targets
 
+    def applied_boxes(self, target: str) -> list[BBox]:
+        """The box of every patch of ``target`` the current state has applied, oldest first: outside
+        them the live array is still as at state 0 (the whole-photo comparison redraws only these)."""
+        return [p.box for e in self._steps[: self._index] for p in e.patches if p.target == target]
+
     def __len__(self) -> int:
         return len(self._steps)
 
@@ -220,19 +225,33 @@ class History:
             return [(e, False) for e in reversed(self._steps[index:self._index])]
         return [(e, True) for e in self._steps[self._index:index]]
 
-    def region_at(self, current: np.ndarray, target: str, box: BBox, index: int) -> np.ndarray:
-        """The pixels of ``box`` in ``target`` as they are at state ``index``.
+    def region_at(self, current: np.ndarray, target: str, box: BBox, index: int, stride: int = 1) -> np.ndarray:
+        """The pixels of ``box`` in ``target`` as they are at state ``index``, every ``stride``-th row
+        and column (a thumbnail of any state without reading the whole photo).
 
         ``current`` is the live array (at state ``self.index``); only patches overlapping
         ``box`` are read, so comparing a small region of any step is cheap.
         """
+        if stride < 1:
+            raise ValueError(f"stride must be at least 1, got {stride}")
         moves = self.moves_to(index)
-        out = current[box.slices].copy()
+        out = np.array(current[box.y0:box.y1:stride, box.x0:box.x1:stride], copy=True)
         for edit, forward in moves:
             for p in (edit.patches if forward else reversed(edit.patches)):
-                if p.target != target:
-                    continue
-                inter = box.intersect(p.box)
-                if inter is not None:
-                    out[inter.relative_to(box)] = (p.after if forward else p.before)[inter.relative_to(p.box)]
+                if p.target == target and box.intersect(p.box) is not None:
+                    _paste_strided(out, box, stride, p.after if forward else p.before, p.box)
         return out
+
+
+def _paste_strided(dst: np.ndarray, origin: BBox, stride: int, src: np.ndarray, src_box: BBox) -> None:
+    """Write ``src`` (covering ``src_box``) into ``dst``, the stride-subsampled crop of ``origin``."""
+    oy, ox = origin.y0, origin.x0
+    # The first row/column of the subsampled grid that lies inside src_box.
+    gy = oy + -(-(src_box.y0 - oy) // stride) * stride if src_box.y0 > oy else oy
+    gx = ox + -(-(src_box.x0 - ox) // stride) * stride if src_box.x0 > ox else ox
+    part = src[gy - src_box.y0::stride, gx - src_box.x0::stride]
+    dy, dx = (gy - oy) // stride, (gx - ox) // stride
+    n = max(0, min(part.shape[0], dst.shape[0] - dy))
+    m = max(0, min(part.shape[1], dst.shape[1] - dx))
+    if n and m:
+        dst[dy:dy + n, dx:dx + m] = part[:n, :m]

@@ -209,7 +209,7 @@ def metadata_chunks(
         # The PNG spec forbids sRGB next to iCCP; the profile wins.
         if kind in COPIED and not (has_icc and kind == b"sRGB"):
             out.append(make_chunk(kind, data))
-    if has_icc:
+    if icc_profile is not None:
         name = (icc_name.encode("latin-1", "replace")[:79] or b"ICC Profile").replace(b"\0", b" ")
         out.append(make_chunk(b"iCCP", name + b"\0\0" + zlib.compress(icc_profile)))
     if dpi is not None:
@@ -254,7 +254,7 @@ def encode_gray_alpha16(gray: np.ndarray, alpha: np.ndarray) -> bytes:
     filtered[0, 1:] = rows[0]
     np.subtract(rows[1:], rows[:-1], out=filtered[1:, 1:])  # uint8 arithmetic wraps mod 256
     del rows
-    data = zlib.compress(filtered, 6)
+    data = zlib.compress(filtered.data, 6)
     del filtered
     step = 1 << 30  # a chunk holds less than 2 GiB
     idat = [make_chunk(b"IDAT", data[i : i + step]) for i in range(0, max(len(data), 1), step)]

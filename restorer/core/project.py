@@ -100,7 +100,7 @@ def snapshot(doc: object, *, with_base: bool = True) -> ProjectSnapshot:
     needed = path is None or doc.source_overwritten or history.has_dropped("photo")
     base = doc.region_at(0, BBox.full(doc.shape)) if needed and with_base else None
     return ProjectSnapshot(original=None if path is None else Path(path).absolute(),
-                           shape=tuple(doc.pixels.shape),  # type: ignore[arg-type]
+                           shape=tuple(doc.pixels.shape),
                            dtype=str(doc.pixels.dtype), steps=history.steps, position=history.index,
                            dropped=history.dropped,
                            dropped_targets=frozenset(t for t in ("photo", "mask") if history.has_dropped(t)),

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from restorer.checksums import file_sha256
 from restorer.core import atomic, xmp
 from restorer.errors import RestorerError
 
@@ -60,14 +61,6 @@ def utc_now() -> str:
     else:
         moment = _dt.datetime.now(_dt.UTC)
     return moment.isoformat(timespec="seconds")
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def mask_sha256(mask: np.ndarray) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -12,20 +11,13 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from restorer import __version__
+from restorer.checksums import file_sha256
 from restorer.core.mask import bbox
 from restorer.errors import RestorerError
 
 
 class RecordError(RestorerError):
     """A record file cannot be written where it was asked for (it would replace something)."""
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def edit_record(

@@ -12,7 +12,7 @@ import numpy as np
 
 from restorer.core import mask as masks
 from restorer.core.history import Patch
-from restorer.core.mask import BBox
+from restorer.core.box import BBox
 
 TILE = 256
 

@@ -102,7 +102,7 @@ def check_structure(page: tifffile.TiffPage, file_size: int) -> None:
     tags = page.tags
 
     def value(code: int, default: int) -> int:
-        v = tags[code].value if code in tags else default
+        v: Any = tags[code].value if code in tags else default
         return int(v[0] if isinstance(v, tuple) and v else v)
 
     known = {262: set(map(int, PHOTOMETRIC)), 284: {1, 2}, 259: set(map(int, COMPRESSION)), 266: {1, 2},
@@ -247,7 +247,8 @@ def write_tiff(path: Path, enc: Encode) -> None:
         extratags.append((iptc.TIFF_IPTC, 7, len(iim), iim, True))
     if enc.extra.get("photoshop"):
         irb = iptc.irb_with(enc.extra["photoshop"], iim)
-        extratags.append((iptc.TIFF_PHOTOSHOP, 1, len(irb), irb, True))
+        if irb:
+            extratags.append((iptc.TIFF_PHOTOSHOP, 1, len(irb), irb, True))
     # Over 4 GB the file must be BigTIFF, whose directories the patch below does not handle;
     # the same threshold tifffile uses, decided here so both sides agree.
     bigtiff = data.nbytes > 2**32 - 2**25

@@ -35,7 +35,7 @@ class Damage:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return next(iter(self.maps.values())).shape  # type: ignore[return-value]
+        return next(iter(self.maps.values())).shape
 
     def _selected(self, kinds: Iterable[str] | None) -> list[np.ndarray]:
         chosen = list(self.maps) if kinds is None else list(kinds)

@@ -72,7 +72,7 @@ def add_grain(pixels: np.ndarray, rng: np.random.Generator, sigma: float = 0.02,
     arr = to_float(pixels)
     noise = rng.standard_normal(arr.shape[:2], dtype=np.float32)
     if clump > 0:
-        noise = cv2.GaussianBlur(noise, (0, 0), clump)
+        noise = np.asarray(cv2.GaussianBlur(noise, (0, 0), clump), np.float32)
         noise /= max(float(noise.std()), 1e-6)
     arr += sigma * noise[..., None]
     return from_float(arr, pixels)

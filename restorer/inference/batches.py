@@ -3,17 +3,15 @@ their work-resolution inputs, and the canvas each region's outputs are blended o
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 import cv2
 import numpy as np
 
-from restorer.core.mask import BBox
+from restorer.core.box import BBox
+from restorer.inference.job import Job
 from restorer.inference.paste import to_float_chw
 from restorer.inference.regions import Region, resize_mask, round_up, tile_weight
-
-if TYPE_CHECKING:
-    from restorer.inference.engine import Job
 
 
 def pad_to(arr: np.ndarray, h: int, w: int) -> np.ndarray:
@@ -22,8 +20,7 @@ def pad_to(arr: np.ndarray, h: int, w: int) -> np.ndarray:
     if dh == 0 and dw == 0:
         return arr
     widths = [(0, dh), (0, dw)] + [(0, 0)] * (arr.ndim - 2)
-    mode = "reflect" if min(arr.shape[:2]) > 1 else "edge"
-    return np.pad(arr, widths, mode=mode)
+    return np.pad(arr, widths, mode="reflect" if min(arr.shape[:2]) > 1 else "edge")
 
 
 class Unit(NamedTuple):

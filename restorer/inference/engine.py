@@ -1,4 +1,4 @@
-"""The engine's public face: options, jobs, progress and results; plan/run/apply/inpaint/predict_edges.
+"""The engine's public face: plan/run/apply/inpaint/predict_edges (its types are job.py's, re-exported).
 
 One code path for the CLI, the batch tool and the app. ``plan`` snapshots what a fill needs (copies
 of the crops only) into a frozen ``Job``; ``run`` is a generator that yields ``Progress`` after
@@ -12,81 +12,20 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from restorer.core.mask import BBox
+from restorer.core.box import BBox
 from restorer.core.steps import drain
 from restorer.errors import ImageError, MaskError
-from restorer.inference.regions import Region, plan_regions
+from restorer.inference.job import EngineOptions, Job, Progress, Result
+from restorer.inference.regions import plan_regions
 from restorer.models import registry
 
-
-@dataclass(frozen=True)
-class EngineOptions:
-    """How a fill runs. Everything has a sensible default; the CLI and the app set device and threads."""
-
-    device: str = "auto"  # 'auto' | 'cpu' | 'cuda' | 'mps'
-    threads: int | None = None  # CPU threads for torch and OpenCV (None = their default)
-    half: bool = True  # half precision where it is safe (CUDA only)
-    # bool H x W guide lines drawn by the user, full-resolution photo coordinates; they are added to
-    # the predicted edges inside the hole ('add') or replace them there ('replace'). Used only by
-    # models with predict_edges (EdgeConnect); others ignore them.
-    guide_edges: np.ndarray | None = field(default=None, compare=False, repr=False)
-    guide_mode: str = "add"
-    pack: bool = True  # small crops share model calls (False: one call per crop, for comparison)
-    batch_pixels: int = 1 << 22  # most pixels (N x H x W) one model call may hold (on the CPU: 1 << 20)
-    work_size: int | None = None  # override the model's work size (None = the registry's)
-    # Context around each hole: at least min_margin px, or margin_ratio x the hole's width. None = the
-    # model's need: learned models 32 px / 0.5; classical ones look only `radius` px beyond the hole.
-    min_margin: int | None = None
-    margin_ratio: float | None = None
-    feather: bool = True  # fade the fill into the hole's rim to hide seams
-    # Add grain matching the known ring to fills smoother than it (diffusion and learned fills;
-    # synthesis copies the photo's own grain and ignores this).
-    grain: bool = False
-    # Where synthesis may copy patches from: bool H x W, photo coordinates; "allow" = only there,
-    # "deny" = never there. None = anywhere around the hole. Other models ignore it.
-    sample_area: np.ndarray | None = field(default=None, compare=False, repr=False)
-    sample_mode: str = "allow"
-    weights_folder: Path | None = None  # None = registry.weights_dir()
-
-
-@dataclass(frozen=True, eq=False)
-class Job:
-    """Everything one fill needs, frozen: safe to hand to a worker thread while the document changes."""
-
-    id: int
-    revision: int
-    model: str
-    options: EngineOptions  # guide_edges stripped: each region owns its own crop of them
-    shape: tuple[int, ...]
-    dtype: np.dtype
-    regions: tuple[Region, ...]
-
-    @property
-    def nbytes(self) -> int:
-        return sum(r.pixels.nbytes + r.mask.nbytes + (0 if r.guide is None else r.guide.nbytes) for r in self.regions)
-
-
-@dataclass
-class Progress:
-    done: int
-    total: int
-    message: str
-
-
-@dataclass
-class Result:
-    job_id: int
-    revision: int
-    patches: list[tuple[BBox, np.ndarray]]  # new photo pixels per box (photo dtype), boxes disjoint
-    device: str
-    notes: list[str] = field(default_factory=list)
-    # per region: (crop box, float32 crop-sized edge map in {0, 1}) that guided the fill
-    edges: list[tuple[BBox, np.ndarray]] = field(default_factory=list)
+# The job's types live in job.py (runner.py and batches.py use them without importing the engine);
+# callers keep naming them through the engine.
+__all__ = ["EngineOptions", "Job", "Progress", "Result", "apply", "clear_cache", "inpaint", "plan", "predict_edges",
+           "run", "run_blocking"]
 
 
 def _check_inputs(pixels: np.ndarray, mask: np.ndarray) -> None:
@@ -97,17 +36,6 @@ def _check_inputs(pixels: np.ndarray, mask: np.ndarray) -> None:
     if mask.shape != pixels.shape[:2]:
         raise MaskError(f"mask is {mask.shape[1]} x {mask.shape[0]} but the photo is "
                         f"{pixels.shape[1]} x {pixels.shape[0]}")
-
-
-def _context(spec: registry.ModelSpec) -> tuple[int, float]:
-    """How much known context a model needs around a hole: (pixels at least, fraction of the hole's width)."""
-    if spec.context is not None:
-        return spec.context
-    if spec.neural:
-        return 32, 0.5
-    # Telea and Navier-Stokes read only known pixels within `radius` of the hole: a wider crop gives
-    # the same fill (bit for bit) and only costs time.
-    return int(spec.config.get("radius", 5)) + 2, 0.0
 
 
 def _sources(options: EngineOptions, mask: np.ndarray) -> np.ndarray | None:
@@ -147,12 +75,12 @@ def plan(pixels: np.ndarray, mask: np.ndarray, model: str, options: EngineOption
                             f"{mask.shape[1]} x {mask.shape[0]}")
         guide = np.asarray(guide, dtype=bool)
     work_size = options.work_size or spec.work_size
-    margin, ratio = _context(spec)
+    margin, ratio = spec.context
     regions = plan_regions(
         pixels, mask, work_size=work_size, pad_multiple=max(1, spec.pad_multiple),
         min_margin=margin if options.min_margin is None else options.min_margin,
         margin_ratio=ratio if options.margin_ratio is None else options.margin_ratio,
-        guide=guide, pack=options.pack, grow=spec.neural, sources=sources, reach_sources=reach,
+        guide=guide, pack=options.pack, grow=spec.learned, sources=sources, reach_sources=reach,
     )
     options = dataclasses.replace(options, guide_edges=None, sample_area=None)
     return Job(id=job_id, revision=revision, model=model, options=options,
@@ -202,7 +130,7 @@ def predict_edges(pixels: np.ndarray, mask: np.ndarray, model: str, options: Eng
                   on_progress: Callable[[Progress], None] | None = None) -> list[tuple[BBox, np.ndarray]]:
     """The edge map an edge-guided model would fill with, per region (crop box, float32 {0,1} crop-sized).
 
-    Models without ``predict_edges`` (everything but EdgeConnect) give an empty list. Guide edges in
+    Models whose spec does not declare ``predicts_edges`` (everything but EdgeConnect) give an empty list. Guide edges in
     ``options`` are merged in as they would be for the fill, so the app can show exactly what will guide it.
     """
     from restorer.inference.runner import execute

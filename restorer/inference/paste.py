@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from restorer.core.mask import BBox
+from restorer.core.box import BBox
 from restorer.inference.regions import Region
 
 

@@ -9,7 +9,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from restorer.core.mask import BBox
+from restorer.core.box import BBox
 
 # A crop up to this many times the model's work size still runs in one pass at full resolution:
 # fully convolutional models cope with a little more than they were trained on.
@@ -185,7 +185,7 @@ def bucket_sides(sides: list[int], pad_multiple: int, min_batch: int = 8) -> lis
         if counts[i] < min_batch:
             counts[used[k + 1]] += counts[i]
             moved[i] = used[k + 1]
-    final = []
+    final: list[int] = []
     for i in steps:
         while i in moved:
             i = moved[i]
@@ -288,8 +288,8 @@ def plan_regions(pixels: np.ndarray, mask: np.ndarray, *, work_size: int | None,
             overlap = tile // 4
             tiles = tile_boxes(work, tile, overlap)
             if len(tiles) > 1:  # skip tiles that hold no hole
-                small = resize_mask(sub, work)
-                tiles = [t for t in tiles if small[t.slices].any()]
+                coarse = resize_mask(sub, work)
+                tiles = [t for t in tiles if coarse[t.slices].any()]
         regions.append(Region(
             crop=crop, patch=patch, pixels=_frozen(pixels[crop.slices]), mask=_frozen(sub), scale=scale,
             work_shape=work, tiles=tuple(tiles), overlap=overlap,

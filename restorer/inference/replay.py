@@ -94,11 +94,11 @@ def replay(data: ProjectData, pixels: np.ndarray, *, model: str | None = None, d
         crop = data.fill_masks[k - 1]
         if edit.kind != "fill" or crop is None:
             continue
-        mask = _uncrop(crop, hw)  # type: ignore[arg-type]
+        mask = _uncrop(crop, hw)
         assert mask is not None
         recorded = str(edit.meta.get("model") or "")
         name = model or recorded
-        options = options_of(edit.meta, hw, device)  # type: ignore[arg-type]
+        options = options_of(edit.meta, hw, device)
         report = None if on_progress is None else (lambda p, k=k: on_progress(k, p))
         pixels, result = inpaint(pixels, mask, name, options, cancel, report, inplace=True)
         done.append(ReplayedFill(k, edit.label, name, recorded, result.device, mask, list(result.notes)))

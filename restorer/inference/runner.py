@@ -6,22 +6,20 @@ import math
 import threading
 from collections.abc import Generator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import cast
 
 import cv2
 import numpy as np
 
-from restorer.errors import Cancelled, RestorerError
+from restorer.errors import Cancelled, OutOfMemory, RestorerError
 from restorer.inference.batches import Canvas, batch_arrays, schedule, work_inputs
+from restorer.inference.job import Job, Progress, Result
 from restorer.inference.paste import make_patch
 from restorer.inference.regions import Region, round_up, tile_boxes
 from restorer.inference.texture import needs_guide, synthesise, with_grain
 from restorer.synthesis.model import settings_from
 from restorer.models import device as devices
 from restorer.models import registry
-
-if TYPE_CHECKING:
-    from restorer.inference.engine import Job, Progress, Result
 
 # Below this side a tile is not split further after running out of memory; the CPU takes over.
 MIN_TILE = 64
@@ -49,7 +47,7 @@ def get_model(name: str, device: str, half: bool, folder: Path | None) -> regist
 
 
 def _is_oom(exc: BaseException) -> bool:
-    return isinstance(exc, registry.OutOfMemory) or type(exc).__name__ == "OutOfMemoryError"
+    return isinstance(exc, OutOfMemory) or type(exc).__name__ == "OutOfMemoryError"
 
 
 class _Session:
@@ -64,28 +62,31 @@ class _Session:
         self.net: str | None = self.spec.guide_model if synthesis else job.model
         net_spec = registry.get_spec(self.net) if self.net is not None else self.spec
         self.pad = max(1, net_spec.pad_multiple)
-        self.neural = net_spec.neural
+        self.learned = net_spec.learned
         self.notes: list[str] = []
         opts = job.options
-        self.device = devices.resolve_device(opts.device) if self.neural else "cpu"
+        self.device = devices.resolve_device(opts.device) if self.learned else "cpu"
         self.model: registry.Inpainter | None = None
-        self.synth = None
+        self.synth: registry.Inpainter | None = None
         self.synthesis = synthesis and fill
         self.settings = settings_from(self.spec.config) if synthesis else None
-        self.edge_model = False
+        # Declared, not guessed from the loaded object: the spec of the network that runs on the crops.
+        self.edge_model = self.net is not None and net_spec.predicts_edges
 
     def load(self) -> None:
         half = self.job.options.half and self.device == "cuda"
         folder = self.job.options.weights_folder
         if self.net is not None:
             self.model = get_model(self.net, self.device, half, folder)
-            self.edge_model = getattr(self.model, "predict_edges", None) is not None
         if self.synthesis:
             self.synth = get_model(self.job.model, "cpu", False, folder)
 
     def direct(self, region: Region) -> bool:
         """Whether a region skips the network: plain synthesis, or a hole too thin to need a guide."""
-        return self.synthesis and (self.net is None or not needs_guide(region, self.settings))
+        if not self.synthesis:
+            return False
+        assert self.settings is not None  # a synthesis model always has its settings
+        return self.net is None or not needs_guide(region, self.settings)
 
     def _note(self, text: str) -> None:
         if text not in self.notes:
@@ -110,7 +111,8 @@ class _Session:
         assert self.model is not None
         edges = None
         if self.edge_model:
-            edges = (np.asarray(self.model.predict_edges(img, msk)) > 0.5).astype(np.float32)
+            edges = (np.asarray(cast(registry.EdgeInpainter, self.model).predict_edges(img, msk)) > 0.5
+                     ).astype(np.float32)
             if guide is not None:
                 hole = msk > 0.5
                 if self.job.options.guide_mode == "replace":
@@ -119,7 +121,8 @@ class _Session:
                     edges = np.maximum(edges, guide * hole)
         if not self.fill:
             return None, edges
-        out = self.model(img, msk, edges=edges) if edges is not None else self.model(img, msk)
+        out = cast(registry.EdgeInpainter, self.model)(img, msk, edges=edges) if edges is not None else \
+            self.model(img, msk)
         return np.asarray(out, dtype=np.float32), edges
 
     def infer(self, img: np.ndarray, msk: np.ndarray, guide: np.ndarray | None):
@@ -161,8 +164,8 @@ class _Session:
                 None if edges is None else (edges > 0.5).astype(np.float32)[None, None])
 
 
-def _feather_radius(scale: float, neural: bool) -> int:
-    if not neural and scale >= 1.0:
+def _feather_radius(scale: float, learned: bool) -> int:
+    if not learned and scale >= 1.0:
         return 0  # classical fills grow out of the rim's own pixels: there is no seam to hide
     # An upscaled fill is soft over about 1/scale pixels: fade over a little more than that.
     return int(min(48, max(3, math.ceil(2.0 / scale))))
@@ -170,8 +173,6 @@ def _feather_radius(scale: float, neural: bool) -> int:
 
 def execute(job: Job, cancel: threading.Event | None, *, fill: bool) -> Generator[Progress, None, Result]:
     """Run ``job``: fill its holes (or only predict edges when ``fill`` is False)."""
-    from restorer.inference.engine import Progress, Result
-
     def check() -> None:
         if cancel is not None and cancel.is_set():
             raise Cancelled("the fill was cancelled; the photo is unchanged")
@@ -275,6 +276,6 @@ def _finish(region: Region, canvas: Canvas, work_img: np.ndarray, fill: bool, jo
         out = np.clip(big, 0.0, 1.0, out=big)
     if job.options.grain:
         out = with_grain(region, out, seed=len(result.patches))
-    radius = _feather_radius(region.scale, session.neural) if job.options.feather else 0
+    radius = _feather_radius(region.scale, session.learned) if job.options.feather else 0
     result.patches.append((region.patch, make_patch(region, out, radius)))
     return None

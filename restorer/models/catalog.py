@@ -1,8 +1,14 @@
-"""The models Restorer ships: one ModelSpec each, registered on import."""
+"""The models Restorer ships: one ModelSpec each, registered on import.
+
+restorer/models/__init__.py imports this module, so the registry is full whenever any part of
+restorer.models is imported; the registry itself never imports the catalogue (one direction only).
+"""
 
 from __future__ import annotations
 
-from restorer.models.registry import ModelSpec, register
+from restorer.models.architectures import ARCHITECTURES
+from restorer.models.registry import register
+from restorer.models.spec import ModelSpec
 
 TELEA = register(
     ModelSpec(
@@ -10,6 +16,9 @@ TELEA = register(
         description="OpenCV Telea fast marching: quick, good for thin scratches and specks",
         factory="restorer.models.classical:build",
         licence="Apache-2.0 (OpenCV)",
+        # Telea reads only known pixels within `radius` of the hole: a wider crop gives the same fill
+        # (bit for bit) and only costs time.
+        context=(7, 0.0),
         config={"method": "telea", "radius": 5.0},
     )
 )
@@ -20,6 +29,7 @@ NAVIER_STOKES = register(
         description="OpenCV Navier-Stokes: smooth fills that follow edges into the hole",
         factory="restorer.models.classical:build",
         licence="Apache-2.0 (OpenCV)",
+        context=(7, 0.0),
         config={"method": "navier-stokes", "radius": 5.0},
     )
 )
@@ -32,8 +42,12 @@ NAVIER_STOKES = register(
 _LEARNED_LICENCE = "code GPL-3.0-or-later; weights: research-only training data, see model card"
 
 
-def _learned(name: str, description: str, factory: str, pad_multiple: int, **config: object) -> ModelSpec:
-    """Register one learned variant: the entries differ only in name, description and architecture numbers."""
+def _learned(name: str, description: str, factory: str, **config: object) -> ModelSpec:
+    """Register one learned variant: the entries differ only in name, description and architecture numbers.
+
+    What it can do (edges, the size multiple its crops are padded to) is its architecture's, declared.
+    """
+    arch = ARCHITECTURES[str(config["arch"])]
     return register(
         ModelSpec(
             name=name,
@@ -41,10 +55,11 @@ def _learned(name: str, description: str, factory: str, pad_multiple: int, **con
             factory=f"restorer.models.neural:{factory}",
             licence=_LEARNED_LICENCE,
             weights=f"{name}.safetensors",
-            pad_multiple=pad_multiple,
-            work_size=256,
-            neural=True,
             kind="learned",
+            predicts_edges=arch.predicts_edges,
+            context=(32, 0.5),
+            pad_multiple=arch.pad_multiple(config),
+            work_size=256,
             config={**config, "half": "fp16"},
         )
     )
@@ -53,22 +68,22 @@ def _learned(name: str, description: str, factory: str, pad_multiple: int, **con
 EDGECONNECT = _learned(
     "edgeconnect",
     "EdgeConnect (paper size): predicts the hole's edges, then fills along them; best for structure",
-    "build_edgeconnect", 4, arch="edgeconnect", width=64, blocks=8, sigma=2.0,
+    "build_edgeconnect", arch="edgeconnect", width=64, blocks=8, sigma=2.0,
 )
 EDGECONNECT_COMPACT = _learned(
     "edgeconnect-compact",
     "EdgeConnect, compact: edge-guided fills fast enough for a laptop CPU",
-    "build_edgeconnect", 4, arch="edgeconnect", width=16, blocks=4, sigma=2.0, prefill="pushpull",
+    "build_edgeconnect", arch="edgeconnect", width=16, blocks=4, sigma=2.0, prefill="pushpull",
 )
 PARTIALCONV = _learned(
     "partialconv",
     "Partial-Convolution U-Net (paper width): irregular holes, blotches and tears",
-    "build_partialconv", 128, arch="partialconv", width=64, depth=7,
+    "build_partialconv", arch="partialconv", width=64, depth=7,
 )
 PARTIALCONV_COMPACT = _learned(
     "partialconv-compact",
     "Partial-Convolution U-Net, compact: quick fills of irregular holes on a CPU",
-    "build_partialconv", 128, arch="partialconv", width=16, depth=7,
+    "build_partialconv", arch="partialconv", width=16, depth=7,
 )
 
 # Both compact networks on the same crops, averaged (models/ensemble.py): their errors differ, so the
@@ -81,7 +96,6 @@ ENSEMBLE_COMPACT = register(
         licence=_LEARNED_LICENCE,
         pad_multiple=128,  # a multiple of both members' (128 and 4)
         work_size=256,
-        neural=True,
         kind="learned",
         members=("partialconv-compact", "edgeconnect-compact"),
     )

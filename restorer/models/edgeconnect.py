@@ -11,6 +11,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from restorer.models.architectures import EDGECONNECT_PAD_MULTIPLE
+
 __all__ = [
     "EdgeGenerator",
     "InpaintGenerator",
@@ -24,7 +26,7 @@ __all__ = [
     "PAD_MULTIPLE",
 ]
 
-PAD_MULTIPLE = 4  # two stride-2 downsamples
+PAD_MULTIPLE = EDGECONNECT_PAD_MULTIPLE  # two stride-2 downsamples (declared in architectures.py)
 # Known edges this close to a hole (px) are dropped by canny_edges and taken from the prediction.
 EDGE_MARGIN = 2
 # skimage.color.rgb2gray's weights, which the reference implementation uses before Canny.
@@ -252,7 +254,7 @@ def canny_edges(
     (Telea), so its border makes no step; edges inside the hole or within ``margin`` px of it are then
     dropped, since damage often bleeds a pixel or two past the mask a user paints.
     """
-    img = np.asarray(gray, dtype=np.float32)
+    img: np.ndarray = np.asarray(gray, dtype=np.float32)
     if img.ndim != 2:
         raise ValueError("canny_edges expects a 2-D gray image")
     hole = None

@@ -10,6 +10,7 @@ low frequencies reach the photo. The cost is the members' summed time.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -34,7 +35,7 @@ class EnsembleInpainter:
 
 
 def build(spec: registry.ModelSpec, device: str = "auto", weights: Path | None = None, half: bool = False,
-          members: list[registry.Inpainter] | None = None) -> EnsembleInpainter:
+          card: dict[str, Any] | None = None, members: list[registry.Inpainter] | None = None) -> EnsembleInpainter:
     """Registry factory: ``members`` are the loaded member models (registry.load brings them)."""
     if not members:
         raise registry.ModelUnavailable(f"model {spec.name!r} is unavailable: it has no members")

@@ -21,7 +21,9 @@ class GuidedInpainter:
         self.name = spec.name
         self.device = device
         self.synth: PatchInpainter = build_synth(spec)
-        self._guide_name = spec.guide_model
+        if spec.guide_model is None:
+            raise ValueError(f"model {spec.name!r} is guided but names no guide model")
+        self._guide_name: str = spec.guide_model
         self._net: registry.Inpainter | None = None  # loaded on first use: the engine brings its own
 
     def steps(self, image: np.ndarray, mask: np.ndarray, guide: np.ndarray | None = None,
@@ -30,16 +32,10 @@ class GuidedInpainter:
         return self.synth.steps(image, mask, guide, allowed, guide_scale)
 
     def guide(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """The learned model's fill of the batch (reflect-padded to its size multiple and cropped back)."""
+        """The learned model's fill of the batch (a direct call: the network pads to its multiple and crops back)."""
         if self._net is None:
-            assert self._guide_name is not None
             self._net = registry.load(self._guide_name, device=self.device)
-        pad = max(1, registry.get_spec(self._guide_name).pad_multiple)
-        h, w = image.shape[2:]
-        ph, pw = -h % pad, -w % pad
-        img = np.pad(image, ((0, 0), (0, 0), (0, ph), (0, pw)), mode="reflect") if ph or pw else image
-        msk = np.pad(mask, ((0, 0), (0, 0), (0, ph), (0, pw)), mode="reflect") if ph or pw else mask
-        return np.asarray(self._net(img, msk), np.float32)[:, :, :h, :w]
+        return np.asarray(self._net(image, mask), np.float32)
 
     def __call__(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         out = np.array(image, np.float32, copy=True)

@@ -22,10 +22,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from restorer.errors import ModelUnavailable
+from restorer.errors import ModelUnavailable, OutOfMemory
 from restorer.models import edgeconnect, partialconv
+from restorer.models.architectures import ARCHITECTURES
 from restorer.models.device import resolve_device
-from restorer.models.registry import ModelSpec, OutOfMemory, read_card
+from restorer.models.spec import ModelSpec
 
 _BUILDERS: dict[str, Callable[[dict[str, Any]], nn.Module]] = {
     "partialconv": partialconv.build_network,
@@ -163,21 +164,18 @@ class EdgeConnectInpainter(TorchInpainter):
         return edgeconnect.known_edges(edgeconnect.to_gray(img.float()), hole, self.network.sigma)
 
 
-def load_network(spec: ModelSpec, weights: Path) -> tuple[nn.Module, dict[str, Any]]:
+def load_network(spec: ModelSpec, weights: Path, card: dict[str, Any]) -> nn.Module:
     """Build the network from the card's config and fill it from the safetensors file (never pickle).
 
-    Raises ModelUnavailable with a one-line reason if the card or the weights do not fit.
+    ``card`` is the model card as the registry's check() parsed and checked it (its config is in
+    bounds and of the spec's architecture). Raises ModelUnavailable with a one-line reason if the
+    weights do not fit it.
     """
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    try:
-        card = read_card(spec, weights.parent)
-    except (OSError, ValueError) as exc:
-        raise ModelUnavailable(f"model {spec.name!r} is unavailable: model card is unreadable: {exc}") from None
-    config = card.get("config") if isinstance(card, dict) else None
-    arch = config.get("arch") if isinstance(config, dict) else None
-    if arch not in _BUILDERS or arch != spec.config.get("arch"):
+    config = card.get("config")
+    if not isinstance(config, dict) or config.get("arch") not in _BUILDERS:
         raise ModelUnavailable(
             f"model {spec.name!r} is unavailable: its model card has no '{spec.config.get('arch')}' architecture config"
         )
@@ -197,7 +195,7 @@ def load_network(spec: ModelSpec, weights: Path) -> tuple[nn.Module, dict[str, A
         raise ModelUnavailable(
             f"model {spec.name!r} is unavailable: {weights.name} does not fit its card's config ({first})"
         ) from None
-    return network, card
+    return network
 
 
 def _load_state(network: nn.Module, state: dict[str, torch.Tensor]) -> None:
@@ -221,30 +219,36 @@ def _fold_parametrizations(network: nn.Module) -> None:
     with torch.no_grad():
         for module in list(network.modules()):
             if parametrize.is_parametrized(module):
-                for tensor_name in list(module.parametrizations.keys()):
+                parametrizations: Any = module.parametrizations  # torch types it Tensor | Module
+                for tensor_name in list(parametrizations.keys()):
                     parametrize.remove_parametrizations(module, tensor_name, leave_parametrized=True)
 
 
-def _build(spec: ModelSpec, device: str, weights: Path | None, half: bool, cls: type[TorchInpainter]) -> TorchInpainter:
-    if weights is None:
-        raise ModelUnavailable(f"model {spec.name!r} is unavailable: it needs a weights file")
+def _build(spec: ModelSpec, device: str, weights: Path | None, card: dict[str, Any] | None, half: bool,
+           cls: type[TorchInpainter]) -> TorchInpainter:
+    if weights is None or card is None:
+        raise ModelUnavailable(f"model {spec.name!r} is unavailable: it needs a weights file and its checked card "
+                               "(load it through restorer.models.registry.load)")
     where = resolve_device(device)
-    network, card = load_network(spec, Path(weights))
-    inference = card.get("inference") if isinstance(card.get("inference"), dict) else {}
+    network = load_network(spec, Path(weights), card)
+    given = card.get("inference")
+    inference = given if isinstance(given, dict) else {}
     kind = inference.get("half", spec.config.get("half"))
-    pad = int(getattr(network, "pad_multiple", spec.pad_multiple))
+    # What the card's network needs, from its architecture; the engine pads to the spec's multiple,
+    # which check() made sure this divides, so only direct calls (evaluation, tests) pad here.
+    pad = ARCHITECTURES[card["config"]["arch"]].pad_multiple(card["config"])
     return cls(spec.name, network, where, pad, half_kind=kind if isinstance(kind, str) else None, half=half)
 
 
 def build_partialconv(spec: ModelSpec, device: str = "auto", weights: Path | None = None,
-                      half: bool = False) -> TorchInpainter:
+                      card: dict[str, Any] | None = None, half: bool = False) -> TorchInpainter:
     """Registry factory for the Partial-Convolution U-Net variants (``half``: autocast on CUDA if the card allows)."""
-    return _build(spec, device, weights, half, TorchInpainter)
+    return _build(spec, device, weights, card, half, TorchInpainter)
 
 
 def build_edgeconnect(spec: ModelSpec, device: str = "auto", weights: Path | None = None,
-                      half: bool = False) -> EdgeConnectInpainter:
+                      card: dict[str, Any] | None = None, half: bool = False) -> EdgeConnectInpainter:
     """Registry factory for the EdgeConnect variants (``half``: autocast on CUDA if the card allows)."""
-    inpainter = _build(spec, device, weights, half, EdgeConnectInpainter)
+    inpainter = _build(spec, device, weights, card, half, EdgeConnectInpainter)
     assert isinstance(inpainter, EdgeConnectInpainter)
     return inpainter

@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from restorer.models.architectures import partialconv_pad_multiple
+
 __all__ = ["PartialConv2d", "PConvUNet", "RefineHead", "build_network", "pad_multiple"]
 
 
@@ -172,7 +174,7 @@ class PConvUNet(nn.Module):
 
     @property
     def pad_multiple(self) -> int:
-        return 2**self.depth
+        return partialconv_pad_multiple({"depth": self.depth})
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         m = self.pad_multiple
@@ -235,8 +237,8 @@ class PConvUNet(nn.Module):
 
 
 def pad_multiple(config: dict[str, Any]) -> int:
-    """The input size multiple a network built from ``config`` needs."""
-    return 2 ** int(config.get("depth", 7))
+    """The input size multiple a network built from ``config`` needs (declared in architectures.py)."""
+    return partialconv_pad_multiple(config)
 
 
 def build_network(config: dict[str, Any]) -> PConvUNet:

@@ -15,80 +15,27 @@ The engine (restorer.inference) pads, crops and composites; a model only fills.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
+import hashlib
 import json
 import os
 import struct
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-import numpy as np
-
-from restorer.errors import ModelUnavailable
+from restorer.checksums import file_sha256
+from restorer.errors import ModelUnavailable, OutOfMemory
 from restorer.models import cardcheck
+from restorer.models.architectures import ARCHITECTURES
+from restorer.models.spec import Availability, EdgeInpainter, Inpainter, ModelKind, ModelSpec
 
-
-class OutOfMemory(RuntimeError):
-    """A model ran out of device memory (raised in place of the framework's own error)."""
-
-
-class Inpainter(Protocol):
-    """A loaded model, ready to fill holes (see the module docstring for the array contract)."""
-
-    name: str
-    device: str
-
-    def __call__(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray: ...
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """One registry entry.
-
-    ``factory`` is "module:function"; the function is called as
-    ``function(spec, device=..., weights=Path | None)`` and returns an ``Inpainter``.
-    """
-
-    name: str
-    description: str
-    factory: str
-    licence: str
-    weights: str | None = None  # file name inside the weights folder; None = needs none
-    pad_multiple: int = 1  # input height and width must be multiples of this
-    work_size: int | None = None  # the side (px) the model fills best at; None = any resolution
-    neural: bool = False
-    # What the model is: "classical" (OpenCV), "learned" (a network) or "synthesis" (copies the
-    # photo's own patches at full resolution). Declared, so the engine never guesses from a name.
-    kind: str = "classical"
-    # Known context a hole needs around it: (pixels at least, fraction of the hole's width); None =
-    # the engine's default for the kind.
-    context: tuple[int, float] | None = None
-    # A synthesis model guided by a learned one: the learned model fills at its work size first,
-    # then the synthesis adds the photo's own detail at full resolution following that fill.
-    guide_model: str | None = None
-    # An ensemble: the learned models whose fills are averaged (models/ensemble.py); it is ready
-    # when every member is, and has no weights of its own.
-    members: tuple[str, ...] = ()
-    config: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
-
-    @property
-    def runs_network(self) -> bool:
-        """Whether a fill runs a network (itself, or the learned model that guides it): device and threads matter."""
-        return self.neural or self.guide_model is not None
-
-    @property
-    def card_name(self) -> str | None:
-        return None if self.weights is None else Path(self.weights).with_suffix(".json").name
-
-
-@dataclass(frozen=True)
-class Availability:
-    ready: bool
-    reason: str = ""
-    sha256: str | None = None
+# Re-exported: callers name these through the registry.
+__all__ = [
+    "Availability", "EdgeInpainter", "Inpainter", "ModelKind", "ModelSpec", "OutOfMemory", "all_specs", "check",
+    "default_model", "file_sha256", "get_spec", "load", "read_card", "read_safetensors_header", "register",
+    "unregister", "weights_dir",
+]
 
 
 def weights_dir() -> Path:
@@ -121,12 +68,10 @@ def unregister(name: str) -> None:
 
 
 def all_specs() -> list[ModelSpec]:
-    _ensure_builtin()
     return list(_SPECS.values())
 
 
 def get_spec(name: str) -> ModelSpec:
-    _ensure_builtin()
     try:
         return _SPECS[name]
     except KeyError:
@@ -142,33 +87,13 @@ FALLBACK = "telea"
 def default_model(folder: Path | None = None) -> str:
     """The best model that can run here: the first learned model in PREFERRED whose weights are
     installed and intact, else Telea (which needs none)."""
-    _ensure_builtin()
     for name in PREFERRED:
         if name in _SPECS and check(_SPECS[name], folder).ready:
             return name
     return FALLBACK
 
 
-def _ensure_builtin() -> None:
-    # The catalogue registers itself on import; importing it here keeps the order explicit.
-    importlib.import_module("restorer.models.catalog")
-
-
 # --- weights checks (no torch) -------------------------------------------------------------------
-
-_hash_cache: dict[tuple[str, int, int], str] = {}
-
-
-def file_sha256(path: Path) -> str:
-    st = path.stat()
-    key = (str(path), st.st_size, st.st_mtime_ns)
-    if key not in _hash_cache:
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-        _hash_cache[key] = h.hexdigest()
-    return _hash_cache[key]
 
 
 def read_safetensors_header(path: Path) -> dict[str, Any]:
@@ -240,9 +165,10 @@ def check(spec: ModelSpec, folder: Path | None = None) -> Availability:
         return Availability(False, f"model card {card_path.name} is unreadable: {exc}")
     if not isinstance(card, dict):
         return Availability(False, f"model card {card_path.name} is not a JSON object")
-    if spec.neural:
+    arch = spec.config.get("arch") if spec.learned else None
+    if spec.learned:
         # A card that cannot build the network would only fail later, at load time.
-        config, arch = card.get("config"), spec.config.get("arch")
+        config = card.get("config")
         if not isinstance(config, dict) or (arch is not None and config.get("arch") != arch):
             return Availability(False, f"model card {card_path.name} has no '{arch}' architecture config")
     try:
@@ -253,10 +179,15 @@ def check(spec: ModelSpec, folder: Path | None = None) -> Availability:
     actual = file_sha256(path)
     if expected != actual:
         return Availability(False, f"weights file {spec.weights} does not match the sha256 in its card (modified?)")
-    problem = cardcheck.card_problem(card, path, spec.config.get("arch") if spec.neural else None)
+    problem = cardcheck.card_problem(card, path, arch)
     if problem:
         return Availability(False, f"model card {card_path.name} {problem}")
-    return Availability(True, sha256=actual)
+    if spec.learned:
+        need = ARCHITECTURES[card["config"]["arch"]].pad_multiple(card["config"])
+        if spec.pad_multiple % need:
+            return Availability(False, f"model card {card_path.name} describes a network that needs sides a multiple "
+                                       f"of {need}, not of the {spec.pad_multiple} the engine pads to")
+    return Availability(True, sha256=actual, card=card)
 
 
 def load(name: str, device: str = "auto", folder: Path | None = None, half: bool = False) -> Inpainter:
@@ -272,7 +203,8 @@ def load(name: str, device: str = "auto", folder: Path | None = None, half: bool
     module_name, func_name = spec.factory.split(":")
     factory = getattr(importlib.import_module(module_name), func_name)
     weights = None if spec.weights is None else (weights_dir() if folder is None else folder) / spec.weights
-    extra: dict[str, Any] = {"half": half} if spec.neural else {}
+    # A learned model builds its network from the card check() has just parsed and checked.
+    extra: dict[str, Any] = {"half": half, "card": state.card} if spec.learned else {}
     if spec.members:
         extra["members"] = [load(member, device=device, folder=folder, half=half) for member in spec.members]
     return factory(spec, device=device, weights=weights, **extra)

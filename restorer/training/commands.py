@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from restorer.errors import RestorerError
+from restorer.errors import EXIT_ERROR, EXIT_INTERRUPTED, RestorerError
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared" / "data"
@@ -270,9 +270,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except RestorerError as err:
         print(f"restorer-cli: error: {err}", file=sys.stderr)
-        return 2
+        return EXIT_ERROR
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

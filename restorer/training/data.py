@@ -17,11 +17,9 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from restorer.errors import RestorerError
 from restorer.training.masks import MaskGenerator
+from restorer.training.photos import read_photo_rgb8
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_TRAIN_DIR = REPO_ROOT.parent / "shared" / "data" / "train"
-DEFAULT_MASK_DIR = REPO_ROOT.parent / "shared" / "data" / "val" / "masks"
 
 # Sepia as the classic tone matrix (rows give R, G, B out of R, G, B in).
 _SEPIA = np.array([[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0.131]], np.float32)
@@ -40,14 +38,12 @@ def list_photos(folder: Path) -> list[Path]:
 
 def read_rgb(path: Path, min_side: int) -> np.ndarray:
     """Decode to uint8 RGB, upscaling only photos whose short side is below ``min_side``."""
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if img is None:
-        raise OSError(f"cannot read photo {path}")
+    img = read_photo_rgb8(path)
     if min(img.shape[:2]) < min_side:
         scale = min_side / min(img.shape[:2])
         img = cv2.resize(img, (max(min_side, round(img.shape[1] * scale)), max(min_side, round(img.shape[0] * scale))),
                          interpolation=cv2.INTER_CUBIC)
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    return img
 
 
 def augment(img: np.ndarray, crop: int, rng: np.random.Generator, *, scale_range: tuple[float, float],
@@ -102,7 +98,7 @@ class InpaintingDataset(Dataset):
         rng = np.random.default_rng([self.seed, step, slot])
         try:
             img = read_rgb(self.files[index], self.crop)
-        except OSError:
+        except (OSError, RestorerError):
             # One unreadable file must not stop a long run: use a neighbour instead.
             img = read_rgb(self.files[(index + 1) % len(self.files)], self.crop)
         image = augment(img, self.crop, rng, scale_range=self.scale_range, p_gray=self.p_gray, p_sepia=self.p_sepia)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import nn
 from torch.nn.utils import spectral_norm
@@ -47,8 +45,3 @@ class PatchDiscriminator(nn.Module):
             x = block(x)
             feats.append(x)
         return x, feats[:-1]
-
-
-def build_discriminator(config: dict[str, Any]) -> PatchDiscriminator:
-    return PatchDiscriminator(int(config.get("in_channels", 3)), int(config.get("width", 64)),
-                              bool(config.get("spectral_norm", True)))

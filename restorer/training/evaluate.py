@@ -24,6 +24,7 @@ import numpy as np
 from restorer.errors import RestorerError
 from restorer.training.metrics import mean_l1, psnr, ssim
 from restorer.training.peers import PEERS, available_peers
+from restorer.training.photos import read_photo_rgb8
 from restorer.training.report import crops_picture, grid_picture, markdown_table
 from restorer.training.texture import detail_ratio, patch_distance
 
@@ -48,16 +49,14 @@ class Pairs:
 
 def load_square(path: Path, size: int) -> np.ndarray:
     """A photo's centre square, resized to size x size: float32 H x W x 3 RGB in [0, 1]."""
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if img is None:
-        raise RestorerError(f"{path}: cannot read this photo")
+    img = read_photo_rgb8(path)
     h, w = img.shape[:2]
     s = min(h, w)
     y0, x0 = (h - s) // 2, (w - s) // 2
     img = img[y0:y0 + s, x0:x0 + s]
     interp = cv2.INTER_AREA if s >= size else cv2.INTER_CUBIC
     img = cv2.resize(img, (size, size), interpolation=interp)
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0
+    return img.astype(np.float32) / 255.0
 
 
 def load_mask(path: Path, size: int) -> np.ndarray:

@@ -17,7 +17,7 @@ from typing import Any, Mapping
 import torch
 
 from restorer.errors import RestorerError
-from restorer.models.registry import file_sha256
+from restorer.checksums import file_sha256
 
 LICENCE_NOTE = ("Weights trained by the Restorer project on research-only photo collections (BSDS500, ImageNet "
                 "samples, Urban100, Sun & Hays, Set14; masks include NVIDIA's irregular mask set, CC BY-NC-SA "

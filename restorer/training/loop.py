@@ -38,7 +38,8 @@ RESUME_OVERRIDES = ("run", "steps", "workers", "threads", "ckpt_every", "val_eve
 
 
 def _unwrap(module: torch.nn.Module) -> torch.nn.Module:
-    return module.module if hasattr(module, "module") else module
+    inner = getattr(module, "module", module)  # DataParallel / DistributedDataParallel wrap the real one
+    return inner if isinstance(inner, torch.nn.Module) else module
 
 
 def init_from(task: Task, spec: str) -> dict[str, int]:
@@ -50,7 +51,7 @@ def init_from(task: Task, spec: str) -> dict[str, int]:
     prefix, _, path = spec.rpartition("=")
     if shipped.is_weights(path):  # shipped weights + card: the archivist's fine-tune of a released model
         src, own_steps = shipped.load_state(Path(path))
-        ckpt = {"config": {"lineage": {}}, "step": own_steps}
+        ckpt: dict[str, Any] = {"config": {"lineage": {}}, "step": own_steps}
     else:
         ckpt = load_checkpoint(Path(path))
         src = ckpt["nets"]["generator"]
@@ -151,10 +152,9 @@ def _setup_distributed() -> tuple[int, int, int]:
     return dist.get_rank(), local, world
 
 
-def train(cfg: dict[str, Any]) -> dict[str, Any]:
-    """Run (or resume) training as ``cfg`` says; returns the final state summary {step, run_dir, ...}."""
-    run_dir = Path(cfg["run"])
-    ckpt_path = run_dir / CHECKPOINT
+def _start(cfg: dict[str, Any], ckpt_path: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The run's config and, when resuming, its checkpoint: a resumed run keeps its saved config but
+    for what the command line set explicitly; a new one stores every loss weight it optimises."""
     ckpt = None
     if cfg.get("resume") and ckpt_path.is_file():
         ckpt = load_checkpoint(ckpt_path)
@@ -166,13 +166,16 @@ def train(cfg: dict[str, Any]) -> dict[str, Any]:
             saved["weights"] = {**DEFAULT_WEIGHTS, **OLD_DEFAULT_WEIGHTS, **saved.get("weights", {})}
         cfg = saved
     elif ckpt_path.is_file() and not cfg.get("overwrite"):
-        raise RestorerError(f"{run_dir}: holds a checkpoint already; pass --resume to continue or --overwrite to restart")
+        raise RestorerError(f"{ckpt_path.parent}: holds a checkpoint already; pass --resume to continue or --overwrite to restart")
     else:
         # Every loss weight goes into the run's config, so a later change of defaults cannot change
         # what a resumed run optimises.
         cfg = {**cfg, "weights": {**DEFAULT_WEIGHTS, **cfg.get("weights", {})}}
+    return cfg, ckpt
 
-    rank, local_rank, world = _setup_distributed()
+
+def _process(cfg: dict[str, Any], rank: int, local_rank: int) -> torch.device:
+    """This process's threads, device and seeds (each rank its own seed)."""
     if cfg.get("threads"):
         import cv2
 
@@ -182,11 +185,68 @@ def train(cfg: dict[str, Any]) -> dict[str, Any]:
         device = torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
     else:
         device = torch.device(cfg["device"])
-    amp = device.type == "cuda" and not cfg.get("no_amp", False)
     seed = int(cfg["seed"])
     torch.manual_seed(seed + rank)
     np.random.seed(seed + rank)
     random.seed(seed + rank)
+    return device
+
+
+def _restore(ckpt: dict[str, Any], task: Task, cfg: dict[str, Any], opt_g: torch.optim.Optimizer,
+             opt_d: torch.optim.Optimizer | None, scaler: torch.amp.GradScaler,
+             betas: tuple[float, float]) -> tuple[int, torch.optim.Optimizer]:
+    """Load a checkpoint's networks, optimisers, scaler and RNG; returns (step, the generator's optimiser)."""
+    task.generator.load_state_dict(ckpt["nets"]["generator"])
+    for name, d in task.discs.items():
+        d.load_state_dict(ckpt["nets"][name])
+    step = int(ckpt["step"])
+    if cfg["model"] == "partialconv" and 0 < int(cfg.get("freeze_bn_at", -1)) <= step:
+        task.generator.freeze_encoder_bn(True)  # type: ignore[operator]
+        opt_g = torch.optim.Adam(task.trainable(), lr=float(cfg["finetune_lr"]), betas=betas)
+    opt_g.load_state_dict(ckpt["opt_g"])
+    if opt_d is not None and ckpt.get("opt_d") is not None:
+        opt_d.load_state_dict(ckpt["opt_d"])
+    if ckpt.get("scaler"):
+        scaler.load_state_dict(ckpt["scaler"])
+    set_rng_state(ckpt["rng"])
+    return step, opt_g
+
+
+def _step(task: Task, batch: dict[str, torch.Tensor], opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer | None,
+          scaler: torch.amp.GradScaler, device: torch.device, amp: bool, step: int) -> dict[str, float]:
+    """One optimisation step: the discriminators first (if any), then the generator; returns its logs."""
+    with torch.autocast(device.type, enabled=amp):
+        out = task.forward(batch)
+    logs: dict[str, float] = {}
+    if opt_d is not None:
+        with torch.autocast(device.type, enabled=amp):
+            d_loss, dlogs = task.d_loss(batch, out)
+        opt_d.zero_grad(set_to_none=True)
+        scaler.scale(d_loss).backward()
+        scaler.step(opt_d)
+        logs.update(dlogs)
+    with torch.autocast(device.type, enabled=amp):
+        g_loss, glogs = task.g_loss(batch, out)
+    opt_g.zero_grad(set_to_none=True)
+    scaler.scale(g_loss).backward()
+    scaler.step(opt_g)
+    scaler.update()
+    logs.update(glogs)
+    logs["loss"] = g_loss.item()
+    if not np.isfinite(logs["loss"]):
+        raise RestorerError(f"loss became {logs['loss']} at step {step}; lower --lr or check the data")
+    return logs
+
+
+def train(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Run (or resume) training as ``cfg`` says; returns the final state summary {step, run_dir, ...}."""
+    run_dir = Path(cfg["run"])
+    ckpt_path = run_dir / CHECKPOINT
+    cfg, ckpt = _start(cfg, ckpt_path)
+    rank, local_rank, world = _setup_distributed()
+    device = _process(cfg, rank, local_rank)
+    amp = device.type == "cuda" and not cfg.get("no_amp", False)
+    seed = int(cfg["seed"])
 
     if ckpt is None:
         cfg = shipped.adopt_card(cfg)  # --init NAME.safetensors: the card's architecture
@@ -199,26 +259,14 @@ def train(cfg: dict[str, Any]) -> dict[str, Any]:
         task.generator.freeze_encoder_bn(True)  # type: ignore[operator]
 
     betas = (float(cfg["beta1"]), float(cfg["beta2"]))
-    opt_g = torch.optim.Adam(task.trainable(), lr=float(cfg["lr"]), betas=betas)
+    opt_g: torch.optim.Optimizer = torch.optim.Adam(task.trainable(), lr=float(cfg["lr"]), betas=betas)
     d_params = [p for d in task.discs.values() for p in d.parameters()]
     opt_d = torch.optim.Adam(d_params, lr=float(cfg["lr"]) * float(cfg["d_lr_ratio"]), betas=betas) if d_params else None
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
 
     step = 0
     if ckpt is not None:
-        task.generator.load_state_dict(ckpt["nets"]["generator"])
-        for name, d in task.discs.items():
-            d.load_state_dict(ckpt["nets"][name])
-        step = int(ckpt["step"])
-        if cfg["model"] == "partialconv" and 0 < int(cfg.get("freeze_bn_at", -1)) <= step:
-            task.generator.freeze_encoder_bn(True)  # type: ignore[operator]
-            opt_g = torch.optim.Adam(task.trainable(), lr=float(cfg["finetune_lr"]), betas=betas)
-        opt_g.load_state_dict(ckpt["opt_g"])
-        if opt_d is not None and ckpt.get("opt_d") is not None:
-            opt_d.load_state_dict(ckpt["opt_d"])
-        if ckpt.get("scaler"):
-            scaler.load_state_dict(ckpt["scaler"])
-        set_rng_state(ckpt["rng"])
+        step, opt_g = _restore(ckpt, task, cfg, opt_g, opt_d, scaler, betas)
 
     gen = task.generator
     if world > 1:
@@ -271,26 +319,7 @@ def train(cfg: dict[str, Any]) -> dict[str, Any]:
                 # PConv's fine-tune step: encoder BatchNorm frozen, a fresh optimiser at the lower lr.
                 gen.freeze_encoder_bn(True)  # type: ignore[operator]
                 opt_g = torch.optim.Adam(task.trainable(), lr=float(cfg["finetune_lr"]), betas=betas)
-            with torch.autocast(device.type, enabled=amp):
-                out = task.forward(batch)
-            logs: dict[str, float] = {}
-            if opt_d is not None:
-                with torch.autocast(device.type, enabled=amp):
-                    d_loss, dlogs = task.d_loss(batch, out)
-                opt_d.zero_grad(set_to_none=True)
-                scaler.scale(d_loss).backward()
-                scaler.step(opt_d)
-                logs.update(dlogs)
-            with torch.autocast(device.type, enabled=amp):
-                g_loss, glogs = task.g_loss(batch, out)
-            opt_g.zero_grad(set_to_none=True)
-            scaler.scale(g_loss).backward()
-            scaler.step(opt_g)
-            scaler.update()
-            logs.update(glogs)
-            logs["loss"] = g_loss.item()
-            if not np.isfinite(logs["loss"]):
-                raise RestorerError(f"loss became {logs['loss']} at step {step}; lower --lr or check the data")
+            logs = _step(task, batch, opt_g, opt_d, scaler, device, amp, step)
             step += 1
             for k, v in logs.items():
                 sums[k] = sums.get(k, 0.0) + v

@@ -89,8 +89,8 @@ class RandomFeatures(nn.Module):
         gen = torch.Generator().manual_seed(self.seed)
         self.convs = nn.ModuleList()
         cin = 3
-        for i, cout in enumerate(self.widths):
-            for j in range(2):
+        for cout in self.widths:
+            for _ in range(2):
                 conv = nn.Conv2d(cin, cout, 3, 1, 1, bias=False)
                 w = torch.randn(cout, cin, 3, 3, generator=gen)
                 w = w - w.mean(dim=(1, 2, 3), keepdim=True)

@@ -11,6 +11,7 @@ import numpy as np
 
 from restorer.errors import RestorerError
 from restorer.training.data import list_photos
+from restorer.training.photos import read_photo_rgb8
 
 
 def _resize(img: np.ndarray, side: int, square: bool) -> np.ndarray:
@@ -55,14 +56,17 @@ def pack(
     order = np.arange(len(photos)) if square else np.random.default_rng(seed).permutation(len(photos))
     out.mkdir(parents=True, exist_ok=True)
     params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)] if fmt == "jpg" else [cv2.IMWRITE_PNG_COMPRESSION, 9]
-    total, written, skipped = 0, [], []
+    total, skipped = 0, []
+    written: list[dict[str, str]] = []
     for i in order:
         src = photos[int(i)]
-        img = cv2.imread(str(src), cv2.IMREAD_COLOR)
-        if img is None:
+        try:
+            img = read_photo_rgb8(src)
+        except RestorerError:
             skipped.append(str(src))
             continue
-        ok, buf = cv2.imencode(f".{fmt}", _resize(img, side, square), params)
+        # OpenCV's encoder takes BGR: the one call that needs that order gets it.
+        ok, buf = cv2.imencode(f".{fmt}", cv2.cvtColor(_resize(img, side, square), cv2.COLOR_RGB2BGR), params)
         if not ok:
             skipped.append(str(src))
             continue

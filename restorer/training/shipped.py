@@ -10,7 +10,7 @@ import torch
 
 from restorer.errors import RestorerError
 from restorer.models.cardcheck import config_problem
-from restorer.models.registry import file_sha256
+from restorer.checksums import file_sha256
 
 # Training options that set a card's architecture values (card key -> run config key).
 ARCH_KEYS = {"partialconv": ("width", "depth", "refine", "refine_width"),

@@ -125,7 +125,7 @@ def _pool_any(mask: np.ndarray) -> np.ndarray:
     """Half-size mask: a coarse pixel is in the hole when any of its 2 x 2 fine pixels is."""
     h, w = mask.shape
     p = np.pad(mask, ((0, h % 2), (0, w % 2)))
-    return p.reshape(p.shape[0] // 2, 2, p.shape[1] // 2, 2).any(axis=(1, 3))
+    return np.asarray(p.reshape(p.shape[0] // 2, 2, p.shape[1] // 2, 2).any(axis=(1, 3)))
 
 
 def _patches(band: np.ndarray, ys: np.ndarray, xs: np.ndarray, size: int) -> np.ndarray:

@@ -101,7 +101,7 @@ class CompareView(QWidget):
         b, a = _as_array(before), _as_array(after)
         if b.shape[:2] != a.shape[:2]:
             raise ValueError(f"before is {b.shape[1]}x{b.shape[0]} but after is {a.shape[1]}x{a.shape[0]}")
-        size = fit_size(*b.shape[:2], self._max_side)
+        size = fit_size(b.shape[0], b.shape[1], self._max_side)
         if difference is None:
             if b.shape != a.shape or b.dtype != a.dtype:
                 b8, a8 = display_copy(b, max(b.shape[:2])), display_copy(a, max(a.shape[:2]))

@@ -28,6 +28,7 @@ from typing import Any, Callable, Sequence
 import cv2
 import numpy as np
 
+from restorer.core.box import BBox
 from restorer.core.image import to_display_rgb8 as _to_display_rgb8
 from restorer.ui.difference_maps import difference_levels, difference_map
 
@@ -41,7 +42,7 @@ DISPLAY_MAX_SIDE = 2048
 MASK_TINT = (255, 40, 40)  # the hole colour used in thumbnails and step comparisons
 MASK_ALPHA = 0.55
 
-Box = tuple[int, int, int, int]  # y0, x0, y1, x1 (exclusive ends), the layout of core.mask.BBox
+Box = tuple[int, int, int, int]  # y0, x0, y1, x1 (exclusive ends), the layout of core.box.BBox
 
 
 @dataclass(frozen=True)
@@ -117,44 +118,13 @@ def tint_mask(
 # --- regions of the document at any history state ------------------------------------------------
 
 
-def _paste_strided(dst: np.ndarray, origin: Box, stride: int, src: np.ndarray, src_box: Box) -> None:
-    """Write src (covering src_box in photo coordinates) into dst, a stride-subsampled crop at origin."""
-    oy, ox = origin[0], origin[1]
-    sy0, sx0 = src_box[0], src_box[1]
-    # First photo row/column of the subsampled grid that lies inside src_box.
-    gy = oy + -(-(sy0 - oy) // stride) * stride if sy0 > oy else oy
-    gx = ox + -(-(sx0 - ox) // stride) * stride if sx0 > ox else ox
-    part = src[gy - sy0 :: stride, gx - sx0 :: stride]
-    dy, dx = (gy - oy) // stride, (gx - ox) // stride
-    n = max(0, min(part.shape[0], dst.shape[0] - dy))
-    m = max(0, min(part.shape[1], dst.shape[1] - dx))
-    if n and m:
-        dst[dy : dy + n, dx : dx + m] = part[:n, :m]
-
-
-def _overlaps(a: Box, b: Box) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
-
-
 def region_at_state(doc: Any, box: Box, state: int, target: str = "photo", stride: int = 1) -> np.ndarray:
     """A copy of box of the photo (or mask) as it is at history state ``state``, every stride-th
     row and column (stride 1 equals ``Document.region_at``). Reads only the patches over box,
     so a thumbnail of a 100-megapixel photo at any state costs about as much as its pixels.
     """
-    history = doc.history
     current = doc.photo.pixels if target == "photo" else doc.mask
-    y0, x0, y1, x1 = box
-    out = np.array(current[y0:y1:stride, x0:x1:stride], copy=True)
-    now, steps = history.index, history.steps
-    if state < now:
-        moves, forward = list(reversed(steps[state:now])), False
-    else:
-        moves, forward = list(steps[now:state]), True
-    for edit in moves:
-        for p in edit.patches if forward else reversed(edit.patches):
-            if p.target == target and _overlaps(tuple(p.box), box):
-                _paste_strided(out, box, stride, p.after if forward else p.before, tuple(p.box))
-    return out
+    return doc.history.region_at(current, target, BBox(*box), state, stride)
 
 
 def _full_box(doc: Any) -> Box:
@@ -237,12 +207,7 @@ def document_pair(doc: Any, max_side: int = DISPLAY_MAX_SIDE, title: str = "Orig
             return region_at_state(doc, (r0, 0, r1, w), 0, "photo", s)
 
         # Only rows under an applied photo patch can differ from the original.
-        spans = [
-            (p.box[0], p.box[2])
-            for edit in doc.history.steps[: doc.history.index]
-            for p in edit.patches
-            if p.target == "photo"
-        ]
+        spans = [(b.y0, b.y1) for b in doc.history.applied_boxes("photo")]
 
         def may_differ(r0: int, r1: int) -> bool:
             return any(a < r1 and r0 < b for a, b in spans)

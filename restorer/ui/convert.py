@@ -18,7 +18,7 @@ from restorer.core.image import to_8bit
 # Stop halving once the level fits in this many pixels on its long side.
 SMALLEST_SIDE = 512
 
-Box = tuple[int, int, int, int]  # y0, x0, y1, x1 (exclusive ends), like core.mask.BBox
+Box = tuple[int, int, int, int]  # y0, x0, y1, x1 (exclusive ends), like core.box.BBox
 
 
 def _half(arr: np.ndarray) -> np.ndarray:
@@ -46,7 +46,7 @@ class Pyramid:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.levels[0].shape[:2]  # type: ignore[return-value]
+        return self.levels[0].shape[:2]
 
     def _shrink(self, arr: np.ndarray) -> np.ndarray:
         return _half(arr)
@@ -160,10 +160,8 @@ def original_display(doc: Any, display: RgbPyramid | None) -> RgbPyramid:
     if display is None or display.shape != doc.shape or doc.history.has_dropped("photo"):
         return RgbPyramid(doc.original_pixels())
     twin = display.clone()
-    for edit in doc.history.steps[: doc.history.index]:
-        for patch in edit.patches:
-            if patch.target == "photo":
-                twin.write(patch.box, doc.original_pixels(patch.box))
+    for box in doc.history.applied_boxes("photo"):
+        twin.write(box, doc.original_pixels(box))
     return twin
 
 

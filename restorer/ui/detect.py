@@ -20,7 +20,7 @@ from PySide6.QtGui import QAction, QColor, QKeySequence
 from PySide6.QtWidgets import QLabel, QSlider, QToolBar
 
 from restorer.core import mask as masks
-from restorer.core.mask import BBox
+from restorer.core.box import BBox
 from restorer.ui.fill import ProgressWidget
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QColor
 
 from restorer.core import mask as masks
-from restorer.core.mask import BBox
+from restorer.core.box import BBox
 from restorer.models import registry
 from restorer.ui.fill import fill_threads, supports_edges
 
@@ -79,7 +79,6 @@ class EdgesController(QObject):
     """Turns Edges mode on and off, predicts edges in the worker, and owns the guide layer."""
 
     edgesPredicted = Signal()
-    enabledChanged = Signal(bool)
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
@@ -134,7 +133,6 @@ class EdgesController(QObject):
             self.window.canvas.set_overlay_visible("edges", False)
             self.window.canvas.set_overlay_visible("edges-context", False)
             self.window.canvas.target = doc
-        self.enabledChanged.emit(self.enabled)
 
     def reset(self) -> None:
         """A new document: drop the guide layer and leave Edges mode."""

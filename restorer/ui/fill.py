@@ -21,9 +21,8 @@ if TYPE_CHECKING:
 
 
 def supports_edges(spec: registry.ModelSpec) -> bool:
-    """EdgeConnect-family models predict an edge map the user can see and correct (Edges mode)."""
-    arch = str(spec.config.get("arch", "")) if spec.config else ""
-    return arch == "edgeconnect" or spec.name.startswith("edgeconnect")
+    """Models that predict an edge map (declared on their spec) let the user see and correct it (Edges mode)."""
+    return spec.predicts_edges
 
 
 def fill_threads() -> int:

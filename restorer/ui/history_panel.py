@@ -145,10 +145,6 @@ class HistoryModel(QAbstractListModel):
         i = row - self._offset()
         return i if 0 <= i <= len(self._steps) else -1
 
-    def edit_at(self, history_index: int) -> Any:
-        """The Edit that leads to history index i (i >= 1)."""
-        return self._steps[history_index - 1]
-
     def rowCount(self, parent: _AnyIndex = QModelIndex()) -> int:  # noqa: B008 - Qt signature
         if parent.isValid() or self._doc is None:
             return 0

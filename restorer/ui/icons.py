@@ -194,7 +194,3 @@ def app_icon() -> QIcon:
         if png.is_file():
             return QIcon(str(png))
     return icon("app")
-
-
-def names() -> list[str]:
-    return sorted(_PAINTERS)

@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QColor
 
 from restorer.core import mask as masks
-from restorer.core.mask import BBox
+from restorer.core.box import BBox
 
 if TYPE_CHECKING:
     from restorer.ui.main_window import MainWindow

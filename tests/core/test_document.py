@@ -9,7 +9,8 @@ import pytest
 
 from restorer.core.document import Document, DocumentEvent
 from restorer.core.image import Photo, PhotoMeta, load_photo
-from restorer.core.mask import BBox, segment
+from restorer.core.box import BBox
+from restorer.core.mask import segment
 from restorer.errors import MaskError, PhotoBusy, RestorerError
 
 

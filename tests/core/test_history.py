@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from restorer.core.history import Edit, History, Patch, apply_edit
-from restorer.core.mask import BBox
+from restorer.core.box import BBox
 
 
 def _edit(arr: np.ndarray, box: BBox, value: int, label: str = "e") -> Edit:
@@ -114,4 +114,18 @@ def test_region_at_any_state_without_moving():
     box = BBox(2, 4, 17, 19)
     for k in range(9):
         assert np.array_equal(h.region_at(live, "photo", box, k), states[k][box.slices])
+        for stride in (2, 3, 7):  # thumbnails: every stride-th pixel of the same state
+            want = states[k][box.y0:box.y1:stride, box.x0:box.x1:stride]
+            assert np.array_equal(h.region_at(live, "photo", box, k, stride), want)
     assert h.index == 3
+
+
+def test_applied_boxes_are_those_of_the_current_state():
+    arr = np.zeros((10, 10), np.uint8)
+    h = History()
+    boxes = [BBox(0, 0, 2, 2), BBox(5, 5, 8, 9)]
+    for i, box in enumerate(boxes):
+        h.push(_edit(arr, box, i + 1))
+    assert h.applied_boxes("photo") == boxes and h.applied_boxes("mask") == []
+    h.undo()
+    assert h.applied_boxes("photo") == boxes[:1]

@@ -20,12 +20,12 @@ from restorer.core.image import (
     SAVE_FORMATS,
     Photo,
     PhotoMeta,
-    atomic_write,
     load_photo,
     save_photo,
     to_8bit,
     to_display_rgb8,
 )
+from restorer.core.atomic import atomic_write
 from restorer.core.maskfile import load_mask, save_mask
 from restorer.errors import ImageError, MaskError
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from restorer.core.mask import (BBox, bbox, capsule_bounds, components, dab, diff_bbox, grow, invert,
-                                 segment, shrink)
+from restorer.core.box import BBox
+from restorer.core.mask import bbox, capsule_bounds, components, dab, diff_bbox, grow, invert, segment, shrink
 
 
 def _brute_capsule(shape, p0, p1, r):

@@ -7,9 +7,11 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from restorer.errors import OutOfMemory
 from restorer.inference import engine
 from restorer.models import registry
 
@@ -43,7 +45,7 @@ class FakeInpainter:
         assert mask.shape == (image.shape[0], 1, *image.shape[2:])
         assert 0.0 <= image.min() and image.max() <= 1.0
         if self.oom_on is not None and self.device == self.oom_on:
-            raise registry.OutOfMemory("simulated: CUDA out of memory")
+            raise OutOfMemory("simulated: CUDA out of memory")
         self.log.shapes.append(image.shape)
         self.log.devices.append(self.device)
         self.log.edges.append(None if edges is None else edges.copy())
@@ -57,7 +59,7 @@ class FakeEdgeInpainter(FakeInpainter):
 
 
 def build(spec: registry.ModelSpec, device: str = "auto", weights: Path | None = None,
-          half: bool = False) -> FakeInpainter:
+          card: dict[str, Any] | None = None, half: bool = False) -> FakeInpainter:
     cls = FakeEdgeInpainter if spec.config.get("edges") else FakeInpainter
     return cls(spec.name, device, _LOGS[spec.name], spec.config.get("oom_on"))
 
@@ -70,7 +72,8 @@ def fake_model(*, work_size: int | None = 256, pad_multiple: int = 8, neural: bo
     log = _LOGS[name] = CallLog()
     registry.register(registry.ModelSpec(
         name=name, description="fake", factory=f"{__name__}:build", licence="none",
-        pad_multiple=pad_multiple, work_size=work_size, neural=neural,
+        pad_multiple=pad_multiple, work_size=work_size, kind="learned" if neural else "classical",
+        predicts_edges=edges, context=(32, 0.5) if neural else (7, 0.0),
         config={"edges": edges, "oom_on": oom_on},
     ))
     try:

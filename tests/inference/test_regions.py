@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from restorer.core.mask import BBox
+from restorer.core.box import BBox
 from restorer.inference.paste import feather
 from restorer.inference.regions import (
     bucket_sides,

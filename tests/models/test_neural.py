@@ -59,7 +59,7 @@ def test_catalog_registers_learned_variants_next_to_classical(tmp_path: Path) ->
     assert {"telea", "navier-stokes", "edgeconnect", "edgeconnect-compact", "partialconv", "partialconv-compact"} <= names
     for name in ("edgeconnect", "edgeconnect-compact", "partialconv", "partialconv-compact"):
         spec = registry.get_spec(name)
-        assert spec.neural and spec.weights == f"{name}.safetensors"
+        assert spec.kind == "learned" and spec.weights == f"{name}.safetensors"
         state = registry.check(spec, tmp_path)
         assert not state.ready and "not in" in state.reason
         with pytest.raises(ModelUnavailable, match=name):
@@ -145,6 +145,32 @@ def _corrupt(path: Path, how: str) -> None:
         path.write_bytes(bytes(flipped))
     elif how == "missing":
         path.unlink()
+
+
+def test_capabilities_are_declared_on_the_spec_not_guessed_from_names() -> None:
+    edges = {s.name for s in registry.all_specs() if s.predicts_edges}
+    assert edges == {"edgeconnect", "edgeconnect-compact"}
+    kinds = {s.name: s.kind for s in registry.all_specs()}
+    assert kinds["telea"] == "classical" and kinds["patchmatch"] == kinds["guided-edgeconnect"] == "synthesis"
+    # a guided model runs a network through its guide, but is no network itself
+    guided = registry.get_spec("guided-partialconv")
+    assert guided.runs_network and not guided.learned and not guided.predicts_edges
+    assert registry.get_spec("edgeconnect").pad_multiple == 4 and registry.get_spec("telea").context == (7, 0.0)
+
+
+def test_a_card_whose_network_the_engine_cannot_pad_for_is_unavailable(tmp_path: Path) -> None:
+    # depth 8 halves eight times: sides must be multiples of 256, but the engine pads partialconv to 128
+    write_model(tmp_path, "partialconv-compact", {"arch": "partialconv", "width": 4, "depth": 8})
+    state = registry.check(registry.get_spec("partialconv-compact"), tmp_path)
+    assert not state.ready and "multiple of 256" in state.reason
+    with pytest.raises(ModelUnavailable, match="multiple of 256"):
+        registry.load("partialconv-compact", device="cpu", folder=tmp_path)
+
+
+def test_check_hands_its_parsed_card_to_load(tmp_path: Path) -> None:
+    write_model(tmp_path, "partialconv-compact")
+    state = registry.check(registry.get_spec("partialconv-compact"), tmp_path)
+    assert state.ready and state.card is not None and state.card["config"] == TINY["partialconv-compact"]
 
 
 @pytest.mark.parametrize("how, reason", [("missing", "not in"), ("truncated", "corrupt"), ("tampered", "sha256")])

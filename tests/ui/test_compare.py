@@ -9,7 +9,7 @@ from PySide6.QtGui import QImage, QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from restorer.core.document import Document
-from restorer.core.mask import BBox
+from restorer.core.box import BBox
 from restorer.ui.compare import CompareView, qimage_to_rgb8
 from restorer.ui.comparison_images import document_pair, step_pair
 from restorer.ui.difference_maps import difference_levels, difference_map

@@ -9,7 +9,7 @@ from PySide6.QtGui import QPixmap
 
 from restorer.core.document import Document
 from restorer.core.image import Photo, PhotoMeta
-from restorer.core.mask import BBox
+from restorer.core.box import BBox
 from restorer.ui import comparison_images
 from restorer.ui.comparison_images import region_at_state, step_thumbnail
 from restorer.ui.history_panel import HistoryModel, HistoryPanel

@@ -66,7 +66,7 @@ def test_first_start_picks_the_best_installed_model(qtbot, dialogs, tmp_path, mo
     win = MainWindow()
     qtbot.addWidget(win)
     try:
-        expected = "guided-partialconv" if weights == "shipped" else "telea"
+        expected = "guided-ensemble" if weights == "shipped" else "telea"
         assert registry.default_model() == expected
         assert win.model_picker.current_model() == expected
     finally:
