@@ -10,6 +10,7 @@ TELEA = register(
         description="OpenCV Telea fast marching: quick, good for thin scratches and specks",
         factory="restorer.models.classical:build",
         licence="Apache-2.0 (OpenCV)",
+        best_for="thin scratches, specks and dust; instant",
         config={"method": "telea", "radius": 5.0},
     )
 )
@@ -20,6 +21,7 @@ NAVIER_STOKES = register(
         description="OpenCV Navier-Stokes: smooth fills that follow edges into the hole",
         factory="restorer.models.classical:build",
         licence="Apache-2.0 (OpenCV)",
+        best_for="small holes in smooth areas (sky, skin, walls)",
         config={"method": "navier-stokes", "radius": 5.0},
     )
 )
@@ -32,7 +34,7 @@ NAVIER_STOKES = register(
 _LEARNED_LICENCE = "code GPL-3.0-or-later; weights: research-only training data, see model card"
 
 
-def _learned(name: str, description: str, factory: str, pad_multiple: int, **config: object) -> ModelSpec:
+def _learned(name: str, description: str, best_for: str, factory: str, pad_multiple: int, **config: object) -> ModelSpec:
     """Register one learned variant: the entries differ only in name, description and architecture numbers."""
     return register(
         ModelSpec(
@@ -45,6 +47,7 @@ def _learned(name: str, description: str, factory: str, pad_multiple: int, **con
             work_size=256,
             neural=True,
             kind="learned",
+            best_for=best_for,
             config={**config, "half": "fp16"},
         )
     )
@@ -53,21 +56,25 @@ def _learned(name: str, description: str, factory: str, pad_multiple: int, **con
 EDGECONNECT = _learned(
     "edgeconnect",
     "EdgeConnect (paper size): predicts the hole's edges, then fills along them; best for structure",
+    "holes that cut across edges and lines (paper-size weights)",
     "build_edgeconnect", 4, arch="edgeconnect", width=64, blocks=8, sigma=2.0,
 )
 EDGECONNECT_COMPACT = _learned(
     "edgeconnect-compact",
     "EdgeConnect, compact: edge-guided fills fast enough for a laptop CPU",
+    "holes across edges on a CPU; Edges mode lets you draw guide lines",
     "build_edgeconnect", 4, arch="edgeconnect", width=16, blocks=4, sigma=2.0, prefill="pushpull",
 )
 PARTIALCONV = _learned(
     "partialconv",
     "Partial-Convolution U-Net (paper width): irregular holes, blotches and tears",
+    "irregular blotches and tears (paper-size weights)",
     "build_partialconv", 128, arch="partialconv", width=64, depth=7,
 )
 PARTIALCONV_COMPACT = _learned(
     "partialconv-compact",
     "Partial-Convolution U-Net, compact: quick fills of irregular holes on a CPU",
+    "medium irregular holes and blotches, quickly on a CPU",
     "build_partialconv", 128, arch="partialconv", width=16, depth=7,
 )
 
@@ -85,13 +92,14 @@ PATCHMATCH = register(
         factory="restorer.synthesis.model:build",
         licence=_SYNTH_LICENCE,
         kind="synthesis",
+        best_for="textured backgrounds: grass, fabric, walls, film grain",
         context=(48, 1.0),
         config={"patch": 7},
     )
 )
 
 
-def _guided(name: str, guide: str, description: str) -> ModelSpec:
+def _guided(name: str, guide: str, description: str, best_for: str) -> ModelSpec:
     return register(
         ModelSpec(
             name=name,
@@ -100,6 +108,7 @@ def _guided(name: str, guide: str, description: str) -> ModelSpec:
             licence=f"{_SYNTH_LICENCE}; guide: {_LEARNED_LICENCE}",
             kind="synthesis",
             guide_model=guide,
+            best_for=best_for,
             # lows 2: the guide's brightness below a 2-px Gaussian, the photo's patches above it
             # (+0.1 to 0.15 dB over copying everything, detail still about 0.8). guide_colour off:
             # hues only from the photo's own patches, so a network's colour blotch never shows
@@ -112,8 +121,10 @@ def _guided(name: str, guide: str, description: str) -> ModelSpec:
 GUIDED_PARTIALCONV = _guided(
     "guided-partialconv", "partialconv-compact",
     "Partial-Conv structure + the photo's own texture at full resolution: removing objects, large holes",
+    "large holes and removed objects; the default when installed",
 )
 GUIDED_EDGECONNECT = _guided(
     "guided-edgeconnect", "edgeconnect-compact",
     "EdgeConnect structure + the photo's own texture at full resolution: large holes across edges",
+    "large holes that cross edges and lines",
 )

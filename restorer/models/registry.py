@@ -69,6 +69,7 @@ class ModelSpec:
     # A synthesis model guided by a learned one: the learned model fills at its work size first,
     # then the synthesis adds the photo's own detail at full resolution following that fill.
     guide_model: str | None = None
+    best_for: str = ""  # one line for the model picker and Help: what this model is the right choice for
     config: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property

@@ -56,6 +56,9 @@ class Actions:
     compare_difference: QAction
     compare_step: QAction
     back_to_canvas: QAction
+    help_start: QAction
+    help_shortcuts: QAction
+    help_about: QAction
 
     def all(self) -> list[QAction]:
         return [getattr(self, f.name) for f in fields(self)]
@@ -128,6 +131,11 @@ def build_actions(w: MainWindow) -> Actions:
         compare_difference=_action(w, "&Difference", lambda: w.comparing.compare_document("difference"), "Ctrl+Shift+D"),
         compare_step=_action(w, "Compare &Selected Step", w.comparing.compare_selected_step),
         back_to_canvas=_action(w, "Back to &Editing", w.show_canvas),
+        help_start=_action(w, "&Getting Started", lambda: w.help.show("start"), "F1",
+                           "What each model and detector is for, and the steps of a restoration"),
+        help_shortcuts=_action(w, "&Keyboard Shortcuts", lambda: w.help.show("shortcuts")),
+        help_about=_action(w, "&About Restorer", lambda: w.help.show("about"),
+                           tip="Version, licence, and each model's licence, training data and terms"),
     )
     tools = QActionGroup(w)
     tools.addAction(a.brush)
@@ -161,6 +169,8 @@ def build_menus(w: MainWindow, a: Actions) -> QMenu:
     _add_all(view, (a.fit, a.actual, a.zoom_in, a.zoom_out, None,
                     a.compare_split, a.compare_difference, a.compare_step, a.back_to_canvas, None))
     w.view_menu = view
+    w.help_menu = bar.addMenu("&Help")
+    _add_all(w.help_menu, (a.help_start, a.help_shortcuts, None, a.help_about))
     return recent
 
 

@@ -8,12 +8,23 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QStandardItemModel
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QMessageBox, QProgressBar, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QProgressBar,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QToolButton,
+    QWidget,
+)
 
 from restorer.errors import RestorerError
 from restorer.models import registry
+from restorer.models.terms import model_terms
 from restorer.ui.worker import JobRunner, next_job_id
 
 if TYPE_CHECKING:
@@ -31,14 +42,33 @@ def fill_threads() -> int:
     return max(1, (os.cpu_count() or 2) - 1)
 
 
+BEST_FOR_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class _BestForDelegate(QStyledItemDelegate):
+    """The open list shows "name — best for"; the closed box keeps the bare name, so the tool bar stays narrow."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
+        super().initStyleOption(option, index)
+        best = index.data(BEST_FOR_ROLE)
+        if best:
+            option.text = f"{option.text}  —  {best}"  # type: ignore[attr-defined]
+
+
 class ModelPicker(QComboBox):
-    """Every registered model; ones that cannot run are disabled, with the reason as the tooltip."""
+    """Every registered model with what it is best for; ones that cannot run are disabled, with the
+    reason as the tooltip. The tooltip of the box is the chosen model's: what it is and its terms."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setToolTip("Model used to fill the mask")
         self.setMinimumContentsLength(14)
+        self.setItemDelegate(_BestForDelegate(self))
+        self.currentIndexChanged.connect(self._update_tip)
         self.reload()
+
+    def _update_tip(self, _index: int = -1) -> None:
+        tip = self.itemData(self.currentIndex(), Qt.ItemDataRole.ToolTipRole) if self.currentIndex() >= 0 else None
+        self.setToolTip(f"Model used to fill the mask: {self.currentData()}\n{tip}" if tip else "Model used to fill the mask")
 
     def reload(self) -> None:
         current = self.current_model()
@@ -54,13 +84,16 @@ class ModelPicker(QComboBox):
                 ready, reason = False, f"cannot check this model: {exc}"
             self.addItem(spec.name, spec.name)
             i = self.count() - 1
-            tip = spec.description if ready else f"Unavailable: {reason}"
+            self.setItemData(i, spec.best_for, BEST_FOR_ROLE)
+            terms = model_terms(spec).short()
+            tip = f"{spec.description}\n{terms}" if ready else f"Unavailable: {reason}"
             self.setItemData(i, tip, Qt.ItemDataRole.ToolTipRole)
             item = model.item(i)
             item.setEnabled(ready)
         self.blockSignals(False)
         if current:
             self.set_model(current)
+        self._update_tip()
 
     def current_model(self) -> str | None:
         data = self.currentData()

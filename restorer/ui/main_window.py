@@ -20,6 +20,7 @@ from restorer.ui.detect import DetectController
 from restorer.ui.sampling import SamplingController
 from restorer.ui.edges import EdgesController
 from restorer.ui.fill import FillController, ModelPicker
+from restorer.ui.help import HelpPages
 from restorer.ui.icons import app_icon
 from restorer.ui.settings import Settings
 from restorer.ui.file_commands import FileCommands
@@ -59,6 +60,7 @@ class MainWindow(QMainWindow):
 
         self.actions = build_actions(self)
         self.recent_menu = build_menus(self, self.actions)
+        self.help = HelpPages(self, self.menuBar(), self.actions.all())
         build_device_menu(self)
         build_toolbar(self, self.actions)
         self.detect.build_ui()
