@@ -20,12 +20,13 @@ NON_COMMERCIAL = "research and non-commercial use only"
 class Terms:
     """``licence``: the code's or card's licence line; ``data``: what the weights were trained on
     ("" = no training data); ``restricted``: the weights are for research and non-commercial use only;
-    ``card``: the card file these came from, or a reason it could not be read."""
+    ``card``: the card file these came from, or a reason it could not be read (``unread``)."""
 
     licence: str
     data: str = ""
     restricted: bool = False
     card: str = ""
+    unread: bool = False
 
     def short(self) -> str:
         """One line for a tooltip."""
@@ -40,11 +41,11 @@ def card_terms(card_name: str, fallback: str, folder: Path | None = None) -> Ter
     try:
         card = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        return Terms(fallback, card=f"{card_name} is not installed")
+        return Terms(fallback, card=f"{card_name} is not installed", unread=True)
     except (OSError, ValueError) as exc:
-        return Terms(fallback, card=f"{card_name} is unreadable: {exc}")
+        return Terms(fallback, card=f"{card_name} is unreadable: {exc}", unread=True)
     if not isinstance(card, dict):
-        return Terms(fallback, card=f"{card_name} is not a JSON object")
+        return Terms(fallback, card=f"{card_name} is not a JSON object", unread=True)
     licence = str(card.get("licence") or card.get("license") or fallback)
     return Terms(licence, str(card.get("data", "")), NON_COMMERCIAL in licence.lower(), card_name)
 
@@ -53,7 +54,8 @@ def model_terms(spec: registry.ModelSpec, folder: Path | None = None) -> Terms:
     """A model's terms: its card's when it has weights; a guided model carries its guide's."""
     if spec.guide_model is not None:
         guide = model_terms(registry.get_spec(spec.guide_model), folder)
-        return Terms(f"{spec.licence}. Guide {spec.guide_model}: {guide.licence}", guide.data, guide.restricted, guide.card)
+        return Terms(f"{spec.licence}. Guide {spec.guide_model}: {guide.licence}", guide.data, guide.restricted,
+                     guide.card, guide.unread)
     if spec.card_name is None:
         return Terms(spec.licence)
     return card_terms(spec.card_name, spec.licence, folder)

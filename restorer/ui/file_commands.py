@@ -72,6 +72,7 @@ class FileCommands(QObject):
 
     saveStarted = Signal()
     saveEnded = Signal()  # written or failed: the photo can change again
+    recentChanged = Signal(list)  # the recent photos, newest first
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
@@ -184,6 +185,7 @@ class FileCommands(QObject):
             menu.addSeparator()
             menu.addAction("Clear Recent", lambda: (self.window.settings.clear_recent(), self.rebuild_recent()))
         menu.setEnabled(bool(recent))
+        self.recentChanged.emit(recent)
 
     # --- saving ----------------------------------------------------------------------------------
     def save(self, *, then: Then | None = None) -> bool:

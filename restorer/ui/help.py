@@ -150,8 +150,11 @@ def about_html() -> str:
     rows = []
     for spec in registry.all_specs():
         t = model_terms(spec)
-        terms = f"<b>{NON_COMMERCIAL.capitalize()}.</b>" if t.restricted else "No further terms."
-        data = html.escape(t.data) if t.data else "none (no training)"
+        if t.unread:  # a learned model whose weights are not here: nothing to quote
+            terms, data = "Those of its card, once its weights are installed.", "(weights not installed)"
+        else:
+            terms = f"<b>{NON_COMMERCIAL.capitalize()}.</b>" if t.restricted else "No further terms."
+            data = html.escape(t.data) if t.data else "none (no training)"
         card = f"<br><small>from {html.escape(t.card)}</small>" if t.card else ""
         rows.append(f"<tr><td><b>{html.escape(spec.name)}</b></td><td>{html.escape(t.licence)}{card}</td>"
                     f"<td>{data}</td><td>{terms}</td></tr>")

@@ -8,7 +8,15 @@ from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QColor, QDragEnterEvent, QDropEvent, QKeyEvent
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QProgressBar, QStackedWidget
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QStackedWidget,
+    QVBoxLayout,
+)
 
 from restorer.errors import PhotoBusy
 from restorer.models import registry
@@ -22,6 +30,7 @@ from restorer.ui.edges import EdgesController
 from restorer.ui.fill import FillController, ModelPicker
 from restorer.ui.help import HelpPages
 from restorer.ui.icons import app_icon
+from restorer.ui.welcome import WelcomePanel
 from restorer.ui.settings import Settings
 from restorer.ui.file_commands import FileCommands
 
@@ -46,6 +55,9 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
 
         self.canvas = CanvasView()
+        # Over the empty canvas until a photo is open: how to start, and the recent photos.
+        self.welcome = WelcomePanel()
+        QVBoxLayout(self.canvas).addWidget(self.welcome, alignment=Qt.AlignmentFlag.AlignCenter)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.canvas)
         self.setCentralWidget(self.stack)
@@ -115,6 +127,9 @@ class MainWindow(QMainWindow):
         self.files.saveStarted.connect(self._update_actions)
         self.files.saveEnded.connect(self._update_actions)
         self.files.saveEnded.connect(self.fills.resume)  # a fill that finished during the save
+        self.files.recentChanged.connect(self.welcome.set_recent)
+        self.welcome.openRequested.connect(self.open_path)
+        self.welcome.openDialogRequested.connect(self.open_dialog)
 
     def _restore_settings(self) -> None:
         s = self.settings
@@ -215,6 +230,7 @@ class MainWindow(QMainWindow):
         self.files.forget_save_path()
         doc.add_listener(self._on_doc_event)
         self.canvas.set_display(display)
+        self.welcome.hide()
         self.zoom_label.setText(f"{self.canvas.scale * 100:.0f} %")
         self.canvas.set_overlay("mask", mask_pyramid, MASK_COLOR, self.opacity_slider.value() / 100)
         self.canvas.set_overlay_visible("mask", self.actions.show_mask.isChecked())

@@ -78,6 +78,6 @@ def test_picker_shows_best_for_and_the_terms_in_its_tooltip(window: Any) -> None
 
 def test_a_missing_card_is_said_not_crashed(tmp_path: Path) -> None:
     terms = model_terms(registry.get_spec("partialconv-compact"), folder=tmp_path)
-    assert "not installed" in terms.card and not terms.restricted
+    assert "not installed" in terms.card and terms.unread and not terms.restricted
     (tmp_path / "partialconv-compact.json").write_text("{not json")
     assert "unreadable" in model_terms(registry.get_spec("partialconv-compact"), folder=tmp_path).card

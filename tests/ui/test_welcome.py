@@ -1,0 +1,57 @@
+"""The empty window: the hint to open or drop a photo, and recent photos that open on a click."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+
+from restorer.ui.welcome import HINT
+
+
+def _window(qtbot: Any) -> Any:
+    from restorer.ui.main_window import MainWindow
+
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.resize(900, 600)
+    win.show()
+    qtbot.waitExposed(win)
+    return win
+
+
+def test_empty_window_says_how_to_start_and_lists_recent_photos(qtbot: Any, dialogs: Any, photo_png: Path,
+                                                                 tmp_path: Path) -> None:
+    from restorer.ui.settings import Settings
+
+    settings = Settings()
+    settings.add_recent(tmp_path / "gone.png")  # deleted since: listed, not clickable
+    settings.add_recent(photo_png)
+    settings.sync()
+    win = _window(qtbot)
+    try:
+        panel = win.welcome
+        assert panel.isVisible() and panel.hint.text() == HINT
+        assert [b.toolTip() for b in panel.recent_buttons] == [str(photo_png.resolve()), str((tmp_path / "gone.png").resolve())]
+        assert panel.recent_buttons[0].isEnabled() and not panel.recent_buttons[1].isEnabled()
+        with qtbot.waitSignal(win.photoOpened, timeout=20000):
+            qtbot.mouseClick(panel.recent_buttons[0], Qt.MouseButton.LeftButton)
+        assert win.document is not None and win.document.photo.path == photo_png
+        assert not panel.isVisible()  # the photo takes the canvas
+    finally:
+        win.shutdown()
+
+
+def test_clear_recent_empties_the_welcome_list(qtbot: Any, dialogs: Any, photo_png: Path) -> None:
+    from restorer.ui.settings import Settings
+
+    Settings().add_recent(photo_png)
+    win = _window(qtbot)
+    try:
+        assert len(win.welcome.recent_buttons) == 1
+        clear = next(a for a in win.recent_menu.actions() if a.text() == "Clear Recent")
+        clear.trigger()
+        assert win.welcome.recent_buttons == [] and not win.welcome.recent_title.isVisible()
+    finally:
+        win.shutdown()
