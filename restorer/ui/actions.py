@@ -30,6 +30,7 @@ class Actions:
     undo: QAction
     redo: QAction
     redo_alt: QAction
+    paste: QAction
     brush: QAction
     eraser: QAction
     smaller: QAction
@@ -102,6 +103,8 @@ def build_actions(w: MainWindow) -> Actions:
         undo=_action(w, "&Undo", w.undo, "Ctrl+Z", icon_name="undo"),
         redo=_action(w, "&Redo", w.redo, "Ctrl+Shift+Z", icon_name="redo"),
         redo_alt=_action(w, "Redo (Ctrl+Y)", w.redo, "Ctrl+Y"),
+        paste=_action(w, "&Paste Image as New Photo", w.paste, "Ctrl+V",
+                      "Open the clipboard's image as a new untitled photo (Save asks where)"),
         brush=_action(w, "&Brush", lambda on: on and w.canvas.set_tool("brush"), "B", checkable=True, icon_name="brush"),
         eraser=_action(w, "&Eraser", lambda on: on and w.canvas.set_tool("eraser"), "E", checkable=True, icon_name="eraser"),
         smaller=_action(w, "Smaller Brush", lambda: w.canvas.step_brush(-1), "["),
@@ -158,7 +161,7 @@ def build_menus(w: MainWindow, a: Actions) -> QMenu:
     file_menu.addAction(a.open)
     recent = file_menu.addMenu("Open &Recent")
     _add_all(file_menu, (None, a.save, a.save_as, a.sidecar, None, a.import_mask, a.export_mask, None, a.quit))
-    _add_all(bar.addMenu("&Edit"), (a.undo, a.redo))
+    _add_all(bar.addMenu("&Edit"), (a.undo, a.redo, None, a.paste))
     _add_all(bar.addMenu("&Mask"), (a.brush, a.eraser, a.smaller, a.bigger, None,
                                     a.clear_mask, a.invert_mask, a.grow_mask, a.shrink_mask, None, a.show_mask))
     fill = bar.addMenu("F&ill")

@@ -153,6 +153,33 @@ class FileCommands(QObject):
         self.window.show_status(f"Opening {path.name}…", 0)
         return True
 
+    def open_image(self, qimage: Any, source: str = "the clipboard") -> bool:
+        """A photo from image data (pasted, or dropped from a browser): an untitled document whose
+        first Save asks where to write it. False when there was no image or the user kept the current photo."""
+        from restorer.ui.clipboard import photo_from_qimage
+
+        if qimage is None:
+            self.window.show_status(f"There is no image in {source} to paste")
+            return False
+        if not self.confirm_discard(lambda: self.open_image(qimage, source), f"the image from {source} opens"):
+            return False
+        try:
+            photo = photo_from_qimage(qimage)
+        except (ValueError, MemoryError) as exc:
+            self.window.show_error("Cannot paste", f"The image from {source} cannot be used: {exc}")
+            return False
+        if self._loading is not None:
+            self.io.cancel(self._loading)
+        else:
+            QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
+        job_id = self._run(lambda: (None, *files.prepare_for_display(photo)), _Outcome(
+            done=lambda value: self._end_loading(job_id) and self._opened(value),
+            failed=lambda message: self._end_loading(job_id) and self._load_failed(message),
+            cancelled=lambda: self._end_loading(job_id)))
+        self._loading = job_id
+        self.window.show_status(f"Opening the image from {source}…", 0)
+        return True
+
     def _end_loading(self, job_id: int) -> bool:
         """True when ``job_id`` is the photo being opened (a superseded one's outcome is ignored)."""
         if job_id != self._loading:
@@ -166,7 +193,7 @@ class FileCommands(QObject):
         path, doc = value[0], value[1]
         notes = doc.photo.meta.extra.get("notes", [])
         if notes:  # what loading changed (pages dropped, CMYK to RGB...) must not pass silently
-            self.window.show_status(f"Opened {path.name}; note: {'; '.join(notes)}", 20000)
+            self.window.show_status(f"Opened {path.name if path else 'untitled'}; note: {'; '.join(notes)}", 20000)
 
     def _load_failed(self, message: str) -> None:
         self.window.show_error("Cannot open photo", message)
@@ -209,7 +236,8 @@ class FileCommands(QObject):
         if doc is None or self._refuse_second_save():
             return False
         original = Path(doc.photo.path) if doc.photo.path else None
-        start = self._save_path or (files.restored_path(original) if original else Path(self.window.settings.last_folder) / "restored.tif")
+        # A pasted photo has no original: PNG keeps its bits losslessly (16-bit too).
+        start = self._save_path or (files.restored_path(original) if original else Path(self.window.settings.last_folder) / "untitled.png")
         path = files.ask_save_path(self.window, start, start.suffix)
         if path is None:
             return False

@@ -83,14 +83,19 @@ def ask_save_path(parent: QWidget, start: Path, current_suffix: str) -> Path | N
     return path
 
 
-def load_for_display(path: Path) -> tuple[Path, Any, RgbPyramid, MaskPyramid]:
+def load_for_display(path: Path) -> tuple[Path | None, Any, RgbPyramid, MaskPyramid]:
     """Runs in the loader thread: read the photo, wrap it in a Document, build its display pyramids.
 
     Everything proportional to the photo's size happens here, so the GUI thread only swaps it in.
     """
-    from restorer.core.document import Document
     from restorer.core.image import load_photo
 
-    photo = load_photo(path)
+    return (path, *prepare_for_display(load_photo(path)))
+
+
+def prepare_for_display(photo: Any) -> tuple[Any, RgbPyramid, MaskPyramid]:
+    """A Document for ``photo`` and its display pyramids (in a worker: the cost follows the photo's size)."""
+    from restorer.core.document import Document
+
     doc = Document(photo)
-    return path, doc, RgbPyramid(doc.pixels), MaskPyramid(doc.mask)
+    return doc, RgbPyramid(doc.pixels), MaskPyramid(doc.mask)

@@ -176,7 +176,8 @@ class MainWindow(QMainWindow):
         a.redo.setEnabled(has and doc.can_redo)
         a.redo_alt.setEnabled(has and doc.can_redo)
         if has:
-            name = doc.photo.path.name if doc.photo.path else "untitled"
+            path = doc.photo.path or doc.saved_path  # a pasted photo is named by its first save
+            name = path.name if path else "untitled"
             self.setWindowTitle(f"{name}[*] — Restorer")
             self.setWindowModified(doc.dirty)
         else:
@@ -214,7 +215,8 @@ class MainWindow(QMainWindow):
         c.zoom_at(1.25**direction, c.rect().center().toPointF())
 
     # --- the document ------------------------------------------------------------------------------
-    def install(self, path: Path, doc: Any, display: RgbPyramid, mask_pyramid: MaskPyramid) -> None:
+    def install(self, path: Path | None, doc: Any, display: RgbPyramid, mask_pyramid: MaskPyramid) -> None:
+        """Make ``doc`` the open document; ``path`` None for one without a file (pasted)."""
         old = self.document
         if old is not None:
             old.remove_listener(self._on_doc_event)
@@ -237,14 +239,16 @@ class MainWindow(QMainWindow):
         self.canvas.target = doc
         self.history_panel.set_document(doc)
         self.show_canvas()
-        self.settings.last_folder = str(path.parent)
-        self.settings.add_recent(path)
-        self.files.rebuild_recent()
+        if path is not None:
+            self.settings.last_folder = str(path.parent)
+            self.settings.add_recent(path)
+            self.files.rebuild_recent()
         self._update_actions()
         self.canvas.setFocus()
         h, w = doc.shape
-        self.show_status(f"Opened {path.name}: {w} x {h}, {doc.pixels.shape[2]} channel(s), {doc.pixels.dtype.itemsize * 8}-bit")
-        self.photoOpened.emit(str(path))
+        name = path.name if path is not None else "an untitled photo"
+        self.show_status(f"Opened {name}: {w} x {h}, {doc.pixels.shape[2]} channel(s), {doc.pixels.dtype.itemsize * 8}-bit")
+        self.photoOpened.emit(str(path) if path is not None else "")
 
     def _on_doc_event(self, event: Any) -> None:
         box = None if event.box is None else tuple(event.box)
@@ -281,16 +285,36 @@ class MainWindow(QMainWindow):
     def export_mask(self) -> None:
         self.files.export_mask()
 
+    def paste(self) -> bool:
+        """Ctrl+V: the clipboard's image becomes a new untitled photo."""
+        from PySide6.QtWidgets import QApplication
+
+        from restorer.ui.clipboard import image_from_mime
+
+        mime = QApplication.clipboard().mimeData()
+        return self.files.open_image(image_from_mime(mime) if mime is not None else None)
+
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if any(url.isLocalFile() for url in event.mimeData().urls()):
+        mime = event.mimeData()
+        # Image data (a browser's drag) is decoded only on the drop.
+        if any(url.isLocalFile() for url in mime.urls()) or mime.hasImage() or \
+                any(f.startswith("image/") for f in mime.formats()):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        from restorer.ui.clipboard import image_from_mime
+
+        mime = event.mimeData()
+        paths = [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
+        # Open after the drop returns, so the drag source is not kept waiting on a dialog.
         if paths:
             event.acceptProposedAction()
-            # Open after the drop returns, so the drag source is not kept waiting on a dialog.
             QTimer.singleShot(0, self, lambda: self.open_path(paths[0]))
+            return
+        image = image_from_mime(mime)  # a browser's image: its data, its URL not being a file here
+        if image is not None:
+            event.acceptProposedAction()
+            QTimer.singleShot(0, self, lambda: self.files.open_image(image, "the drop"))
 
     # --- masks -----------------------------------------------------------------------------------
     def mask_command(self, name: str) -> None:
