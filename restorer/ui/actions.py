@@ -162,8 +162,10 @@ def build_menus(w: MainWindow, a: Actions) -> QMenu:
     recent = file_menu.addMenu("Open &Recent")
     _add_all(file_menu, (None, a.save, a.save_as, a.sidecar, None, a.import_mask, a.export_mask, None, a.quit))
     _add_all(bar.addMenu("&Edit"), (a.undo, a.redo, None, a.paste))
+    # Import/Export Mask sit in both File (where they always were) and Mask (where users look for them).
     _add_all(bar.addMenu("&Mask"), (a.brush, a.eraser, a.smaller, a.bigger, None,
-                                    a.clear_mask, a.invert_mask, a.grow_mask, a.shrink_mask, None, a.show_mask))
+                                    a.clear_mask, a.invert_mask, a.grow_mask, a.shrink_mask, None, a.show_mask,
+                                    None, a.import_mask, a.export_mask))
     fill = bar.addMenu("F&ill")
     _add_all(fill, (a.fill, a.cancel, a.auto_fill, None, a.edges, None,
                     a.sampling, a.sampling_never, a.sampling_clear, a.grain, None))

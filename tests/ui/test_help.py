@@ -81,3 +81,10 @@ def test_a_missing_card_is_said_not_crashed(tmp_path: Path) -> None:
     assert "not installed" in terms.card and terms.unread and not terms.restricted
     (tmp_path / "partialconv-compact.json").write_text("{not json")
     assert "unreadable" in model_terms(registry.get_spec("partialconv-compact"), folder=tmp_path).card
+
+
+def test_mask_menu_has_import_and_export_mask(window: Any) -> None:
+    menus = {a.text().replace("&", ""): a.menu() for a in window.menuBar().actions()}
+    for name in ("Mask", "File"):
+        actions = menus[name].actions()
+        assert window.actions.import_mask in actions and window.actions.export_mask in actions
