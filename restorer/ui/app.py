@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
-
-from PySide6.QtWidgets import QApplication
+from typing import TYPE_CHECKING
 
 from restorer import __version__
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
+
     from restorer.ui.main_window import MainWindow
 
 
@@ -25,6 +26,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def make_app(argv: Sequence[str] | None = None) -> QApplication:
+    from PySide6.QtWidgets import QApplication
+
     app = QApplication.instance()
     if app is None:
         app = QApplication(list(argv) if argv is not None else sys.argv[:1])
@@ -47,8 +50,28 @@ def launch(args: argparse.Namespace) -> MainWindow:
     return window
 
 
+def cannot_start() -> str | None:
+    """Why Qt could not open a window here (missing system libraries, no display), before Qt aborts on it."""
+    from restorer.ui import platform_check
+
+    why = platform_check.problem()
+    if why:
+        return why
+    try:
+        import PySide6.QtWidgets  # noqa: F401 - loads Qt's own libraries (libEGL, libfontconfig...)
+    except ImportError as exc:
+        package = platform_check.package_for(str(exc))
+        hint = f"\n  On Debian or Ubuntu: sudo apt install {package}" if package else ""
+        return f"restorer: Qt cannot be loaded: {exc}{hint}"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    why = cannot_start()
+    if why:
+        print(why, file=sys.stderr)
+        return 1
     app = make_app(sys.argv[:1])
     if args.smoke_test:
         if args.image is None:
