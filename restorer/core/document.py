@@ -55,6 +55,8 @@ class Document:
         self.revision = 0
         self.saved_path: Path | None = None
         self._saved_revision = 0
+        self._photo_revision = 0  # counts changes of photo pixels only (mask edits leave it)
+        self._saved_photo_revision = 0
         self._source_overwritten = False
         self._listeners: list[Callable[[DocumentEvent], None]] = []
         self._stroke: Stroke | None = None
@@ -76,6 +78,12 @@ class Document:
     def dirty(self) -> bool:
         """Whether anything changed since the document was opened or last saved."""
         return self.revision != self._saved_revision
+
+    @property
+    def photo_dirty(self) -> bool:
+        """Whether the photo's pixels changed since it was opened or last saved (``dirty`` counts
+        mask edits too, which a saved photo does not hold)."""
+        return self._photo_revision != self._saved_photo_revision
 
     @property
     def can_undo(self) -> bool:
@@ -138,6 +146,8 @@ class Document:
     def _changed(self, boxes: dict[str, BBox], history: bool) -> None:
         """Bump the revision once, then tell listeners what to repaint."""
         self.revision += 1
+        if "photo" in boxes:
+            self._photo_revision += 1
         for kind in ("photo", "mask"):
             if kind in boxes:
                 self._emit(kind, boxes[kind])
@@ -392,4 +402,6 @@ class Document:
             self._source_overwritten = True
         self.saved_path = path
         self._saved_revision = revision
+        # A background save holds the photo locked (lock_photo), so the pixels it wrote are the current ones.
+        self._saved_photo_revision = self._photo_revision
         self._emit("saved")

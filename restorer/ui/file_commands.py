@@ -340,6 +340,15 @@ class FileCommands(QObject):
             doc = self.window.document
             if doc is None or not doc.dirty:
                 return True
+            if not doc.photo_dirty:  # only the mask changed: saving the photo would not keep it
+                since = "the last save" if doc.saved_path is not None else "it was opened"
+                answer = QMessageBox.question(
+                    self.window, "Unsaved mask",
+                    f"The photo has no unsaved changes; only the mask changed since {since}. The mask is not "
+                    "saved with the photo (Mask > Export Mask keeps it).\n\nDiscard the mask?",
+                    QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+                    QMessageBox.StandardButton.Discard)
+                return answer == QMessageBox.StandardButton.Discard
             answer = QMessageBox.question(
                 self.window, "Unsaved changes",
                 "This photo has changes that are not saved. Save them first?",
