@@ -74,6 +74,18 @@ class _Session:
         self.settings = settings_from(self.spec.config) if synthesis else None
         self.edge_model = False
 
+    def _keys(self) -> list[tuple[str, str, bool, str]]:
+        half = self.job.options.half and self.device == "cuda"
+        folder = str(self.job.options.weights_folder)
+        keys = [] if self.net is None else [(self.net, self.device, half, folder)]
+        return keys + ([(self.job.model, "cpu", False, folder)] if self.synthesis else [])
+
+    @property
+    def loaded(self) -> bool:
+        """Whether every model this job needs is loaded already (then there is no "Loading" to say)."""
+        with _MODELS_LOCK:
+            return all(key in _MODELS for key in self._keys())
+
     def load(self) -> None:
         half = self.job.options.half and self.device == "cuda"
         folder = self.job.options.weights_folder
@@ -189,7 +201,7 @@ def execute(job: Job, cancel: threading.Event | None, *, fill: bool) -> Generato
     if not total or (not fill and not batches):
         return result
     devices.set_cpu_threads(job.options.threads)
-    yield Progress(0, total, f"Loading {job.model}")
+    yield Progress(0, total, ("Filling" if fill else "Predicting edges") if session.loaded else f"Loading {job.model}")
     check()
     session.load()
     if not fill and not session.edge_model:

@@ -322,3 +322,19 @@ def test_small_crops_share_an_atlas_when_the_size_multiple_is_coarse() -> None:
     assert all(h % 128 == 0 and w % 128 == 0 for _, _, h, w in log.shapes)
     assert np.array_equal(out[~mask], pixels[~mask])
     assert np.all(out[mask] == round(FILL * 255))  # every speck got its own fill back from its cell
+
+
+def test_loading_is_said_only_when_the_model_is_not_loaded_yet() -> None:
+    pixels = _photo((80, 100, 3), np.uint8)
+    mask = _specks((80, 100), 2, radius=3)
+
+    def first_message() -> str:
+        seen: list[engine.Progress] = []
+        engine.inpaint(pixels, mask, "telea", EngineOptions(), on_progress=seen.append)
+        return seen[0].message
+
+    engine.clear_cache()
+    assert first_message() == "Loading telea"
+    assert first_message() == "Filling"  # the cached model: nothing is loaded
+    engine.clear_cache()
+    assert first_message() == "Loading telea"
