@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -80,8 +81,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         from restorer.ui import smoke
 
         return smoke.run(app, args.image)
-    window = launch(args)  # noqa: F841 - kept alive while the event loop runs
-    return int(app.exec())
+    window = launch(args)
+    code = int(app.exec())
+    if window.threads_running():
+        # A model load or network call that cannot be interrupted is still running in the fill
+        # thread: end the process now rather than wait for it (Python would abort on a running
+        # QThread at exit). Settings are synced and no file write is in flight (closeEvent).
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":

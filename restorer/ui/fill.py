@@ -256,10 +256,11 @@ class FillController(QObject):
         if result is not None:
             self._on_finished(result)
 
-    def shutdown(self) -> bool:
+    def shutdown(self, timeout_ms: int = 30000) -> bool:
+        """Cancel and stop the worker; True when its thread has finished within ``timeout_ms``."""
         self.job_id = None
         self._held = None
-        return self.runner.shutdown()
+        return self.runner.shutdown(timeout_ms)
 
     # --- outcomes (GUI thread) -------------------------------------------------------------------
     def _end(self) -> None:

@@ -35,6 +35,7 @@ from restorer.ui.settings import Settings
 from restorer.ui.file_commands import FileCommands
 
 MASK_COLOR = QColor(255, 40, 40)
+QUIT_WAIT_MS = 300  # how long closing waits for the fill thread before leaving it to the process's end
 
 
 class MainWindow(QMainWindow):
@@ -401,12 +402,19 @@ class MainWindow(QMainWindow):
         self.canvas.abort_stroke()
         self.settings.save_window_layout(self.saveGeometry(), self.saveState())
         self.settings.sync()
-        self.shutdown()
+        # Quitting must not wait for a model load or a long network call (seconds; neither can be
+        # interrupted): after a short wait the fill thread is left to the process's end (see
+        # app.main). A write in flight is always waited for, so the file is whole or untouched.
+        self.shutdown(fill_wait_ms=QUIT_WAIT_MS)
         event.accept()
 
-    def shutdown(self) -> None:
-        """Stop the background threads (cancel, quit, wait): nothing runs after the window is gone."""
-        self.fills.shutdown()
+    def shutdown(self, fill_wait_ms: int = 30000) -> None:
+        """Stop the background threads (cancel, quit, wait): nothing runs after the window is gone,
+        except a fill thread still busy after ``fill_wait_ms`` (``threads_running`` says so)."""
+        self.fills.shutdown(fill_wait_ms)
         self.files.shutdown()
+
+    def threads_running(self) -> bool:
+        return not (self.fills.runner.thread.isFinished() and self.files.io.thread.isFinished())
 
 
