@@ -193,6 +193,7 @@ def build_device_menu(w: MainWindow) -> None:
     def chosen(action: QAction) -> None:
         w.settings.device = str(action.data())
         w.show_status(f"Learned models will run on: {w.settings.device} (from the next fill)")
+        w.fills.warm_up(w.model_picker.current_model())  # the status bar's device follows the choice
 
     group.triggered.connect(chosen)
 

@@ -73,6 +73,7 @@ class FileCommands(QObject):
     saveStarted = Signal()
     saveEnded = Signal()  # written or failed: the photo can change again
     recentChanged = Signal(list)  # the recent photos, newest first
+    loadingChanged = Signal()  # a photo started or stopped loading
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
@@ -150,6 +151,7 @@ class FileCommands(QObject):
             failed=lambda message: self._end_loading(job_id) and self._load_failed(message),
             cancelled=lambda: self._end_loading(job_id)))
         self._loading = job_id
+        self.loadingChanged.emit()
         self.window.show_status(f"Opening {path.name}…", 0)
         return True
 
@@ -177,6 +179,7 @@ class FileCommands(QObject):
             failed=lambda message: self._end_loading(job_id) and self._load_failed(message),
             cancelled=lambda: self._end_loading(job_id)))
         self._loading = job_id
+        self.loadingChanged.emit()
         self.window.show_status(f"Opening the image from {source}…", 0)
         return True
 
@@ -186,6 +189,7 @@ class FileCommands(QObject):
             return False
         self._loading = None
         QApplication.restoreOverrideCursor()
+        self.loadingChanged.emit()
         return True
 
     def _opened(self, value: tuple[Any, ...]) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import sys
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -162,8 +161,10 @@ class FillController(QObject):
         self.runner.cancelled.connect(self._on_cancelled)
         self.progress = ProgressWidget()
         self.progress.cancel_button.clicked.connect(self.cancel)
-        self.device_label = QLabel("Device: -")
-        self.device_label.setToolTip("Where the last fill ran")
+        self.device_label = QLabel("Device: cpu")
+        self.device_label.setToolTip("Where fills run: the chosen model's device, then where the last fill ran")
+        self.runner.computed.connect(self._on_warmed)
+        self._warm_id: int | None = None
         self.job_id: int | None = None
         self._job_doc: Any = None
         self._job_model = ""
@@ -231,14 +232,31 @@ class FillController(QObject):
         Importing torch holds the GIL for about a second; done when the model is picked, the
         hiccup comes with the user's click instead of in the middle of a fill's progress.
         """
-        if not model or "torch" in sys.modules:
-            return
         try:
-            neural = registry.get_spec(model).runs_network
+            neural = registry.get_spec(model).runs_network if model else False
         except RestorerError:
             return
-        if neural:
-            self.runner.submit_call(lambda cancel: importlib.import_module("torch"))
+        if not neural:
+            self.device_label.setText("Device: cpu")
+            return
+        if not self.running:
+            self.device_label.setText(f"Device: {self.window.settings.device}…")
+        preference = self.window.settings.device
+
+        def warm(cancel: object) -> str:
+            importlib.import_module("torch")
+            from restorer.models.device import resolve_device
+
+            try:
+                return resolve_device(preference)  # where the fill will run, shown before the first fill
+            except RestorerError:
+                return f"{preference} is not available here"
+
+        self._warm_id = self.runner.submit_call(warm)
+
+    def _on_warmed(self, job_id: int, device: object) -> None:
+        if job_id == self._warm_id and not self.running:
+            self.device_label.setText(f"Device: {device}")
 
     def cancel(self) -> None:
         if self.job_id is None:

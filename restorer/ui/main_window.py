@@ -129,6 +129,7 @@ class MainWindow(QMainWindow):
         self.files.saveEnded.connect(self._update_actions)
         self.files.saveEnded.connect(self.fills.resume)  # a fill that finished during the save
         self.files.recentChanged.connect(self.welcome.set_recent)
+        self.files.loadingChanged.connect(self._update_actions)
         self.welcome.openRequested.connect(self.open_path)
         self.welcome.openDialogRequested.connect(self.open_dialog)
 
@@ -169,8 +170,10 @@ class MainWindow(QMainWindow):
         has = doc is not None
         for action in (a.import_mask, a.export_mask, a.clear_mask, a.invert_mask,
                        a.grow_mask, a.shrink_mask, a.edges, a.fit, a.actual, a.zoom_in, a.zoom_out,
-                       a.compare_split, a.compare_difference, a.compare_step):
+                       a.compare_split, a.compare_difference, a.compare_step, a.back_to_canvas):
             action.setEnabled(has)
+        # Esc also cancels the first photo's loading, when nothing is open yet.
+        a.cancel.setEnabled(has or self.files.loading)
         for action in (a.save, a.save_as, a.fill):  # one write at a time, and it holds the photo still
             action.setEnabled(has and not self.files.saving)
         a.undo.setEnabled(has and doc.can_undo)

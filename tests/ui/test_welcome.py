@@ -55,3 +55,20 @@ def test_clear_recent_empties_the_welcome_list(qtbot: Any, dialogs: Any, photo_p
         assert win.welcome.recent_buttons == [] and not win.welcome.recent_title.isVisible()
     finally:
         win.shutdown()
+
+
+def test_nothing_open_disables_cancel_and_back_to_editing_and_shows_a_device(qtbot: Any, window: Any,
+                                                                             photo_png: Path, ui: Any) -> None:
+    a = window.actions
+    assert not a.cancel.isEnabled() and not a.back_to_canvas.isEnabled()
+    assert window.fills.device_label.text() != "Device: -"
+    assert window.model_picker.set_model("telea")
+    assert window.fills.device_label.text() == "Device: cpu"
+    ui.open_photo(qtbot, window, photo_png)
+    assert a.cancel.isEnabled() and a.back_to_canvas.isEnabled()
+
+
+def test_a_learned_model_shows_where_it_will_run_before_the_first_fill(qtbot: Any, window: Any) -> None:
+    assert window.model_picker.set_model("telea")
+    assert window.model_picker.set_model("partialconv-compact")
+    qtbot.waitUntil(lambda: window.fills.device_label.text() == "Device: cpu", timeout=60000)  # no GPU in CI
