@@ -136,19 +136,20 @@ class FileCommands(QObject):
         if name:
             self.open_path(name)
 
-    def open_path(self, path: str | Path) -> bool:
+    def open_path(self, path: str | Path, partial: bool = False) -> bool:
         """Start loading ``path`` in the background; False when it did not start now (the user kept
-        the current photo, or it opens once the save of the current one has written its file)."""
+        the current photo, or it opens once the save of the current one has written its file).
+        ``partial``: open what can be read of a truncated JPEG (asked for after a failed load)."""
         path = Path(path)
-        if not self.confirm_discard(lambda: self.open_path(path), f"{path.name} opens"):
+        if not partial and not self.confirm_discard(lambda: self.open_path(path), f"{path.name} opens"):
             return False
         if self._loading is not None:
             self.io.cancel(self._loading)
         else:
             QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
-        job_id = self._run(lambda: files.load_for_display(path), _Outcome(
+        job_id = self._run(lambda: files.load_for_display(path, partial), _Outcome(
             done=lambda value: self._end_loading(job_id) and self._opened(value),
-            failed=lambda message: self._end_loading(job_id) and self._load_failed(message),
+            failed=lambda message: self._end_loading(job_id) and self._load_failed(message, None if partial else path),
             cancelled=lambda: self._end_loading(job_id)))
         self._loading = job_id
         self.loadingChanged.emit()
@@ -199,7 +200,17 @@ class FileCommands(QObject):
         if notes:  # what loading changed (pages dropped, CMYK to RGB...) must not pass silently
             self.window.show_status(f"Opened {path.name if path else 'untitled'}; note: {'; '.join(notes)}", 20000)
 
-    def _load_failed(self, message: str) -> None:
+    def _load_failed(self, message: str, path: Path | None = None) -> None:
+        from restorer.core.partial import can_read_partly
+
+        if path is not None and can_read_partly(path, message):
+            # As GIMP does: the readable part of an incomplete download is often worth restoring.
+            if self._ask_yes("Open the readable part?",
+                             f"{path.name} is truncated (an incomplete download or copy?).\n\n"
+                             "Open the part that could be read? The rest shows gray, and the photo is marked "
+                             "as partly read."):
+                self.open_path(path, partial=True)
+                return
         self.window.show_error("Cannot open photo", message)
         self.window.openFailed.emit(message)
 

@@ -182,7 +182,8 @@ class MainWindow(QMainWindow):
         if has:
             path = doc.photo.path or doc.saved_path  # a pasted photo is named by its first save
             name = path.name if path else "untitled"
-            self.setWindowTitle(f"{name}[*] — Restorer")
+            partly = " (partly read: the file is truncated)" if doc.photo.meta.extra.get("truncated") else ""
+            self.setWindowTitle(f"{name}[*]{partly} — Restorer")
             self.setWindowModified(doc.dirty)
         else:
             self.setWindowTitle("Restorer")

@@ -19,3 +19,27 @@ def test_opening_a_multipage_tiff_says_only_the_first_page_was_read(qtbot, windo
 def test_opening_a_plain_photo_shows_no_note(qtbot, window, photo_png, ui):
     ui.open_photo(qtbot, window, photo_png)
     assert "note" not in window.statusBar().currentMessage()
+
+
+def test_a_truncated_jpeg_offers_its_readable_part(qtbot, window, dialogs, tmp_path):
+    import io
+
+    from PIL import Image
+    from PySide6.QtWidgets import QMessageBox
+
+    buf = io.BytesIO()
+    yy, xx = np.mgrid[0:120, 0:160]
+    Image.fromarray(np.stack([xx, yy, xx + yy], axis=2).astype(np.uint8)).save(buf, "JPEG")
+    path = tmp_path / "cut.jpg"
+    path.write_bytes(buf.getvalue()[: len(buf.getvalue()) * 2 // 3])  # past the headers, mid-scan
+    dialogs.answer(QMessageBox.StandardButton.Yes)
+    with qtbot.waitSignal(window.photoOpened, timeout=20000):
+        window.open_path(path)
+    assert dialogs.titles("question") == ["Open the readable part?"]
+    assert window.document.photo.meta.extra["truncated"] and "partly read" in window.windowTitle()
+    assert "partly read" in window.statusBar().currentMessage()
+    # "No" shows the error, as before
+    dialogs.answer(QMessageBox.StandardButton.No)
+    with qtbot.waitSignal(window.openFailed, timeout=20000):
+        window.files.open_path(path)
+    assert dialogs.titles("critical") == ["Cannot open photo"]
