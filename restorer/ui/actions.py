@@ -127,9 +127,10 @@ def build_actions(w: MainWindow) -> Actions:
                         tip="A NAME.restorer.json beside the saved photo and an XMP history entry in it",
                         checkable=True),
         fit=_action(w, "&Fit", w.canvas.fit, "Ctrl+0", icon_name="fit"),
-        actual=_action(w, "&100 %", w.canvas.actual_size, "Ctrl+1"),
-        zoom_in=_action(w, "Zoom &In", lambda: w.zoom_step(1), "Ctrl++"),
-        zoom_out=_action(w, "Zoom &Out", lambda: w.zoom_step(-1), "Ctrl+-"),
+        # Photoshop's Ctrl keys and GIMP's bare ones (1, +, -; = is + without Shift on most layouts).
+        actual=_action(w, "&100 %", w.canvas.actual_size, ["Ctrl+1", "1"]),
+        zoom_in=_action(w, "Zoom &In", lambda: w.zoom_step(1), ["Ctrl+=", "Ctrl++", "+", "="]),
+        zoom_out=_action(w, "Zoom &Out", lambda: w.zoom_step(-1), ["Ctrl+-", "-"]),
         compare_split=_action(w, "&Before / After Split", lambda: w.comparing.compare_document("split"), "Ctrl+D", icon_name="compare"),
         compare_difference=_action(w, "&Difference", lambda: w.comparing.compare_document("difference"), "Ctrl+Shift+D"),
         compare_step=_action(w, "Compare &Selected Step", w.comparing.compare_selected_step),

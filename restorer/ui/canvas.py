@@ -251,6 +251,12 @@ class CanvasView(QWidget):
         delta = event.angleDelta().y() or event.angleDelta().x()
         if delta == 0:
             return
+        if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            # Shift+wheel scrolls sideways (Qt may already have turned the delta horizontal):
+            # one notch moves a tenth of the view.
+            self.pan_by(delta / 120 * self.width() / 10, 0)
+            event.accept()
+            return
         # 120 units is one notch: about 20 % per notch, smooth for touchpads sending small deltas.
         self.zoom_at(1.2 ** (delta / 120), event.position())
         event.accept()

@@ -118,3 +118,35 @@ def test_escape_aborts_a_stroke_in_progress(qtbot, window, photo_png, ui):
     qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=ui.pixel_point(canvas, 80, 40))
     assert not doc.mask.any()
     assert len(doc.history.steps) == 0
+
+
+def test_zoom_keys_photoshop_and_gimp_style(qtbot, window, photo_png, ui):
+    ui.open_photo(qtbot, window, photo_png)
+    canvas = window.canvas
+    ctrl, none = Qt.KeyboardModifier.ControlModifier, Qt.KeyboardModifier.NoModifier
+    for key, mods, factor in ((Qt.Key.Key_Equal, ctrl, 1.25), (Qt.Key.Key_Minus, ctrl, 0.8),
+                              (Qt.Key.Key_Plus, none, 1.25), (Qt.Key.Key_Equal, none, 1.25), (Qt.Key.Key_Minus, none, 0.8)):
+        before = canvas.scale
+        qtbot.keyClick(canvas, key, mods)
+        assert abs(canvas.scale / before - factor) < 1e-9, (key, mods)
+    qtbot.keyClick(canvas, Qt.Key.Key_1)  # GIMP: 1 is 100 %
+    assert canvas.scale == 1.0
+
+
+def test_shift_wheel_scrolls_sideways_instead_of_zooming(qtbot, window, photo_png, ui):
+    from PySide6.QtGui import QWheelEvent
+
+    ui.open_photo(qtbot, window, photo_png)
+    canvas = window.canvas
+    canvas.zoom_at(4.0, QPointF(100, 100))
+    scale, tx, ty = canvas.scale, canvas.tx, canvas.ty
+
+    def wheel(mods, dy):
+        event = QWheelEvent(QPointF(100, 100), canvas.mapToGlobal(QPointF(100, 100)), QPoint(0, 0), QPoint(0, dy),
+                            Qt.MouseButton.NoButton, mods, Qt.ScrollPhase.NoScrollPhase, False)
+        canvas.wheelEvent(event)
+
+    wheel(Qt.KeyboardModifier.ShiftModifier, -120)
+    assert canvas.scale == scale and canvas.ty == ty and canvas.tx < tx  # a notch down moves the view right
+    wheel(Qt.KeyboardModifier.NoModifier, 120)
+    assert canvas.scale > scale  # the plain wheel still zooms
