@@ -202,14 +202,18 @@ class Document:
 
     def _replace_mask(self, new: np.ndarray, label: str, region: BBox | None = None) -> Edit | None:
         """Make ``new`` the mask as one 'mask' edit; ``region`` bounds where it can differ."""
-        self._finish_stroke()
         region = region or BBox.full(self.mask.shape)
+        return self._replace_region(region, new[region.slices], label)
+
+    def _replace_region(self, region: BBox, new: np.ndarray, label: str) -> Edit | None:
+        """Make ``new`` (``region``'s size) the mask inside ``region``, as one 'mask' edit."""
+        self._finish_stroke()
         old = self.mask[region.slices]
-        rel = masks.diff_bbox(old, new[region.slices])
+        rel = masks.diff_bbox(old, new)
         if rel is None:
             return None
         box = rel.offset(region.y0, region.x0)
-        patch = Patch("mask", box, self.mask[box.slices].copy(), new[box.slices].copy())
+        patch = Patch("mask", box, self.mask[box.slices].copy(), new[rel.slices].copy())
         self.mask[box.slices] = patch.after
         edit = self._push(Edit(label, "mask", (patch,)))
         self._changed({"mask": box}, history=True)
@@ -232,6 +236,19 @@ class Document:
 
     def shrink_mask(self, px: int) -> Edit | None:
         return self._replace_mask(masks.shrink(self.mask, px), f"Shrink mask {px} px", masks.bbox(self.mask))
+
+    def select(self, selection: masks.Selection | None, label: str, subtract: bool = False) -> Edit | None:
+        """Add a selection (``restorer.core.mask.rectangle``, ``polygon``, ``magic_wand``) to the
+        mask, or take it away with ``subtract``: one undoable edit, like a stroke."""
+        if selection is None:
+            self._finish_stroke()
+            return None
+        box, region = selection
+        box = BBox(*box)
+        if region.shape != (box.height, box.width) or box.clip(self.mask.shape) != box:
+            raise ValueError(f"selection {tuple(box)} does not fit the {self.shape[1]} x {self.shape[0]} mask")
+        old = self.mask[box.slices]
+        return self._replace_region(box, old & ~region if subtract else old | region, label)
 
     def set_mask(self, mask: np.ndarray, label: str = "Import mask") -> Edit | None:
         """Replace the mask (e.g. imported from a file); non-bool masks count nonzero as hole."""
