@@ -262,12 +262,16 @@ def _crop_selection(box: BBox, region: np.ndarray) -> Selection | None:
 
 
 def rectangle(shape: tuple[int, ...], p0: tuple[float, float], p1: tuple[float, float]) -> Selection | None:
-    """The pixels whose centres lie in the rectangle with corners ``p0`` and ``p1`` (``(x, y)``, edges included)."""
+    """Every pixel from the one under corner ``p0`` to the one under ``p1`` (``(x, y)``), both included:
+    a drag from pixel to pixel takes both, whatever the zoom."""
     (ax, ay), (bx, by) = p0, p1
     if not all(math.isfinite(v) for v in (ax, ay, bx, by)):
         raise ValueError(f"rectangle corners are not finite: {p0}, {p1}")
-    box = BBox(math.ceil(min(ay, by)), math.ceil(min(ax, bx)),
-               math.floor(max(ay, by)) + 1, math.floor(max(ax, bx)) + 1).clip(shape)
+
+    def under(v: float) -> int:  # the pixel whose centre is nearest: pixel c spans [c - 0.5, c + 0.5)
+        return math.floor(v + 0.5)
+
+    box = BBox(under(min(ay, by)), under(min(ax, bx)), under(max(ay, by)) + 1, under(max(ax, bx)) + 1).clip(shape)
     if box.empty:
         return None
     return box, np.ones((box.height, box.width), dtype=np.bool_)

@@ -1,4 +1,4 @@
-"""The window's commands: every QAction with its key, and the menus and tool bar that show them."""
+"""The window's commands: every QAction with its key, and the menus, tool bar and status bar that show them."""
 
 from __future__ import annotations
 
@@ -7,16 +7,13 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QCheckBox, QLabel, QMenu, QSlider, QSpinBox, QToolBar
+from PySide6.QtWidgets import QCheckBox, QLabel, QMenu, QProgressBar, QSlider, QSpinBox, QToolBar
 
 from restorer.ui.canvas import MAX_BRUSH, MIN_BRUSH
 from restorer.ui.icons import icon
 
 if TYPE_CHECKING:
     from restorer.ui.main_window import MainWindow
-
-# Amount for the Grow / Shrink mask commands (pixels of the photo).
-GROW_PX = 3
 
 
 @dataclass
@@ -33,6 +30,9 @@ class Actions:
     paste: QAction
     brush: QAction
     eraser: QAction
+    rect_select: QAction
+    lasso: QAction
+    wand: QAction
     smaller: QAction
     bigger: QAction
     clear_mask: QAction
@@ -97,8 +97,8 @@ def build_actions(w: MainWindow) -> Actions:
         open=_action(w, "&Open…", w.open_dialog, "Ctrl+O", icon_name="open"),
         save=_action(w, "&Save", w.save, "Ctrl+S", "Save beside the original as NAME-restored", icon_name="save"),
         save_as=_action(w, "Save &As…", w.save_as, "Ctrl+Shift+S"),
-        import_mask=_action(w, "&Import Mask…", w.import_mask),
-        export_mask=_action(w, "&Export Mask…", w.export_mask),
+        import_mask=_action(w, "&Import Mask…", w.mask_files.import_mask),
+        export_mask=_action(w, "&Export Mask…", w.mask_files.export_mask),
         quit=_action(w, "&Quit", w.close, "Ctrl+Q"),
         undo=_action(w, "&Undo", w.undo, "Ctrl+Z", icon_name="undo"),
         redo=_action(w, "&Redo", w.redo, "Ctrl+Shift+Z", icon_name="redo"),
@@ -107,13 +107,23 @@ def build_actions(w: MainWindow) -> Actions:
                       "Open the clipboard's image as a new untitled photo (Save asks where)"),
         brush=_action(w, "&Brush", lambda on: on and w.canvas.set_tool("brush"), "B", checkable=True, icon_name="brush"),
         eraser=_action(w, "&Eraser", lambda on: on and w.canvas.set_tool("eraser"), "E", checkable=True, icon_name="eraser"),
+        # Photoshop's keys: M marquee, L lasso, W magic wand (GIMP uses R, F, U).
+        rect_select=_action(w, "&Rectangle Select", lambda on: on and w.canvas.set_tool("rectangle"), "M",
+                            "Drag a rectangle onto the mask (Alt or Ctrl: take it away)", checkable=True,
+                            icon_name="rect_select"),
+        lasso=_action(w, "&Lasso", lambda on: on and w.canvas.set_tool("lasso"), "L",
+                      "Drag a freehand outline, or click points and close with Enter or a double-click "
+                      "(Alt or Ctrl: take it away)", checkable=True, icon_name="lasso"),
+        wand=_action(w, "Magic &Wand", lambda on: on and w.canvas.set_tool("wand"), "W",
+                     "Click a colour: the connected area within the tolerance joins the mask (Alt or Ctrl: leaves it)",
+                     checkable=True, icon_name="wand"),
         smaller=_action(w, "Smaller Brush", lambda: w.canvas.step_brush(-1), "["),
         bigger=_action(w, "Bigger Brush", lambda: w.canvas.step_brush(+1), "]"),
-        clear_mask=_action(w, "&Clear Mask", lambda: w.mask_command("clear"), "Ctrl+Shift+A"),
-        invert_mask=_action(w, "&Invert Mask", lambda: w.mask_command("invert"), "Ctrl+I"),
-        grow_mask=_action(w, f"&Grow Mask ({GROW_PX} px)", lambda: w.mask_command("grow")),
-        shrink_mask=_action(w, f"S&hrink Mask ({GROW_PX} px)", lambda: w.mask_command("shrink")),
-        show_mask=_action(w, "Show &Mask", w.set_mask_visible, "M", checkable=True),
+        clear_mask=_action(w, "&Clear Mask", lambda: w.selection.mask_command("clear"), "Ctrl+Shift+A"),
+        invert_mask=_action(w, "&Invert Mask", lambda: w.selection.mask_command("invert"), "Ctrl+I"),
+        grow_mask=_action(w, "&Grow Mask…", lambda: w.selection.mask_command("grow"), tip="Grow every hole by an amount you choose"),
+        shrink_mask=_action(w, "S&hrink Mask…", lambda: w.selection.mask_command("shrink"), tip="Shrink every hole by an amount you choose"),
+        show_mask=_action(w, "Show &Mask", w.set_mask_visible, "Ctrl+H", checkable=True),
         fill=_action(w, "&Fill", w.fill, ["Return", "Enter"], "Fill the mask with the chosen model", icon_name="fill"),
         cancel=_action(w, "&Cancel", w.cancel, "Esc", "Cancel the running job or the stroke"),
         auto_fill=_action(w, "Fill &Automatically After Each Stroke", w.set_auto_fill, checkable=True),
@@ -144,6 +154,8 @@ def build_actions(w: MainWindow) -> Actions:
     tools = QActionGroup(w)
     tools.addAction(a.brush)
     tools.addAction(a.eraser)
+    for action in (a.rect_select, a.lasso, a.wand):
+        tools.addAction(action)
     a.brush.setChecked(True)
     a.show_mask.setChecked(True)
     return a
@@ -164,7 +176,7 @@ def build_menus(w: MainWindow, a: Actions) -> QMenu:
     _add_all(file_menu, (None, a.save, a.save_as, a.sidecar, None, a.import_mask, a.export_mask, None, a.quit))
     _add_all(bar.addMenu("&Edit"), (a.undo, a.redo, None, a.paste))
     # Import/Export Mask sit in both File (where they always were) and Mask (where users look for them).
-    _add_all(bar.addMenu("&Mask"), (a.brush, a.eraser, a.smaller, a.bigger, None,
+    _add_all(bar.addMenu("&Mask"), (a.brush, a.eraser, a.smaller, a.bigger, None, a.rect_select, a.lasso, a.wand, None,
                                     a.clear_mask, a.invert_mask, a.grow_mask, a.shrink_mask, None, a.show_mask,
                                     None, a.import_mask, a.export_mask))
     fill = bar.addMenu("F&ill")
@@ -199,12 +211,26 @@ def build_device_menu(w: MainWindow) -> None:
     group.triggered.connect(chosen)
 
 
+def build_status_bar(w: MainWindow) -> None:
+    """The status bar's permanent parts: file busy bar, fill progress, cursor position, zoom, device."""
+    status = w.statusBar()
+    w.file_bar = QProgressBar()  # busy while a photo or mask file is read or written
+    w.file_bar.setRange(0, 0)
+    w.file_bar.setMaximumWidth(160)
+    w.file_bar.hide()
+    w.cursor_label = QLabel("")
+    w.zoom_label = QLabel("")
+    for widget in (w.file_bar, w.fills.progress, w.cursor_label, w.zoom_label, w.fills.device_label):
+        status.addPermanentWidget(widget)
+
+
 def build_toolbar(w: MainWindow, a: Actions) -> None:
     """The tool bar: file and history commands, tools, brush size, mask opacity, model, fill."""
     bar = QToolBar("Tools")
     bar.setObjectName("tools")
     bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
-    _add_all(bar, (a.open, a.save, None, a.undo, a.redo, None, a.brush, a.eraser))
+    _add_all(bar, (a.open, a.save, None, a.undo, a.redo, None, a.brush, a.eraser, a.rect_select, a.lasso, a.wand))
+    w.selection.add_to(bar)
     w.brush_slider = QSlider(Qt.Orientation.Horizontal)
     w.brush_slider.setRange(MIN_BRUSH, 300)
     w.brush_slider.setMaximumWidth(140)

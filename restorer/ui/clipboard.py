@@ -6,6 +6,9 @@ first Save asks where to write it (Save As).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import numpy as np
 from PySide6.QtCore import QMimeData
 from PySide6.QtGui import QImage
@@ -15,8 +18,27 @@ from restorer.core.image import Photo, PhotoMeta
 PASTED_NOTE = "pasted: no file yet, Save asks where to write it"
 
 
-def image_from_mime(mime: QMimeData) -> QImage | None:
+def wants_drop(mime: QMimeData) -> bool:
+    """A drag the window takes: local files, or image data (decoded only on the drop)."""
+    return any(url.isLocalFile() for url in mime.urls()) or mime.hasImage() or \
+        any(f.startswith("image/") for f in mime.formats())
+
+
+def drop_opener(mime: QMimeData, open_path: Callable[[Path], object],
+                open_image: Callable[[QImage, str], object]) -> Callable[[], object] | None:
+    """What opens a drop: its first local file, else its image data (a browser's image, whose URL
+    is no file here); None when it carries neither."""
+    paths = [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
+    if paths:
+        return lambda: open_path(paths[0])
+    image = image_from_mime(mime)
+    return None if image is None else (lambda: open_image(image, "the drop"))
+
+
+def image_from_mime(mime: QMimeData | None) -> QImage | None:
     """The image a clipboard or drop carries (Qt's image, or encoded image/* bytes), None if none."""
+    if mime is None:
+        return None
     if mime.hasImage():
         value = mime.imageData()
         if isinstance(value, QImage) and not value.isNull():

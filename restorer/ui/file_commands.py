@@ -1,5 +1,5 @@
-"""The File menu's work: open (dialog, drop, recent, command line), save beside the original or
-Save As, import/export the mask, and ask before unsaved work is lost.
+"""The File menu's work: open (dialog, drop, paste, recent, command line), save beside the original
+or Save As, and ask before unsaved work is lost (mask files: mask_files.py, on the same thread).
 
 Reading and writing a big scan takes seconds, so every file is read or written in the file
 thread (one JobRunner) and the outcome comes back to the GUI thread through ``_run``'s
@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from restorer.core import image
 from restorer.core.provenance import SaveProvenance, history_steps, save_with_provenance
-from restorer.errors import ImageError, RestorerError
+from restorer.errors import ImageError
 from restorer.ui import files
 from restorer.ui.worker import JobRunner
 
@@ -35,7 +35,7 @@ Then = Callable[[], object]
 
 
 @dataclass(frozen=True)
-class _Outcome:
+class Outcome:
     """What the GUI thread does with one file job's outcome."""
 
     done: Callable[[Any], None]
@@ -81,7 +81,7 @@ class FileCommands(QObject):
         self._loading: int | None = None
         self._saving: _Save | None = None
         self._save_path: Path | None = None
-        self._outcomes: dict[int, _Outcome] = {}
+        self._outcomes: dict[int, Outcome] = {}
         self.io = JobRunner("file-io", self)
         self.io.computed.connect(lambda job_id, value: self._ended(job_id).done(value))
         self.io.failed.connect(lambda job_id, message: self._ended(job_id).failed(message))
@@ -116,17 +116,17 @@ class FileCommands(QObject):
         self.window.file_bar.hide()
 
     # --- the file thread -------------------------------------------------------------------------
-    def _run(self, fn: Callable[[], Any], outcome: _Outcome) -> int:
+    def run(self, fn: Callable[[], Any], outcome: Outcome) -> int:
         """Run ``fn()`` in the file thread; ``outcome`` gets its value or one-line error on the GUI thread."""
         job_id = self.io.submit_call(lambda cancel: fn())
         self._outcomes[job_id] = outcome
         self.window.file_bar.show()
         return job_id
 
-    def _ended(self, job_id: int) -> _Outcome:
+    def _ended(self, job_id: int) -> Outcome:
         outcome = self._outcomes.pop(job_id, None)
         self.window.file_bar.setVisible(bool(self._outcomes))
-        return outcome or _Outcome(lambda value: None, lambda message: None)
+        return outcome or Outcome(lambda value: None, lambda message: None)
 
     # --- opening ---------------------------------------------------------------------------------
     def open_dialog(self) -> None:
@@ -147,7 +147,7 @@ class FileCommands(QObject):
             self.io.cancel(self._loading)
         else:
             QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
-        job_id = self._run(lambda: files.load_for_display(path, partial), _Outcome(
+        job_id = self.run(lambda: files.load_for_display(path, partial), Outcome(
             done=lambda value: self._end_loading(job_id) and self._opened(value),
             failed=lambda message: self._end_loading(job_id) and self._load_failed(message, None if partial else path),
             cancelled=lambda: self._end_loading(job_id)))
@@ -175,7 +175,7 @@ class FileCommands(QObject):
             self.io.cancel(self._loading)
         else:
             QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
-        job_id = self._run(lambda: (None, *files.prepare_for_display(photo)), _Outcome(
+        job_id = self.run(lambda: (None, *files.prepare_for_display(photo)), Outcome(
             done=lambda value: self._end_loading(job_id) and self._opened(value),
             failed=lambda message: self._end_loading(job_id) and self._load_failed(message),
             cancelled=lambda: self._end_loading(job_id)))
@@ -303,8 +303,8 @@ class FileCommands(QObject):
         if self.window.settings.write_sidecar:
             applied = doc.history.steps[: doc.history.index]
             prov = SaveProvenance(history_steps(applied), doc.history.dropped, replace=path.exists())
-        self._run(lambda: _write_photo(photo, path, allow_8bit, drop_alpha, prov),
-                  _Outcome(done=self._written, failed=self._write_failed, cancelled=self._end_save))
+        self.run(lambda: _write_photo(photo, path, allow_8bit, drop_alpha, prov),
+                  Outcome(done=self._written, failed=self._write_failed, cancelled=self._end_save))
         self.window.show_status(f"Saving {path.name}…", 0)
         self.saveStarted.emit()
         return True
@@ -377,56 +377,3 @@ class FileCommands(QObject):
             self._saving.then.append(then)
         self.window.show_status(f"Saving {self._saving.path.name}… {after_save} once it is written", 0)
         return False
-
-    # --- the mask --------------------------------------------------------------------------------
-    def import_mask(self) -> None:
-        """Read and decode the mask file in the file thread; it becomes one 'Import mask' step here."""
-        from PySide6.QtWidgets import QFileDialog
-
-        from restorer.core.maskfile import load_mask
-
-        doc = self.window.document
-        if doc is None:
-            return
-        name, _ = QFileDialog.getOpenFileName(self.window, "Import Mask", self.window.settings.last_folder, files.MASK_FILTER)
-        if not name:
-            return
-        path, shape = Path(name), doc.shape
-        self._run(lambda: load_mask(path, shape), _Outcome(
-            done=lambda mask: self._apply_mask(doc, path, mask),
-            failed=lambda message: self.window.show_error("Cannot import mask", message)))
-        self.window.show_status(f"Reading mask {path.name}…", 0)
-
-    def _apply_mask(self, doc: Any, path: Path, mask: Any) -> None:
-        if doc is not self.window.document:
-            self.window.show_status(f"Mask {path.name} was not imported: another photo was opened")
-            return
-        if self.window.canvas.stroking:  # replacing the mask mid-drag would cut the stroke off
-            QTimer.singleShot(50, self, lambda: self._apply_mask(doc, path, mask))
-            return
-        try:
-            doc.set_mask(mask, label="Import mask")
-        except RestorerError as exc:
-            self.window.show_error("Cannot import mask", str(exc))
-            return
-        self.window.show_status(f"Mask imported from {path.name}")
-
-    def export_mask(self) -> None:
-        """Write the mask as a PNG in the file thread, from a copy: the mask stays editable meanwhile
-        (a copy is one byte a pixel, a sixth of a 16-bit RGB photo, so here it is worth it)."""
-        from PySide6.QtWidgets import QFileDialog
-
-        from restorer.core.maskfile import save_mask
-
-        doc = self.window.document
-        if doc is None:
-            return
-        start = Path(doc.photo.path).with_name(Path(doc.photo.path).stem + "-mask.png") if doc.photo.path else Path("mask.png")
-        name, _ = QFileDialog.getSaveFileName(self.window, "Export Mask", str(start), files.MASK_FILTER)
-        if not name:
-            return
-        path, mask = Path(name), doc.mask.copy()
-        self._run(lambda: save_mask(mask, path), _Outcome(
-            done=lambda _value: self.window.show_status(f"Mask saved to {path}"),
-            failed=lambda message: self.window.show_error("Cannot export mask", message)))
-        self.window.show_status(f"Writing mask {path.name}…", 0)

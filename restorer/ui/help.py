@@ -35,8 +35,9 @@ GESTURES = (
     ("Mouse wheel", "Zoom at the cursor"),
     ("Shift + wheel", "Scroll sideways"),
     ("Hold \\", "Show the original photo while held"),
-    ("Alt + drag (lasso)", "Straight segments: click points, double-click or Enter closes"),
-    ("Shift + selection", "Add to the mask (the default); Alt/Ctrl + selection removes from it"),
+    ("Lasso: drag / click points", "Freehand outline / straight segments; Enter, a double-click or the first point closes"),
+    ("Backspace (lasso)", "Remove the last point of the outline"),
+    ("Alt or Ctrl + selection", "Take the rectangle, lasso or wand area away from the mask (without: add it)"),
 )
 
 

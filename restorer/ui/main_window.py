@@ -10,29 +10,36 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QColor, QDragEnterEvent, QDropEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QDockWidget,
-    QLabel,
     QMainWindow,
     QMessageBox,
-    QProgressBar,
     QStackedWidget,
     QVBoxLayout,
 )
 
 from restorer.errors import PhotoBusy
 from restorer.models import registry
-from restorer.ui.actions import GROW_PX, build_actions, build_device_menu, build_menus, build_toolbar
-from restorer.ui.comparing import HOLD_KEY, CompareController
+from restorer.ui import clipboard
+from restorer.ui.actions import (
+    build_actions,
+    build_device_menu,
+    build_menus,
+    build_status_bar,
+    build_toolbar,
+)
 from restorer.ui.canvas import CanvasView
+from restorer.ui.comparing import HOLD_KEY, CompareController
 from restorer.ui.convert import MaskPyramid, RgbPyramid
 from restorer.ui.detect import DetectController
-from restorer.ui.sampling import SamplingController
 from restorer.ui.edges import EdgesController
+from restorer.ui.file_commands import FileCommands
 from restorer.ui.fill import FillController, ModelPicker
 from restorer.ui.help import HelpPages
 from restorer.ui.icons import app_icon
-from restorer.ui.welcome import WelcomePanel
+from restorer.ui.mask_files import MaskFiles
+from restorer.ui.sampling import SamplingController
+from restorer.ui.selection import SelectionController
 from restorer.ui.settings import Settings
-from restorer.ui.file_commands import FileCommands
+from restorer.ui.welcome import WelcomePanel
 
 MASK_COLOR = QColor(255, 40, 40)
 QUIT_WAIT_MS = 300  # how long closing waits for the fill thread before leaving it to the process's end
@@ -70,6 +77,8 @@ class MainWindow(QMainWindow):
         self.detect = DetectController(self)
         self.sampling = SamplingController(self)
         self.files = FileCommands(self)
+        self.mask_files = MaskFiles(self, self.files)
+        self.selection = SelectionController(self)
 
         self.actions = build_actions(self)
         self.recent_menu = build_menus(self, self.actions)
@@ -78,7 +87,7 @@ class MainWindow(QMainWindow):
         build_toolbar(self, self.actions)
         self.detect.build_ui()
         self._build_history_dock()
-        self._build_status_bar()
+        build_status_bar(self)
         self._connect()
         self._restore_settings()
         self._update_actions()
@@ -95,29 +104,17 @@ class MainWindow(QMainWindow):
         self.history_dock = dock
         self.view_menu.addAction(dock.toggleViewAction())
 
-    def _build_status_bar(self) -> None:
-        status = self.statusBar()
-        self.file_bar = QProgressBar()  # busy while a photo or mask file is read or written
-        self.file_bar.setRange(0, 0)
-        self.file_bar.setMaximumWidth(160)
-        self.file_bar.hide()
-        self.cursor_label = QLabel("")
-        self.zoom_label = QLabel("")
-        status.addPermanentWidget(self.file_bar)
-        status.addPermanentWidget(self.fills.progress)
-        status.addPermanentWidget(self.cursor_label)
-        status.addPermanentWidget(self.zoom_label)
-        status.addPermanentWidget(self.fills.device_label)
-
     def _connect(self) -> None:
         c = self.canvas
         c.brushSizeChanged.connect(self._brush_size_changed)
         self.brush_slider.valueChanged.connect(c.set_brush_size)
         self.brush_spin.valueChanged.connect(c.set_brush_size)
-        c.toolChanged.connect(lambda tool: (self.actions.brush if tool == "brush" else self.actions.eraser).setChecked(True))
+        a = self.actions
+        tool_actions = {"brush": a.brush, "eraser": a.eraser, "rectangle": a.rect_select, "lasso": a.lasso, "wand": a.wand}
+        c.toolChanged.connect(lambda tool: tool_actions[tool].setChecked(True))
         c.zoomChanged.connect(lambda s: self.zoom_label.setText(f"{s * 100:.0f} %"))
         c.cursorMoved.connect(lambda p: self.cursor_label.setText("" if p is None else f"{p[0]}, {p[1]}"))
-        c.strokeFinished.connect(self._stroke_finished)
+        c.strokeFinished.connect(self.stroke_finished)
         self.opacity_slider.valueChanged.connect(self._opacity_changed)
         self.auto_check.toggled.connect(self.actions.auto_fill.setChecked)
         self.actions.auto_fill.toggled.connect(self.auto_check.setChecked)
@@ -265,7 +262,8 @@ class MainWindow(QMainWindow):
         if event.kind in ("history", "saved") or not self.canvas.stroking:
             self._update_actions()
 
-    def _stroke_finished(self) -> None:
+    def stroke_finished(self) -> None:
+        """A stroke or a selection became a mask edit: fill it now when Auto is on."""
         self._update_actions()
         if self.actions.auto_fill.isChecked() and self.canvas.target is self.document and self.document.mask.any():
             self.fill()
@@ -284,53 +282,27 @@ class MainWindow(QMainWindow):
     def save_as(self) -> bool:
         return self.files.save_as()
 
-    def import_mask(self) -> None:
-        self.files.import_mask()
-
-    def export_mask(self) -> None:
-        self.files.export_mask()
-
     def paste(self) -> bool:
         """Ctrl+V: the clipboard's image becomes a new untitled photo."""
         from PySide6.QtWidgets import QApplication
 
-        from restorer.ui.clipboard import image_from_mime
-
-        mime = QApplication.clipboard().mimeData()
-        return self.files.open_image(image_from_mime(mime) if mime is not None else None)
+        return self.files.open_image(clipboard.image_from_mime(QApplication.clipboard().mimeData()))
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        mime = event.mimeData()
-        # Image data (a browser's drag) is decoded only on the drop.
-        if any(url.isLocalFile() for url in mime.urls()) or mime.hasImage() or \
-                any(f.startswith("image/") for f in mime.formats()):
+        if clipboard.wants_drop(event.mimeData()):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        from restorer.ui.clipboard import image_from_mime
-
-        mime = event.mimeData()
-        paths = [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
-        # Open after the drop returns, so the drag source is not kept waiting on a dialog.
-        if paths:
+        opener = clipboard.drop_opener(event.mimeData(), self.open_path, self.files.open_image)
+        if opener is not None:
             event.acceptProposedAction()
-            QTimer.singleShot(0, self, lambda: self.open_path(paths[0]))
-            return
-        image = image_from_mime(mime)  # a browser's image: its data, its URL not being a file here
-        if image is not None:
-            event.acceptProposedAction()
-            QTimer.singleShot(0, self, lambda: self.files.open_image(image, "the drop"))
-
-    # --- masks -----------------------------------------------------------------------------------
-    def mask_command(self, name: str) -> None:
-        doc = self.document
-        if doc is None:
-            return
-        {"clear": doc.clear_mask, "invert": doc.invert_mask,
-         "grow": lambda: doc.grow_mask(GROW_PX), "shrink": lambda: doc.shrink_mask(GROW_PX)}[name]()
+            # Open after the drop returns, so the drag source is not kept waiting on a dialog.
+            QTimer.singleShot(0, self, opener)
 
     # --- fill, undo, cancel ------------------------------------------------------------------------
     def fill(self) -> None:
+        if self.canvas.finish_polygon():  # Enter closes a polygon lasso in progress first
+            return
         if self.document is None or self.canvas.stroking:
             return
         model = self.model_picker.current_model()

@@ -87,12 +87,16 @@ def test_middle_button_and_space_drag_pan_without_painting(qtbot, window, photo_
     assert not doc.mask.any(), "panning never paints"
 
 
-def test_mask_commands_and_show_hide(qtbot, window, photo_png, ui):
+def test_mask_commands_and_show_hide(qtbot, window, photo_png, ui, monkeypatch):
     doc = ui.open_photo(qtbot, window, photo_png)
     canvas = window.canvas
     canvas.set_brush_size(8)
     ui.drag(qtbot, canvas, [(50, 50), (70, 50)])
     area = doc.mask.sum()
+    from PySide6.QtWidgets import QInputDialog
+
+    asked = []
+    monkeypatch.setattr(QInputDialog, "getInt", staticmethod(lambda *a, **k: (asked.append(a[3]), (3, True))[1]))
     window.actions.grow_mask.trigger()
     assert doc.mask.sum() > area
     window.actions.shrink_mask.trigger()
@@ -102,9 +106,10 @@ def test_mask_commands_and_show_hide(qtbot, window, photo_png, ui):
     assert doc.mask[0, 0] and not doc.mask[50, 60]
     window.actions.clear_mask.trigger()
     assert not doc.mask.any()
-    qtbot.keyClick(canvas, Qt.Key.Key_M)
+    assert asked == [3, 3, 3]  # each asks, starting from the last amount
+    qtbot.keyClick(canvas, Qt.Key.Key_H, Qt.KeyboardModifier.ControlModifier)
     assert not canvas.overlays["mask"].visible
-    qtbot.keyClick(canvas, Qt.Key.Key_M)
+    qtbot.keyClick(canvas, Qt.Key.Key_H, Qt.KeyboardModifier.ControlModifier)
     assert canvas.overlays["mask"].visible
 
 

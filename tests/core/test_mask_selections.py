@@ -20,15 +20,16 @@ def _full(shape: tuple[int, int], sel: tuple[BBox, np.ndarray] | None) -> np.nda
     return out
 
 
-def test_rectangle_takes_the_pixels_whose_centres_it_covers() -> None:
-    sel = _full((20, 30), rectangle((20, 30), (2.0, 3.0), (5.0, 7.5)))  # x 2..5, y 3..7.5
+def test_rectangle_takes_every_pixel_from_corner_to_corner() -> None:
+    sel = _full((20, 30), rectangle((20, 30), (2.0, 3.4), (5.3, 7.5)))  # x 2..5, y 3..8 (7.5 is in pixel 8)
     expected = np.zeros((20, 30), np.bool_)
-    expected[3:8, 2:6] = True
+    expected[3:9, 2:6] = True
     assert np.array_equal(sel, expected)
     assert np.array_equal(_full((20, 30), rectangle((20, 30), (5.0, 7.5), (2.0, 3.0))), expected)  # any corner order
     assert rectangle((20, 30), (40.0, 40.0), (50.0, 50.0)) is None  # outside the photo
     clipped = _full((20, 30), rectangle((20, 30), (-5.0, -5.0), (3.0, 2.0)))
     assert clipped[:3, :4].all() and clipped.sum() == 12
+    assert _full((20, 30), rectangle((20, 30), (4.0, 4.0), (4.0, 4.0))).sum() == 1  # one pixel
 
 
 def test_polygon_fills_a_triangle_and_rejects_fewer_than_three_points() -> None:
