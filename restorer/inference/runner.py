@@ -287,6 +287,8 @@ def _finish(region: Region, canvas: Canvas, work_img: np.ndarray, fill: bool, jo
         out = np.clip(big, 0.0, 1.0, out=big)
     if job.options.grain:
         out = with_grain(region, out, seed=len(result.patches))
-    radius = _feather_radius(region.scale, session.neural) if job.options.feather else 0
+    chosen = job.options.feather_px
+    radius = (_feather_radius(region.scale, session.neural) if chosen is None else max(0, int(chosen))) \
+        if job.options.feather else 0
     result.patches.append((region.patch, make_patch(region, out, radius)))
     return None

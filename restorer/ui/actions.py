@@ -48,6 +48,7 @@ class Actions:
     sampling_never: QAction
     sampling_clear: QAction
     grain: QAction
+    feather: QAction
     sidecar: QAction
     fit: QAction
     actual: QAction
@@ -133,6 +134,8 @@ def build_actions(w: MainWindow) -> Actions:
         sampling_never=_action(w, "&Never Copy From Painted Area", w.sampling.set_never, checkable=True),
         sampling_clear=_action(w, "Clear Sampling Area", w.sampling.clear),
         grain=_action(w, "Add &Grain to Smooth Fills", w.set_grain, checkable=True),
+        feather=_action(w, "Seam &Feather…", w.fills.ask_feather,
+                        tip="How far into the hole a fill fades into its surroundings (automatic, off, or pixels)"),
         sidecar=_action(w, "Write &Provenance With Each Save", w.set_sidecar,
                         tip="A NAME.restorer.json beside the saved photo and an XMP history entry in it",
                         checkable=True),
@@ -181,7 +184,7 @@ def build_menus(w: MainWindow, a: Actions) -> QMenu:
                                     None, a.import_mask, a.export_mask))
     fill = bar.addMenu("F&ill")
     _add_all(fill, (a.fill, a.cancel, a.auto_fill, None, a.edges, None,
-                    a.sampling, a.sampling_never, a.sampling_clear, a.grain, None))
+                    a.sampling, a.sampling_never, a.sampling_clear, a.grain, a.feather, None))
     w.device_menu = fill.addMenu("&Device")
     view = bar.addMenu("&View")
     _add_all(view, (a.fit, a.actual, a.zoom_in, a.zoom_out, None,

@@ -202,6 +202,8 @@ class FillController(QObject):
                                        threads=fill_threads() if spec.runs_network else None,
                                        guide_edges=guide_edges, guide_mode="replace",
                                        grain=self.window.settings.grain,
+                                       feather=self.window.settings.feather_px != 0,
+                                       feather_px=None if self.window.settings.feather_px <= 0 else self.window.settings.feather_px,
                                        sample_area=area, sample_mode=area_mode)
         job_id = next_job_id()
         # Planning (finding holes, copying crops) takes 50-200 ms on a large photo, so it runs in
@@ -225,6 +227,18 @@ class FillController(QObject):
             self.device_label.setText("Device: cpu (OpenCV)")
         self.window.show_status(f"Filling with {model}…")
         return job_id
+
+    def ask_feather(self) -> None:
+        """Fill > Seam Feather: -1 = chosen from each fill's scale (the default), 0 = off, else pixels."""
+        from PySide6.QtWidgets import QInputDialog
+
+        px, ok = QInputDialog.getInt(self.window, "Seam Feather",
+                                     "Fade each fill into its surroundings over (pixels; -1 = automatic, 0 = off):",
+                                     self.window.settings.feather_px, -1, 64)
+        if ok:
+            self.window.settings.feather_px = px
+            said = "automatic" if px < 0 else "off" if px == 0 else f"{px} px"
+            self.window.show_status(f"Seam feather: {said} (from the next fill)")
 
     def warm_up(self, model: str | None) -> None:
         """Import torch in the worker as soon as a learned model is chosen, not at the first fill.
