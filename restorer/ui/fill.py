@@ -254,7 +254,7 @@ class FillController(QObject):
             self.device_label.setText("Device: cpu")
             return
         if not self.running:
-            self.device_label.setText(f"Device: {self.window.settings.device}…")
+            self.device_label.setText(f"Device: {self.window.settings.device} (checking…)")
         preference = self.window.settings.device
 
         def warm(cancel: object) -> str:

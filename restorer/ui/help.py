@@ -156,7 +156,7 @@ def about_html() -> str:
         else:
             terms = f"<b>{NON_COMMERCIAL.capitalize()}.</b>" if t.restricted else "No further terms."
             data = html.escape(t.data) if t.data else "none (no training)"
-        card = f"<br><small>from {html.escape(t.card)}</small>" if t.card else ""
+        card = f"<br><small>{'' if t.unread else 'from '}{html.escape(t.card)}</small>" if t.card else ""
         rows.append(f"<tr><td><b>{html.escape(spec.name)}</b></td><td>{html.escape(t.licence)}{card}</td>"
                     f"<td>{data}</td><td>{terms}</td></tr>")
     text = f"""<h2>Restorer {html.escape(__version__)}</h2>
