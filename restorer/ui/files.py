@@ -100,4 +100,4 @@ def prepare_for_display(photo: Any) -> tuple[Any, RgbPyramid, MaskPyramid]:
     from restorer.core.document import Document
 
     doc = Document(photo)
-    return doc, RgbPyramid(doc.pixels), MaskPyramid(doc.mask)
+    return doc, RgbPyramid(doc.pixels, doc.photo.meta.icc_profile), MaskPyramid(doc.mask)

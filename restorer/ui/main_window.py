@@ -249,7 +249,8 @@ class MainWindow(QMainWindow):
         self.canvas.setFocus()
         h, w = doc.shape
         name = path.name if path is not None else "an untitled photo"
-        self.show_status(f"Opened {name}: {w} x {h}, {doc.pixels.shape[2]} channel(s), {doc.pixels.dtype.itemsize * 8}-bit")
+        shown = f"; shown from {display.transform.source} to the screen's colours" if display.transform else ""
+        self.show_status(f"Opened {name}: {w} x {h}, {doc.pixels.shape[2]} channel(s), {doc.pixels.dtype.itemsize * 8}-bit{shown}")
         self.photoOpened.emit(str(path) if path is not None else "")
 
     def _on_doc_event(self, event: Any) -> None:
