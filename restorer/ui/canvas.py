@@ -234,7 +234,8 @@ class CanvasView(QWidget):
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        r = max(1.0, self._brush * self.scale / 2)
+        fixed = getattr(self.target, "brush_radius", None) if self._tool == "brush" else None
+        r = max(1.0, (self._brush / 2 if fixed is None else fixed) * self.scale)  # what a stroke will draw
         # Black then white: the outline reads on dark and light photos alike.
         for color, width in ((QColor(0, 0, 0, 200), 3), (QColor(255, 255, 255), 1)):
             pen = QPen(color, width)

@@ -127,6 +127,8 @@ class MainWindow(QMainWindow):
         self.files.saveEnded.connect(self.fills.resume)  # a fill that finished during the save
         self.files.recentChanged.connect(self.welcome.set_recent)
         self.files.loadingChanged.connect(self._update_actions)
+        self.edges.enabledChanged.connect(lambda _on: self._update_actions())
+        self.sampling.enabledChanged.connect(lambda _on: self._update_actions())
         self.welcome.openRequested.connect(self.open_path)
         self.welcome.openDialogRequested.connect(self.open_dialog)
 
@@ -173,9 +175,10 @@ class MainWindow(QMainWindow):
         a.cancel.setEnabled(has or self.files.loading)
         for action in (a.save, a.save_as, a.fill):  # one write at a time, and it holds the photo still
             action.setEnabled(has and not self.files.saving)
-        a.undo.setEnabled(has and doc.can_undo)
-        a.redo.setEnabled(has and doc.can_redo)
-        a.redo_alt.setEnabled(has and doc.can_redo)
+        layered = self.edges.enabled or self.sampling.enabled  # their own strokes undo first
+        a.undo.setEnabled(has and (doc.can_undo or layered))
+        a.redo.setEnabled(has and (doc.can_redo or layered))
+        a.redo_alt.setEnabled(has and (doc.can_redo or layered))
         if has:
             path = doc.photo.path or doc.saved_path  # a pasted photo is named by its first save
             name = path.name if path else "untitled"
@@ -331,12 +334,12 @@ class MainWindow(QMainWindow):
         self.settings.write_sidecar = bool(on)
 
     def undo(self) -> None:
-        if self.sampling.undo():  # in Sampling Area mode, undo acts on the area's strokes
+        if self.sampling.undo() or self.edges.undo():  # in those modes, undo acts on their strokes first
             return
         self._move_in_history(lambda doc: doc.undo())
 
     def redo(self) -> None:
-        if self.sampling.redo():
+        if self.sampling.redo() or self.edges.redo():
             return
         self._move_in_history(lambda doc: doc.redo())
 

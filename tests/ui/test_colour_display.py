@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import struct
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,10 @@ def matrix_profile(name: str, colorants=ADOBE_COLORANTS, gamma: float = 563 / 25
     """A minimal ICC v2 RGB display profile (matrix and gamma curves), made here so no file is shipped."""
     desc_ascii = name.encode("ascii") + b"\0"
     desc = b"desc" + b"\0" * 4 + struct.pack(">I", len(desc_ascii)) + desc_ascii + b"\0" * 8 + b"\0" * 3 + b"\0" * 67
-    xyz = lambda v: b"XYZ " + b"\0" * 4 + b"".join(_s15(c) for c in v)  # noqa: E731
+
+    def xyz(v: tuple[float, float, float]) -> bytes:
+        return b"XYZ " + b"\0" * 4 + b"".join(_s15(c) for c in v)
+
     curve = b"curv" + b"\0" * 4 + struct.pack(">IH", 1, round(gamma * 256)) + b"\0\0"
     tags = [(b"desc", desc), (b"wtpt", xyz((0.9642, 1.0, 0.8249))), (b"rXYZ", xyz(colorants[0])),
             (b"gXYZ", xyz(colorants[1])), (b"bXYZ", xyz(colorants[2])), (b"rTRC", curve), (b"gTRC", curve),
@@ -49,7 +53,7 @@ def test_wide_gamut_pixels_are_converted_for_the_screen_only() -> None:
     t = display_transform(icc, 3)
     assert t is not None and t.source == "Test Adobe RGB"
     expected = np.asarray(ImageCms.profileToProfile(Image.fromarray(pixels), ImageCms.ImageCmsProfile(
-        __import__("io").BytesIO(icc)), ImageCms.createProfile("sRGB"), renderingIntent=0))
+        io.BytesIO(icc)), ImageCms.createProfile("sRGB"), renderingIntent=0))
     shown = RgbPyramid(pixels, icc)
     assert np.array_equal(shown.rgb(0), expected) and not np.array_equal(shown.rgb(0), pixels)
     assert abs(int(shown.rgb(0)[0, 0, 1]) - 180) <= 8 and shown.rgb(0)[0, 0, 0] < 60  # red drops, green stays
