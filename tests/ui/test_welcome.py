@@ -10,49 +10,41 @@ from PySide6.QtCore import Qt
 from restorer.ui.welcome import HINT
 
 
-def _window(qtbot: Any) -> Any:
-    from restorer.ui.main_window import MainWindow
-
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.resize(900, 600)
-    win.show()
-    qtbot.waitExposed(win)
-    return win
-
-
-def test_empty_window_says_how_to_start_and_lists_recent_photos(qtbot: Any, dialogs: Any, photo_png: Path,
-                                                                 tmp_path: Path) -> None:
+def _remember(*paths: Path) -> None:
     from restorer.ui.settings import Settings
 
     settings = Settings()
-    settings.add_recent(tmp_path / "gone.png")  # deleted since: listed, not clickable
-    settings.add_recent(photo_png)
+    for path in paths:
+        settings.add_recent(path)
     settings.sync()
-    win = _window(qtbot)
-    try:
-        panel = win.welcome
-        assert panel.isVisible() and panel.hint.text() == HINT
-        assert [b.toolTip() for b in panel.recent_buttons] == [str(photo_png.resolve()), str((tmp_path / "gone.png").resolve())]
-        assert panel.recent_buttons[0].isEnabled() and not panel.recent_buttons[1].isEnabled()
-        with qtbot.waitSignal(win.photoOpened, timeout=20000):
-            qtbot.mouseClick(panel.recent_buttons[0], Qt.MouseButton.LeftButton)
-        assert win.document is not None and win.document.photo.path == photo_png
-        assert not panel.isVisible()  # the photo takes the canvas
-    finally:
-        win.shutdown()
 
 
-def test_clear_recent_empties_the_welcome_list(qtbot: Any, dialogs: Any, photo_png: Path) -> None:
-    from restorer.ui.settings import Settings
+def test_empty_window_says_how_to_start_and_lists_recent_photos(qtbot: Any, window: Any, photo_png: Path,
+                                                                 tmp_path: Path) -> None:
+    _remember(tmp_path / "gone.png", photo_png)  # gone.png: deleted since, listed but not clickable
+    window.files.rebuild_recent()  # what the window does at start
+    panel = window.welcome
+    assert panel.isVisible() and panel.hint.text() == HINT
+    assert [b.toolTip() for b in panel.recent_buttons] == [str(photo_png.resolve()), str((tmp_path / "gone.png").resolve())]
+    assert panel.recent_buttons[0].isEnabled() and not panel.recent_buttons[1].isEnabled()
+    with qtbot.waitSignal(window.photoOpened, timeout=20000):
+        qtbot.mouseClick(panel.recent_buttons[0], Qt.MouseButton.LeftButton)
+    assert window.document is not None and window.document.photo.path == photo_png
+    assert not panel.isVisible()  # the photo takes the canvas
 
-    Settings().add_recent(photo_png)
-    win = _window(qtbot)
+
+def test_the_recent_photos_are_listed_at_start_and_clear_recent_empties_them(qtbot: Any, dialogs: Any,
+                                                                             photo_png: Path) -> None:
+    from restorer.ui.main_window import MainWindow
+
+    _remember(photo_png)
+    win = MainWindow()
+    qtbot.addWidget(win)
     try:
         assert len(win.welcome.recent_buttons) == 1
         clear = next(a for a in win.recent_menu.actions() if a.text() == "Clear Recent")
         clear.trigger()
-        assert win.welcome.recent_buttons == [] and not win.welcome.recent_title.isVisible()
+        assert win.welcome.recent_buttons == [] and win.welcome.recent_title.isHidden()
     finally:
         win.shutdown()
 
