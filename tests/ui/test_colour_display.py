@@ -92,3 +92,27 @@ def test_the_window_shows_a_wide_gamut_photo_converted(qtbot: Any, window: Any, 
     assert not np.array_equal(shown, rgb) and shown[0, 0, 0] < 60
     assert "Test Adobe RGB" in window.statusBar().currentMessage()
     assert np.array_equal(original_display(doc, window.canvas.display).rgb(0), shown)  # hold-for-original too
+
+
+def test_comparisons_and_thumbnails_show_the_converted_colours(qtbot: Any, window: Any, tmp_path: Path, ui: Any) -> None:
+    from restorer.ui.comparison_images import document_pair, state_thumbnail, step_pair
+
+    icc = matrix_profile("Test Adobe RGB")
+    rgb = np.zeros((40, 60, 3), np.uint8)
+    rgb[:] = (60, 180, 90)
+    path = tmp_path / "wide.png"
+    Image.fromarray(rgb).save(path, icc_profile=icc)
+    doc = ui.open_photo(qtbot, window, path)
+    canvas_colour = window.canvas.display.rgb(0)[5, 5].tolist()
+    pair = document_pair(doc)
+    assert pair.before[5, 5].tolist() == canvas_colour and pair.after[5, 5].tolist() == canvas_colour
+    assert state_thumbnail(doc, 0, 16)[8, 8].tolist() == canvas_colour
+    from restorer.core.mask import BBox
+
+    doc.apply_fill([(BBox(10, 10, 20, 20), np.full((10, 10, 3), (60, 180, 90), np.uint8) + 1)], "Fill")
+    one = step_pair(doc, 1)
+    assert one.icc == icc  # raw patches: the view converts them as the canvas does
+    window.comparing.compare_step(1)
+    shown = window.comparing.view._images["before"]
+    colour = shown.pixelColor(2, 2)
+    assert [colour.red(), colour.green(), colour.blue()] == canvas_colour
