@@ -85,16 +85,24 @@ def ldconfig_find() -> Callable[[str], str | None] | None:
     return find
 
 
-def _bundled(name: str) -> bool:
-    """A PyInstaller bundle carries some of these libraries itself."""
+def _bundled_libraries() -> set[str]:
+    """The shared libraries a PyInstaller bundle carries itself (read once; empty outside a bundle)."""
     frozen = getattr(sys, "_MEIPASS", None)
-    return bool(frozen) and any(Path(frozen).rglob(f"lib{name}.so*"))
+    if not frozen:
+        return set()
+    return {name for _, _, names in os.walk(frozen) for name in names if ".so" in name}
 
 
 def missing_libraries(find: Callable[[str], str | None]) -> list[tuple[str, str]]:
     """(library, Debian package) for each library the xcb platform needs that the loader cannot find."""
+    bundled = _bundled_libraries()
+
+    def in_bundle(name: str) -> bool:
+        prefix = f"lib{name}.so"
+        return any(n == prefix or n.startswith(prefix + ".") for n in bundled)
+
     return [(f"lib{name}.so", package) for name, package in XCB_LIBRARIES.items()
-            if find(name) is None and not _bundled(name)]
+            if find(name) is None and not in_bundle(name)]
 
 
 def package_for(loader_message: str) -> str | None:

@@ -53,3 +53,11 @@ def test_restorer_exits_1_naming_the_missing_library(tmp_path: Path) -> None:
     assert out.returncode == 1, out.stderr
     assert "libxcb-icccm.so" in out.stderr and "apt install libxcb-icccm4" in out.stderr
     assert "Traceback" not in out.stderr and "Aborted" not in out.stderr
+
+
+def test_libraries_inside_a_pyinstaller_bundle_count_as_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "_internal").mkdir()
+    (tmp_path / "_internal" / "libxcb-icccm.so.4").write_bytes(b"")
+    monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
+    missing = platform_check.missing_libraries(lambda name: None if name in ("xcb-icccm", "xcb-keysyms") else "x")
+    assert missing == [("libxcb-keysyms.so", "libxcb-keysyms1")]
