@@ -155,3 +155,15 @@ def test_shift_wheel_scrolls_sideways_instead_of_zooming(qtbot, window, photo_pn
     assert canvas.scale == scale and canvas.ty == ty and canvas.tx < tx  # a notch down moves the view right
     wheel(Qt.KeyboardModifier.NoModifier, 120)
     assert canvas.scale > scale  # the plain wheel still zooms
+
+
+def test_bare_zoom_keys_do_not_steal_typing_in_the_tool_bar(qtbot, window, photo_png, ui):
+    ui.open_photo(qtbot, window, photo_png)
+    canvas = window.canvas
+    scale = canvas.scale
+    spin = window.selection.tolerance
+    spin.setFocus()
+    spin.selectAll()
+    qtbot.keyClicks(spin, "1")
+    qtbot.keyClick(spin, Qt.Key.Key_Return)
+    assert spin.value() == 1 and canvas.scale == scale  # "1" typed a digit, it did not zoom to 100 %
