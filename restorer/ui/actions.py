@@ -93,6 +93,11 @@ def _action(
     return action
 
 
+def _setting(w: MainWindow, name: str) -> Callable[[bool], None]:
+    """A checkable action's slot that stores its state as the preference ``name``."""
+    return lambda on: setattr(w.settings, name, bool(on))
+
+
 def build_actions(w: MainWindow) -> Actions:
     a = Actions(
         open=_action(w, "&Open…", w.open_dialog, "Ctrl+O", icon_name="open"),
@@ -127,16 +132,16 @@ def build_actions(w: MainWindow) -> Actions:
         show_mask=_action(w, "Show &Mask", w.set_mask_visible, "Ctrl+H", checkable=True),
         fill=_action(w, "&Fill", w.fill, ["Return", "Enter"], "Fill the mask with the chosen model", icon_name="fill"),
         cancel=_action(w, "&Cancel", w.cancel, "Esc", "Cancel the running job or the stroke"),
-        auto_fill=_action(w, "Fill &Automatically After Each Stroke", w.set_auto_fill, checkable=True),
+        auto_fill=_action(w, "Fill &Automatically After Each Stroke", _setting(w, "auto_fill"), checkable=True),
         edges=_action(w, "&Edges Mode", w.edges.set_enabled, "G", "Show the predicted edges and draw guide lines (EdgeConnect)", checkable=True, icon_name="edges"),
         sampling=_action(w, "&Sampling Area", w.sampling.set_enabled, "S",
                          "Paint where patch synthesis copies from (patchmatch and the guided fills)", checkable=True),
         sampling_never=_action(w, "&Never Copy From Painted Area", w.sampling.set_never, checkable=True),
         sampling_clear=_action(w, "Clear Sampling Area", w.sampling.clear),
-        grain=_action(w, "Add &Grain to Smooth Fills", w.set_grain, checkable=True),
+        grain=_action(w, "Add &Grain to Smooth Fills", _setting(w, "grain"), checkable=True),
         feather=_action(w, "Seam &Feather…", w.fills.ask_feather,
                         tip="How far into the hole a fill fades into its surroundings (automatic, off, or pixels)"),
-        sidecar=_action(w, "Write &Provenance With Each Save", w.set_sidecar,
+        sidecar=_action(w, "Write &Provenance With Each Save", _setting(w, "write_sidecar"),
                         tip="A NAME.restorer.json beside the saved photo and an XMP history entry in it",
                         checkable=True),
         fit=_action(w, "&Fit", w.canvas.fit, "Ctrl+0", icon_name="fit"),

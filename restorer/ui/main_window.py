@@ -36,6 +36,7 @@ from restorer.ui.fill import FillController, ModelPicker
 from restorer.ui.help import HelpPages
 from restorer.ui.icons import app_icon
 from restorer.ui.mask_files import MaskFiles
+from restorer.ui.navigator import add_navigator
 from restorer.ui.sampling import SamplingController
 from restorer.ui.selection import SelectionController
 from restorer.ui.settings import Settings
@@ -87,6 +88,7 @@ class MainWindow(QMainWindow):
         build_toolbar(self, self.actions)
         self.detect.build_ui()
         self._build_history_dock()
+        self.navigator = add_navigator(self)
         build_status_bar(self)
         self._connect()
         self._restore_settings()
@@ -209,9 +211,6 @@ class MainWindow(QMainWindow):
         elif self.edges.enabled:
             self.edges.predict()
 
-    def set_auto_fill(self, on: bool) -> None:
-        self.settings.auto_fill = on
-
     def set_mask_visible(self, on: bool) -> None:
         self.canvas.set_overlay_visible("mask", on)
 
@@ -326,12 +325,6 @@ class MainWindow(QMainWindow):
             self.files.cancel_loading()
         elif self.stack.currentWidget() is not self.canvas:
             self.show_canvas()
-
-    def set_grain(self, on: bool) -> None:
-        self.settings.grain = bool(on)
-
-    def set_sidecar(self, on: bool) -> None:
-        self.settings.write_sidecar = bool(on)
 
     def undo(self) -> None:
         if self.sampling.undo() or self.edges.undo():  # in those modes, undo acts on their strokes first
