@@ -80,13 +80,18 @@ def test_every_pyramid_level_and_changed_box_is_converted() -> None:
     assert shown.clone().transform is shown.transform
 
 
-def test_the_window_shows_a_wide_gamut_photo_converted(qtbot: Any, window: Any, tmp_path: Path, ui: Any) -> None:
+def _open_wide_gamut(qtbot: Any, window: Any, tmp_path: Path, ui: Any) -> tuple[Any, np.ndarray, bytes]:
+    """A flat saturated green PNG tagged Adobe RGB, opened in the window."""
     icc = matrix_profile("Test Adobe RGB")
     rgb = np.zeros((40, 60, 3), np.uint8)
     rgb[:] = (60, 180, 90)
     path = tmp_path / "wide.png"
     Image.fromarray(rgb).save(path, icc_profile=icc)
-    doc = ui.open_photo(qtbot, window, path)
+    return ui.open_photo(qtbot, window, path), rgb, icc
+
+
+def test_the_window_shows_a_wide_gamut_photo_converted(qtbot: Any, window: Any, tmp_path: Path, ui: Any) -> None:
+    doc, rgb, icc = _open_wide_gamut(qtbot, window, tmp_path, ui)
     assert np.array_equal(doc.pixels, rgb) and doc.photo.meta.icc_profile == icc  # the document is untouched
     shown = window.canvas.display.rgb(0)
     assert not np.array_equal(shown, rgb) and shown[0, 0, 0] < 60
@@ -97,12 +102,7 @@ def test_the_window_shows_a_wide_gamut_photo_converted(qtbot: Any, window: Any, 
 def test_comparisons_and_thumbnails_show_the_converted_colours(qtbot: Any, window: Any, tmp_path: Path, ui: Any) -> None:
     from restorer.ui.comparison_images import document_pair, state_thumbnail, step_pair
 
-    icc = matrix_profile("Test Adobe RGB")
-    rgb = np.zeros((40, 60, 3), np.uint8)
-    rgb[:] = (60, 180, 90)
-    path = tmp_path / "wide.png"
-    Image.fromarray(rgb).save(path, icc_profile=icc)
-    doc = ui.open_photo(qtbot, window, path)
+    doc, _, icc = _open_wide_gamut(qtbot, window, tmp_path, ui)
     canvas_colour = window.canvas.display.rgb(0)[5, 5].tolist()
     pair = document_pair(doc)
     assert pair.before[5, 5].tolist() == canvas_colour and pair.after[5, 5].tolist() == canvas_colour
