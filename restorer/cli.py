@@ -100,16 +100,21 @@ def _engine_options(args: argparse.Namespace, shape: tuple[int, int]):
 
 def _run_fill(args: argparse.Namespace, image: Path, mask_path: Path | None, output: Path, label: str) -> dict:
     """Load, fill, save one photo (mask_path None: the mask is the damage detected); returns the record of what was changed."""
+    from restorer import cli_outputs
     from restorer.core import provenance
-    from restorer.core.image import load_photo, save_format, save_photo
+    from restorer.core.image import load_photo
     from restorer.core.maskfile import load_mask
     from restorer.core.record import edit_record
     from restorer.inference import engine
 
     _check_output(output, [p for p in (image, mask_path) if p is not None], args.overwrite)
-    sidecar = not getattr(args, "no_sidecar", True)
-    if sidecar:
-        provenance.check_sidecar(output, replace=args.overwrite)
+    sidecar = cli_outputs.wants_sidecar(args)
+    cli_outputs.check_sidecar(output, args)
+    project = getattr(args, "project", None)
+    if project:
+        from restorer.cli_project import check_project_output
+
+        check_project_output(Path(project), [image, output, *([mask_path] if mask_path else [])], args.overwrite)
     photo = load_photo(image, max_pixels=args.max_pixels)
     if mask_path is None:
         from restorer.cli_detect import detected_mask, report_empty
@@ -120,23 +125,17 @@ def _run_fill(args: argparse.Namespace, image: Path, mask_path: Path | None, out
         mask = load_mask(mask_path, (photo.height, photo.width), max_pixels=args.max_pixels)
     bar = ProgressLine(label, enabled=not args.quiet and not getattr(args, "batch_bar", False))
     started, when = time.monotonic(), provenance.utc_now()
+    options = _engine_options(args, mask.shape)
+    # A project needs the photo before the fill; otherwise fill in place when the decoder gave a
+    # writable array (tifffile, OpenCV do; Pillow's views don't): a 100 MP 16-bit scan would need 600 MB more.
+    inplace = photo.pixels.flags.writeable and not project
     try:
-        # In place when the decoder gave a writable array (tifffile, OpenCV do; Pillow's views don't):
-        # the loaded pixels are ours alone, and a 100 MP 16-bit scan would need 600 MB more.
-        filled, result = engine.inpaint(
-            photo.pixels, mask, args.model, _engine_options(args, mask.shape), on_progress=bar,
-            inplace=photo.pixels.flags.writeable,
-        )
+        filled, result = engine.inpaint(photo.pixels, mask, args.model, options, on_progress=bar, inplace=inplace)
     finally:
         bar.close()
     out_photo = photo.with_pixels(filled)
-    xmp_note = None
-    if sidecar:
-        xmp_note = provenance.add_xmp_history(
-            out_photo.meta.extra, source_format=photo.meta.format, target_format=save_format(output),
-            parameters=f"filled {int(mask.sum())} pixels with {args.model}", when=when)
-    # replace only with --overwrite, checked again at the rename: a file that appeared meanwhile stays.
-    save_photo(out_photo, output, quality=args.quality, allow_8bit=args.allow_8bit, replace=args.overwrite)
+    xmp_note = cli_outputs.save_output(out_photo, output, args, source_format=photo.meta.format,
+                                       parameters=f"filled {int(mask.sum())} pixels with {args.model}", when=when)
     # What loading changed (pages or frames dropped, CMYK turned RGB, a profile dropped) is part of
     # what the output is: said once the output exists, one line each, and kept in the record.
     load_notes = [f"{image.name}: {n}" for n in photo.meta.extra.get("notes", [])]
@@ -150,11 +149,13 @@ def _run_fill(args: argparse.Namespace, image: Path, mask_path: Path | None, out
                                     mask=mask, device=result.device, time=when,
                                     mask_file=None if mask_path is None else str(mask_path.absolute()),
                                     detected=mask_path is None)
-        side = provenance.sidecar(source=image, source_sha256=record["source_sha256"], output=output,
-                                  output_sha256=record["output_sha256"], output_format=save_format(output),
-                                  steps=[step], xmp_history=xmp_note is None and save_format(output) in provenance.XMP_FORMATS,
-                                  notes=notes)
-        record["sidecar"] = str(provenance.write_sidecar(output, side, replace=args.overwrite))
+        record["sidecar"] = str(cli_outputs.write_sidecar(
+            output, args, source=image, source_sha256=record["source_sha256"], output_sha256=record["output_sha256"],
+            steps=[step], xmp_note=xmp_note, notes=notes))
+    if project:
+        from restorer.cli_project import write_fill_project
+
+        record["project"] = str(write_fill_project(Path(project), args, photo, mask, options, result, when))
     return record
 
 
@@ -264,11 +265,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also write a JSON record of what was changed to this new file")
     p.add_argument("--append-record", action="store_true",
                    help="add the record to FILE if it exists (a JSON-lines log of earlier runs)")
+    p.add_argument("--project", metavar="P.restorer",
+                   help="also write a one-step project of this fill (open it in the app, or restorer-cli render it)")
     _fill_options(p)
     add_detection_options(p, flag=True)
     p.set_defaults(func=cmd_inpaint)
 
     add_batch_parser(sub, _fill_options, add_detection_options)
+    from restorer.cli_project import add_parser as add_render_parser
+
+    add_render_parser(sub)
 
     p = sub.add_parser("models", help="list the models, whether each is ready, and where it would run")
     p.add_argument("--json", action="store_true", help="machine-readable output")

@@ -80,10 +80,20 @@ class Document:
         return self.revision != self._saved_revision
 
     @property
+    def photo_revision(self) -> int:
+        """Counts changes of the photo's pixels (undo and redo included); mask edits leave it."""
+        return self._photo_revision
+
+    @property
     def photo_dirty(self) -> bool:
         """Whether the photo's pixels changed since it was opened or last saved (``dirty`` counts
         mask edits too, which a saved photo does not hold)."""
         return self._photo_revision != self._saved_photo_revision
+
+    @property
+    def source_overwritten(self) -> bool:
+        """Whether a save replaced the photo's own file, so that file no longer holds state 0."""
+        return self._source_overwritten
 
     @property
     def can_undo(self) -> bool:
@@ -404,12 +414,14 @@ class Document:
                                 f"({original.dtype} {original.shape}, was {self.pixels.dtype} {self.pixels.shape})")
         return original if box == full else original[box.slices].copy()
 
-    def mark_saved(self, path: str | Path, revision: int | None = None) -> None:
+    def mark_saved(self, path: str | Path, revision: int | None = None, photo_revision: int | None = None) -> None:
         """Record that the document as it was at ``revision`` is now in the file ``path``.
 
         By default the current state (a stroke in progress is committed first; ``dirty`` clears).
         A save that ran in the background passes the revision it started from: whatever changed
         while it wrote (mask strokes) keeps the document ``dirty``, and a drag in progress stays open.
+        ``photo_revision`` (``photo_revision`` when it started) likewise, for a write that did not
+        lock the photo; by default the current one, right for a save that held it locked.
         """
         if revision is None:
             self._finish_stroke()
@@ -419,6 +431,5 @@ class Document:
             self._source_overwritten = True
         self.saved_path = path
         self._saved_revision = revision
-        # A background save holds the photo locked (lock_photo), so the pixels it wrote are the current ones.
-        self._saved_photo_revision = self._photo_revision
+        self._saved_photo_revision = self._photo_revision if photo_revision is None else photo_revision
         self._emit("saved")

@@ -9,7 +9,7 @@ documents, so the same patches serve undo, redo and the before/after view of any
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -156,6 +156,21 @@ class History:
         self._nbytes += edit.nbytes
         self._index = len(self._steps)
         return self._evict()
+
+    def restore(self, steps: Sequence[Edit], index: int, *, dropped: int = 0,
+                dropped_targets: Iterable[str] = ()) -> None:
+        """Replace the whole history with ``steps``, state ``index`` current (a project being opened).
+
+        ``dropped`` and ``dropped_targets`` say what an earlier session's budget let go of. The
+        budget applies from the next push on, so every restored step stays reachable now.
+        """
+        if not 0 <= index <= len(steps):
+            raise IndexError(f"history state {index} is outside 0..{len(steps)}")
+        self._steps = list(steps)
+        self._index = int(index)
+        self._nbytes = sum(e.nbytes for e in self._steps)
+        self._dropped = int(dropped)
+        self._dropped_targets = set(dropped_targets)
 
     def set_byte_budget(self, byte_budget: int) -> int:
         """Change the budget; returns how many old edits were dropped to meet it."""

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="restorer", description="Restore damaged photos: brush a mask, fill it.")
-    parser.add_argument("image", nargs="?", type=Path, help="photo to open")
+    parser.add_argument("image", nargs="?", type=Path, help="photo or .restorer project to open")
     parser.add_argument("--version", action="version", version=f"restorer {__version__}")
     parser.add_argument("--smoke-test", action="store_true",
                         help="open IMAGE, fill a stroke, undo, quit; exit status 0 when all of it worked")
@@ -46,7 +46,8 @@ def launch(args: argparse.Namespace) -> MainWindow:
 
     window = MainWindow()
     window.show()
-    if args.image is not None:
+    # Work a crashed run left behind comes first; recovering it replaces opening IMAGE.
+    if not window.projects.offer_recovery() and args.image is not None:
         window.open_path(args.image)
     return window
 

@@ -141,6 +141,8 @@ class FileCommands(QObject):
         the current photo, or it opens once the save of the current one has written its file).
         ``partial``: open what can be read of a truncated JPEG (asked for after a failed load)."""
         path = Path(path)
+        if path.suffix.lower() == ".restorer":  # a project: its own loader, asked for its original if it moved
+            return self.window.projects.open_path(path)
         if not partial and not self.confirm_discard(lambda: self.open_path(path), f"{path.name} opens"):
             return False
         if self._loading is not None:
@@ -360,7 +362,7 @@ class FileCommands(QObject):
                 answer = QMessageBox.question(
                     self.window, "Unsaved mask",
                     f"The photo has no unsaved changes; only the mask changed since {since}. The mask is not "
-                    "saved with the photo (Mask > Export Mask keeps it).\n\nDiscard the mask?",
+                    "saved with the photo (File > Save Project or Mask > Export Mask keeps it).\n\nDiscard the mask?",
                     QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
                     QMessageBox.StandardButton.Discard)
                 return answer == QMessageBox.StandardButton.Discard

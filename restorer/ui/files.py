@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 from restorer.core.provenance import sidecar_path
 from restorer.ui.convert import MaskPyramid, RgbPyramid
 
-OPEN_FILTER = "Photos (*.tif *.tiff *.png *.jpg *.jpeg *.webp *.bmp);;All files (*)"
+OPEN_FILTER = "Photos (*.tif *.tiff *.png *.jpg *.jpeg *.webp *.bmp);;Restorer projects (*.restorer);;All files (*)"
 MASK_FILTER = "Mask PNG (*.png);;All files (*)"
 
 

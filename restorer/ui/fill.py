@@ -210,13 +210,17 @@ class FillController(QObject):
         # the worker on a copy of the mask. The pixels are read there live: only the GUI thread
         # changes them, and any change bumps the revision, so a job that saw one is dropped.
         pixels, mask, revision = doc.pixels, doc.mask.copy(), doc.revision
-        # What the provenance sidecar says of this fill; the mask's hash is taken in the worker too.
-        facts: dict[str, Any] = {"weights_sha256": registry.check(spec).sha256}
+        # What the history step (so the project and the provenance sidecar) says of this fill, made
+        # in the worker: the mask's hash and the guide's and sampling area's crops take a while.
+        facts: dict[str, Any] = {}
+        weights = registry.check(spec).sha256
 
         def plan() -> Any:
             from restorer.core.provenance import mask_sha256, utc_now
+            from restorer.inference.replay import fill_meta
 
-            facts.update(mask_sha256=mask_sha256(mask), mask_pixels=int(mask.sum()), time=utc_now())
+            facts.update(fill_meta(model, options, weights_sha256=weights, device="", mask_sha256=mask_sha256(mask),
+                                   mask_pixels=int(mask.sum()), time=utc_now()))
             return engine.plan(pixels, mask, model, options, job_id=job_id, revision=revision)
 
         self.job_id, self._job_doc, self._job_model, self._job_facts = job_id, doc, model, facts
@@ -323,7 +327,7 @@ class FillController(QObject):
             self.window.show_status("The fill changed nothing")
             self.fillDropped.emit("empty result")
             return
-        meta = {**self._job_facts, "model": self._job_model, "device": result.device, "notes": list(result.notes)}
+        meta = {**self._job_facts, "device": result.device, "notes": list(result.notes)}
         edit = doc.apply_fill(result.patches, f"Fill ({self._job_model})", meta=meta)
         seconds = time.monotonic() - self._started
         notes = f" — {'; '.join(result.notes)}" if result.notes else ""

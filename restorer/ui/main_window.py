@@ -87,6 +87,9 @@ class MainWindow(QMainWindow):
         build_device_menu(self)
         build_toolbar(self, self.actions)
         self.detect.build_ui()
+        from restorer.ui.project_commands import ProjectCommands  # File > Save/Open Project, recovery
+
+        self.projects = ProjectCommands(self)
         self._build_history_dock()
         self.navigator = add_navigator(self)
         build_status_bar(self)
@@ -386,6 +389,7 @@ class MainWindow(QMainWindow):
         except a fill thread still busy after ``fill_wait_ms`` (``threads_running`` says so)."""
         self.fills.shutdown(fill_wait_ms)
         self.files.shutdown()
+        self.projects.shutdown()  # a clean quit: the recovery copy goes
 
     def threads_running(self) -> bool:
         return not (self.fills.runner.thread.isFinished() and self.files.io.thread.isFinished())

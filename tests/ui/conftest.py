@@ -25,6 +25,14 @@ def settings_ini(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def recovery_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Recovery projects go to the test's own folder, never the user's data folder."""
+    path = tmp_path / "recovery"
+    monkeypatch.setenv("RESTORER_RECOVERY_DIR", str(path))
+    return path
+
+
 class DialogRecorder:
     """Stands in for QMessageBox's static functions: records each call and answers from a queue."""
 

@@ -1,0 +1,48 @@
+"""Writing a CLI output: the photo (atomic; an existing file only with --overwrite), its XMP history
+entry and its provenance sidecar OUTPUT.restorer.json. One path for inpaint, batch and render."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from restorer.core import provenance
+
+
+def wants_sidecar(args: argparse.Namespace) -> bool:
+    return not getattr(args, "no_sidecar", True)
+
+
+def check_sidecar(output: Path, args: argparse.Namespace) -> None:
+    """Before any work: refuse an existing sidecar without --overwrite (when a sidecar is wanted)."""
+    if wants_sidecar(args):
+        provenance.check_sidecar(output, replace=args.overwrite)
+
+
+def save_output(out_photo: Any, output: Path, args: argparse.Namespace, *, source_format: str,
+                parameters: str, when: str) -> str | None:
+    """Save ``out_photo`` (a core.image.Photo) to ``output`` with an XMP history event when a sidecar
+    is wanted; returns the note of why no event could be added, if one could not."""
+    from restorer.core.image import save_format, save_photo
+
+    xmp_note = None
+    if wants_sidecar(args):
+        xmp_note = provenance.add_xmp_history(out_photo.meta.extra, source_format=source_format,
+                                              target_format=save_format(output), parameters=parameters, when=when)
+    # replace only with --overwrite, checked again at the rename: a file that appeared meanwhile stays.
+    save_photo(out_photo, output, quality=args.quality, allow_8bit=args.allow_8bit, replace=args.overwrite)
+    return xmp_note
+
+
+def write_sidecar(output: Path, args: argparse.Namespace, *, source: Path | None, source_sha256: str | None,
+                  output_sha256: str, steps: Sequence[dict[str, Any]], xmp_note: str | None,
+                  notes: Sequence[str]) -> Path:
+    from restorer.core.image import save_format
+
+    fmt = save_format(output)
+    side = provenance.sidecar(source=source, source_sha256=source_sha256, output=output, output_sha256=output_sha256,
+                              output_format=fmt, steps=steps,
+                              xmp_history=xmp_note is None and fmt in provenance.XMP_FORMATS, notes=notes)
+    return provenance.write_sidecar(output, side, replace=args.overwrite)
