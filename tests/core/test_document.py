@@ -493,3 +493,11 @@ def test_photo_dirty_counts_photo_changes_only(tmp_path):
     doc.mark_saved(tmp_path / "out.png")
     doc.invert_mask()
     assert doc.dirty and not doc.photo_dirty
+
+
+def test_a_save_that_did_not_lock_the_photo_passes_the_photo_revision_it_wrote(tmp_path):
+    doc = Document(Photo(np.zeros((20, 30, 3), np.uint8)))
+    revision, photo_revision = doc.revision, doc.photo_revision  # a project snapshot starts here
+    doc.apply_fill([(BBox(0, 0, 4, 4), np.full((4, 4, 3), 9, np.uint8))], "Fill")  # lands during the write
+    doc.mark_saved(tmp_path / "p.restorer", revision=revision, photo_revision=photo_revision)
+    assert doc.dirty and doc.photo_dirty  # the fill is not in the file
