@@ -4,7 +4,8 @@ Run under a virtual X server so the real xcb platform draws the window:
     xvfb-run -a -s "-screen 0 1600x1000x24" python benchmarks/screenshots.py
 (without a display it falls back to Qt's offscreen platform). Works on a copy of the shipped
 sample (resources/samples/astronaut-scratched.png), so nothing is written beside the sample.
-Writes resources/screenshots/main-window.png and resources/screenshots/split-comparison.png.
+Writes resources/screenshots/main-window.png, split-comparison.png, welcome.png (the empty window),
+selection.png (a magic-wand selection and a lasso outline in progress) and help-about.png.
 """
 
 from __future__ import annotations
@@ -54,9 +55,16 @@ def main() -> int:
     from restorer.ui.main_window import MainWindow
 
     app = make_app(sys.argv[:1])
+    from restorer.ui.settings import Settings
+
+    Settings().add_recent(photo)  # the empty window lists it, as after a first session
     window = MainWindow()
     window.resize(1400, 900)
     window.show()
+    settle(app, 1.0)
+    OUT.mkdir(parents=True, exist_ok=True)
+    welcome_png = OUT / "welcome.png"
+    window.grab().save(str(welcome_png))
     window.open_path(photo)
     wait(app, lambda: window.document is not None)
     doc = window.document
@@ -109,9 +117,34 @@ def main() -> int:
     split_png = OUT / "split-comparison.png"
     window.grab().save(str(split_png))
 
+    # Selections: a magic-wand click on the dark sky (one undoable step), and a lasso being clicked.
+    window.show_canvas()
+    window.actions.wand.trigger()
+    window.selection.tolerance.setValue(24)
+    QTest.mouseClick(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     canvas.image_to_widget(470.5, 30.5).toPoint())
+    window.actions.lasso.trigger()
+    for x, y in ((60, 380), (200, 350), (230, 470), (90, 500)):
+        QTest.mouseClick(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                         canvas.image_to_widget(x + 0.5, y + 0.5).toPoint())
+        settle(app, 0.05)
+    QTest.mouseMove(canvas, canvas.image_to_widget(70, 470).toPoint())
+    settle(app)
+    selection_png = OUT / "selection.png"
+    window.grab().save(str(selection_png))
+    canvas.abort_stroke()
+
+    about = window.help.show("about")
+    about.resize(900, 720)
+    settle(app)
+    about_png = OUT / "help-about.png"
+    about.grab().save(str(about_png))
+    about.close()
+
     doc.mark_saved(tmp / "unused.png")  # no save prompt: this run changes nothing the user owns
     window.close()
-    print(f"wrote {main_png} and {split_png} ({np.count_nonzero(doc.mask)} masked pixels shown)")
+    print(f"wrote {main_png}, {split_png}, {welcome_png}, {selection_png}, {about_png} "
+          f"({np.count_nonzero(doc.mask)} masked pixels shown)")
     shutil.rmtree(tmp, ignore_errors=True)
     return 0
 

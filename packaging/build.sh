@@ -62,6 +62,13 @@ cleanup() {
 trap cleanup EXIT
 cd "$WORK"  # so nothing can be imported from the source tree by accident
 
+echo "== LICENSE and the weights' terms are in the bundle"
+grep -q "GNU GENERAL PUBLIC LICENSE" "$DIST/_internal/LICENSE" 2>/dev/null || grep -q "GNU GENERAL PUBLIC LICENSE" "$DIST/LICENSE" \
+    || { echo "LICENSE is missing from the bundle" >&2; exit 1; }
+if ls "$ROOT"/weights/*.json >/dev/null 2>&1; then
+    find "$DIST" -path '*weights/TERMS.txt' | grep -q . || { echo "weights/TERMS.txt is missing from the bundle" >&2; exit 1; }
+fi
+
 echo "== restorer-cli --version"
 "$DIST/restorer-cli" --version
 

@@ -55,6 +55,8 @@ class Document:
         self.revision = 0
         self.saved_path: Path | None = None
         self._saved_revision = 0
+        self._photo_revision = 0  # counts changes of photo pixels only (mask edits leave it)
+        self._saved_photo_revision = 0
         self._source_overwritten = False
         self._listeners: list[Callable[[DocumentEvent], None]] = []
         self._stroke: Stroke | None = None
@@ -76,6 +78,17 @@ class Document:
     def dirty(self) -> bool:
         """Whether anything changed since the document was opened or last saved."""
         return self.revision != self._saved_revision
+
+    @property
+    def photo_revision(self) -> int:
+        """Counts changes of the photo's pixels (undo and redo included); mask edits leave it."""
+        return self._photo_revision
+
+    @property
+    def photo_dirty(self) -> bool:
+        """Whether the photo's pixels changed since it was opened or last saved (``dirty`` counts
+        mask edits too, which a saved photo does not hold)."""
+        return self._photo_revision != self._saved_photo_revision
 
     @property
     def source_overwritten(self) -> bool:
@@ -143,6 +156,8 @@ class Document:
     def _changed(self, boxes: dict[str, BBox], history: bool) -> None:
         """Bump the revision once, then tell listeners what to repaint."""
         self.revision += 1
+        if "photo" in boxes:
+            self._photo_revision += 1
         for kind in ("photo", "mask"):
             if kind in boxes:
                 self._emit(kind, boxes[kind])
@@ -197,14 +212,18 @@ class Document:
 
     def _replace_mask(self, new: np.ndarray, label: str, region: BBox | None = None) -> Edit | None:
         """Make ``new`` the mask as one 'mask' edit; ``region`` bounds where it can differ."""
-        self._finish_stroke()
         region = region or BBox.full(self.mask.shape)
+        return self._replace_region(region, new[region.slices], label)
+
+    def _replace_region(self, region: BBox, new: np.ndarray, label: str) -> Edit | None:
+        """Make ``new`` (``region``'s size) the mask inside ``region``, as one 'mask' edit."""
+        self._finish_stroke()
         old = self.mask[region.slices]
-        rel = masks.diff_bbox(old, new[region.slices])
+        rel = masks.diff_bbox(old, new)
         if rel is None:
             return None
         box = rel.offset(region.y0, region.x0)
-        patch = Patch("mask", box, self.mask[box.slices].copy(), new[box.slices].copy())
+        patch = Patch("mask", box, self.mask[box.slices].copy(), new[rel.slices].copy())
         self.mask[box.slices] = patch.after
         edit = self._push(Edit(label, "mask", (patch,)))
         self._changed({"mask": box}, history=True)
@@ -227,6 +246,19 @@ class Document:
 
     def shrink_mask(self, px: int) -> Edit | None:
         return self._replace_mask(masks.shrink(self.mask, px), f"Shrink mask {px} px", masks.bbox(self.mask))
+
+    def select(self, selection: masks.Selection | None, label: str, subtract: bool = False) -> Edit | None:
+        """Add a selection (``restorer.core.mask.rectangle``, ``polygon``, ``magic_wand``) to the
+        mask, or take it away with ``subtract``: one undoable edit, like a stroke."""
+        if selection is None:
+            self._finish_stroke()
+            return None
+        box, region = selection
+        box = BBox(*box)
+        if region.shape != (box.height, box.width) or box.clip(self.mask.shape) != box:
+            raise ValueError(f"selection {tuple(box)} does not fit the {self.shape[1]} x {self.shape[0]} mask")
+        old = self.mask[box.slices]
+        return self._replace_region(box, old & ~region if subtract else old | region, label)
 
     def set_mask(self, mask: np.ndarray, label: str = "Import mask") -> Edit | None:
         """Replace the mask (e.g. imported from a file); non-bool masks count nonzero as hole."""
@@ -382,12 +414,14 @@ class Document:
                                 f"({original.dtype} {original.shape}, was {self.pixels.dtype} {self.pixels.shape})")
         return original if box == full else original[box.slices].copy()
 
-    def mark_saved(self, path: str | Path, revision: int | None = None) -> None:
+    def mark_saved(self, path: str | Path, revision: int | None = None, photo_revision: int | None = None) -> None:
         """Record that the document as it was at ``revision`` is now in the file ``path``.
 
         By default the current state (a stroke in progress is committed first; ``dirty`` clears).
         A save that ran in the background passes the revision it started from: whatever changed
         while it wrote (mask strokes) keeps the document ``dirty``, and a drag in progress stays open.
+        ``photo_revision`` (``photo_revision`` when it started) likewise, for a write that did not
+        lock the photo; by default the current one, right for a save that held it locked.
         """
         if revision is None:
             self._finish_stroke()
@@ -397,4 +431,5 @@ class Document:
             self._source_overwritten = True
         self.saved_path = path
         self._saved_revision = revision
+        self._saved_photo_revision = self._photo_revision if photo_revision is None else photo_revision
         self._emit("saved")

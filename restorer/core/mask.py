@@ -1,4 +1,5 @@
-"""Mask operations: the mask's bounding box, the brush raster (dab/segment), grow/shrink/invert, components.
+"""Mask operations: bounding boxes, the brush raster (dab/segment), grow/shrink/invert, components,
+selections (rectangle, lasso polygon, magic wand).
 
 A mask is a ``bool`` array ``H x W``; True = hole (fill this).
 
@@ -176,3 +177,73 @@ def components(mask: np.ndarray) -> list[BBox]:
     for x, y, w, h, _area in stats[1:count]:
         out.append(BBox(box.y0 + int(y), box.x0 + int(x), box.y0 + int(y + h), box.x0 + int(x + w)))
     return sorted(out)
+
+
+# --- selections: what the rectangle, lasso and magic wand add to (or take from) the mask -------------
+# Each returns ``(box, region)``: the tight box of the selected pixels and a bool array of its size,
+# or None when nothing is selected; the document applies it as one edit (Document.select).
+
+Selection = tuple[BBox, np.ndarray]
+
+
+def _crop_selection(box: BBox, region: np.ndarray) -> Selection | None:
+    tight = bbox(region)
+    if tight is None:
+        return None
+    return tight.offset(box.y0, box.x0), region[tight.slices].copy()
+
+
+def rectangle(shape: tuple[int, ...], p0: tuple[float, float], p1: tuple[float, float]) -> Selection | None:
+    """Every pixel from the one under corner ``p0`` to the one under ``p1`` (``(x, y)``), both included:
+    a drag from pixel to pixel takes both, whatever the zoom."""
+    (ax, ay), (bx, by) = p0, p1
+    if not all(math.isfinite(v) for v in (ax, ay, bx, by)):
+        raise ValueError(f"rectangle corners are not finite: {p0}, {p1}")
+
+    def under(v: float) -> int:  # the pixel whose centre is nearest: pixel c spans [c - 0.5, c + 0.5)
+        return math.floor(v + 0.5)
+
+    box = BBox(under(min(ay, by)), under(min(ax, bx)), under(max(ay, by)) + 1, under(max(ax, bx)) + 1).clip(shape)
+    if box.empty:
+        return None
+    return box, np.ones((box.height, box.width), dtype=np.bool_)
+
+
+def polygon(shape: tuple[int, ...], points: list[tuple[float, float]]) -> Selection | None:
+    """The pixels inside the closed polygon through ``points`` (a lasso, freehand or point by point).
+
+    OpenCV rasters it at 1/16 px, pixel centres at integers as for the brush; edge pixels count.
+    """
+    if len(points) < 3:
+        return None
+    pts = np.asarray(points, dtype=np.float64)
+    if not np.isfinite(pts).all():
+        raise ValueError("lasso points are not finite")
+    box = BBox(math.floor(pts[:, 1].min()), math.floor(pts[:, 0].min()),
+               math.ceil(pts[:, 1].max()) + 1, math.ceil(pts[:, 0].max()) + 1).clip(shape)
+    if box.empty:
+        return None
+    local = np.rint((pts - (box.x0, box.y0)) * 16).astype(np.int32)
+    canvas = np.zeros((box.height, box.width), dtype=np.uint8)
+    cv2.fillPoly(canvas, [local], 1, lineType=cv2.LINE_8, shift=4)
+    return _crop_selection(box, canvas.view(np.bool_))
+
+
+def magic_wand(pixels: np.ndarray, seed: tuple[float, float], tolerance: float) -> Selection | None:
+    """The 8-connected pixels around ``seed`` (``(x, y)``) whose every channel is within ``tolerance``
+    of the seed pixel's (in 8-bit steps: a 16-bit photo's tolerance is scaled by 257)."""
+    if pixels.ndim != 3 or pixels.dtype not in (np.uint8, np.uint16):
+        raise TypeError(f"photo pixels must be H x W x C uint8|uint16, got {pixels.dtype} {pixels.shape}")
+    h, w = pixels.shape[:2]
+    x, y = round(seed[0]), round(seed[1])
+    if not (0 <= x < w and 0 <= y < h):
+        return None
+    top = np.iinfo(pixels.dtype).max
+    tol = max(0.0, float(tolerance)) * (257 if pixels.dtype == np.uint16 else 1)
+    ref = pixels[y, x].astype(np.float64)
+    lo, hi = np.clip(ref - tol, 0, top), np.clip(ref + tol, 0, top)
+    image = pixels[:, :, 0] if pixels.shape[2] == 1 else pixels
+    near = cv2.inRange(image, tuple(lo.tolist()), tuple(hi.tolist()))  # tuples: OpenCV scalars
+    # Flood the in-tolerance pixels from the seed (value 2), so only the connected part is taken.
+    cv2.floodFill(near, None, (x, y), 2, flags=8)
+    return _crop_selection(BBox.full(pixels.shape), near == 2)

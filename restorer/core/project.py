@@ -25,7 +25,7 @@ import numpy as np
 
 from restorer.core import atomic
 from restorer.core import projectdb as db
-from restorer.core.mask import BBox
+from restorer.core.box import BBox
 from restorer.core.projectdb import SCHEMA_VERSION, ProjectError
 from restorer.core.projectfile import (
     OriginalInfo,

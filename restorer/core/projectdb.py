@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from restorer.core.mask import BBox
+from restorer.core.box import BBox
 from restorer.errors import RestorerError
 
 SCHEMA_VERSION = 1

@@ -19,7 +19,7 @@ import numpy as np
 
 from restorer.core import projectdb as db
 from restorer.core.history import KINDS, TARGETS, Edit, Patch
-from restorer.core.mask import BBox
+from restorer.core.box import BBox
 from restorer.core.projectdb import ProjectError
 
 # Meta keys with their own columns (arrays as blobs, the rest as the columns the render reads).

@@ -35,6 +35,7 @@ class EngineOptions:
     min_margin: int | None = None
     margin_ratio: float | None = None
     feather: bool = True  # fade the fill into the hole's rim to hide seams
+    feather_px: int | None = None  # how far into the hole it fades; None = chosen from the fill's scale
     # Add grain matching the known ring to fills smoother than it (diffusion and learned fills;
     # synthesis copies the photo's own grain and ignores this).
     grain: bool = False

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from restorer.core import mask as masks
-from restorer.core.mask import BBox
+from restorer.core.box import BBox
 from restorer.core.projectfile import ProjectData
 from restorer.inference.engine import EngineOptions, Progress, inpaint
 

@@ -73,6 +73,18 @@ class _Session:
         # Declared, not guessed from the loaded object: the spec of the network that runs on the crops.
         self.edge_model = self.net is not None and net_spec.predicts_edges
 
+    def _keys(self) -> list[tuple[str, str, bool, str]]:
+        half = self.job.options.half and self.device == "cuda"
+        folder = str(self.job.options.weights_folder)
+        keys = [] if self.net is None else [(self.net, self.device, half, folder)]
+        return keys + ([(self.job.model, "cpu", False, folder)] if self.synthesis else [])
+
+    @property
+    def loaded(self) -> bool:
+        """Whether every model this job needs is loaded already (then there is no "Loading" to say)."""
+        with _MODELS_LOCK:
+            return all(key in _MODELS for key in self._keys())
+
     def load(self) -> None:
         half = self.job.options.half and self.device == "cuda"
         folder = self.job.options.weights_folder
@@ -190,7 +202,7 @@ def execute(job: Job, cancel: threading.Event | None, *, fill: bool) -> Generato
     if not total or (not fill and not batches):
         return result
     devices.set_cpu_threads(job.options.threads)
-    yield Progress(0, total, f"Loading {job.model}")
+    yield Progress(0, total, ("Filling" if fill else "Predicting edges") if session.loaded else f"Loading {job.model}")
     check()
     session.load()
     if not fill and not session.edge_model:
@@ -276,6 +288,8 @@ def _finish(region: Region, canvas: Canvas, work_img: np.ndarray, fill: bool, jo
         out = np.clip(big, 0.0, 1.0, out=big)
     if job.options.grain:
         out = with_grain(region, out, seed=len(result.patches))
-    radius = _feather_radius(region.scale, session.learned) if job.options.feather else 0
+    chosen = job.options.feather_px
+    radius = (_feather_radius(region.scale, session.learned) if chosen is None else max(0, int(chosen))) \
+        if job.options.feather else 0
     result.patches.append((region.patch, make_patch(region, out, radius)))
     return None

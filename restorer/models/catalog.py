@@ -19,6 +19,7 @@ TELEA = register(
         # Telea reads only known pixels within `radius` of the hole: a wider crop gives the same fill
         # (bit for bit) and only costs time.
         context=(7, 0.0),
+        best_for="thin scratches, specks and dust; instant",
         config={"method": "telea", "radius": 5.0},
     )
 )
@@ -30,6 +31,7 @@ NAVIER_STOKES = register(
         factory="restorer.models.classical:build",
         licence="Apache-2.0 (OpenCV)",
         context=(7, 0.0),
+        best_for="small holes in smooth areas (sky, skin, walls)",
         config={"method": "navier-stokes", "radius": 5.0},
     )
 )
@@ -42,7 +44,7 @@ NAVIER_STOKES = register(
 _LEARNED_LICENCE = "code GPL-3.0-or-later; weights: research-only training data, see model card"
 
 
-def _learned(name: str, description: str, factory: str, **config: object) -> ModelSpec:
+def _learned(name: str, description: str, best_for: str, factory: str, **config: object) -> ModelSpec:
     """Register one learned variant: the entries differ only in name, description and architecture numbers.
 
     What it can do (edges, the size multiple its crops are padded to) is its architecture's, declared.
@@ -60,6 +62,7 @@ def _learned(name: str, description: str, factory: str, **config: object) -> Mod
             context=(32, 0.5),
             pad_multiple=arch.pad_multiple(config),
             work_size=256,
+            best_for=best_for,
             config={**config, "half": "fp16"},
         )
     )
@@ -68,21 +71,25 @@ def _learned(name: str, description: str, factory: str, **config: object) -> Mod
 EDGECONNECT = _learned(
     "edgeconnect",
     "EdgeConnect (paper size): predicts the hole's edges, then fills along them; best for structure",
+    "holes that cut across edges and lines (paper-size weights)",
     "build_edgeconnect", arch="edgeconnect", width=64, blocks=8, sigma=2.0,
 )
 EDGECONNECT_COMPACT = _learned(
     "edgeconnect-compact",
     "EdgeConnect, compact: edge-guided fills fast enough for a laptop CPU",
+    "holes across edges on a CPU; Edges mode lets you draw guide lines",
     "build_edgeconnect", arch="edgeconnect", width=16, blocks=4, sigma=2.0, prefill="pushpull",
 )
 PARTIALCONV = _learned(
     "partialconv",
     "Partial-Convolution U-Net (paper width): irregular holes, blotches and tears",
+    "irregular blotches and tears (paper-size weights)",
     "build_partialconv", arch="partialconv", width=64, depth=7,
 )
 PARTIALCONV_COMPACT = _learned(
     "partialconv-compact",
     "Partial-Convolution U-Net, compact: quick fills of irregular holes on a CPU",
+    "medium irregular holes and blotches, quickly on a CPU",
     "build_partialconv", arch="partialconv", width=16, depth=7,
 )
 
@@ -98,6 +105,7 @@ ENSEMBLE_COMPACT = register(
         work_size=256,
         kind="learned",
         members=("partialconv-compact", "edgeconnect-compact"),
+        best_for="the most faithful smooth fill (highest PSNR/SSIM); no texture",
     )
 )
 
@@ -115,6 +123,7 @@ PATCHMATCH = register(
         factory="restorer.synthesis.model:build",
         licence=_SYNTH_LICENCE,
         kind="synthesis",
+        best_for="textured backgrounds: grass, fabric, walls, film grain",
         context=(48, 1.0),
         config={"patch": 7},
     )
@@ -131,7 +140,7 @@ GUIDED_CONFIG = {"patch": 7, "lows": 1.0, "gain": 1.0, "guide_colour": False, "t
                  "thin_guide": "navier-stokes"}
 
 
-def _guided(name: str, guide: str, description: str) -> ModelSpec:
+def _guided(name: str, guide: str, description: str, best_for: str) -> ModelSpec:
     return register(
         ModelSpec(
             name=name,
@@ -140,6 +149,7 @@ def _guided(name: str, guide: str, description: str) -> ModelSpec:
             licence=f"{_SYNTH_LICENCE}; guide: {_LEARNED_LICENCE}",
             kind="synthesis",
             guide_model=guide,
+            best_for=best_for,
             config=GUIDED_CONFIG,
         )
     )
@@ -148,12 +158,15 @@ def _guided(name: str, guide: str, description: str) -> ModelSpec:
 GUIDED_ENSEMBLE = _guided(
     "guided-ensemble", "ensemble-compact",
     "Both networks' structure + the photo's own texture at full resolution: the default for holes of any size",
+    "holes of every size on photos with grain or texture; the default when installed",
 )
 GUIDED_PARTIALCONV = _guided(
     "guided-partialconv", "partialconv-compact",
     "Partial-Conv structure + the photo's own texture at full resolution: removing objects, large holes",
+    "large holes and removed objects, one network's time",
 )
 GUIDED_EDGECONNECT = _guided(
     "guided-edgeconnect", "edgeconnect-compact",
     "EdgeConnect structure + the photo's own texture at full resolution: large holes across edges",
+    "large holes that cross edges and lines",
 )

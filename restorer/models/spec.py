@@ -65,6 +65,7 @@ class ModelSpec:
     # An ensemble: the learned models whose fills are averaged (models/ensemble.py); it is ready
     # when every member is, and has no weights of its own.
     members: tuple[str, ...] = ()
+    best_for: str = ""  # one line for the model picker and Help: what this model is the right choice for
     config: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property

@@ -1,4 +1,4 @@
-"""The window's commands: every QAction with its key, and the menus and tool bar that show them."""
+"""The window's commands: every QAction with its key, and the menus, tool bar and status bar that show them."""
 
 from __future__ import annotations
 
@@ -7,16 +7,13 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QCheckBox, QLabel, QMenu, QSlider, QSpinBox, QToolBar
+from PySide6.QtWidgets import QCheckBox, QLabel, QMenu, QProgressBar, QSlider, QSpinBox, QToolBar
 
 from restorer.ui.canvas import MAX_BRUSH, MIN_BRUSH
 from restorer.ui.icons import icon
 
 if TYPE_CHECKING:
     from restorer.ui.main_window import MainWindow
-
-# Amount for the Grow / Shrink mask commands (pixels of the photo).
-GROW_PX = 3
 
 
 @dataclass
@@ -30,8 +27,12 @@ class Actions:
     undo: QAction
     redo: QAction
     redo_alt: QAction
+    paste: QAction
     brush: QAction
     eraser: QAction
+    rect_select: QAction
+    lasso: QAction
+    wand: QAction
     smaller: QAction
     bigger: QAction
     clear_mask: QAction
@@ -47,6 +48,7 @@ class Actions:
     sampling_never: QAction
     sampling_clear: QAction
     grain: QAction
+    feather: QAction
     sidecar: QAction
     fit: QAction
     actual: QAction
@@ -56,6 +58,9 @@ class Actions:
     compare_difference: QAction
     compare_step: QAction
     back_to_canvas: QAction
+    help_start: QAction
+    help_shortcuts: QAction
+    help_about: QAction
 
     def all(self) -> list[QAction]:
         return [getattr(self, f.name) for f in fields(self)]
@@ -88,50 +93,77 @@ def _action(
     return action
 
 
+def _setting(w: MainWindow, name: str) -> Callable[[bool], None]:
+    """A checkable action's slot that stores its state as the preference ``name``."""
+    return lambda on: setattr(w.settings, name, bool(on))
+
+
 def build_actions(w: MainWindow) -> Actions:
     a = Actions(
         open=_action(w, "&Open…", w.open_dialog, "Ctrl+O", icon_name="open"),
         save=_action(w, "&Save", w.save, "Ctrl+S", "Save beside the original as NAME-restored", icon_name="save"),
         save_as=_action(w, "Save &As…", w.save_as, "Ctrl+Shift+S"),
-        import_mask=_action(w, "&Import Mask…", w.import_mask),
-        export_mask=_action(w, "&Export Mask…", w.export_mask),
+        import_mask=_action(w, "&Import Mask…", w.mask_files.import_mask),
+        export_mask=_action(w, "&Export Mask…", w.mask_files.export_mask),
         quit=_action(w, "&Quit", w.close, "Ctrl+Q"),
         undo=_action(w, "&Undo", w.undo, "Ctrl+Z", icon_name="undo"),
         redo=_action(w, "&Redo", w.redo, "Ctrl+Shift+Z", icon_name="redo"),
         redo_alt=_action(w, "Redo (Ctrl+Y)", w.redo, "Ctrl+Y"),
+        paste=_action(w, "&Paste Image as New Photo", w.paste, "Ctrl+V",
+                      "Open the clipboard's image as a new untitled photo (Save asks where)"),
         brush=_action(w, "&Brush", lambda on: on and w.canvas.set_tool("brush"), "B", checkable=True, icon_name="brush"),
         eraser=_action(w, "&Eraser", lambda on: on and w.canvas.set_tool("eraser"), "E", checkable=True, icon_name="eraser"),
+        # Photoshop's keys: M marquee, L lasso, W magic wand (GIMP uses R, F, U).
+        rect_select=_action(w, "&Rectangle Select", lambda on: on and w.canvas.set_tool("rectangle"), "M",
+                            "Drag a rectangle onto the mask (Alt or Ctrl: take it away)", checkable=True,
+                            icon_name="rect_select"),
+        lasso=_action(w, "&Lasso", lambda on: on and w.canvas.set_tool("lasso"), "L",
+                      "Drag a freehand outline, or click points and close with Enter or a double-click "
+                      "(Alt or Ctrl: take it away)", checkable=True, icon_name="lasso"),
+        wand=_action(w, "Magic &Wand", lambda on: on and w.canvas.set_tool("wand"), "W",
+                     "Click a colour: the connected area within the tolerance joins the mask (Alt or Ctrl: leaves it)",
+                     checkable=True, icon_name="wand"),
         smaller=_action(w, "Smaller Brush", lambda: w.canvas.step_brush(-1), "["),
         bigger=_action(w, "Bigger Brush", lambda: w.canvas.step_brush(+1), "]"),
-        clear_mask=_action(w, "&Clear Mask", lambda: w.mask_command("clear"), "Ctrl+Shift+A"),
-        invert_mask=_action(w, "&Invert Mask", lambda: w.mask_command("invert"), "Ctrl+I"),
-        grow_mask=_action(w, f"&Grow Mask ({GROW_PX} px)", lambda: w.mask_command("grow")),
-        shrink_mask=_action(w, f"S&hrink Mask ({GROW_PX} px)", lambda: w.mask_command("shrink")),
-        show_mask=_action(w, "Show &Mask", w.set_mask_visible, "M", checkable=True),
+        clear_mask=_action(w, "&Clear Mask", lambda: w.selection.mask_command("clear"), "Ctrl+Shift+A"),
+        invert_mask=_action(w, "&Invert Mask", lambda: w.selection.mask_command("invert"), "Ctrl+I"),
+        grow_mask=_action(w, "&Grow Mask…", lambda: w.selection.mask_command("grow"), tip="Grow every hole by an amount you choose"),
+        shrink_mask=_action(w, "S&hrink Mask…", lambda: w.selection.mask_command("shrink"), tip="Shrink every hole by an amount you choose"),
+        show_mask=_action(w, "Show &Mask", w.set_mask_visible, "Ctrl+H", checkable=True),
         fill=_action(w, "&Fill", w.fill, ["Return", "Enter"], "Fill the mask with the chosen model", icon_name="fill"),
         cancel=_action(w, "&Cancel", w.cancel, "Esc", "Cancel the running job or the stroke"),
-        auto_fill=_action(w, "Fill &Automatically After Each Stroke", w.set_auto_fill, checkable=True),
+        auto_fill=_action(w, "Fill &Automatically After Each Stroke", _setting(w, "auto_fill"), checkable=True),
         edges=_action(w, "&Edges Mode", w.edges.set_enabled, "G", "Show the predicted edges and draw guide lines (EdgeConnect)", checkable=True, icon_name="edges"),
         sampling=_action(w, "&Sampling Area", w.sampling.set_enabled, "S",
                          "Paint where patch synthesis copies from (patchmatch and the guided fills)", checkable=True),
         sampling_never=_action(w, "&Never Copy From Painted Area", w.sampling.set_never, checkable=True),
         sampling_clear=_action(w, "Clear Sampling Area", w.sampling.clear),
-        grain=_action(w, "Add &Grain to Smooth Fills", w.set_grain, checkable=True),
-        sidecar=_action(w, "Write &Provenance With Each Save", w.set_sidecar,
+        grain=_action(w, "Add &Grain to Smooth Fills", _setting(w, "grain"), checkable=True),
+        feather=_action(w, "Seam &Feather…", w.fills.ask_feather,
+                        tip="How far into the hole a fill fades into its surroundings (automatic, off, or pixels)"),
+        sidecar=_action(w, "Write &Provenance With Each Save", _setting(w, "write_sidecar"),
                         tip="A NAME.restorer.json beside the saved photo and an XMP history entry in it",
                         checkable=True),
         fit=_action(w, "&Fit", w.canvas.fit, "Ctrl+0", icon_name="fit"),
-        actual=_action(w, "&100 %", w.canvas.actual_size, "Ctrl+1"),
-        zoom_in=_action(w, "Zoom &In", lambda: w.zoom_step(1), "Ctrl++"),
-        zoom_out=_action(w, "Zoom &Out", lambda: w.zoom_step(-1), "Ctrl+-"),
+        # Photoshop's Ctrl keys and GIMP's bare ones (1, +, -; = is + without Shift on most layouts).
+        actual=_action(w, "&100 %", w.canvas.actual_size, ["Ctrl+1", "1"]),
+        zoom_in=_action(w, "Zoom &In", lambda: w.zoom_step(1), ["Ctrl+=", "Ctrl++", "+", "="]),
+        zoom_out=_action(w, "Zoom &Out", lambda: w.zoom_step(-1), ["Ctrl+-", "-"]),
         compare_split=_action(w, "&Before / After Split", lambda: w.comparing.compare_document("split"), "Ctrl+D", icon_name="compare"),
         compare_difference=_action(w, "&Difference", lambda: w.comparing.compare_document("difference"), "Ctrl+Shift+D"),
         compare_step=_action(w, "Compare &Selected Step", w.comparing.compare_selected_step),
         back_to_canvas=_action(w, "Back to &Editing", w.show_canvas),
+        help_start=_action(w, "&Getting Started", lambda: w.help.show("start"), "F1",
+                           "What each model and detector is for, and the steps of a restoration"),
+        help_shortcuts=_action(w, "&Keyboard Shortcuts", lambda: w.help.show("shortcuts")),
+        help_about=_action(w, "&About Restorer", lambda: w.help.show("about"),
+                           tip="Version, licence, and each model's licence, training data and terms"),
     )
     tools = QActionGroup(w)
     tools.addAction(a.brush)
     tools.addAction(a.eraser)
+    for action in (a.rect_select, a.lasso, a.wand):
+        tools.addAction(action)
     a.brush.setChecked(True)
     a.show_mask.setChecked(True)
     return a
@@ -150,17 +182,21 @@ def build_menus(w: MainWindow, a: Actions) -> QMenu:
     file_menu.addAction(a.open)
     recent = file_menu.addMenu("Open &Recent")
     _add_all(file_menu, (None, a.save, a.save_as, a.sidecar, None, a.import_mask, a.export_mask, None, a.quit))
-    _add_all(bar.addMenu("&Edit"), (a.undo, a.redo))
-    _add_all(bar.addMenu("&Mask"), (a.brush, a.eraser, a.smaller, a.bigger, None,
-                                    a.clear_mask, a.invert_mask, a.grow_mask, a.shrink_mask, None, a.show_mask))
+    _add_all(bar.addMenu("&Edit"), (a.undo, a.redo, None, a.paste))
+    # Import/Export Mask sit in both File (where they always were) and Mask (where users look for them).
+    _add_all(bar.addMenu("&Mask"), (a.brush, a.eraser, a.smaller, a.bigger, None, a.rect_select, a.lasso, a.wand, None,
+                                    a.clear_mask, a.invert_mask, a.grow_mask, a.shrink_mask, None, a.show_mask,
+                                    None, a.import_mask, a.export_mask))
     fill = bar.addMenu("F&ill")
     _add_all(fill, (a.fill, a.cancel, a.auto_fill, None, a.edges, None,
-                    a.sampling, a.sampling_never, a.sampling_clear, a.grain, None))
+                    a.sampling, a.sampling_never, a.sampling_clear, a.grain, a.feather, None))
     w.device_menu = fill.addMenu("&Device")
     view = bar.addMenu("&View")
     _add_all(view, (a.fit, a.actual, a.zoom_in, a.zoom_out, None,
                     a.compare_split, a.compare_difference, a.compare_step, a.back_to_canvas, None))
     w.view_menu = view
+    w.help_menu = bar.addMenu("&Help")
+    _add_all(w.help_menu, (a.help_start, a.help_shortcuts, None, a.help_about))
     return recent
 
 
@@ -178,8 +214,22 @@ def build_device_menu(w: MainWindow) -> None:
     def chosen(action: QAction) -> None:
         w.settings.device = str(action.data())
         w.show_status(f"Learned models will run on: {w.settings.device} (from the next fill)")
+        w.fills.warm_up(w.model_picker.current_model())  # the status bar's device follows the choice
 
     group.triggered.connect(chosen)
+
+
+def build_status_bar(w: MainWindow) -> None:
+    """The status bar's permanent parts: file busy bar, fill progress, cursor position, zoom, device."""
+    status = w.statusBar()
+    w.file_bar = QProgressBar()  # busy while a photo or mask file is read or written
+    w.file_bar.setRange(0, 0)
+    w.file_bar.setMaximumWidth(160)
+    w.file_bar.hide()
+    w.cursor_label = QLabel("")
+    w.zoom_label = QLabel("")
+    for widget in (w.file_bar, w.fills.progress, w.cursor_label, w.zoom_label, w.fills.device_label):
+        status.addPermanentWidget(widget)
 
 
 def build_toolbar(w: MainWindow, a: Actions) -> None:
@@ -187,7 +237,8 @@ def build_toolbar(w: MainWindow, a: Actions) -> None:
     bar = QToolBar("Tools")
     bar.setObjectName("tools")
     bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
-    _add_all(bar, (a.open, a.save, None, a.undo, a.redo, None, a.brush, a.eraser))
+    _add_all(bar, (a.open, a.save, None, a.undo, a.redo, None, a.brush, a.eraser, a.rect_select, a.lasso, a.wand))
+    w.selection.add_to(bar)
     w.brush_slider = QSlider(Qt.Orientation.Horizontal)
     w.brush_slider.setRange(MIN_BRUSH, 300)
     w.brush_slider.setMaximumWidth(140)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
-
-from PySide6.QtWidgets import QApplication
+from typing import TYPE_CHECKING
 
 from restorer import __version__
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
+
     from restorer.ui.main_window import MainWindow
 
 
@@ -25,6 +27,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def make_app(argv: Sequence[str] | None = None) -> QApplication:
+    from PySide6.QtWidgets import QApplication
+
     app = QApplication.instance()
     if app is None:
         app = QApplication(list(argv) if argv is not None else sys.argv[:1])
@@ -48,10 +52,30 @@ def launch(args: argparse.Namespace) -> MainWindow:
     return window
 
 
+def cannot_start() -> str | None:
+    """Why Qt could not open a window here (missing system libraries, no display), before Qt aborts on it."""
+    from restorer.ui import platform_check
+
+    why = platform_check.problem()
+    if why:
+        return why
+    try:
+        import PySide6.QtWidgets  # noqa: F401 - loads Qt's own libraries (libEGL, libfontconfig...)
+    except ImportError as exc:
+        package = platform_check.package_for(str(exc))
+        hint = f"\n  On Debian or Ubuntu: sudo apt install {package}" if package else ""
+        return f"restorer: Qt cannot be loaded: {exc}{hint}"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from restorer.core.libcalls import configure_debug_log
 
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    why = cannot_start()
+    if why:
+        print(why, file=sys.stderr)
+        return 1
     configure_debug_log()  # RESTORER_LOG=FILE / RESTORER_DEBUG=1: what the image libraries said
     app = make_app(sys.argv[:1])
     if args.smoke_test:
@@ -61,8 +85,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         from restorer.ui import smoke
 
         return smoke.run(app, args.image)
-    window = launch(args)  # noqa: F841 - kept alive while the event loop runs
-    return int(app.exec())
+    window = launch(args)
+    code = int(app.exec())
+    if window.threads_running():
+        # A model load or network call that cannot be interrupted is still running in the fill
+        # thread: end the process now rather than wait for it (Python would abort on a running
+        # QThread at exit). Settings are synced and no file write is in flight (closeEvent).
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QWidget
 
 from restorer.ui.canvas_paint import Overlay, paint_photo
+from restorer.ui.canvas_select import SELECT_TOOLS, SelectionGesture
 from restorer.ui.convert import MaskPyramid, OverlayCache, RgbPyramid
 
 MIN_SCALE = 1 / 256
@@ -48,6 +49,7 @@ class CanvasView(QWidget):
     strokeFinished = Signal()  # a stroke was committed (auto-fill listens)
     brushSizeChanged = Signal(int)
     toolChanged = Signal(str)
+    selectionFinished = Signal(object)  # canvas_select.Selected: a rectangle, lasso or wand gesture ended
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -69,6 +71,7 @@ class CanvasView(QWidget):
         self._pan_from: QPointF | None = None
         self._stroke_last: tuple[float, float] | None = None
         self._cursor: QPointF | None = None
+        self._gesture = SelectionGesture()
         self.setCursor(Qt.CursorShape.CrossCursor)
 
     # --- content ---------------------------------------------------------------------------------
@@ -130,9 +133,11 @@ class CanvasView(QWidget):
         return self._tool
 
     def set_tool(self, tool: str) -> None:
-        if tool not in ("brush", "eraser"):
+        if tool not in ("brush", "eraser", *SELECT_TOOLS):
             raise ValueError(tool)
         if tool != self._tool:
+            self._gesture.cancel()
+            self.update()
             self._tool = tool
             self.toolChanged.emit(tool)
             self._update_cursor_outline(None)
@@ -213,6 +218,7 @@ class CanvasView(QWidget):
         if shown is not None:
             paint_photo(painter, exposed, shown, self.overlays.values(), self.scale, self.tx, self.ty,
                         self.devicePixelRatioF())
+        self._gesture.paint(painter, self.image_to_widget)
         self._paint_cursor(painter)
         painter.end()
 
@@ -224,11 +230,12 @@ class CanvasView(QWidget):
         return QRectF(c.x() - r, c.y() - r, 2 * r, 2 * r).toAlignedRect()
 
     def _paint_cursor(self, painter: QPainter) -> None:
-        if self._cursor is None or self.display is None or self._panning_active():
+        if self._cursor is None or self.display is None or self._panning_active() or self._tool in SELECT_TOOLS:
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        r = max(1.0, self._brush * self.scale / 2)
+        fixed = getattr(self.target, "brush_radius", None) if self._tool == "brush" else None
+        r = max(1.0, (self._brush / 2 if fixed is None else fixed) * self.scale)  # what a stroke will draw
         # Black then white: the outline reads on dark and light photos alike.
         for color, width in ((QColor(0, 0, 0, 200), 3), (QColor(255, 255, 255), 1)):
             pen = QPen(color, width)
@@ -251,11 +258,22 @@ class CanvasView(QWidget):
         delta = event.angleDelta().y() or event.angleDelta().x()
         if delta == 0:
             return
+        if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            # Shift+wheel scrolls sideways (Qt may already have turned the delta horizontal):
+            # one notch moves a tenth of the view.
+            self.pan_by(delta / 120 * self.width() / 10, 0)
+            event.accept()
+            return
         # 120 units is one notch: about 20 % per notch, smooth for touchpads sending small deltas.
         self.zoom_at(1.2 ** (delta / 120), event.position())
         event.accept()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Backspace and self._gesture.polygon_open:
+            self._gesture.undo_point()
+            self.update()
+            event.accept()
+            return
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space = True
             self.setCursor(Qt.CursorShape.OpenHandCursor)
@@ -281,6 +299,10 @@ class CanvasView(QWidget):
             self.setCursor(Qt.CursorShape.ClosedHandCursor)
             event.accept()
             return
+        if button == Qt.MouseButton.LeftButton and self._tool in SELECT_TOOLS and self.display is not None:
+            self._selected(self._gesture.press(self._tool, self._brush_point(pos), event.modifiers()))
+            event.accept()
+            return
         if button == Qt.MouseButton.LeftButton and self.target is not None and self.display is not None:
             if self._stroke_last is not None:  # a press without a release (lost grab): close it first
                 self._finish_stroke()
@@ -304,6 +326,10 @@ class CanvasView(QWidget):
             x, y = self.widget_to_image(pos)
             h, w = self.image_size()
             self.cursorMoved.emit((int(x), int(y)) if 0 <= x < w and 0 <= y < h else None)
+        if self._tool in SELECT_TOOLS:
+            self._gesture.move(self._brush_point(pos), self.scale)
+            if self._gesture.active:
+                self.update()
         if self._stroke_last is not None and self.target is not None:
             p = self._brush_point(pos)
             self.target.paint(self._stroke_last, p, self._brush / 2)
@@ -314,10 +340,33 @@ class CanvasView(QWidget):
             self._pan_from = None
             self.setCursor(Qt.CursorShape.OpenHandCursor if self._space else Qt.CursorShape.CrossCursor)
             return
+        if event.button() == Qt.MouseButton.LeftButton and self._tool in SELECT_TOOLS:
+            self._selected(self._gesture.release(self._brush_point(event.position()), event.modifiers(), self.scale))
+            return
         if event.button() == Qt.MouseButton.LeftButton and self._stroke_last is not None:
             self._finish_stroke()
             return
         super().mouseReleaseEvent(event)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        if self._tool == "lasso" and event.button() == Qt.MouseButton.LeftButton:
+            self._selected(self._gesture.close(event.modifiers()))  # the double-click closes the polygon
+            return
+        super().mouseDoubleClickEvent(event)
+
+    def _selected(self, selected: object) -> None:
+        self.update()
+        if selected is not None:
+            self.selectionFinished.emit(selected)
+
+    def finish_polygon(self) -> bool:
+        """Enter: close a polygon lasso in progress; False when there is none."""
+        if not self._gesture.polygon_open:
+            return False
+        self._selected(self._gesture.close())
+        if self._gesture.active:  # under 3 points: nothing to close
+            self._gesture.cancel()
+        return True
 
     def _finish_stroke(self) -> None:
         self._stroke_last = None
@@ -327,6 +376,9 @@ class CanvasView(QWidget):
 
     def abort_stroke(self) -> None:
         """Drop a stroke in progress (Esc, or the document is replaced mid-drag)."""
+        if self._gesture.active:
+            self._gesture.cancel()
+            self.update()
         if self._stroke_last is not None:
             self._stroke_last = None
             if self.target is not None:
@@ -334,7 +386,8 @@ class CanvasView(QWidget):
 
     @property
     def stroking(self) -> bool:
-        return self._stroke_last is not None
+        """A drag (or a selection gesture) is in progress."""
+        return self._stroke_last is not None or self._gesture.active
 
     def leaveEvent(self, event: object) -> None:
         old = self._cursor_rect()

@@ -96,8 +96,10 @@ class CompareView(QWidget):
         after: np.ndarray | QImage,
         title: str = "",
         difference: np.ndarray | None = None,
+        icc: bytes | None = None,
     ) -> None:
-        """Show before against after (same height and width). See the module docstring."""
+        """Show before against after (same height and width). See the module docstring. ``icc``:
+        the photo arrays' profile, converted for the screen as the canvas shows them."""
         b, a = _as_array(before), _as_array(after)
         if b.shape[:2] != a.shape[:2]:
             raise ValueError(f"before is {b.shape[1]}x{b.shape[0]} but after is {a.shape[1]}x{a.shape[0]}")
@@ -109,8 +111,8 @@ class CompareView(QWidget):
             else:
                 difference = difference_map(b, a, size)
         self._images = {
-            "before": rgb8_to_qimage(display_copy(b, self._max_side)),
-            "after": rgb8_to_qimage(display_copy(a, self._max_side)),
+            "before": rgb8_to_qimage(display_copy(b, self._max_side, icc)),
+            "after": rgb8_to_qimage(display_copy(a, self._max_side, icc)),
             "difference": rgb8_to_qimage(heat_colours(resize_levels(difference, size))),
         }
         self._title = title
@@ -121,7 +123,7 @@ class CompareView(QWidget):
 
     def set_comparison(self, pair: ComparisonPair) -> None:
         """Show a ComparisonPair from restorer.ui.comparison_images (document_pair, step_pair)."""
-        self.set_pair(pair.before, pair.after, pair.title, pair.difference)
+        self.set_pair(pair.before, pair.after, pair.title, pair.difference, pair.icc)
         self._note = pair.note
 
     def clear(self) -> None:

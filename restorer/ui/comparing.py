@@ -50,7 +50,9 @@ class CompareController(QObject):
         view.set_mode(mode)
         self.window.stack.setCurrentWidget(view)
         view.setFocus()
-        self.window.show_status(f"{pair.title}: drag the divider; hold \\ for the original; Esc returns to editing")
+        how = ("black = unchanged, hotter colours = changed more; hold \\ for the original" if mode == "difference"
+               else "drag the divider; hold \\ for the original")
+        self.window.show_status(f"{pair.title}: {how}; Esc returns to editing")
 
     def compare_document(self, mode: str = "split") -> None:
         """The photo as opened against the photo now (split or difference)."""

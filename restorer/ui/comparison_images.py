@@ -30,12 +30,16 @@ import numpy as np
 
 from restorer.core.box import BBox
 from restorer.core.image import to_display_rgb8 as _to_display_rgb8
+from restorer.ui.colour import display_transform
 from restorer.ui.difference_maps import difference_levels, difference_map
 
 
-def to_display_rgb8(pixels: np.ndarray) -> np.ndarray:
-    """core.image.to_display_rgb8 on a (possibly strided) view; the copy is small by then."""
-    return _to_display_rgb8(np.ascontiguousarray(pixels))
+def to_display_rgb8(pixels: np.ndarray, icc: bytes | None = None) -> np.ndarray:
+    """core.image.to_display_rgb8 on a (possibly strided) view; the copy is small by then. ``icc``:
+    the photo's profile, converted to the screen's colours as the canvas shows it (restorer.ui.colour)."""
+    rgb = _to_display_rgb8(np.ascontiguousarray(pixels))
+    transform = display_transform(icc, pixels.shape[2] if pixels.ndim == 3 else 1)
+    return rgb if transform is None else transform(rgb)
 
 THUMB_SIZE = 64
 DISPLAY_MAX_SIDE = 2048
@@ -60,6 +64,7 @@ class ComparisonPair:
     title: str = ""
     box: Box | None = None
     note: str = ""
+    icc: bytes | None = None  # before/after are photo arrays in this profile: the view converts them
 
 
 # --- sizes and display copies --------------------------------------------------------------------
@@ -91,12 +96,12 @@ def _stride_for(height: int, width: int, size: tuple[int, int], oversample: int 
     return max(1, min(height // max(size[0], 1), width // max(size[1], 1)) // oversample)
 
 
-def display_copy(pixels: np.ndarray, max_side: int = DISPLAY_MAX_SIDE) -> np.ndarray:
-    """An 8-bit RGB copy of a photo array, no side longer than max_side."""
+def display_copy(pixels: np.ndarray, max_side: int = DISPLAY_MAX_SIDE, icc: bytes | None = None) -> np.ndarray:
+    """An 8-bit RGB copy of a photo array, no side longer than max_side (``icc``: see to_display_rgb8)."""
     h, w = pixels.shape[:2]
     size = fit_size(h, w, max_side)
     s = _stride_for(h, w, size, oversample=1)
-    rgb = to_display_rgb8(pixels[::s, ::s] if s > 1 else pixels)
+    rgb = to_display_rgb8(pixels[::s, ::s] if s > 1 else pixels, icc)
     return resize_rgb8(rgb, size)
 
 
@@ -159,7 +164,7 @@ def _box_thumbnail(doc: Any, box: Box, state: int, size: int, tinted: bool) -> n
     h, w = box[2] - box[0], box[3] - box[1]
     target = _fit_exact(h, w, size)
     s = _stride_for(h, w, target)
-    rgb = to_display_rgb8(region_at_state(doc, box, state, "photo", s))
+    rgb = to_display_rgb8(region_at_state(doc, box, state, "photo", s), doc.photo.meta.icc_profile)
     if tinted:
         rgb = tint_mask(rgb, region_at_state(doc, box, state, "mask", s))
     return resize_rgb8(rgb, target)
@@ -215,8 +220,8 @@ def document_pair(doc: Any, max_side: int = DISPLAY_MAX_SIDE, title: str = "Orig
     size = fit_size(h, w, max_side)
     s = _stride_for(h, w, size, oversample=1)
     return ComparisonPair(
-        before=resize_rgb8(to_display_rgb8(before_rows(0, h, s)), size),
-        after=display_copy(current, max_side),
+        before=resize_rgb8(to_display_rgb8(before_rows(0, h, s), doc.photo.meta.icc_profile), size),
+        after=display_copy(current, max_side, doc.photo.meta.icc_profile),
         difference=difference_map(before_rows, current, size, shape=(h, w), may_differ=may_differ),
         title=title,
     )
@@ -239,7 +244,7 @@ def step_pair(doc: Any, k: int, max_side: int = DISPLAY_MAX_SIDE, context: int =
     photo = [p for p in edit.patches if p.target == "photo"]
     if len(photo) == 1 and context <= 0:
         p = photo[0]
-        return ComparisonPair(p.before, p.after, title=title, box=tuple(p.box))
+        return ComparisonPair(p.before, p.after, title=title, box=tuple(p.box), icc=doc.photo.meta.icc_profile)
     target = "photo" if photo else "mask"
     changed = edit.box(target)
     if changed is None:
@@ -259,8 +264,8 @@ def step_pair(doc: Any, k: int, max_side: int = DISPLAY_MAX_SIDE, context: int =
     after = region_at_state(doc, box, k, target, s)
     difference = difference_map(rows(k - 1), rows(k), before.shape[:2], shape=(h, w)) if s > 1 else None
     if photo:
-        return ComparisonPair(before, after, difference, title=title, box=box)
-    rgb = to_display_rgb8(region_at_state(doc, box, k, "photo", s))
+        return ComparisonPair(before, after, difference, title=title, box=box, icc=doc.photo.meta.icc_profile)
+    rgb = to_display_rgb8(region_at_state(doc, box, k, "photo", s), doc.photo.meta.icc_profile)
     if difference is None:
         difference = difference_levels(before, after)
     return ComparisonPair(tint_mask(rgb, before), tint_mask(rgb, after), difference, title=title, box=box)

@@ -7,6 +7,7 @@ scan reads a few megapixels instead of the whole photo. Pyramids update only the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Self
 
 import cv2
@@ -61,6 +62,7 @@ class Pyramid:
     def clone(self) -> Self:
         """An independent copy of every level (no conversion or shrinking redone)."""
         twin = object.__new__(type(self))
+        twin.__dict__.update(self.__dict__)  # what a subclass holds beside the levels (a colour transform)
         twin.levels = [level.copy() for level in self.levels]
         return twin
 
@@ -95,17 +97,20 @@ class MaskPyramid(Pyramid):
         return rows[:, 0::2] | rows[:, 1::2]
 
 
-def write_bgra(pixels: np.ndarray, out: np.ndarray) -> None:
+def write_bgra(pixels: np.ndarray, out: np.ndarray, transform: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
     """Write ``pixels`` (H x W x 1|3, uint8|uint16) into ``out`` (H x W x 4 uint8, may be a view) as RGB32.
 
     The same bytes as core.image.to_display_rgb8 (16-bit rounded per pixel, so a changed box
     converts exactly as the whole photo would). 8-bit photos convert straight into ``out`` and
     16-bit ones through one 8-bit temporary (gray is not widened to RGB first): a fill's
-    repaint box can be half the photo, and this runs on the GUI thread.
+    repaint box can be half the photo, and this runs on the GUI thread. ``transform`` converts the
+    8-bit RGB to the screen's colours (restorer.ui.colour) before it is stored.
     """
     src = to_8bit(pixels)
     if src.ndim == 3 and src.shape[2] == 1:
         src = src[:, :, 0]
+    elif transform is not None:
+        src = transform(src)
     code = cv2.COLOR_GRAY2BGRA if src.ndim == 2 else cv2.COLOR_RGB2BGRA
     result = cv2.cvtColor(src, code, dst=out)
     if result is not out and not np.shares_memory(result, out):  # OpenCV could not write in place
@@ -119,10 +124,15 @@ class RgbPyramid(Pyramid):
     each level wraps into a QImage without a copy. ``rgb(k)`` gives level k as an RGB view.
     """
 
-    def __init__(self, pixels: np.ndarray) -> None:
+    def __init__(self, pixels: np.ndarray, icc_profile: bytes | None = None) -> None:
+        from restorer.ui.colour import display_transform
+
+        # The embedded profile's colours converted for the screen once, in level 0 and each box
+        # written: the shrunken levels are made from it, so every level is converted (and cached).
+        self.transform = display_transform(icc_profile, pixels.shape[2])
         h, w = pixels.shape[:2]
         base = np.empty((h, w, 4), dtype=np.uint8)
-        write_bgra(pixels, base)
+        write_bgra(pixels, base, self.transform)
         super().__init__(base)
 
     def rgb(self, level: int = 0) -> np.ndarray:
@@ -136,7 +146,7 @@ class RgbPyramid(Pyramid):
     def refresh(self, pixels: np.ndarray, box: Box | None) -> None:
         """Redraw ``box`` (all if None) from the whole photo's ``pixels``."""
         if box is None:
-            write_bgra(pixels, self.levels[0])
+            write_bgra(pixels, self.levels[0], self.transform)
             self.update(None)
         else:
             y0, x0, y1, x1 = box
@@ -145,7 +155,7 @@ class RgbPyramid(Pyramid):
     def write(self, box: Box, patch: np.ndarray) -> None:
         """Redraw ``box`` from ``patch``, the photo's pixels of that box only."""
         y0, x0, y1, x1 = box
-        write_bgra(patch, self.levels[0][y0:y1, x0:x1])
+        write_bgra(patch, self.levels[0][y0:y1, x0:x1], self.transform)
         self.update(box)
 
 
@@ -158,7 +168,7 @@ def original_display(doc: Any, display: RgbPyramid | None) -> RgbPyramid:
     dropped from the history the original must be read from its file, and all of it is converted.
     """
     if display is None or display.shape != doc.shape or doc.history.has_dropped("photo"):
-        return RgbPyramid(doc.original_pixels())
+        return RgbPyramid(doc.original_pixels(), doc.photo.meta.icc_profile)
     twin = display.clone()
     for box in doc.history.applied_boxes("photo"):
         twin.write(box, doc.original_pixels(box))

@@ -18,6 +18,7 @@ from restorer.core import mask as masks
 from restorer.core.box import BBox
 from restorer.models import registry
 from restorer.ui.fill import fill_threads, supports_edges
+from restorer.ui.paint_layer import PaintLayer
 
 if TYPE_CHECKING:
     from restorer.ui.main_window import MainWindow
@@ -28,42 +29,25 @@ GUIDE_RADIUS = 1.0  # drawn guide lines are thin like Canny edges, whatever the 
 CONTEXT = 96  # pixels of known photo around the hole that the edge model sees
 
 
-class GuideLayer:
-    """The user-editable edge map; a PaintTarget for the canvas (same calls as the Document's mask)."""
+class GuideLayer(PaintLayer):
+    """The user-editable edge map: a paint layer (guide strokes undo and redo one by one) whose brush
+    draws thin lines like Canny edges at any brush size; the canvas shows the cursor that size."""
+
+    brush_radius = GUIDE_RADIUS
 
     def __init__(self, shape: tuple[int, int], on_change: Any) -> None:
-        self.edges = np.zeros(shape, dtype=np.bool_)  # inside the hole: what guides the fill
+        super().__init__(shape, on_change)
         self.context = np.zeros(shape, dtype=np.bool_)  # the photo's own edges around the hole
-        self._on_change = on_change
-        self._erase = False
-        self._before: np.ndarray | None = None
-        self._box: BBox | None = None
 
-    def begin_stroke(self, erase: bool = False) -> None:
-        self._erase = erase
-        self._before = self.edges.copy()
-        self._box = None
-
-    def paint(self, p0: tuple[float, float], p1: tuple[float, float], radius: float) -> BBox | None:
-        r = radius if self._erase else GUIDE_RADIUS
-        box = masks.segment(self.edges, p0, p1, r, value=not self._erase)
-        if box is not None:
-            self._box = box if self._box is None else self._box.union(box)
-            self._on_change(box)
-        return box
-
-    def commit_stroke(self, label: str | None = None) -> BBox | None:
-        self._before = None
-        return self._box
-
-    def abort_stroke(self) -> None:
-        if self._before is not None and self._box is not None:
-            self.edges[self._box.slices] = self._before[self._box.slices]
-            self._on_change(self._box)
-        self._before = None
+    @property
+    def edges(self) -> np.ndarray:
+        """Inside the hole: what guides the fill."""
+        return self.pixels
 
     def set_predicted(self, pieces: list[tuple[BBox, np.ndarray]], hole: np.ndarray) -> None:
-        """Guides := the predicted edges inside ``hole``; the known edges outside it become context."""
+        """Guides := the predicted edges inside ``hole``; the known edges outside it become context.
+        A new prediction replaces the guides, so their undo steps go with them."""
+        self.forget_history()
         self.edges[:] = False
         self.context[:] = False
         for box, edge in pieces:
@@ -144,6 +128,16 @@ class EdgesController(QObject):
             self.enabled = False
             self.window.actions.edges.setChecked(False)
 
+    def undo(self) -> bool:
+        """In Edges mode, undo acts on the guide strokes first (False: none left, the document's turn)."""
+        if self.enabled and self.guide is not None and self.guide.undo():
+            self.window.show_status("Guide line undone (Ctrl+Shift+Z redoes it)")
+            return True
+        return False
+
+    def redo(self) -> bool:
+        return bool(self.enabled and self.guide is not None and self.guide.redo())
+
     def guide_edges(self) -> np.ndarray | None:
         """What the fill gets as EngineOptions.guide_edges (None outside Edges mode)."""
         return self.guide.edges.copy() if self.enabled and self.guide is not None else None
@@ -199,7 +193,11 @@ class EdgesController(QObject):
         if doc is None or self.guide is None or doc.revision != self._job_revision:
             return  # the mask changed meanwhile; a newer prediction is queued
         self.guide.set_predicted(pieces, doc.mask)
-        self.window.show_status("Predicted edges shown in cyan: correct them with B / E, then press Enter to fill")
+        if not self.guide.edges.any():
+            self.window.show_status(f"{self.window.model_picker.current_model()} predicted no edges inside the hole: "
+                                    "draw guide lines (B) where edges should continue, then press Enter")
+        else:
+            self.window.show_status("Predicted edges shown in cyan: correct them with B / E, then press Enter to fill")
         self.edgesPredicted.emit()
 
     def _on_failed(self, job_id: int, message: str) -> None:

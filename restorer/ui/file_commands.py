@@ -1,5 +1,5 @@
-"""The File menu's work: open (dialog, drop, recent, command line), save beside the original or
-Save As, import/export the mask, and ask before unsaved work is lost.
+"""The File menu's work: open (dialog, drop, paste, recent, command line), save beside the original
+or Save As, and ask before unsaved work is lost (mask files: mask_files.py, on the same thread).
 
 Reading and writing a big scan takes seconds, so every file is read or written in the file
 thread (one JobRunner) and the outcome comes back to the GUI thread through ``_run``'s
@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from restorer.core import image
 from restorer.core.provenance import SaveProvenance, history_steps, save_with_provenance
-from restorer.errors import ImageError, RestorerError
+from restorer.errors import ImageError
 from restorer.ui import files
 from restorer.ui.worker import JobRunner
 
@@ -35,7 +35,7 @@ Then = Callable[[], object]
 
 
 @dataclass(frozen=True)
-class _Outcome:
+class Outcome:
     """What the GUI thread does with one file job's outcome."""
 
     done: Callable[[Any], None]
@@ -72,6 +72,8 @@ class FileCommands(QObject):
 
     saveStarted = Signal()
     saveEnded = Signal()  # written or failed: the photo can change again
+    recentChanged = Signal(list)  # the recent photos, newest first
+    loadingChanged = Signal()  # a photo started or stopped loading
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
@@ -79,7 +81,7 @@ class FileCommands(QObject):
         self._loading: int | None = None
         self._saving: _Save | None = None
         self._save_path: Path | None = None
-        self._outcomes: dict[int, _Outcome] = {}
+        self._outcomes: dict[int, Outcome] = {}
         self.io = JobRunner("file-io", self)
         self.io.computed.connect(lambda job_id, value: self._ended(job_id).done(value))
         self.io.failed.connect(lambda job_id, message: self._ended(job_id).failed(message))
@@ -114,17 +116,17 @@ class FileCommands(QObject):
         self.window.file_bar.hide()
 
     # --- the file thread -------------------------------------------------------------------------
-    def _run(self, fn: Callable[[], Any], outcome: _Outcome) -> int:
+    def run(self, fn: Callable[[], Any], outcome: Outcome) -> int:
         """Run ``fn()`` in the file thread; ``outcome`` gets its value or one-line error on the GUI thread."""
         job_id = self.io.submit_call(lambda cancel: fn())
         self._outcomes[job_id] = outcome
         self.window.file_bar.show()
         return job_id
 
-    def _ended(self, job_id: int) -> _Outcome:
+    def _ended(self, job_id: int) -> Outcome:
         outcome = self._outcomes.pop(job_id, None)
         self.window.file_bar.setVisible(bool(self._outcomes))
-        return outcome or _Outcome(lambda value: None, lambda message: None)
+        return outcome or Outcome(lambda value: None, lambda message: None)
 
     # --- opening ---------------------------------------------------------------------------------
     def open_dialog(self) -> None:
@@ -134,24 +136,54 @@ class FileCommands(QObject):
         if name:
             self.open_path(name)
 
-    def open_path(self, path: str | Path) -> bool:
+    def open_path(self, path: str | Path, partial: bool = False) -> bool:
         """Start loading ``path`` in the background; False when it did not start now (the user kept
-        the current photo, or it opens once the save of the current one has written its file)."""
+        the current photo, or it opens once the save of the current one has written its file).
+        ``partial``: open what can be read of a truncated JPEG (asked for after a failed load)."""
         path = Path(path)
         if path.suffix.lower() == ".restorer":  # a project: its own loader, asked for its original if it moved
             return self.window.projects.open_path(path)
-        if not self.confirm_discard(lambda: self.open_path(path), f"{path.name} opens"):
+        if not partial and not self.confirm_discard(lambda: self.open_path(path), f"{path.name} opens"):
             return False
         if self._loading is not None:
             self.io.cancel(self._loading)
         else:
             QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
-        job_id = self._run(lambda: files.load_for_display(path), _Outcome(
+        job_id = self.run(lambda: files.load_for_display(path, partial), Outcome(
+            done=lambda value: self._end_loading(job_id) and self._opened(value),
+            failed=lambda message: self._end_loading(job_id) and self._load_failed(message, None if partial else path),
+            cancelled=lambda: self._end_loading(job_id)))
+        self._loading = job_id
+        self.loadingChanged.emit()
+        self.window.show_status(f"Opening {path.name}…", 0)
+        return True
+
+    def open_image(self, qimage: Any, source: str = "the clipboard") -> bool:
+        """A photo from image data (pasted, or dropped from a browser): an untitled document whose
+        first Save asks where to write it. False when there was no image or the user kept the current photo."""
+        from restorer.ui.clipboard import photo_from_qimage
+
+        if qimage is None:
+            self.window.show_status(f"There is no image in {source} to paste")
+            return False
+        if not self.confirm_discard(lambda: self.open_image(qimage, source), f"the image from {source} opens"):
+            return False
+        try:
+            photo = photo_from_qimage(qimage)
+        except (ValueError, MemoryError) as exc:
+            self.window.show_error("Cannot paste", f"The image from {source} cannot be used: {exc}")
+            return False
+        if self._loading is not None:
+            self.io.cancel(self._loading)
+        else:
+            QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
+        job_id = self.run(lambda: (None, *files.prepare_for_display(photo)), Outcome(
             done=lambda value: self._end_loading(job_id) and self._opened(value),
             failed=lambda message: self._end_loading(job_id) and self._load_failed(message),
             cancelled=lambda: self._end_loading(job_id)))
         self._loading = job_id
-        self.window.show_status(f"Opening {path.name}…", 0)
+        self.loadingChanged.emit()
+        self.window.show_status(f"Opening the image from {source}…", 0)
         return True
 
     def _end_loading(self, job_id: int) -> bool:
@@ -160,6 +192,7 @@ class FileCommands(QObject):
             return False
         self._loading = None
         QApplication.restoreOverrideCursor()
+        self.loadingChanged.emit()
         return True
 
     def _opened(self, value: tuple[Any, ...]) -> None:
@@ -167,9 +200,19 @@ class FileCommands(QObject):
         path, doc = value[0], value[1]
         notes = doc.photo.meta.extra.get("notes", [])
         if notes:  # what loading changed (pages dropped, CMYK to RGB...) must not pass silently
-            self.window.show_status(f"Opened {path.name}; note: {'; '.join(notes)}", 20000)
+            self.window.show_status(f"Opened {path.name if path else 'untitled'}; note: {'; '.join(notes)}", 20000)
 
-    def _load_failed(self, message: str) -> None:
+    def _load_failed(self, message: str, path: Path | None = None) -> None:
+        from restorer.core.partial import can_read_partly
+
+        if path is not None and can_read_partly(path, message):
+            # As GIMP does: the readable part of an incomplete download is often worth restoring.
+            if self._ask_yes("Open the readable part?",
+                             f"{path.name} is truncated (an incomplete download or copy?).\n\n"
+                             "Open the part that could be read? The rest shows gray, and the photo is marked "
+                             "as partly read."):
+                self.open_path(path, partial=True)
+                return
         self.window.show_error("Cannot open photo", message)
         self.window.openFailed.emit(message)
 
@@ -186,6 +229,7 @@ class FileCommands(QObject):
             menu.addSeparator()
             menu.addAction("Clear Recent", lambda: (self.window.settings.clear_recent(), self.rebuild_recent()))
         menu.setEnabled(bool(recent))
+        self.recentChanged.emit(recent)
 
     # --- saving ----------------------------------------------------------------------------------
     def save(self, *, then: Then | None = None) -> bool:
@@ -209,7 +253,8 @@ class FileCommands(QObject):
         if doc is None or self._refuse_second_save():
             return False
         original = Path(doc.photo.path) if doc.photo.path else None
-        start = self._save_path or (files.restored_path(original) if original else Path(self.window.settings.last_folder) / "restored.tif")
+        # A pasted photo has no original: PNG keeps its bits losslessly (16-bit too).
+        start = self._save_path or (files.restored_path(original) if original else Path(self.window.settings.last_folder) / "untitled.png")
         path = files.ask_save_path(self.window, start, start.suffix)
         if path is None:
             return False
@@ -260,8 +305,8 @@ class FileCommands(QObject):
         if self.window.settings.write_sidecar:
             applied = doc.history.steps[: doc.history.index]
             prov = SaveProvenance(history_steps(applied), doc.history.dropped, replace=path.exists())
-        self._run(lambda: _write_photo(photo, path, allow_8bit, drop_alpha, prov),
-                  _Outcome(done=self._written, failed=self._write_failed, cancelled=self._end_save))
+        self.run(lambda: _write_photo(photo, path, allow_8bit, drop_alpha, prov),
+                  Outcome(done=self._written, failed=self._write_failed, cancelled=self._end_save))
         self.window.show_status(f"Saving {path.name}…", 0)
         self.saveStarted.emit()
         return True
@@ -312,6 +357,15 @@ class FileCommands(QObject):
             doc = self.window.document
             if doc is None or not doc.dirty:
                 return True
+            if not doc.photo_dirty:  # only the mask changed: saving the photo would not keep it
+                since = "the last save" if doc.saved_path is not None else "it was opened"
+                answer = QMessageBox.question(
+                    self.window, "Unsaved mask",
+                    f"The photo has no unsaved changes; only the mask changed since {since}. The mask is not "
+                    "saved with the photo (File > Save Project or Mask > Export Mask keeps it).\n\nDiscard the mask?",
+                    QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+                    QMessageBox.StandardButton.Discard)
+                return answer == QMessageBox.StandardButton.Discard
             answer = QMessageBox.question(
                 self.window, "Unsaved changes",
                 "This photo has changes that are not saved. Save them first?",
@@ -325,56 +379,3 @@ class FileCommands(QObject):
             self._saving.then.append(then)
         self.window.show_status(f"Saving {self._saving.path.name}… {after_save} once it is written", 0)
         return False
-
-    # --- the mask --------------------------------------------------------------------------------
-    def import_mask(self) -> None:
-        """Read and decode the mask file in the file thread; it becomes one 'Import mask' step here."""
-        from PySide6.QtWidgets import QFileDialog
-
-        from restorer.core.maskfile import load_mask
-
-        doc = self.window.document
-        if doc is None:
-            return
-        name, _ = QFileDialog.getOpenFileName(self.window, "Import Mask", self.window.settings.last_folder, files.MASK_FILTER)
-        if not name:
-            return
-        path, shape = Path(name), doc.shape
-        self._run(lambda: load_mask(path, shape), _Outcome(
-            done=lambda mask: self._apply_mask(doc, path, mask),
-            failed=lambda message: self.window.show_error("Cannot import mask", message)))
-        self.window.show_status(f"Reading mask {path.name}…", 0)
-
-    def _apply_mask(self, doc: Any, path: Path, mask: Any) -> None:
-        if doc is not self.window.document:
-            self.window.show_status(f"Mask {path.name} was not imported: another photo was opened")
-            return
-        if self.window.canvas.stroking:  # replacing the mask mid-drag would cut the stroke off
-            QTimer.singleShot(50, self, lambda: self._apply_mask(doc, path, mask))
-            return
-        try:
-            doc.set_mask(mask, label="Import mask")
-        except RestorerError as exc:
-            self.window.show_error("Cannot import mask", str(exc))
-            return
-        self.window.show_status(f"Mask imported from {path.name}")
-
-    def export_mask(self) -> None:
-        """Write the mask as a PNG in the file thread, from a copy: the mask stays editable meanwhile
-        (a copy is one byte a pixel, a sixth of a 16-bit RGB photo, so here it is worth it)."""
-        from PySide6.QtWidgets import QFileDialog
-
-        from restorer.core.maskfile import save_mask
-
-        doc = self.window.document
-        if doc is None:
-            return
-        start = Path(doc.photo.path).with_name(Path(doc.photo.path).stem + "-mask.png") if doc.photo.path else Path("mask.png")
-        name, _ = QFileDialog.getSaveFileName(self.window, "Export Mask", str(start), files.MASK_FILTER)
-        if not name:
-            return
-        path, mask = Path(name), doc.mask.copy()
-        self._run(lambda: save_mask(mask, path), _Outcome(
-            done=lambda _value: self.window.show_status(f"Mask saved to {path}"),
-            failed=lambda message: self.window.show_error("Cannot export mask", message)))
-        self.window.show_status(f"Writing mask {path.name}…", 0)

@@ -83,14 +83,21 @@ def ask_save_path(parent: QWidget, start: Path, current_suffix: str) -> Path | N
     return path
 
 
-def load_for_display(path: Path) -> tuple[Path, Any, RgbPyramid, MaskPyramid]:
+def load_for_display(path: Path, partial: bool = False) -> tuple[Path | None, Any, RgbPyramid, MaskPyramid]:
     """Runs in the loader thread: read the photo, wrap it in a Document, build its display pyramids.
 
     Everything proportional to the photo's size happens here, so the GUI thread only swaps it in.
+    ``partial``: a truncated JPEG's readable part (``restorer.core.partial``), marked as such.
     """
-    from restorer.core.document import Document
     from restorer.core.image import load_photo
+    from restorer.core.partial import load_partial
 
-    photo = load_photo(path)
+    return (path, *prepare_for_display(load_partial(path) if partial else load_photo(path)))
+
+
+def prepare_for_display(photo: Any) -> tuple[Any, RgbPyramid, MaskPyramid]:
+    """A Document for ``photo`` and its display pyramids (in a worker: the cost follows the photo's size)."""
+    from restorer.core.document import Document
+
     doc = Document(photo)
-    return path, doc, RgbPyramid(doc.pixels), MaskPyramid(doc.mask)
+    return doc, RgbPyramid(doc.pixels, doc.photo.meta.icc_profile), MaskPyramid(doc.mask)

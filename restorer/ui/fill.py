@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import importlib
 import os
-import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QStandardItemModel
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QMessageBox, QProgressBar, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QProgressBar,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QToolButton,
+    QWidget,
+)
 
 from restorer.errors import RestorerError
 from restorer.models import registry
+from restorer.models.terms import model_terms
 from restorer.ui.worker import JobRunner, next_job_id
 
 if TYPE_CHECKING:
@@ -30,14 +40,33 @@ def fill_threads() -> int:
     return max(1, (os.cpu_count() or 2) - 1)
 
 
+BEST_FOR_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class _BestForDelegate(QStyledItemDelegate):
+    """The open list shows "name — best for"; the closed box keeps the bare name, so the tool bar stays narrow."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
+        super().initStyleOption(option, index)
+        best = index.data(BEST_FOR_ROLE)
+        if best:
+            option.text = f"{option.text}  —  {best}"
+
+
 class ModelPicker(QComboBox):
-    """Every registered model; ones that cannot run are disabled, with the reason as the tooltip."""
+    """Every registered model with what it is best for; ones that cannot run are disabled, with the
+    reason as the tooltip. The tooltip of the box is the chosen model's: what it is and its terms."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setToolTip("Model used to fill the mask")
         self.setMinimumContentsLength(14)
+        self.setItemDelegate(_BestForDelegate(self))
+        self.currentIndexChanged.connect(self._update_tip)
         self.reload()
+
+    def _update_tip(self, _index: int = -1) -> None:
+        tip = self.itemData(self.currentIndex(), Qt.ItemDataRole.ToolTipRole) if self.currentIndex() >= 0 else None
+        self.setToolTip(f"Model used to fill the mask: {self.currentData()}\n{tip}" if tip else "Model used to fill the mask")
 
     def reload(self) -> None:
         current = self.current_model()
@@ -53,13 +82,16 @@ class ModelPicker(QComboBox):
                 ready, reason = False, f"cannot check this model: {exc}"
             self.addItem(spec.name, spec.name)
             i = self.count() - 1
-            tip = spec.description if ready else f"Unavailable: {reason}"
+            self.setItemData(i, spec.best_for, BEST_FOR_ROLE)
+            terms = model_terms(spec).short()
+            tip = f"{spec.description}\n{terms}" if ready else f"Unavailable: {reason}"
             self.setItemData(i, tip, Qt.ItemDataRole.ToolTipRole)
             item = model.item(i)
             item.setEnabled(ready)
         self.blockSignals(False)
         if current:
             self.set_model(current)
+        self._update_tip()
 
     def current_model(self) -> str | None:
         data = self.currentData()
@@ -128,8 +160,10 @@ class FillController(QObject):
         self.runner.cancelled.connect(self._on_cancelled)
         self.progress = ProgressWidget()
         self.progress.cancel_button.clicked.connect(self.cancel)
-        self.device_label = QLabel("Device: -")
-        self.device_label.setToolTip("Where the last fill ran")
+        self.device_label = QLabel("Device: cpu")
+        self.device_label.setToolTip("Where fills run: the chosen model's device, then where the last fill ran")
+        self.runner.computed.connect(self._on_warmed)
+        self._warm_id: int | None = None
         self.job_id: int | None = None
         self._job_doc: Any = None
         self._job_model = ""
@@ -167,6 +201,8 @@ class FillController(QObject):
                                        threads=fill_threads() if spec.runs_network else None,
                                        guide_edges=guide_edges, guide_mode="replace",
                                        grain=self.window.settings.grain,
+                                       feather=self.window.settings.feather_px != 0,
+                                       feather_px=None if self.window.settings.feather_px <= 0 else self.window.settings.feather_px,
                                        sample_area=area, sample_mode=area_mode)
         job_id = next_job_id()
         # Planning (finding holes, copying crops) takes 50-200 ms on a large photo, so it runs in
@@ -195,20 +231,49 @@ class FillController(QObject):
         self.window.show_status(f"Filling with {model}…")
         return job_id
 
+    def ask_feather(self) -> None:
+        """Fill > Seam Feather: -1 = chosen from each fill's scale (the default), 0 = off, else pixels."""
+        from PySide6.QtWidgets import QInputDialog
+
+        px, ok = QInputDialog.getInt(self.window, "Seam Feather",
+                                     "Fade each fill into its surroundings over (pixels; -1 = automatic, 0 = off):",
+                                     self.window.settings.feather_px, -1, 64)
+        if ok:
+            self.window.settings.feather_px = px
+            said = "automatic" if px < 0 else "off" if px == 0 else f"{px} px"
+            self.window.show_status(f"Seam feather: {said} (from the next fill)")
+
     def warm_up(self, model: str | None) -> None:
         """Import torch in the worker as soon as a learned model is chosen, not at the first fill.
 
         Importing torch holds the GIL for about a second; done when the model is picked, the
         hiccup comes with the user's click instead of in the middle of a fill's progress.
         """
-        if not model or "torch" in sys.modules:
-            return
         try:
-            neural = registry.get_spec(model).runs_network
+            neural = registry.get_spec(model).runs_network if model else False
         except RestorerError:
             return
-        if neural:
-            self.runner.submit_call(lambda cancel: importlib.import_module("torch"))
+        if not neural:
+            self.device_label.setText("Device: cpu")
+            return
+        if not self.running:
+            self.device_label.setText(f"Device: {self.window.settings.device} (checking…)")
+        preference = self.window.settings.device
+
+        def warm(cancel: object) -> str:
+            importlib.import_module("torch")
+            from restorer.models.device import resolve_device
+
+            try:
+                return resolve_device(preference)  # where the fill will run, shown before the first fill
+            except RestorerError:
+                return f"{preference} is not available here"
+
+        self._warm_id = self.runner.submit_call(warm)
+
+    def _on_warmed(self, job_id: int, device: object) -> None:
+        if job_id == self._warm_id and not self.running:
+            self.device_label.setText(f"Device: {device}")
 
     def cancel(self) -> None:
         if self.job_id is None:
@@ -226,10 +291,11 @@ class FillController(QObject):
         if result is not None:
             self._on_finished(result)
 
-    def shutdown(self) -> bool:
+    def shutdown(self, timeout_ms: int = 30000) -> bool:
+        """Cancel and stop the worker; True when its thread has finished within ``timeout_ms``."""
         self.job_id = None
         self._held = None
-        return self.runner.shutdown()
+        return self.runner.shutdown(timeout_ms)
 
     # --- outcomes (GUI thread) -------------------------------------------------------------------
     def _end(self) -> None:

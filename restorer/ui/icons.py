@@ -131,6 +131,32 @@ def _compare(p: QPainter) -> None:
     p.drawLine(QPointF(32, 4), QPointF(32, 60))
 
 
+def _dashed(width: float = 4) -> QPen:
+    pen = _pen(width)
+    pen.setStyle(Qt.PenStyle.DashLine)
+    return pen
+
+
+def _rect_select(p: QPainter) -> None:
+    p.setPen(_dashed())
+    p.setBrush(Qt.BrushStyle.NoBrush)
+    p.drawRect(QRectF(10, 14, 44, 36))
+
+
+def _lasso(p: QPainter) -> None:
+    p.setPen(_dashed())
+    p.setBrush(Qt.BrushStyle.NoBrush)
+    p.drawPolygon(QPolygonF([QPointF(12, 20), QPointF(34, 8), QPointF(56, 22), QPointF(46, 50), QPointF(18, 44)]))
+
+
+def _wand(p: QPainter) -> None:
+    p.setPen(_pen(7))
+    p.drawLine(QPointF(12, 54), QPointF(40, 26))
+    p.setPen(_pen(4, ACCENT))
+    for dx, dy in ((0, -12), (12, 0), (8, -8), (-8, -8), (8, 8)):
+        p.drawLine(QPointF(46, 20), QPointF(46 + dx * 0.7, 20 + dy * 0.7))
+
+
 def _app(p: QPainter) -> None:
     # A photo with a scratch half-healed: the app's purpose at a glance.
     p.setPen(_pen(3))
@@ -161,6 +187,9 @@ _PAINTERS: dict[str, Callable[[QPainter], None]] = {
     "edges": _edges,
     "fit": _fit,
     "compare": _compare,
+    "rect_select": _rect_select,
+    "lasso": _lasso,
+    "wand": _wand,
     "app": _app,
 }
 

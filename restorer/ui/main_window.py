@@ -8,23 +8,42 @@ from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QColor, QDragEnterEvent, QDropEvent, QKeyEvent
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QProgressBar, QStackedWidget
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QVBoxLayout,
+)
 
 from restorer.errors import PhotoBusy
 from restorer.models import registry
-from restorer.ui.actions import GROW_PX, build_actions, build_device_menu, build_menus, build_toolbar
-from restorer.ui.comparing import HOLD_KEY, CompareController
+from restorer.ui import clipboard
+from restorer.ui.actions import (
+    build_actions,
+    build_device_menu,
+    build_menus,
+    build_status_bar,
+    build_toolbar,
+)
 from restorer.ui.canvas import CanvasView
+from restorer.ui.comparing import HOLD_KEY, CompareController
 from restorer.ui.convert import MaskPyramid, RgbPyramid
 from restorer.ui.detect import DetectController
-from restorer.ui.sampling import SamplingController
 from restorer.ui.edges import EdgesController
-from restorer.ui.fill import FillController, ModelPicker
-from restorer.ui.icons import app_icon
-from restorer.ui.settings import Settings
 from restorer.ui.file_commands import FileCommands
+from restorer.ui.fill import FillController, ModelPicker
+from restorer.ui.help import HelpPages
+from restorer.ui.icons import app_icon
+from restorer.ui.mask_files import MaskFiles
+from restorer.ui.navigator import add_navigator
+from restorer.ui.sampling import SamplingController
+from restorer.ui.selection import SelectionController
+from restorer.ui.settings import Settings
+from restorer.ui.welcome import WelcomePanel
 
 MASK_COLOR = QColor(255, 40, 40)
+QUIT_WAIT_MS = 300  # how long closing waits for the fill thread before leaving it to the process's end
 
 
 class MainWindow(QMainWindow):
@@ -45,6 +64,9 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
 
         self.canvas = CanvasView()
+        # Over the empty canvas until a photo is open: how to start, and the recent photos.
+        self.welcome = WelcomePanel()
+        QVBoxLayout(self.canvas).addWidget(self.welcome, alignment=Qt.AlignmentFlag.AlignCenter)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.canvas)
         self.setCentralWidget(self.stack)
@@ -56,9 +78,12 @@ class MainWindow(QMainWindow):
         self.detect = DetectController(self)
         self.sampling = SamplingController(self)
         self.files = FileCommands(self)
+        self.mask_files = MaskFiles(self, self.files)
+        self.selection = SelectionController(self)
 
         self.actions = build_actions(self)
         self.recent_menu = build_menus(self, self.actions)
+        self.help = HelpPages(self, self.menuBar(), self.actions.all())
         build_device_menu(self)
         build_toolbar(self, self.actions)
         self.detect.build_ui()
@@ -66,7 +91,8 @@ class MainWindow(QMainWindow):
 
         self.projects = ProjectCommands(self)
         self._build_history_dock()
-        self._build_status_bar()
+        self.navigator = add_navigator(self)
+        build_status_bar(self)
         self._connect()
         self._restore_settings()
         self._update_actions()
@@ -83,29 +109,17 @@ class MainWindow(QMainWindow):
         self.history_dock = dock
         self.view_menu.addAction(dock.toggleViewAction())
 
-    def _build_status_bar(self) -> None:
-        status = self.statusBar()
-        self.file_bar = QProgressBar()  # busy while a photo or mask file is read or written
-        self.file_bar.setRange(0, 0)
-        self.file_bar.setMaximumWidth(160)
-        self.file_bar.hide()
-        self.cursor_label = QLabel("")
-        self.zoom_label = QLabel("")
-        status.addPermanentWidget(self.file_bar)
-        status.addPermanentWidget(self.fills.progress)
-        status.addPermanentWidget(self.cursor_label)
-        status.addPermanentWidget(self.zoom_label)
-        status.addPermanentWidget(self.fills.device_label)
-
     def _connect(self) -> None:
         c = self.canvas
         c.brushSizeChanged.connect(self._brush_size_changed)
         self.brush_slider.valueChanged.connect(c.set_brush_size)
         self.brush_spin.valueChanged.connect(c.set_brush_size)
-        c.toolChanged.connect(lambda tool: (self.actions.brush if tool == "brush" else self.actions.eraser).setChecked(True))
+        a = self.actions
+        tool_actions = {"brush": a.brush, "eraser": a.eraser, "rectangle": a.rect_select, "lasso": a.lasso, "wand": a.wand}
+        c.toolChanged.connect(lambda tool: tool_actions[tool].setChecked(True))
         c.zoomChanged.connect(lambda s: self.zoom_label.setText(f"{s * 100:.0f} %"))
         c.cursorMoved.connect(lambda p: self.cursor_label.setText("" if p is None else f"{p[0]}, {p[1]}"))
-        c.strokeFinished.connect(self._stroke_finished)
+        c.strokeFinished.connect(self.stroke_finished)
         self.opacity_slider.valueChanged.connect(self._opacity_changed)
         self.auto_check.toggled.connect(self.actions.auto_fill.setChecked)
         self.actions.auto_fill.toggled.connect(self.auto_check.setChecked)
@@ -116,6 +130,12 @@ class MainWindow(QMainWindow):
         self.files.saveStarted.connect(self._update_actions)
         self.files.saveEnded.connect(self._update_actions)
         self.files.saveEnded.connect(self.fills.resume)  # a fill that finished during the save
+        self.files.recentChanged.connect(self.welcome.set_recent)
+        self.files.loadingChanged.connect(self._update_actions)
+        self.edges.enabledChanged.connect(lambda _on: self._update_actions())
+        self.sampling.enabledChanged.connect(lambda _on: self._update_actions())
+        self.welcome.openRequested.connect(self.open_path)
+        self.welcome.openDialogRequested.connect(self.open_dialog)
 
     def _restore_settings(self) -> None:
         s = self.settings
@@ -154,16 +174,21 @@ class MainWindow(QMainWindow):
         has = doc is not None
         for action in (a.import_mask, a.export_mask, a.clear_mask, a.invert_mask,
                        a.grow_mask, a.shrink_mask, a.edges, a.fit, a.actual, a.zoom_in, a.zoom_out,
-                       a.compare_split, a.compare_difference, a.compare_step):
+                       a.compare_split, a.compare_difference, a.compare_step, a.back_to_canvas):
             action.setEnabled(has)
+        # Esc also cancels the first photo's loading, when nothing is open yet.
+        a.cancel.setEnabled(has or self.files.loading)
         for action in (a.save, a.save_as, a.fill):  # one write at a time, and it holds the photo still
             action.setEnabled(has and not self.files.saving)
-        a.undo.setEnabled(has and doc.can_undo)
-        a.redo.setEnabled(has and doc.can_redo)
-        a.redo_alt.setEnabled(has and doc.can_redo)
+        layered = self.edges.enabled or self.sampling.enabled  # their own strokes undo first
+        a.undo.setEnabled(has and (doc.can_undo or layered))
+        a.redo.setEnabled(has and (doc.can_redo or layered))
+        a.redo_alt.setEnabled(has and (doc.can_redo or layered))
         if has:
-            name = doc.photo.path.name if doc.photo.path else "untitled"
-            self.setWindowTitle(f"{name}[*] — Restorer")
+            path = doc.photo.path or doc.saved_path  # a pasted photo is named by its first save
+            name = path.name if path else "untitled"
+            partly = " (partly read: the file is truncated)" if doc.photo.meta.extra.get("truncated") else ""
+            self.setWindowTitle(f"{name}[*]{partly} — Restorer")
             self.setWindowModified(doc.dirty)
         else:
             self.setWindowTitle("Restorer")
@@ -189,9 +214,6 @@ class MainWindow(QMainWindow):
         elif self.edges.enabled:
             self.edges.predict()
 
-    def set_auto_fill(self, on: bool) -> None:
-        self.settings.auto_fill = on
-
     def set_mask_visible(self, on: bool) -> None:
         self.canvas.set_overlay_visible("mask", on)
 
@@ -200,7 +222,8 @@ class MainWindow(QMainWindow):
         c.zoom_at(1.25**direction, c.rect().center().toPointF())
 
     # --- the document ------------------------------------------------------------------------------
-    def install(self, path: Path, doc: Any, display: RgbPyramid, mask_pyramid: MaskPyramid) -> None:
+    def install(self, path: Path | None, doc: Any, display: RgbPyramid, mask_pyramid: MaskPyramid) -> None:
+        """Make ``doc`` the open document; ``path`` None for one without a file (pasted)."""
         old = self.document
         if old is not None:
             old.remove_listener(self._on_doc_event)
@@ -216,20 +239,24 @@ class MainWindow(QMainWindow):
         self.files.forget_save_path()
         doc.add_listener(self._on_doc_event)
         self.canvas.set_display(display)
+        self.welcome.hide()
         self.zoom_label.setText(f"{self.canvas.scale * 100:.0f} %")
         self.canvas.set_overlay("mask", mask_pyramid, MASK_COLOR, self.opacity_slider.value() / 100)
         self.canvas.set_overlay_visible("mask", self.actions.show_mask.isChecked())
         self.canvas.target = doc
         self.history_panel.set_document(doc)
         self.show_canvas()
-        self.settings.last_folder = str(path.parent)
-        self.settings.add_recent(path)
-        self.files.rebuild_recent()
+        if path is not None:
+            self.settings.last_folder = str(path.parent)
+            self.settings.add_recent(path)
+            self.files.rebuild_recent()
         self._update_actions()
         self.canvas.setFocus()
         h, w = doc.shape
-        self.show_status(f"Opened {path.name}: {w} x {h}, {doc.pixels.shape[2]} channel(s), {doc.pixels.dtype.itemsize * 8}-bit")
-        self.photoOpened.emit(str(path))
+        name = path.name if path is not None else "an untitled photo"
+        shown = f"; shown from {display.transform.source} to the screen's colours" if display.transform else ""
+        self.show_status(f"Opened {name}: {w} x {h}, {doc.pixels.shape[2]} channel(s), {doc.pixels.dtype.itemsize * 8}-bit{shown}")
+        self.photoOpened.emit(str(path) if path is not None else "")
 
     def _on_doc_event(self, event: Any) -> None:
         box = None if event.box is None else tuple(event.box)
@@ -241,7 +268,8 @@ class MainWindow(QMainWindow):
         if event.kind in ("history", "saved") or not self.canvas.stroking:
             self._update_actions()
 
-    def _stroke_finished(self) -> None:
+    def stroke_finished(self) -> None:
+        """A stroke or a selection became a mask edit: fill it now when Auto is on."""
         self._update_actions()
         if self.actions.auto_fill.isChecked() and self.canvas.target is self.document and self.document.mask.any():
             self.fill()
@@ -260,33 +288,27 @@ class MainWindow(QMainWindow):
     def save_as(self) -> bool:
         return self.files.save_as()
 
-    def import_mask(self) -> None:
-        self.files.import_mask()
+    def paste(self) -> bool:
+        """Ctrl+V: the clipboard's image becomes a new untitled photo."""
+        from PySide6.QtWidgets import QApplication
 
-    def export_mask(self) -> None:
-        self.files.export_mask()
+        return self.files.open_image(clipboard.image_from_mime(QApplication.clipboard().mimeData()))
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if any(url.isLocalFile() for url in event.mimeData().urls()):
+        if clipboard.wants_drop(event.mimeData()):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
-        if paths:
+        opener = clipboard.drop_opener(event.mimeData(), self.open_path, self.files.open_image)
+        if opener is not None:
             event.acceptProposedAction()
             # Open after the drop returns, so the drag source is not kept waiting on a dialog.
-            QTimer.singleShot(0, self, lambda: self.open_path(paths[0]))
-
-    # --- masks -----------------------------------------------------------------------------------
-    def mask_command(self, name: str) -> None:
-        doc = self.document
-        if doc is None:
-            return
-        {"clear": doc.clear_mask, "invert": doc.invert_mask,
-         "grow": lambda: doc.grow_mask(GROW_PX), "shrink": lambda: doc.shrink_mask(GROW_PX)}[name]()
+            QTimer.singleShot(0, self, opener)
 
     # --- fill, undo, cancel ------------------------------------------------------------------------
     def fill(self) -> None:
+        if self.canvas.finish_polygon():  # Enter closes a polygon lasso in progress first
+            return
         if self.document is None or self.canvas.stroking:
             return
         model = self.model_picker.current_model()
@@ -307,19 +329,13 @@ class MainWindow(QMainWindow):
         elif self.stack.currentWidget() is not self.canvas:
             self.show_canvas()
 
-    def set_grain(self, on: bool) -> None:
-        self.settings.grain = bool(on)
-
-    def set_sidecar(self, on: bool) -> None:
-        self.settings.write_sidecar = bool(on)
-
     def undo(self) -> None:
-        if self.sampling.undo():  # in Sampling Area mode, undo acts on the area's strokes
+        if self.sampling.undo() or self.edges.undo():  # in those modes, undo acts on their strokes first
             return
         self._move_in_history(lambda doc: doc.undo())
 
     def redo(self) -> None:
-        if self.sampling.redo():
+        if self.sampling.redo() or self.edges.redo():
             return
         self._move_in_history(lambda doc: doc.redo())
 
@@ -362,13 +378,20 @@ class MainWindow(QMainWindow):
         self.canvas.abort_stroke()
         self.settings.save_window_layout(self.saveGeometry(), self.saveState())
         self.settings.sync()
-        self.shutdown()
+        # Quitting must not wait for a model load or a long network call (seconds; neither can be
+        # interrupted): after a short wait the fill thread is left to the process's end (see
+        # app.main). A write in flight is always waited for, so the file is whole or untouched.
+        self.shutdown(fill_wait_ms=QUIT_WAIT_MS)
         event.accept()
 
-    def shutdown(self) -> None:
-        """Stop the background threads (cancel, quit, wait): nothing runs after the window is gone."""
-        self.fills.shutdown()
+    def shutdown(self, fill_wait_ms: int = 30000) -> None:
+        """Stop the background threads (cancel, quit, wait): nothing runs after the window is gone,
+        except a fill thread still busy after ``fill_wait_ms`` (``threads_running`` says so)."""
+        self.fills.shutdown(fill_wait_ms)
         self.files.shutdown()
         self.projects.shutdown()  # a clean quit: the recovery copy goes
+
+    def threads_running(self) -> bool:
+        return not (self.fills.runner.thread.isFinished() and self.files.io.thread.isFinished())
 
 

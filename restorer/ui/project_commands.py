@@ -138,16 +138,18 @@ class ProjectCommands(QObject):
         if doc is None:
             return False
         self.window.canvas.abort_stroke()
-        snap, revision = snapshot(doc), doc.revision
+        snap, revision, photo_revision = snapshot(doc), doc.revision, doc.photo_revision
         self._run(lambda: write_project(snap, path),
-                  done=lambda _value: self._saved(doc, path, revision, len(snap.steps)),
+                  done=lambda _value: self._saved(doc, path, (revision, photo_revision), len(snap.steps)),
                   failed=self._save_failed)
         self.window.show_status(f"Saving project {path.name}…", 0)
         return True
 
-    def _saved(self, doc: Any, path: Path, revision: int, steps: int) -> None:
+    def _saved(self, doc: Any, path: Path, revisions: tuple[int, int], steps: int) -> None:
         self._project_of = (doc, path)
-        doc.mark_saved(path, revision=revision)  # the work is kept: closing need not ask again
+        # The work is kept: closing need not ask again. The photo was not locked during the write,
+        # so a fill that landed meanwhile still counts as an unsaved photo change.
+        doc.mark_saved(path, revision=revisions[0], photo_revision=revisions[1])
         self.window.settings.add_recent(path)
         self.window.files.rebuild_recent()
         self.window.show_status(f"Saved project {path.name}: {steps} steps, {path.stat().st_size / 1e6:.1f} MB")

@@ -140,7 +140,9 @@ class RecoveryKeeper(QObject):
         from restorer.core.project import snapshot
 
         doc = self._doc
-        if doc is None:
+        if doc is None or doc.stroke_active:
+            # Never end the user's drag (snapshot commits it, and the canvas would paint into a
+            # closed stroke): its commit sends a history event, which writes then.
             self._busy = False
             return
         if self.path is None:

@@ -13,8 +13,8 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QColor
 
-from restorer.core import mask as masks
 from restorer.core.box import BBox
+from restorer.ui.paint_layer import PaintLayer
 
 if TYPE_CHECKING:
     from restorer.ui.main_window import MainWindow
@@ -24,64 +24,12 @@ DENY_COLOR = QColor(250, 170, 30)
 OPACITY = 0.4
 
 
-class SamplingLayer:
-    """A bool H x W paint target (same calls as the Document's mask) with its own undo and redo."""
+class SamplingLayer(PaintLayer):
+    """The sampling area: a paint layer with its own undo and redo."""
 
-    def __init__(self, shape: tuple[int, int], on_change) -> None:
-        self.area = np.zeros(shape, dtype=np.bool_)
-        self._on_change = on_change
-        self._erase = False
-        self._before: np.ndarray | None = None
-        self._box: BBox | None = None
-        self._undo: list[tuple[BBox, np.ndarray]] = []  # (box, the pixels before the stroke)
-        self._redo: list[tuple[BBox, np.ndarray]] = []
-
-    def begin_stroke(self, erase: bool = False) -> None:
-        self._erase = erase
-        self._before = self.area.copy()
-        self._box = None
-
-    def paint(self, p0: tuple[float, float], p1: tuple[float, float], radius: float) -> BBox | None:
-        box = masks.segment(self.area, p0, p1, radius, value=not self._erase)
-        if box is not None:
-            self._box = box if self._box is None else self._box.union(box)
-            self._on_change(box)
-        return box
-
-    def commit_stroke(self, label: str | None = None) -> BBox | None:
-        if self._before is not None and self._box is not None:
-            self._undo.append((self._box, self._before[self._box.slices].copy()))
-            self._redo.clear()
-        self._before = None
-        return self._box
-
-    def abort_stroke(self) -> None:
-        if self._before is not None and self._box is not None:
-            self.area[self._box.slices] = self._before[self._box.slices]
-            self._on_change(self._box)
-        self._before = None
-
-    def _swap(self, source: list, dest: list) -> bool:
-        if not source:
-            return False
-        box, pixels = source.pop()
-        dest.append((box, self.area[box.slices].copy()))
-        self.area[box.slices] = pixels
-        self._on_change(box)
-        return True
-
-    def undo(self) -> bool:
-        return self._swap(self._undo, self._redo)
-
-    def redo(self) -> bool:
-        return self._swap(self._redo, self._undo)
-
-    def clear(self) -> None:
-        if self.area.any():
-            self._undo.append((BBox(0, 0, *self.area.shape), self.area.copy()))
-            self._redo.clear()
-            self.area[:] = False
-            self._on_change(None)
+    @property
+    def area(self) -> np.ndarray:
+        return self.pixels
 
 
 class SamplingController(QObject):

@@ -72,6 +72,9 @@ class Settings:
     last_folder = _Pref("files/lastFolder", lambda v: str(v or ""), str)
     # Provenance: NAME.restorer.json beside each saved photo and an XMP history entry in it (issue 17).
     write_sidecar = _Pref("files/sidecar", lambda v: _bool(v, True), bool)
+    wand_tolerance = _Pref("mask/wandTolerance", lambda v: min(255, max(0, _int(v, 32))), int)
+    grow_px = _Pref("mask/growPx", lambda v: min(500, max(1, _int(v, 3))), int)  # Grow/Shrink Mask's last amount
+    feather_px = _Pref("fill/featherPx", lambda v: min(64, max(-1, _int(v, -1))), int)  # -1 automatic, 0 off
 
     def __init__(self, store: QSettings | None = None) -> None:
         self.store = store if store is not None else open_settings()

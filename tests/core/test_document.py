@@ -476,3 +476,29 @@ def test_read_only_pixels_are_copied_not_written():
         Document(make_photo(np.zeros((10, 10), np.uint8)))
     with pytest.raises(ValueError):
         Document(make_photo(np.zeros((10, 10, 3), np.float32)))
+
+
+def test_photo_dirty_counts_photo_changes_only(tmp_path):
+    doc = Document(Photo(np.zeros((20, 30, 3), np.uint8)))
+    doc.begin_stroke()
+    doc.paint((5, 5), (10, 5), 2)
+    doc.commit_stroke()
+    assert doc.dirty and not doc.photo_dirty
+    doc.apply_fill([(BBox(0, 0, 4, 4), np.full((4, 4, 3), 9, np.uint8))], "Fill")
+    assert doc.photo_dirty
+    doc.mark_saved(tmp_path / "out.png")
+    assert not doc.dirty and not doc.photo_dirty
+    doc.undo()  # the fill's undo changes the photo again
+    assert doc.photo_dirty
+    doc.redo()
+    doc.mark_saved(tmp_path / "out.png")
+    doc.invert_mask()
+    assert doc.dirty and not doc.photo_dirty
+
+
+def test_a_save_that_did_not_lock_the_photo_passes_the_photo_revision_it_wrote(tmp_path):
+    doc = Document(Photo(np.zeros((20, 30, 3), np.uint8)))
+    revision, photo_revision = doc.revision, doc.photo_revision  # a project snapshot starts here
+    doc.apply_fill([(BBox(0, 0, 4, 4), np.full((4, 4, 3), 9, np.uint8))], "Fill")  # lands during the write
+    doc.mark_saved(tmp_path / "p.restorer", revision=revision, photo_revision=photo_revision)
+    assert doc.dirty and doc.photo_dirty  # the fill is not in the file

@@ -322,3 +322,34 @@ def test_small_crops_share_an_atlas_when_the_size_multiple_is_coarse() -> None:
     assert all(h % 128 == 0 and w % 128 == 0 for _, _, h, w in log.shapes)
     assert np.array_equal(out[~mask], pixels[~mask])
     assert np.all(out[mask] == round(FILL * 255))  # every speck got its own fill back from its cell
+
+
+def test_loading_is_said_only_when_the_model_is_not_loaded_yet() -> None:
+    pixels = _photo((80, 100, 3), np.uint8)
+    mask = _specks((80, 100), 2, radius=3)
+
+    def first_message() -> str:
+        seen: list[engine.Progress] = []
+        engine.inpaint(pixels, mask, "telea", EngineOptions(), on_progress=seen.append)
+        return seen[0].message
+
+    engine.clear_cache()
+    assert first_message() == "Loading telea"
+    assert first_message() == "Filling"  # the cached model: nothing is loaded
+    engine.clear_cache()
+    assert first_message() == "Loading telea"
+
+
+def test_feather_px_sets_how_far_the_rim_fades() -> None:
+    pixels = np.full((200, 200, 3), 200, np.uint8)
+    mask = np.zeros((200, 200), bool)
+    mask[60:140, 60:140] = True
+    fill = round(FILL * 255)
+    with fake_model() as (name, _):
+        narrow, _ = engine.inpaint(pixels, mask, name, EngineOptions(feather_px=4))
+        wide, _ = engine.inpaint(pixels, mask, name, EngineOptions(feather_px=30))
+        off, _ = engine.inpaint(pixels, mask, name, EngineOptions(feather_px=0))
+    assert np.array_equal(narrow[~mask], pixels[~mask]) and np.array_equal(wide[~mask], pixels[~mask])
+    assert narrow[75, 100, 0] == fill  # 15 px in: past a 4 px fade
+    assert abs(int(wide[75, 100, 0]) - fill) > 10  # still fading at 30 px
+    assert off[60, 100, 0] == fill  # 0 px: no fade at all

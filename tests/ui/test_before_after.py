@@ -22,8 +22,11 @@ def test_split_and_difference_views_of_the_document(qtbot, window, photo_png, ui
     view = window.comparing.view
     assert window.stack.currentWidget() is view and view.has_pair()
     assert view.mode() == "split"
+    assert "drag the divider" in window.statusBar().currentMessage()
     window.actions.compare_difference.trigger()
     assert view.mode() == "difference"
+    status = window.statusBar().currentMessage()
+    assert "divider" not in status and "black = unchanged" in status  # there is no divider here
     qtbot.keyClick(view, Qt.Key.Key_Escape)
     assert window.stack.currentWidget() is window.canvas
 

@@ -87,12 +87,16 @@ def test_middle_button_and_space_drag_pan_without_painting(qtbot, window, photo_
     assert not doc.mask.any(), "panning never paints"
 
 
-def test_mask_commands_and_show_hide(qtbot, window, photo_png, ui):
+def test_mask_commands_and_show_hide(qtbot, window, photo_png, ui, monkeypatch):
     doc = ui.open_photo(qtbot, window, photo_png)
     canvas = window.canvas
     canvas.set_brush_size(8)
     ui.drag(qtbot, canvas, [(50, 50), (70, 50)])
     area = doc.mask.sum()
+    from PySide6.QtWidgets import QInputDialog
+
+    asked = []
+    monkeypatch.setattr(QInputDialog, "getInt", staticmethod(lambda *a, **k: (asked.append(a[3]), (3, True))[1]))
     window.actions.grow_mask.trigger()
     assert doc.mask.sum() > area
     window.actions.shrink_mask.trigger()
@@ -102,9 +106,10 @@ def test_mask_commands_and_show_hide(qtbot, window, photo_png, ui):
     assert doc.mask[0, 0] and not doc.mask[50, 60]
     window.actions.clear_mask.trigger()
     assert not doc.mask.any()
-    qtbot.keyClick(canvas, Qt.Key.Key_M)
+    assert asked == [3, 3, 3]  # each asks, starting from the last amount
+    qtbot.keyClick(canvas, Qt.Key.Key_H, Qt.KeyboardModifier.ControlModifier)
     assert not canvas.overlays["mask"].visible
-    qtbot.keyClick(canvas, Qt.Key.Key_M)
+    qtbot.keyClick(canvas, Qt.Key.Key_H, Qt.KeyboardModifier.ControlModifier)
     assert canvas.overlays["mask"].visible
 
 
@@ -118,3 +123,47 @@ def test_escape_aborts_a_stroke_in_progress(qtbot, window, photo_png, ui):
     qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=ui.pixel_point(canvas, 80, 40))
     assert not doc.mask.any()
     assert len(doc.history.steps) == 0
+
+
+def test_zoom_keys_photoshop_and_gimp_style(qtbot, window, photo_png, ui):
+    ui.open_photo(qtbot, window, photo_png)
+    canvas = window.canvas
+    ctrl, none = Qt.KeyboardModifier.ControlModifier, Qt.KeyboardModifier.NoModifier
+    for key, mods, factor in ((Qt.Key.Key_Equal, ctrl, 1.25), (Qt.Key.Key_Minus, ctrl, 0.8),
+                              (Qt.Key.Key_Plus, none, 1.25), (Qt.Key.Key_Equal, none, 1.25), (Qt.Key.Key_Minus, none, 0.8)):
+        before = canvas.scale
+        qtbot.keyClick(canvas, key, mods)
+        assert abs(canvas.scale / before - factor) < 1e-9, (key, mods)
+    qtbot.keyClick(canvas, Qt.Key.Key_1)  # GIMP: 1 is 100 %
+    assert canvas.scale == 1.0
+
+
+def test_shift_wheel_scrolls_sideways_instead_of_zooming(qtbot, window, photo_png, ui):
+    from PySide6.QtGui import QWheelEvent
+
+    ui.open_photo(qtbot, window, photo_png)
+    canvas = window.canvas
+    canvas.zoom_at(4.0, QPointF(100, 100))
+    scale, tx, ty = canvas.scale, canvas.tx, canvas.ty
+
+    def wheel(mods, dy):
+        event = QWheelEvent(QPointF(100, 100), canvas.mapToGlobal(QPointF(100, 100)), QPoint(0, 0), QPoint(0, dy),
+                            Qt.MouseButton.NoButton, mods, Qt.ScrollPhase.NoScrollPhase, False)
+        canvas.wheelEvent(event)
+
+    wheel(Qt.KeyboardModifier.ShiftModifier, -120)
+    assert canvas.scale == scale and canvas.ty == ty and canvas.tx < tx  # a notch down moves the view right
+    wheel(Qt.KeyboardModifier.NoModifier, 120)
+    assert canvas.scale > scale  # the plain wheel still zooms
+
+
+def test_bare_zoom_keys_do_not_steal_typing_in_the_tool_bar(qtbot, window, photo_png, ui):
+    ui.open_photo(qtbot, window, photo_png)
+    canvas = window.canvas
+    scale = canvas.scale
+    spin = window.selection.tolerance
+    spin.setFocus()
+    spin.selectAll()
+    qtbot.keyClicks(spin, "1")
+    qtbot.keyClick(spin, Qt.Key.Key_Return)
+    assert spin.value() == 1 and canvas.scale == scale  # "1" typed a digit, it did not zoom to 100 %

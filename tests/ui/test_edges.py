@@ -109,3 +109,27 @@ def test_predicted_guides_stay_inside_the_hole(qtbot, window, photo_png, ui, edg
     assert not (guide.edges & ~hole).any(), "editable guides start inside the hole only"
     assert not (guide.context & hole).any(), "context edges are the photo's own, outside the hole"
     assert window.canvas.overlays["edges-context"].visible
+
+
+def test_guide_lines_undo_and_redo_one_stroke_at_a_time(qtbot, window, photo_png, ui, edge_weights):
+    doc, hole = _enter_edges_mode(qtbot, window, ui, photo_png)
+    guide = window.edges.guide
+    predicted = guide.edges.copy()
+    steps = len(doc.history)
+    ui.drag(qtbot, window.canvas, [(60, 52), (100, 68)])
+    first = guide.edges.copy()
+    ui.drag(qtbot, window.canvas, [(60, 68), (100, 52)])
+    assert not np.array_equal(guide.edges, first)
+    ctrl = Qt.KeyboardModifier.ControlModifier
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Z, ctrl)
+    assert np.array_equal(guide.edges, first), "Ctrl+Z takes back the last guide line"
+    assert np.array_equal(doc.mask, hole) and len(doc.history) == steps and doc.history.index == steps
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Z, ctrl)
+    assert np.array_equal(guide.edges, predicted)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Z, ctrl | Qt.KeyboardModifier.ShiftModifier)
+    assert np.array_equal(guide.edges, first)
+    # with no guide strokes left to undo, Ctrl+Z goes back to the document's history
+    window.edges.guide.forget_history()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Z, ctrl)
+    assert doc.history.index == steps - 1
+    assert window.canvas.target is guide and guide.brush_radius == 1.0  # the cursor shows what is drawn

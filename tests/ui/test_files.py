@@ -138,9 +138,16 @@ def test_save_as_chooses_the_format(qtbot, window, photo_tiff16, ui, dialogs, mo
     assert dialogs.titles("question") == ["Save as 8-bit?"]
 
 
+def _fill(qtbot, window):
+    assert window.model_picker.set_model("telea")
+    with qtbot.waitSignal(window.fills.fillApplied, timeout=20000):
+        window.actions.fill.trigger()
+
+
 def test_closing_with_unsaved_work_asks_first(qtbot, window, photo_png, ui, dialogs):
     ui.open_photo(qtbot, window, photo_png)
     _stroke(qtbot, window, ui)
+    _fill(qtbot, window)
     dialogs.answer(Btn.Cancel)
     assert not window.close()
     assert window.isVisible() and dialogs.titles("question") == ["Unsaved changes"]
@@ -201,3 +208,21 @@ def test_smoke_test_flag_checks_the_app_end_to_end(photo_png, tmp_path):
     missing = subprocess.run([sys.executable, "-m", "restorer.ui.app", "--smoke-test", str(tmp_path / "nope.png")],
                              capture_output=True, text=True, timeout=180, env=env)
     assert missing.returncode == 1 and "FAILED" in missing.stderr
+
+
+def test_a_mask_only_change_is_not_called_an_unsaved_photo(qtbot, window, photo_png, ui, dialogs):
+    doc = ui.open_photo(qtbot, window, photo_png)
+    _stroke(qtbot, window, ui)
+    _fill(qtbot, window)
+    with qtbot.waitSignal(window.photoSaved, timeout=20000):
+        window.actions.save.trigger()
+    assert not doc.dirty and not doc.photo_dirty
+    _stroke(qtbot, window, ui)  # the mask changes after the save; the photo does not
+    assert doc.dirty and not doc.photo_dirty
+    dialogs.answer(Btn.Cancel)
+    assert not window.close()
+    _, title, text = dialogs.calls[-1]
+    assert title == "Unsaved mask" and "only the mask changed since the last save" in text
+    dialogs.answer(Btn.Discard)
+    assert window.close()
+    assert dialogs.titles("question") == ["Unsaved mask", "Unsaved mask"]

@@ -110,7 +110,7 @@ def test_thumbnails_never_convert_the_whole_photo(monkeypatch, panel):
     stroke(doc, (1000, 700), (1010, 700), "Brush")
     seen: list[int] = []
     real = comparison_images.to_display_rgb8
-    monkeypatch.setattr(comparison_images, "to_display_rgb8", lambda a: seen.append(a.size) or real(a))
+    monkeypatch.setattr(comparison_images, "to_display_rgb8", lambda a, icc=None: seen.append(a.size) or real(a, icc))
     panel.set_document(doc)
     for r in range(panel.model().rowCount()):
         panel.model().data(panel.model().index(r), HistoryModel.ThumbnailRole)

@@ -36,3 +36,27 @@ def test_saving_says_what_the_format_could_not_carry(qtbot, window, tmp_path, ui
     assert target.is_file()
     message = window.statusBar().currentMessage()
     assert "Saved copy.jpg" in message and "XMP packet" in message and "saved without it" in message
+
+
+def test_a_truncated_jpeg_offers_its_readable_part(qtbot, window, dialogs, tmp_path):
+    import io
+
+    from PIL import Image
+    from PySide6.QtWidgets import QMessageBox
+
+    buf = io.BytesIO()
+    yy, xx = np.mgrid[0:120, 0:160]
+    Image.fromarray(np.stack([xx, yy, xx + yy], axis=2).astype(np.uint8)).save(buf, "JPEG")
+    path = tmp_path / "cut.jpg"
+    path.write_bytes(buf.getvalue()[: len(buf.getvalue()) * 2 // 3])  # past the headers, mid-scan
+    dialogs.answer(QMessageBox.StandardButton.Yes)
+    with qtbot.waitSignal(window.photoOpened, timeout=20000):
+        window.open_path(path)
+    assert dialogs.titles("question") == ["Open the readable part?"]
+    assert window.document.photo.meta.extra["truncated"] and "partly read" in window.windowTitle()
+    assert "partly read" in window.statusBar().currentMessage()
+    # "No" shows the error, as before
+    dialogs.answer(QMessageBox.StandardButton.No)
+    with qtbot.waitSignal(window.openFailed, timeout=20000):
+        window.files.open_path(path)
+    assert dialogs.titles("critical") == ["Cannot open photo"]

@@ -230,3 +230,18 @@ def test_a_damaged_project_is_one_error_and_the_photo_stays(qtbot, window, photo
     assert "cut.restorer" in failed.args[0] and "\n" not in failed.args[0]
     assert dialogs.titles("critical") == ["Cannot open project"]
     assert window.document is doc and window.isVisible()
+
+
+def test_a_recovery_write_never_ends_a_drag_in_progress(qtbot, window, photo_png, recovery_dir, ui):
+    doc = ui.open_photo(qtbot, window, photo_png)
+    canvas = window.canvas
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=ui.pixel_point(canvas, 20, 20))
+    qtbot.mouseMove(canvas, ui.pixel_point(canvas, 40, 20))
+    doc.invert_mask()  # what a fill landing mid-drag does: a history event while the drag is open
+    doc.begin_stroke()  # invert_mask committed the drag's first part; the canvas stroke goes on
+    qtbot.wait(50)  # the recovery write's timer runs now
+    assert doc.stroke_active, "the recovery write left the drag open"
+    qtbot.mouseMove(canvas, ui.pixel_point(canvas, 60, 20))  # painting goes on, no error
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=ui.pixel_point(canvas, 60, 20))
+    qtbot.waitUntil(lambda: window.projects.recovery.path is not None and window.projects.recovery.path.exists(),
+                    timeout=20000)

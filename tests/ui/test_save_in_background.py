@@ -155,6 +155,7 @@ def test_a_fill_that_finishes_during_a_save_is_applied_after_it(qtbot, window, p
 def test_save_them_first_closes_the_window_only_once_the_file_is_written(qtbot, window, photo_png, ui, dialogs, held_save, fails):
     doc = ui.open_photo(qtbot, window, photo_png)
     _stroke(qtbot, window, ui)
+    _fill_with_telea(qtbot, window)  # a photo change: a mask-only one asks another question
     out = photo_png.with_name("scan-restored.png")
     dialogs.answer(Btn.Save)
     assert not window.close()
@@ -196,6 +197,7 @@ def test_closing_during_a_save_waits_for_the_file_then_closes(qtbot, window, pho
 def test_opening_another_photo_saves_first_and_opens_after_the_write(qtbot, window, photo_png, photo_tiff16, ui, dialogs, held_save):
     doc = ui.open_photo(qtbot, window, photo_png)
     _stroke(qtbot, window, ui)
+    _fill_with_telea(qtbot, window)  # a photo change: a mask-only one asks another question
     dialogs.answer(Btn.Save)
     assert not window.open_path(photo_tiff16)
     qtbot.waitUntil(held_save.entered.is_set, timeout=10000)

@@ -92,3 +92,29 @@ def test_device_choice_is_remembered_and_used_by_the_next_fill(qtbot, window, ph
     with qtbot.waitSignal(window.fills.fillApplied, timeout=20000):
         window.actions.fill.trigger()
     assert seen["device"] == "cpu"
+
+
+@pytest.mark.parametrize(("answer", "feather", "feather_px"), [(-1, True, None), (0, False, None), (12, True, 12)])
+def test_seam_feather_is_asked_remembered_and_passed_to_the_fill(qtbot, window, photo_png, ui, monkeypatch,
+                                                                  answer, feather, feather_px):
+    from PySide6.QtWidgets import QInputDialog
+
+    from restorer.inference import engine
+
+    monkeypatch.setattr(QInputDialog, "getInt", staticmethod(lambda *a, **k: (answer, True)))
+    window.actions.feather.trigger()
+    assert window.settings.feather_px == answer
+    seen = {}
+    real_plan = engine.plan
+
+    def spy(pixels, mask, model, options=None, **kw):
+        seen["feather"] = (options.feather, options.feather_px)
+        return real_plan(pixels, mask, model, options, **kw)
+
+    monkeypatch.setattr(engine, "plan", spy)
+    ui.open_photo(qtbot, window, photo_png)
+    assert window.model_picker.set_model("telea")
+    ui.drag(qtbot, window.canvas, [(30, 30), (60, 40)])
+    with qtbot.waitSignal(window.fills.fillApplied, timeout=20000):
+        window.actions.fill.trigger()
+    assert seen["feather"] == (feather, feather_px)
