@@ -22,9 +22,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.append(str(ROOT))  # last: PYTHONPATH may point at another tree to compare against
 
-from restorer.inference import engine  # noqa: E402
-from restorer.inference.engine import EngineOptions  # noqa: E402
-from restorer.training.evaluate import make_pairs, score_models  # noqa: E402
+from restorer.inference import engine
+from restorer.inference.engine import EngineOptions
+from restorer.training.evaluate import make_pairs, score_models
 
 
 class EngineFill:
@@ -59,8 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     fill = EngineFill(args.model, EngineOptions(device="cpu", threads=args.threads))
     results = score_models(pairs, {f"engine {args.model}": fill}, batch=4)
     rows = results[f"engine {args.model}"]
-    lines = [f"Engine fill quality, {args.model}, {args.pairs} pairs per bucket at {args.size} px, seed {args.seed}, "
-             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", "",
+    lines = [(f"Engine fill quality, {args.model}, {args.pairs} pairs per bucket at {args.size} px, seed {args.seed}, "
+              f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"), "",
              "| bucket | PSNR | SSIM | L1 | detail | n |", "|---|---|---|---|---|---|"]
     for b in sorted(rows):
         r = rows[b]

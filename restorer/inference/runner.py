@@ -73,6 +73,7 @@ class _Session:
         self.synthesis = synthesis and fill
         self.settings = settings_from(self.spec.config) if synthesis else None
         self.edge_model = False
+        self.two_stage = False  # the model's head runs once per region (TorchInpainter.coarse/refine)
 
     def load(self) -> None:
         half = self.job.options.half and self.device == "cuda"
@@ -80,6 +81,7 @@ class _Session:
         if self.net is not None:
             self.model = get_model(self.net, self.device, half, folder)
             self.edge_model = getattr(self.model, "predict_edges", None) is not None
+            self.two_stage = bool(getattr(self.model, "two_stage", False)) and self.fill
         if self.synthesis:
             self.synth = get_model(self.job.model, "cpu", False, folder)
 
@@ -119,6 +121,8 @@ class _Session:
                     edges = np.maximum(edges, guide * hole)
         if not self.fill:
             return None, edges
+        if self.two_stage:
+            return np.asarray(self.model.coarse(img, msk), dtype=np.float32), edges
         out = self.model(img, msk, edges=edges) if edges is not None else self.model(img, msk)
         return np.asarray(out, dtype=np.float32), edges
 
@@ -234,7 +238,7 @@ def execute(job: Job, cancel: threading.Event | None, *, fill: bool) -> Generato
                                       None if edges is None else edges[k, 0, rows, cols])
             remaining[unit.region] -= 1
             if remaining[unit.region] == 0:
-                work = _finish(region, canvases.pop(unit.region), inputs.pop(unit.region)[0], fill, job, result,
+                work = _finish(region, canvases.pop(unit.region), inputs.pop(unit.region), fill, job, result,
                                session)
                 if work is not None:
                     guided.append((unit.region, work))
@@ -252,13 +256,18 @@ def execute(job: Job, cancel: threading.Event | None, *, fill: bool) -> Generato
     return result
 
 
-def _finish(region: Region, canvas: Canvas, work_img: np.ndarray, fill: bool, job: Job, result: Result,
-            session: _Session) -> np.ndarray | None:
+def _finish(region: Region, canvas: Canvas, inputs: tuple[np.ndarray, np.ndarray, np.ndarray | None], fill: bool,
+            job: Job, result: Result, session: _Session) -> np.ndarray | None:
     """Turn a region's blended work-resolution output into its full-resolution patch and edge map.
 
     With a synthesis stage the work-resolution fill is returned instead, to guide it.
     """
+    work_img, work_mask = inputs[0], inputs[1]
     out, edges = canvas.result(work_img)
+    if session.two_stage and out is not None and work_mask.any():
+        # The head sees the blended first stage: one pass per region, on strips around the hole.
+        assert session.model is not None
+        out = session.model.refine(out[None], work_img[None], work_mask[None, None])[0]
     ch, cw = region.crop.height, region.crop.width
     if edges is not None:
         if edges.shape != (ch, cw):

@@ -133,27 +133,29 @@ class RefineHead(nn.Module):
         padded), while the rest keeps ``coarse``, which callers composite away. A thin scratch
         across a tile then costs a fraction of the full-size pass.
         """
-        hole = mask.to(coarse.dtype)
-        comp = coarse * hole + image * (1.0 - hole)
-        x = torch.cat([comp * 2.0 - 1.0, hole], dim=1)
-        boxes = None if torch.is_grad_enabled() else self._strips(mask)
+        boxes = None if torch.is_grad_enabled() else self.strips((mask[:, 0] > 0.5).cpu().numpy())
         if boxes is None:
-            return coarse + self._correction(x)
+            return self.dense(coarse, image, mask)
         out = coarse.clone()
         for n, (y0, y1, x0, x1), (a0, a1, b0, b1) in boxes:
-            delta = self._correction(x[n : n + 1, :, a0:a1, b0:b1])
-            out[n : n + 1, :, y0:y1, x0:x1] += delta[:, :, y0 - a0 : y1 - a0, x0 - b0 : x1 - b0]
+            part = (slice(n, n + 1), slice(None), slice(a0, a1), slice(b0, b1))
+            sub = self.dense(coarse[part], image[part], mask[part])
+            out[n : n + 1, :, y0:y1, x0:x1] = sub[:, :, y0 - a0 : y1 - a0, x0 - b0 : x1 - b0]
         return out
 
-    def _correction(self, x: torch.Tensor) -> torch.Tensor:
+    def dense(self, coarse: torch.Tensor, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The refined prediction at every pixel of the input."""
+        hole = mask.to(coarse.dtype)
+        comp = coarse * hole + image * (1.0 - hole)
         # Channels-last input makes these full-size convolutions about 1.5x faster on the CPU (oneDNN;
         # benchmarks/bench_engine.py), with the same results to rounding.
-        return self.out(self.body(x.contiguous(memory_format=torch.channels_last))).contiguous()
+        x = torch.cat([comp * 2.0 - 1.0, hole], dim=1).contiguous(memory_format=torch.channels_last)
+        return coarse + self.out(self.body(x)).contiguous()
 
-    def _strips(self, mask: torch.Tensor, rows: int = STRIP_ROWS):
-        """(item, box, box with context) for each run of hole columns in each band of ``rows`` rows;
-        None when they would cover most of the input anyway (one full pass is then cheaper)."""
-        hole = (mask[:, 0] > 0.5).cpu().numpy()
+    def strips(self, hole: np.ndarray, rows: int = STRIP_ROWS) -> list[tuple[int, tuple, tuple]] | None:
+        """For bool ``hole`` N x H x W: (item, box, box with ``reach`` of context) for each run of hole
+        columns in each band of ``rows`` rows; None when they would cover most of the input anyway
+        (one full pass is then cheaper). Boxes are (y0, y1, x0, x1)."""
         n, h, w = hole.shape
         r = self.reach
         boxes, area = [], 0
@@ -225,7 +227,8 @@ class PConvUNet(nn.Module):
     def pad_multiple(self) -> int:
         return 2**self.depth
 
-    def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, image: torch.Tensor, mask: torch.Tensor, head: bool = True) -> torch.Tensor:
+        """``head=False``: the U-Net's prediction alone (the engine runs the head once per region)."""
         m = self.pad_multiple
         if image.shape[-2] % m or image.shape[-1] % m:
             raise ValueError(f"input {tuple(image.shape[-2:])} is not a multiple of {m}")
@@ -247,7 +250,7 @@ class PConvUNet(nn.Module):
             )
             h, v = block(torch.cat([h, skip], dim=1), mask_cat)
         out = h * 0.5 + 0.5
-        if self.refine is not None:
+        if self.refine is not None and head:
             out = self.refine(out, image, mask)
         return out
 

@@ -61,7 +61,8 @@ def test_every_hole_pixel_keeps_its_margin_and_slanted_holes_need_fewer_tiles(na
         assert len(tiles) <= 0.6 * len(grid)  # the scratch of issue 15: 26 grid tiles
 
 
-def test_random_holes_are_all_served(rng=np.random.default_rng(3)):
+def test_random_holes_are_all_served():
+    rng = np.random.default_rng(3)
     for _ in range(20):
         h, w = (int(v) for v in rng.integers(300, 900, 2))
         mask = rng.random((h // 16, w // 16)) > 0.93

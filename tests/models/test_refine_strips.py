@@ -35,7 +35,7 @@ def test_hole_pixels_equal_the_full_pass(kind):
     net = _net()
     img = torch.rand(2, 3, 96, 128)
     hole = _holes(kind)
-    assert net.refine._strips(hole, 16) is not None  # the strip path really runs here
+    assert net.refine.strips(hole[:, 0].numpy() > 0.5, 16) is not None  # the strip path really runs here
     with torch.enable_grad():
         full = net(img, hole).detach()
     with torch.inference_mode():
@@ -56,7 +56,7 @@ def test_strips_keep_the_head_reach_as_context_and_fall_back_for_big_holes():
     head = RefineHead(5, 8)
     assert head.reach == 1 + 2 + 4 + 1 + 1  # dilations 1, 2, 4, then 1 and the output layer
     thin = _holes("diagonal")
-    boxes = head._strips(thin, 32)
+    boxes = head.strips(thin[:, 0].numpy() > 0.5, 32)
     assert boxes is not None
     for _, (y0, y1, x0, x1), (a0, a1, b0, b1) in boxes:
         assert a0 == max(0, y0 - head.reach) and a1 == min(96, y1 + head.reach)
@@ -67,4 +67,22 @@ def test_strips_keep_the_head_reach_as_context_and_fall_back_for_big_holes():
     assert not ((thin > 0.5) & ~covered).any()  # every hole pixel is refined
     big = torch.zeros(1, 1, 96, 128)
     big[:, :, 10:90, 10:120] = 1
-    assert head._strips(big, 32) is None  # most of the input: one full pass is cheaper
+    assert head.strips(big[:, 0].numpy() > 0.5, 32) is None  # most of the input: one full pass is cheaper
+
+
+def test_engine_stages_give_the_one_call_result_on_one_tile(tmp_path):
+    """coarse then refine (what the engine runs per region) equals the plain call on a whole input."""
+    from restorer.models.neural import TorchInpainter
+
+    net = _net()
+    model = TorchInpainter("t", net, "cpu", net.pad_multiple)
+    assert model.two_stage
+    rng = np.random.default_rng(1)
+    img = rng.random((2, 3, 96, 128), dtype=np.float32)
+    hole = _holes("diagonal").numpy()
+    whole = model(img, hole)
+    staged = model.refine(model.coarse(img, hole), img, hole)
+    np.testing.assert_allclose(staged, whole, atol=1e-5)
+    assert np.array_equal(staged[hole.repeat(3, 1) < 0.5], img[hole.repeat(3, 1) < 0.5])  # the input outside
+    net.refine = None
+    assert not TorchInpainter("t", net, "cpu", net.pad_multiple).two_stage
