@@ -48,17 +48,24 @@ class PartialConv2d(nn.Conv2d):
         if self.groups != 1:
             raise ValueError("PartialConv2d supports groups=1 only")
         channels = valid.shape[1]
-        # Mask arithmetic stays in float32 even under autocast: window sums are small integers and the
-        # ratio's division must not overflow or underflow in half precision.
         with torch.autocast(device_type=x.device.type, enabled=False):
             coverage = valid.float().sum(dim=1, keepdim=True) if channels > 1 else valid.float()
+        return self.masked(x * valid.to(x.dtype), coverage, channels)
+
+    def masked(self, xv: torch.Tensor, coverage: torch.Tensor, channels: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``forward`` with the input already multiplied by its mask and the mask summed over its
+        ``channels`` channels (``coverage``, 1 channel): the decoder builds both without ever making
+        its concatenated many-channel mask (the same numbers, a fraction of the memory traffic)."""
+        # Mask arithmetic stays in float32 even under autocast: window sums are small integers and the
+        # ratio's division must not overflow or underflow in half precision.
+        with torch.autocast(device_type=xv.device.type, enabled=False):
             window = F.conv2d(
-                coverage, self._ones.float(), None, self.stride, self.padding, self.dilation
+                coverage.float(), self._ones.float(), None, self.stride, self.padding, self.dilation
             )
             updated = (window > 0).to(window.dtype)
             total = float(channels * self.kernel_size[0] * self.kernel_size[1])
             ratio = total / window.clamp(min=1.0) * updated
-        raw = F.conv2d(x * valid.to(x.dtype), self.weight, None, self.stride, self.padding, self.dilation)
+        raw = F.conv2d(xv, self.weight, None, self.stride, self.padding, self.dilation)
         out = raw * ratio
         if self.bias is not None:
             out = out + self.bias.view(1, -1, 1, 1) * updated
@@ -81,7 +88,12 @@ class _PConvBlock(nn.Module):
             self.act = None
 
     def forward(self, x: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        x, valid = self.conv(x, valid)
+        return self._after(*self.conv(x, valid))
+
+    def masked(self, xv: torch.Tensor, coverage: torch.Tensor, channels: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self._after(*self.conv.masked(xv, coverage, channels))
+
+    def _after(self, x: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self.bn is not None:
             x = self.bn(x)
         if self.act is not None:
@@ -244,11 +256,12 @@ class PConvUNet(nn.Module):
             skip, skip_v = feats.pop()
             h = F.interpolate(h, scale_factor=2.0, mode="nearest")
             v = F.interpolate(v, scale_factor=2.0, mode="nearest")
-            # Each half keeps its own mask: a multi-channel mask over the concatenation.
-            mask_cat = torch.cat(
-                [v.expand(-1, h.shape[1], -1, -1), skip_v.expand(-1, skip.shape[1], -1, -1)], dim=1
-            )
-            h, v = block(torch.cat([h, skip], dim=1), mask_cat)
+            # Each half keeps its own mask: a multi-channel mask over the concatenation, passed as the
+            # masked input and the mask's channel sum (PartialConv2d.masked).
+            xv = torch.cat([h * v.to(h.dtype), skip * skip_v.to(skip.dtype)], dim=1)
+            with torch.autocast(device_type=h.device.type, enabled=False):
+                coverage = v.float() * h.shape[1] + skip_v.float() * skip.shape[1]
+            h, v = block.masked(xv, coverage, h.shape[1] + skip.shape[1])
         out = h * 0.5 + 0.5
         if self.refine is not None and head:
             out = self.refine(out, image, mask)
