@@ -152,20 +152,24 @@ def ideal_pixels(mask: np.ndarray) -> int:
 # --- 3. peak memory ----------------------------------------------------------------------------
 
 
-def rss_child(name: str, threads: int) -> None:
+def rss_child(name: str, threads: int, folder: Path) -> None:
     from restorer.inference import engine
 
-    px, mask = grainy_photo(H, W), scratch_mask()
+    # Loaded, not generated here: making the photo takes float temporaries larger than any fill.
+    px, mask = np.load(folder / "photo.npy"), np.load(folder / "mask.npy")
     engine.inpaint(px, mask, name, options(threads), inplace=True)
     print(json.dumps({"model": name, "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 
 
 def peak_rss(names: tuple[str, ...], threads: int) -> dict[str, float]:
     out = {}
-    for name in names:
-        proc = subprocess.run([sys.executable, __file__, "--rss-child", name, "--threads", str(threads)],
-                              capture_output=True, text=True, check=True)
-        out[name] = json.loads(proc.stdout.strip().splitlines()[-1])["maxrss_kib"] / 1024
+    with tempfile.TemporaryDirectory(prefix="restorer-bench-rss-") as tmp:
+        np.save(Path(tmp) / "photo.npy", grainy_photo(H, W))
+        np.save(Path(tmp) / "mask.npy", scratch_mask())
+        for name in names:
+            proc = subprocess.run([sys.executable, __file__, "--rss-child", name, "--threads", str(threads),
+                                   "--rss-folder", tmp], capture_output=True, text=True, check=True)
+            out[name] = json.loads(proc.stdout.strip().splitlines()[-1])["maxrss_kib"] / 1024
     return out
 
 
@@ -230,10 +234,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-e2e", action="store_true")
     parser.add_argument("--skip-rss", action="store_true")
     parser.add_argument("--rss-child", help=argparse.SUPPRESS)
+    parser.add_argument("--rss-folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     if args.rss_child:
-        rss_child(args.rss_child, args.threads)
+        rss_child(args.rss_child, args.threads, args.rss_folder)
         return 0
     mask = scratch_mask()
     res: dict = {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "threads": args.threads,

@@ -25,8 +25,10 @@ if TYPE_CHECKING:
 
 # Below this side a tile is not split further after running out of memory; the CPU takes over.
 MIN_TILE = 64
-# On the CPU one model call holds at most this many pixels (a few seconds for a learned model).
-CPU_BATCH_PIXELS = 1 << 20
+# On the CPU one model call holds at most this many pixels: four 256 px tiles. Larger batches gain
+# nothing on a CPU but their activations: a long scratch peaked at 1026 MiB RSS with 1 << 20 and
+# 672 MiB with this (Telea: 561 MiB, same photo; benchmarks/bench_scratch.py), in the same time.
+CPU_BATCH_PIXELS = 1 << 18
 NOTE_SMALLER = "GPU ran out of memory; retried with smaller crops"
 NOTE_CPU = "GPU ran out of memory; finished on the CPU"
 
@@ -267,7 +269,8 @@ def _finish(region: Region, canvas: Canvas, inputs: tuple[np.ndarray, np.ndarray
     if session.two_stage and out is not None and work_mask.any():
         # The head sees the blended first stage: one pass per region, on strips around the hole.
         assert session.model is not None
-        out = session.model.refine(out[None], work_img[None], work_mask[None, None])[0]
+        # In place: only the hole's pixels of the output are used from here on.
+        out = session.model.refine(out[None], work_img[None], work_mask[None, None], out=out[None])[0]
     ch, cw = region.crop.height, region.crop.width
     if edges is not None:
         if edges.shape != (ch, cw):

@@ -86,3 +86,19 @@ def test_engine_stages_give_the_one_call_result_on_one_tile(tmp_path):
     assert np.array_equal(staged[hole.repeat(3, 1) < 0.5], img[hole.repeat(3, 1) < 0.5])  # the input outside
     net.refine = None
     assert not TorchInpainter("t", net, "cpu", net.pad_multiple).two_stage
+
+
+def test_refine_in_place_writes_the_hole_into_the_given_array():
+    from restorer.models.neural import TorchInpainter
+
+    net = _net()
+    model = TorchInpainter("t", net, "cpu", net.pad_multiple)
+    img = np.random.default_rng(2).random((2, 3, 96, 128), dtype=np.float32)
+    hole = _holes("edges").numpy()
+    first = model.coarse(img, hole)
+    expected = model.refine(first, img, hole)
+    given = first.copy()
+    got = model.refine(given, img, hole, out=given)
+    assert got is given
+    inside = hole.repeat(3, 1) > 0.5
+    np.testing.assert_array_equal(got[inside], expected[inside])
