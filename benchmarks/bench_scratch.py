@@ -204,11 +204,12 @@ def end_to_end(models: tuple[str, ...], threads: int, repeat: int) -> dict[str, 
 def markdown(res: dict) -> str:
     t, rss = res["seconds"], res.get("peak_rss_mib", {})
     telea = t["telea"]
-    lines = [f"Scratch benchmark, {res['when']}: {res['machine']}, {res['threads']} thread(s), best of "
-             f"{res['repeat']} (guided-partialconv once).", "",
-             f"Scratch: 25 x 2500 px diagonal on 6000 x 4000, {res['hole_pixels']:,} hole pixels; ideal counts "
-             f"{res['ideal_pixels']:,} pixels (hole + {CONTEXT_RING} px ring) at "
-             f"{res['conv_gmacs']:.1f} G MAC/s (measured 3x3 convolution).", "",
+    head = (f"Scratch benchmark, {res['when']}: {res['machine']}, {res['threads']} thread(s), best of "
+            f"{res['repeat']} (guided-partialconv once).")
+    scratch = (f"Scratch: 25 x 2500 px diagonal on 6000 x 4000, {res['hole_pixels']:,} hole pixels; ideal counts "
+               f"{res['ideal_pixels']:,} pixels (hole + {CONTEXT_RING} px ring) at "
+               f"{res['conv_gmacs']:.1f} G MAC/s (measured 3x3 convolution).")
+    lines = [head, "", scratch, "",
              "| model | fill / Telea | seconds | MAC per pixel | ideal (s) | measured / ideal | peak RSS / Telea | peak RSS (MiB) |",
              "|---|---|---|---|---|---|---|---|"]
     for name, secs in t.items():
@@ -221,8 +222,8 @@ def markdown(res: dict) -> str:
     if res.get("e2e_seconds"):
         e2e = res["e2e_seconds"]
         floor = next(v for k, v in e2e.items() if "floor" in k)
-        lines += ["", "End to end, 30 x 600 px stroke on a 24 MP PNG, a fresh process each (best of "
-                  f"{res['repeat']}):", "", "| process | seconds | / floor |", "|---|---|---|"]
+        title = f"End to end, 30 x 600 px stroke on a 24 MP PNG, a fresh process each (best of {res['repeat']}):"
+        lines += ["", title, "", "| process | seconds | / floor |", "|---|---|---|"]
         lines += [f"| {k} | {v:.2f} | {v / floor:.2f} |" for k, v in e2e.items()]
     return "\n".join(lines) + "\n"
 
