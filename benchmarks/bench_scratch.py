@@ -11,8 +11,9 @@
    hooks on every convolution) times the hole's pixels plus a 16 px ring of context, over this CPU's
    measured convolution throughput (a 32 -> 32 channel 3x3 convolution, channels-last, same
    threads); the table's measured / ideal column says how far the fill is from that.
-3. Peak memory: each model fills the scratch once in its own process (photo made there, filled in
-   place as the CLI does); peak RSS (``resource.getrusage``) as a ratio to Telea's process.
+3. Peak memory: each model fills the scratch once in its own process (the photo loaded there from
+   a .npy, filled in place as the CLI does); peak RSS (VmHWM, else ``resource.getrusage``) as a
+   ratio to Telea's process.
 4. End to end: ``restorer-cli inpaint`` of a 30 x 600 px stroke on a 24 MP PNG (load, fill, save,
    a fresh process each) against a process that only reads and writes the same PNG with OpenCV.
 
@@ -95,35 +96,24 @@ def fill_times(threads: int, repeat: int) -> dict[str, float]:
 
 
 def macs_per_pixel(name: str, side: int = 256) -> float:
-    """Multiply-accumulates of one dense forward pass per output pixel, counted on every convolution."""
+    """Multiply-accumulates of one dense forward pass per output pixel (torch's FLOP counter / 2)."""
     import torch
+    from torch.utils.flop_counter import FlopCounterMode
 
     from restorer.models import registry
 
     model = registry.load(name, device="cpu")
-    total = [0]
-
-    def count(module, inputs, output) -> None:
-        out = output[0] if isinstance(output, tuple) else output
-        k = module.kernel_size[0] * module.kernel_size[1] // module.groups
-        if isinstance(module, torch.nn.ConvTranspose2d):
-            total[0] += inputs[0].numel() * module.out_channels * k
-        else:
-            total[0] += out.numel() * module.in_channels * k
-
-    hooks = [m.register_forward_hook(count) for m in model.network.modules()
-             if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
     img = np.random.default_rng(0).random((1, 3, side, side), dtype=np.float32)
     hole = np.zeros((1, 1, side, side), np.float32)
     hole[:, :, side // 2 - 12 : side // 2 + 13] = 1
-    if hasattr(model.network, "refine"):  # the dense pass: inference refines only strips around the hole
-        with torch.enable_grad():
-            model.network(torch.from_numpy(img), torch.from_numpy(hole))
-    else:
-        model(img, hole)
-    for h in hooks:
-        h.remove()
-    return total[0] / (side * side)
+    counter = FlopCounterMode(display=False)
+    with counter:
+        if hasattr(model.network, "refine"):  # the dense pass: inference refines only strips around the hole
+            with torch.enable_grad():
+                model.network(torch.from_numpy(img), torch.from_numpy(hole))
+        else:
+            model(img, hole)
+    return counter.get_total_flops() / 2 / (side * side)
 
 
 def conv_throughput(threads: int) -> float:
@@ -152,13 +142,25 @@ def ideal_pixels(mask: np.ndarray) -> int:
 # --- 3. peak memory ----------------------------------------------------------------------------
 
 
+def peak_rss_kib() -> int:
+    """This process's peak resident memory. VmHWM, not ru_maxrss: on Linux a child's ru_maxrss
+    starts at its parent's peak (carried over fork and exec), which would hide every child's own."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def rss_child(name: str, threads: int, folder: Path) -> None:
     from restorer.inference import engine
 
     # Loaded, not generated here: making the photo takes float temporaries larger than any fill.
     px, mask = np.load(folder / "photo.npy"), np.load(folder / "mask.npy")
     engine.inpaint(px, mask, name, options(threads), inplace=True)
-    print(json.dumps({"model": name, "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+    print(json.dumps({"model": name, "maxrss_kib": peak_rss_kib()}))
 
 
 def peak_rss(names: tuple[str, ...], threads: int) -> dict[str, float]:
@@ -178,17 +180,20 @@ def peak_rss(names: tuple[str, ...], threads: int) -> dict[str, float]:
 FLOOR = "import sys, cv2; cv2.imwrite(sys.argv[2], cv2.imread(sys.argv[1], cv2.IMREAD_UNCHANGED))"
 
 
-def end_to_end(models: tuple[str, ...], threads: int, repeat: int) -> dict[str, float]:
+E2E_RUNS = (("telea", ()), ("telea", ("--png-level", "1")), ("auto", ()))
+
+
+def end_to_end(threads: int, repeat: int) -> dict[str, float]:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     with tempfile.TemporaryDirectory(prefix="restorer-bench-e2e-") as tmp:
         src, mask = Path(tmp) / "photo.png", Path(tmp) / "mask.png"
         cv2.imwrite(str(src), cv2.cvtColor(grainy_photo(H, W), cv2.COLOR_RGB2BGR))
         cv2.imwrite(str(mask), stroke_mask().astype(np.uint8) * 255)
         runs = {"opencv read + write (floor)": [sys.executable, "-c", FLOOR, str(src), str(Path(tmp) / "floor.png")]}
-        for name in models:
-            runs[f"restorer-cli inpaint --model {name}"] = [
+        for name, extra in E2E_RUNS:
+            runs[" ".join(["restorer-cli inpaint --model", name, *extra])] = [
                 sys.executable, "-m", "restorer.cli", "inpaint", str(src), "-m", str(mask), "-o",
-                str(Path(tmp) / "out.png"), "--model", name, "--threads", str(threads), "--overwrite", "-q"]
+                str(Path(tmp) / "out.png"), "--model", name, "--threads", str(threads), "--overwrite", "-q", *extra]
         best = {k: float("inf") for k in runs}
         for _ in range(repeat):
             for label, cmd in runs.items():
@@ -254,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         res["peak_rss_mib"] = peak_rss(TIMED, args.threads)
     if not args.skip_e2e:
         print("end to end ...", file=sys.stderr, flush=True)
-        res["e2e_seconds"] = end_to_end(("telea", "auto"), args.threads, args.repeat)
+        res["e2e_seconds"] = end_to_end(args.threads, args.repeat)
     table = markdown(res)
     print(table)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -194,7 +194,7 @@ def execute(job: Job, cancel: threading.Event | None, *, fill: bool) -> Generato
     result = Result(job_id=job.id, revision=job.revision, patches=[], device=session.device)
     if not total or (not fill and not batches):
         return result
-    devices.set_cpu_threads(job.options.threads)
+    devices.set_cpu_threads(job.options.threads, torch_too=session.neural)
     yield Progress(0, total, f"Loading {job.model}")
     check()
     session.load()
