@@ -7,7 +7,7 @@ Every number is a ratio to ``cv2.imwrite`` of the same array (OpenCV's defaults:
 zlib's run-length strategy) in the same run, so the machine's load cancels out: the floor a
 process that only writes the PNG would reach. Rows: ``save_photo`` at levels 1, 3 (the default)
 and 6, and Pillow's encoder at 6 (what ``save_photo`` did before). Each time is the best of
-``--repeat`` writes to a temporary folder. Results go to benchmarks/results/save.md and .json.
+``--repeat`` writes to a temporary folder after one warm-up write. Results go to benchmarks/results/save.md and .json.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_engine import make_photo
+from bench_engine import make_photo, timed
 
 from restorer.core.image import (
     DEFAULT_PNG_LEVEL,
@@ -49,15 +49,6 @@ def grainy_photo(h: int, w: int, seed: int = 0) -> np.ndarray:
     return np.clip(px + grain, 0, 255).astype(np.uint8)
 
 
-def best(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
-
-
 def run(h: int, w: int, repeat: int) -> dict:
     px = grainy_photo(h, w)
     photo = Photo(px, None, PhotoMeta(format=""))
@@ -65,11 +56,11 @@ def run(h: int, w: int, repeat: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="restorer-bench-save-") as tmp:
         floor_path = Path(tmp) / "floor.png"
         bgr = cv2.cvtColor(px, cv2.COLOR_RGB2BGR)  # outside the timing: imwrite takes BGR
-        floor_s = best(lambda: cv2.imwrite(str(floor_path), bgr), repeat)
+        floor_s = timed(lambda: cv2.imwrite(str(floor_path), bgr), repeat)
         floor_bytes = floor_path.stat().st_size
         for level in (1, 3, 6):
             path = Path(tmp) / f"level{level}.png"
-            secs = best(lambda path=path, level=level: save_photo(photo, path, png_level=level), repeat)
+            secs = timed(lambda path=path, level=level: save_photo(photo, path, png_level=level), repeat)
             assert np.array_equal(load_photo(path).pixels, px)  # lossless at every level
             rows.append({"encoder": f"save_photo level {level}" + (" (default)" if level == DEFAULT_PNG_LEVEL else ""),
                          "seconds": secs, "bytes": path.stat().st_size})
@@ -79,7 +70,7 @@ def run(h: int, w: int, repeat: int) -> dict:
             Image.fromarray(px).save(buf, "PNG", compress_level=6)
             (Path(tmp) / "pillow6.png").write_bytes(buf.getvalue())
 
-        secs = best(pillow6, repeat)
+        secs = timed(pillow6, repeat)
         rows.append({"encoder": "Pillow level 6 (before)", "seconds": secs,
                      "bytes": (Path(tmp) / "pillow6.png").stat().st_size})
     for r in rows:
@@ -91,7 +82,7 @@ def run(h: int, w: int, repeat: int) -> dict:
 
 
 def markdown(res: dict) -> str:
-    lines = [f"PNG save benchmark, {res['photo']}, {res['when']} (best of {res['repeat']}).", "",
+    lines = [f"PNG save benchmark, {res['photo']}, {res['when']} (best of {res['repeat']} after a warm-up).", "",
              (f"Floor: cv2.imwrite of the same array, {res['imwrite_seconds']:.2f} s, "
               f"{res['imwrite_bytes'] / 2**20:.1f} MiB (absolute numbers depend on the machine's load; "
               "the ratios are of one run)."), "",
@@ -104,7 +95,7 @@ def markdown(res: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--small", action="store_true", help="sides / 4: checks the script quickly")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
