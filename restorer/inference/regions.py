@@ -239,12 +239,14 @@ def hole_tiles(mask: np.ndarray, tile: int, margin: int) -> list[BBox]:
     # As on the grid, an axis that fits within FIT_FACTOR tiles is not split.
     th, tw = (n if n <= FIT_FACTOR * tile else tile for n in (h, w))
     todo = mask.copy()
+    left = todo.sum(axis=1)  # unserved hole pixels per row: no pass over the whole mask per tile
     boxes: list[BBox] = []
+    py = 0
     while True:
-        rows = np.flatnonzero(todo.any(axis=1))
+        rows = np.flatnonzero(left[py:])
         if rows.size == 0:
             return boxes
-        py = int(rows[0])
+        py += int(rows[0])  # rows above are served: the next tile never starts higher
         px = int(np.flatnonzero(todo[py])[0])
         y0 = min(max(0, py - margin), h - th)
         iy0 = y0 if y0 == 0 else y0 + margin
@@ -253,6 +255,7 @@ def hole_tiles(mask: np.ndarray, tile: int, margin: int) -> list[BBox]:
         ix0 = x0 if x0 == 0 else x0 + margin
         ix1 = x0 + tw if x0 + tw == w else x0 + tw - margin
         boxes.append(BBox(y0, x0, y0 + th, x0 + tw))
+        left[iy0:iy1] -= todo[iy0:iy1, ix0:ix1].sum(axis=1)
         todo[iy0:iy1, ix0:ix1] = False
 
 
