@@ -27,15 +27,15 @@ def save_output(out_photo: Any, output: Path, args: argparse.Namespace, *, sourc
     """Save ``out_photo`` (a core.image.Photo) to ``output`` with an XMP history event when a sidecar
     is wanted; returns (the note of why no event could be added, if one could not; the output's notes,
     each naming the output: what its format could not carry, and that XMP note)."""
-    from restorer.core.image import save_format, save_photo
+    from restorer.core.image import DEFAULT_PNG_LEVEL, save_format, save_photo
 
     xmp_note = None
     if wants_sidecar(args):
         xmp_note = provenance.add_xmp_history(out_photo.meta.extra, source_format=source_format,
                                               target_format=save_format(output), parameters=parameters, when=when)
     # replace only with --overwrite, checked again at the rename: a file that appeared meanwhile stays.
-    save_notes = save_photo(out_photo, output, quality=args.quality, allow_8bit=args.allow_8bit,
-                            replace=args.overwrite)
+    save_notes = save_photo(out_photo, output, quality=args.quality, png_level=getattr(args, "png_level", DEFAULT_PNG_LEVEL),
+                            allow_8bit=args.allow_8bit, replace=args.overwrite)
     notes = [f"{output.name}: {n}" for n in (*save_notes, *([xmp_note] if xmp_note else []))]
     return xmp_note, notes
 

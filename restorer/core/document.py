@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from restorer.core import mask as masks
-from restorer.core.history import Edit, History, Patch, apply_edit
 from restorer.core.box import BBox
+from restorer.core.history import Edit, History, Patch, apply_edit, changed_patches
 from restorer.core.stroke import Stroke
 from restorer.errors import MaskError, PhotoBusy, RestorerError
 
@@ -294,21 +294,19 @@ class Document:
         changed: dict[str, BBox] = {}
         for box, arr in patches:
             box = BBox(*box)
-            region = pixels[box.slices]
-            rel = masks.diff_bbox(region, arr)
-            if rel is None:
-                continue
-            # keep only the pixels that changed: the engine's crops carry unchanged context
-            sub = rel.offset(box.y0, box.x0)
-            patch = Patch("photo", sub, region[rel.slices].copy(), arr[rel.slices].copy())
-            pixels[sub.slices] = patch.after
-            out.append(patch)
-            changed["photo"] = changed["photo"].union(sub) if "photo" in changed else sub
+            # Keep only the blocks that changed: the engine's crops carry unchanged context, and a
+            # long scratch's box is mostly untouched photo.
+            parts = changed_patches("photo", box, pixels[box.slices], arr)
+            for patch in parts:
+                pixels[patch.box.slices] = patch.after
+                out.append(patch)
+                changed["photo"] = changed["photo"].union(patch.box) if "photo" in changed else patch.box
         hole = masks.bbox(self.mask) if clear_mask else None
         if hole is not None:
-            out.append(Patch("mask", hole, self.mask[hole.slices].copy(),
-                             np.zeros((hole.height, hole.width), dtype=np.bool_)))
-            self.mask[hole.slices] = False
+            for patch in changed_patches("mask", hole, self.mask[hole.slices],
+                                         np.zeros((hole.height, hole.width), dtype=np.bool_)):
+                self.mask[patch.box.slices] = False
+                out.append(patch)
             changed["mask"] = hole
         edit = self._push(Edit(label, "fill", tuple(out), dict(meta or {})))
         self._changed(changed, history=True)

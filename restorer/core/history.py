@@ -16,8 +16,11 @@ from typing import Any
 import numpy as np
 
 from restorer.core.box import BBox
+from restorer.core.mask import diff_bbox
 
 TARGETS = ("photo", "mask")
+# Patches of a large edit cover only the blocks of this side that changed (changed_patches).
+BLOCK = 64
 KINDS = ("stroke", "erase", "mask", "fill")
 
 
@@ -72,6 +75,37 @@ class Edit:
             if target is None or p.target == target:
                 out = p.box if out is None else out.union(p.box)
         return out
+
+
+def changed_patches(target: str, box: BBox, before: np.ndarray, after: np.ndarray,
+                    block: int = BLOCK) -> list[Patch]:
+    """Patches of ``box`` that hold only what changed from ``before`` to ``after`` (both box-sized).
+
+    The box is cut into rows of ``block`` pixels; in each, a run of neighbouring blocks with a
+    change becomes one patch, tightened to the changed pixels. A thin scratch across a large box
+    then keeps a band along itself, not the whole box twice (before and after).
+    """
+    h, w = before.shape[:2]
+    out: list[Patch] = []
+    for r0 in range(0, h, block):
+        r1 = min(h, r0 + block)
+        cols = (before[r0:r1] != after[r0:r1]).any(axis=0)  # over rows first: contiguous, fast
+        if cols.ndim == 2:
+            cols = cols.any(axis=1)
+        if not cols.any():
+            continue
+        padded = np.zeros(-(-w // block) * block, bool)
+        padded[:w] = cols
+        hit = padded.reshape(-1, block).any(axis=1)
+        edges = np.flatnonzero(np.diff(np.r_[0, hit.view(np.int8), 0]))
+        for b0, b1 in zip(edges[::2], edges[1::2]):
+            c0, c1 = int(b0) * block, min(w, int(b1) * block)
+            tight = diff_bbox(before[r0:r1, c0:c1], after[r0:r1, c0:c1])
+            if tight is None:
+                continue
+            rel = tight.offset(r0, c0)
+            out.append(Patch(target, rel.offset(box.y0, box.x0), before[rel.slices].copy(), after[rel.slices].copy()))
+    return out
 
 
 def apply_edit(edit: Edit, arrays: Mapping[str, np.ndarray], forward: bool) -> dict[str, BBox]:

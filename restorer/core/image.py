@@ -72,6 +72,11 @@ from restorer.errors import ImageError, RestorerError
 DEFAULT_MAX_PIXELS: int = Limits.max_pixels
 DEFAULT_MAX_BYTES: int = Limits.max_bytes
 
+# zlib level of PNG saves. 3 rather than zlib's usual 6: on photos about 3x faster to encode for
+# files within about 1 % of the size (level 1: about 4x, 1-10 % larger; 9: slowest, a few % smaller);
+# benchmarks/bench_save.py measures it. PNG is lossless at every level.
+DEFAULT_PNG_LEVEL: int = 3
+
 
 SAVE_FORMATS: dict[str, str] = {
     ".png": "PNG",
@@ -248,6 +253,7 @@ def save_photo(
     path: str | os.PathLike[str],
     *,
     quality: int = 95,
+    png_level: int = DEFAULT_PNG_LEVEL,
     allow_8bit: bool = False,
     drop_alpha: bool = False,
     replace: bool = True,
@@ -264,11 +270,15 @@ def save_photo(
     ``allow_8bit`` (then each value becomes round(v / 257)). JPEG and BMP hold no alpha: a
     photo with alpha raises ImageError unless ``drop_alpha``. ``quality`` applies to JPEG and
     to lossy WebP; JPEG at 90 and above is written without chroma subsampling (4:4:4).
+    ``png_level`` (0-9) is the zlib level of PNG pixel data: it trades encoding time against
+    file size only, never pixels (see ``DEFAULT_PNG_LEVEL``).
     """
     path = Path(path)
     fmt = save_format(path)
     if not 1 <= quality <= 100:
         raise ValueError(f"quality must be 1..100, got {quality}")
+    if not 0 <= png_level <= 9:
+        raise ValueError(f"png_level must be 0..9, got {png_level}")
     pixels, alpha, meta = photo.pixels, photo.alpha, photo.meta
     if fmt in EIGHT_BIT_FORMATS and pixels.dtype == np.uint16:
         if not allow_8bit:
@@ -300,6 +310,7 @@ def save_photo(
         extra=extra,
         source_format=meta.format,
         quality=quality,
+        png_level=png_level,
     )
     atomic_write(path, lambda tmp: _WRITERS[fmt](tmp, encode), replace=replace)
     return notes

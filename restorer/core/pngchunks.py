@@ -237,7 +237,7 @@ def with_metadata(png: bytes | memoryview, chunks: list[bytes]) -> bytes:
     return b"".join([SIGNATURE, head, *chunks, *kept])
 
 
-def encode_gray_alpha16(gray: np.ndarray, alpha: np.ndarray) -> bytes:
+def encode_gray_alpha16(gray: np.ndarray, alpha: np.ndarray, level: int = 6) -> bytes:
     """Encode 16-bit gray + alpha (colour type 4), which neither OpenCV nor Pillow can write.
 
     Every row uses the "Up" filter (difference to the row above), which compresses photos
@@ -254,7 +254,7 @@ def encode_gray_alpha16(gray: np.ndarray, alpha: np.ndarray) -> bytes:
     filtered[0, 1:] = rows[0]
     np.subtract(rows[1:], rows[:-1], out=filtered[1:, 1:])  # uint8 arithmetic wraps mod 256
     del rows
-    data = zlib.compress(filtered.data, 6)
+    data = zlib.compress(filtered.data, level)
     del filtered
     step = 1 << 30  # a chunk holds less than 2 GiB
     idat = [make_chunk(b"IDAT", data[i : i + step]) for i in range(0, max(len(data), 1), step)]

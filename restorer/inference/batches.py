@@ -64,13 +64,16 @@ class Canvas:
         if self.single:
             return self.out, self.edges
         assert self.weight is not None
-        covered = self.weight > 0
-        w = np.where(covered, self.weight, 1.0)
-        edges = None if self.edges is None else self.edges / w
-        out = None
+        # In place: a long scratch's canvas is tens of MB, and each temporary copy costs as much.
+        uncovered = self.weight <= 0
+        w = self.weight
+        w[uncovered] = 1.0
+        if self.edges is not None:
+            self.edges /= w
         if self.out is not None:
-            out = np.where(covered, self.out / w, fallback)
-        return out, edges
+            self.out /= w
+            np.copyto(self.out, fallback, where=uncovered[None])
+        return self.out, self.edges
 
 
 def work_inputs(region: Region, with_guide: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:

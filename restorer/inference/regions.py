@@ -221,6 +221,58 @@ def tile_boxes(shape: tuple[int, int], tile: int, overlap: int, fit: float = FIT
     return [BBox(y0, x0, y1, x1) for y0, y1 in ys for x0, x1 in xs]
 
 
+def tile_margin(tile: int, thickness: float) -> int:
+    """Known context a tile keeps around the hole pixels it is relied on for: half the hole's
+    thickness, at least 3/16 of the tile (the grid's tiles gave about that), at most a quarter."""
+    return int(min(tile // 4, max(3 * tile // 16, math.ceil(thickness / 2))))
+
+
+def hole_tiles(mask: np.ndarray, tile: int, margin: int) -> list[BBox]:
+    """Tiles of ``tile`` pixels laid along the hole: every hole pixel lies at least ``margin`` pixels
+    inside one of them (or at the crop's own edge), and no tile is spent on ground without hole.
+
+    Greedy in reading order: the first hole pixel not yet served sets the next tile's top; its
+    columns are slid to serve the most unserved hole pixels of that band. A thin diagonal scratch
+    needs about half the tiles of a grid over its bounding box, a scratch along a grid line fewer.
+    """
+    h, w = mask.shape
+    # As on the grid, an axis that fits within FIT_FACTOR tiles is not split.
+    th, tw = (n if n <= FIT_FACTOR * tile else tile for n in (h, w))
+    todo = mask.copy()
+    left = todo.sum(axis=1)  # unserved hole pixels per row: no pass over the whole mask per tile
+    boxes: list[BBox] = []
+    py = 0
+    while True:
+        rows = np.flatnonzero(left[py:])
+        if rows.size == 0:
+            return boxes
+        py += int(rows[0])  # rows above are served: the next tile never starts higher
+        px = int(np.flatnonzero(todo[py])[0])
+        y0 = min(max(0, py - margin), h - th)
+        iy0 = y0 if y0 == 0 else y0 + margin
+        iy1 = y0 + th if y0 + th == h else y0 + th - margin
+        x0 = _best_start(todo[iy0:iy1].sum(axis=0), px, tw, margin, w)
+        ix0 = x0 if x0 == 0 else x0 + margin
+        ix1 = x0 + tw if x0 + tw == w else x0 + tw - margin
+        boxes.append(BBox(y0, x0, y0 + th, x0 + tw))
+        left[iy0:iy1] -= todo[iy0:iy1, ix0:ix1].sum(axis=1)
+        todo[iy0:iy1, ix0:ix1] = False
+
+
+def _best_start(counts: np.ndarray, px: int, tw: int, margin: int, w: int) -> int:
+    """The tile's left edge whose served columns hold ``px`` and the most of ``counts``."""
+    if tw >= w:
+        return 0
+    inner = tw - 2 * margin
+    csum = np.concatenate([[0], np.cumsum(counts)])
+    starts = np.arange(max(0, px - margin - inner + 1), min(px - margin, w - tw) + 1)
+    if starts.size == 0:  # px near the left or right edge: the tile sits against that edge
+        return 0 if px < tw else w - tw
+    lo = np.where(starts == 0, 0, starts + margin)
+    hi = np.where(starts + tw == w, w, starts + tw - margin)
+    return int(starts[np.argmax(csum[hi] - csum[lo])])
+
+
 def tile_weight(tile: BBox, shape: tuple[int, int], overlap: int) -> np.ndarray:
     """Linear blending weights: ramps up over ``overlap`` on every side that meets another tile."""
 
@@ -279,7 +331,8 @@ def plan_regions(pixels: np.ndarray, mask: np.ndarray, *, work_size: int | None,
         if reach is not None:
             crop = crop.union(reach)
         sub = mask[crop.slices]
-        scale = choose_scale((crop.height, crop.width), hole_thickness(sub) if work_size else 0.0, work_size)
+        thickness = hole_thickness(sub) if work_size else 0.0
+        scale = choose_scale((crop.height, crop.width), thickness, work_size)
         work = scaled_shape(crop, scale)
         if work_size is None:
             tiles, overlap = [BBox(0, 0, *work)], 0
@@ -287,9 +340,11 @@ def plan_regions(pixels: np.ndarray, mask: np.ndarray, *, work_size: int | None,
             tile = round_up(work_size, pad_multiple)
             overlap = tile // 4
             tiles = tile_boxes(work, tile, overlap)
-            if len(tiles) > 1:  # skip tiles that hold no hole
+            if len(tiles) > 1:  # only tiles that hold hole: along the hole, or the grid's when fewer
                 coarse = resize_mask(sub, work)
-                tiles = [t for t in tiles if coarse[t.slices].any()]
+                along = hole_tiles(coarse, tile, tile_margin(tile, thickness * scale))
+                grid = [t for t in tiles if coarse[t.slices].any()]
+                tiles = along if len(along) < len(grid) else grid
         regions.append(Region(
             crop=crop, patch=patch, pixels=_frozen(pixels[crop.slices]), mask=_frozen(sub), scale=scale,
             work_shape=work, tiles=tuple(tiles), overlap=overlap,

@@ -6,7 +6,7 @@ import math
 import threading
 from collections.abc import Generator
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import cv2
 import numpy as np
@@ -23,8 +23,10 @@ from restorer.models import registry
 
 # Below this side a tile is not split further after running out of memory; the CPU takes over.
 MIN_TILE = 64
-# On the CPU one model call holds at most this many pixels (a few seconds for a learned model).
-CPU_BATCH_PIXELS = 1 << 20
+# On the CPU one model call holds at most this many pixels: four 256 px tiles. Larger batches gain
+# nothing on a CPU but their activations: a long scratch peaked at 1026 MiB RSS with 1 << 20 and
+# 672 MiB with this (Telea: 561 MiB, same photo; benchmarks/bench_scratch.py), in the same time.
+CPU_BATCH_PIXELS = 1 << 18
 NOTE_SMALLER = "GPU ran out of memory; retried with smaller crops"
 NOTE_CPU = "GPU ran out of memory; finished on the CPU"
 
@@ -72,6 +74,7 @@ class _Session:
         self.settings = settings_from(self.spec.config) if synthesis else None
         # Declared, not guessed from the loaded object: the spec of the network that runs on the crops.
         self.edge_model = self.net is not None and net_spec.predicts_edges
+        self.two_stage = False  # the model's head runs once per region (TorchInpainter.coarse/refine)
 
     def _keys(self) -> list[tuple[str, str, bool, str]]:
         half = self.job.options.half and self.device == "cuda"
@@ -90,6 +93,7 @@ class _Session:
         folder = self.job.options.weights_folder
         if self.net is not None:
             self.model = get_model(self.net, self.device, half, folder)
+            self.two_stage = bool(getattr(self.model, "two_stage", False)) and self.fill
         if self.synthesis:
             self.synth = get_model(self.job.model, "cpu", False, folder)
 
@@ -133,6 +137,8 @@ class _Session:
                     edges = np.maximum(edges, guide * hole)
         if not self.fill:
             return None, edges
+        if self.two_stage:
+            return np.asarray(cast(Any, self.model).coarse(img, msk), dtype=np.float32), edges
         out = cast(registry.EdgeInpainter, self.model)(img, msk, edges=edges) if edges is not None else \
             self.model(img, msk)
         return np.asarray(out, dtype=np.float32), edges
@@ -201,7 +207,7 @@ def execute(job: Job, cancel: threading.Event | None, *, fill: bool) -> Generato
     result = Result(job_id=job.id, revision=job.revision, patches=[], device=session.device)
     if not total or (not fill and not batches):
         return result
-    devices.set_cpu_threads(job.options.threads)
+    devices.set_cpu_threads(job.options.threads, torch_too=session.learned)
     yield Progress(0, total, ("Filling" if fill else "Predicting edges") if session.loaded else f"Loading {job.model}")
     check()
     session.load()
@@ -247,7 +253,7 @@ def execute(job: Job, cancel: threading.Event | None, *, fill: bool) -> Generato
                                       None if edges is None else edges[k, 0, rows, cols])
             remaining[unit.region] -= 1
             if remaining[unit.region] == 0:
-                work = _finish(region, canvases.pop(unit.region), inputs.pop(unit.region)[0], fill, job, result,
+                work = _finish(region, canvases.pop(unit.region), inputs.pop(unit.region), fill, job, result,
                                session)
                 if work is not None:
                     guided.append((unit.region, work))
@@ -265,13 +271,19 @@ def execute(job: Job, cancel: threading.Event | None, *, fill: bool) -> Generato
     return result
 
 
-def _finish(region: Region, canvas: Canvas, work_img: np.ndarray, fill: bool, job: Job, result: Result,
-            session: _Session) -> np.ndarray | None:
+def _finish(region: Region, canvas: Canvas, inputs: tuple[np.ndarray, np.ndarray, np.ndarray | None], fill: bool,
+            job: Job, result: Result, session: _Session) -> np.ndarray | None:
     """Turn a region's blended work-resolution output into its full-resolution patch and edge map.
 
     With a synthesis stage the work-resolution fill is returned instead, to guide it.
     """
+    work_img, work_mask = inputs[0], inputs[1]
     out, edges = canvas.result(work_img)
+    if session.two_stage and out is not None and work_mask.any():
+        # The head sees the blended first stage: one pass per region, on strips around the hole.
+        assert session.model is not None
+        # In place: only the hole's pixels of the output are used from here on.
+        out = cast(Any, session.model).refine(out[None], work_img[None], work_mask[None, None], out=out[None])[0]
     ch, cw = region.crop.height, region.crop.width
     if edges is not None:
         if edges.shape != (ch, cw):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from restorer.errors import ModelUnavailable
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -26,12 +28,18 @@ def resolve_device(preference: str = "auto") -> str:
     return preference
 
 
-def set_cpu_threads(threads: int | None) -> None:
-    """Limit the CPU threads torch and OpenCV use (None leaves the defaults)."""
+def set_cpu_threads(threads: int | None, *, torch_too: bool = True) -> None:
+    """Limit the CPU threads torch and OpenCV use (None leaves the defaults).
+
+    ``torch_too=False`` (a classical fill) leaves torch alone, and unimported unless it already
+    is: importing it only to set its threads cost a Telea fill from the CLI 2-7 s.
+    """
     if not threads:
         return
     import cv2
-    import torch
 
-    torch.set_num_threads(int(threads))
     cv2.setNumThreads(int(threads))
+    if torch_too or "torch" in sys.modules:
+        import torch
+
+        torch.set_num_threads(int(threads))

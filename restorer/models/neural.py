@@ -87,6 +87,50 @@ class TorchInpainter:
             pred = self._predict(img, hole)
         return self._composite(img, hole, pred, crop)
 
+    # --- two stages: a network with a refinement head (PConvUNet with "refine" in its card) ----------
+
+    @property
+    def two_stage(self) -> bool:
+        """Whether ``coarse`` and ``refine`` split the call: the engine then runs the full-resolution
+        head once over a region's blended tiles, on strips around the hole only, not once per tile."""
+        return getattr(self.network, "refine", None) is not None
+
+    def coarse(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """The first stage: its prediction in the hole (not clamped: the head wants it raw), the input elsewhere."""
+        img, hole, (h, w) = self._inputs(image, mask)
+        with self._running():
+            pred = self.network(img, hole, head=False) if bool(hole.any()) else img
+            out = torch.where(hole > 0.5, pred.float(), img)
+        return out[:, :, :h, :w].cpu().numpy().astype(np.float32, copy=False)
+
+    def refine(self, coarse: np.ndarray, image: np.ndarray, mask: np.ndarray, *,
+               out: np.ndarray | None = None) -> np.ndarray:
+        """The second stage on any size (no padding): what ``__call__`` returns, given ``coarse``'s output.
+
+        Runs strip by strip around the hole (RefineHead.strips), each strip's tensors made from its
+        own slice, so memory follows the hole, not the input's size; outside the hole: the input.
+        ``out`` (may be ``coarse`` itself) receives the strips in place instead of a copy of the input;
+        its pixels outside the strips are then left as they were.
+        """
+        head = self.network.refine
+        hole = np.asarray(mask)[:, 0] > 0.5
+        n, h, w = hole.shape
+        boxes = head.strips(hole) or [(k, (0, h, 0, w), (0, h, 0, w)) for k in range(n)]
+        done = []  # written once all strips are run: a strip's context may overlap its neighbours'
+        with self._running():
+            for k, (y0, y1, x0, x1), (a0, a1, b0, b1) in boxes:
+                part = (slice(k, k + 1), slice(None), slice(a0, a1), slice(b0, b1))
+                img, first, sub_hole = (torch.from_numpy(np.ascontiguousarray(a[part], dtype=np.float32)).to(self.device)
+                                        for a in (image, coarse, hole[:, None]))
+                pred = self._composite(img, sub_hole, head.dense(first, img, sub_hole), (a1 - a0, b1 - b0))
+                done.append(((slice(k, k + 1), slice(None), slice(y0, y1), slice(x0, x1)),
+                             pred[:, :, y0 - a0 : y1 - a0, x0 - b0 : x1 - b0]))
+        if out is None:
+            out = np.array(image, dtype=np.float32, copy=True)
+        for inner, values in done:
+            out[inner] = values
+        return out
+
     # --- shared plumbing ---------------------------------------------------------------------------
 
     def _predict(self, image: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:

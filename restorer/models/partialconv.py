@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -11,6 +12,11 @@ from torch import nn
 from restorer.models.architectures import partialconv_pad_multiple
 
 __all__ = ["PartialConv2d", "PConvUNet", "RefineHead", "build_network", "pad_multiple"]
+
+# The refinement head at inference runs on bands of this many rows around the hole ...
+STRIP_ROWS = 32
+# ... unless the bands with their context would cover this share of the input or more.
+FULL_PASS_SHARE = 0.7
 
 
 class PartialConv2d(nn.Conv2d):
@@ -44,17 +50,24 @@ class PartialConv2d(nn.Conv2d):
         if self.groups != 1:
             raise ValueError("PartialConv2d supports groups=1 only")
         channels = valid.shape[1]
-        # Mask arithmetic stays in float32 even under autocast: window sums are small integers and the
-        # ratio's division must not overflow or underflow in half precision.
         with torch.autocast(device_type=x.device.type, enabled=False):
             coverage = valid.float().sum(dim=1, keepdim=True) if channels > 1 else valid.float()
+        return self.masked(x * valid.to(x.dtype), coverage, channels)
+
+    def masked(self, xv: torch.Tensor, coverage: torch.Tensor, channels: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``forward`` with the input already multiplied by its mask and the mask summed over its
+        ``channels`` channels (``coverage``, 1 channel): the decoder builds both without ever making
+        its concatenated many-channel mask (the same numbers, a fraction of the memory traffic)."""
+        # Mask arithmetic stays in float32 even under autocast: window sums are small integers and the
+        # ratio's division must not overflow or underflow in half precision.
+        with torch.autocast(device_type=xv.device.type, enabled=False):
             window = F.conv2d(
-                coverage, self._ones.float(), None, self.stride, self.padding, self.dilation
+                coverage.float(), self._ones.float(), None, self.stride, self.padding, self.dilation
             )
             updated = (window > 0).to(window.dtype)
             total = float(channels * self.kernel_size[0] * self.kernel_size[1])
             ratio = total / window.clamp(min=1.0) * updated
-        raw = F.conv2d(x * valid.to(x.dtype), self.weight, None, self.stride, self.padding, self.dilation)
+        raw = F.conv2d(xv, self.weight, None, self.stride, self.padding, self.dilation)
         out = raw * ratio
         if self.bias is not None:
             out = out + self.bias.view(1, -1, 1, 1) * updated
@@ -77,7 +90,12 @@ class _PConvBlock(nn.Module):
             self.act = None
 
     def forward(self, x: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        x, valid = self.conv(x, valid)
+        return self._after(*self.conv(x, valid))
+
+    def masked(self, xv: torch.Tensor, coverage: torch.Tensor, channels: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self._after(*self.conv.masked(xv, coverage, channels))
+
+    def _after(self, x: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self.bn is not None:
             x = self.bn(x)
         if self.act is not None:
@@ -114,14 +132,61 @@ class RefineHead(nn.Module):
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
 
+    @property
+    def reach(self) -> int:
+        """How far (pixels) an output pixel sees: the sum of every layer's padding."""
+        convs = [m for m in self.modules() if isinstance(m, nn.Conv2d)]
+        return sum(int(c.dilation[0]) * (int(c.kernel_size[0]) // 2) for c in convs)
+
     def forward(self, coarse: torch.Tensor, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """coarse, image: N x 3 x H x W in [0, 1]; mask: 1 = hole. Returns the refined prediction."""
+        """coarse, image: N x 3 x H x W in [0, 1]; mask: 1 = hole. Returns the refined prediction.
+
+        Without gradients (inference) only strips that hold hole pixels are refined, each with
+        ``reach`` pixels of context: every hole pixel gets the same value as a full-size pass (the
+        replicate padding at the input's own edges is the same too, as strips are clipped there, not
+        padded), while the rest keeps ``coarse``, which callers composite away. A thin scratch
+        across a tile then costs a fraction of the full-size pass.
+        """
+        boxes = None if torch.is_grad_enabled() else self.strips((mask[:, 0] > 0.5).cpu().numpy())
+        if boxes is None:
+            return self.dense(coarse, image, mask)
+        out = coarse.clone()
+        for n, (y0, y1, x0, x1), (a0, a1, b0, b1) in boxes:
+            part = (slice(n, n + 1), slice(None), slice(a0, a1), slice(b0, b1))
+            sub = self.dense(coarse[part], image[part], mask[part])
+            out[n : n + 1, :, y0:y1, x0:x1] = sub[:, :, y0 - a0 : y1 - a0, x0 - b0 : x1 - b0]
+        return out
+
+    def dense(self, coarse: torch.Tensor, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The refined prediction at every pixel of the input."""
         hole = mask.to(coarse.dtype)
         comp = coarse * hole + image * (1.0 - hole)
         # Channels-last input makes these full-size convolutions about 1.5x faster on the CPU (oneDNN;
         # benchmarks/bench_engine.py), with the same results to rounding.
         x = torch.cat([comp * 2.0 - 1.0, hole], dim=1).contiguous(memory_format=torch.channels_last)
         return coarse + self.out(self.body(x)).contiguous()
+
+    def strips(self, hole: np.ndarray, rows: int = STRIP_ROWS) -> list[tuple[int, tuple, tuple]] | None:
+        """For bool ``hole`` N x H x W: (item, box, box with ``reach`` of context) for each run of hole
+        columns in each band of ``rows`` rows; None when they would cover most of the input anyway
+        (one full pass is then cheaper). Boxes are (y0, y1, x0, x1)."""
+        n, h, w = hole.shape
+        r = self.reach
+        boxes, area = [], 0
+        for k in range(n):
+            for y0 in range(0, h, rows):
+                y1 = min(h, y0 + rows)
+                cols = np.flatnonzero(hole[k, y0:y1].any(axis=0))
+                if cols.size == 0:
+                    continue
+                # Runs of hole columns closer than two contexts apart share one strip.
+                breaks = np.flatnonzero(np.diff(cols) > 2 * r + 1)
+                for c0, c1 in zip(np.r_[cols[0], cols[breaks + 1]], np.r_[cols[breaks], cols[-1]] + 1):
+                    inner = (y0, y1, int(c0), int(c1))
+                    outer = (max(0, y0 - r), min(h, y1 + r), max(0, int(c0) - r), min(w, int(c1) + r))
+                    boxes.append((k, inner, outer))
+                    area += (outer[1] - outer[0]) * (outer[3] - outer[2])
+        return boxes if area < FULL_PASS_SHARE * n * h * w else None
 
 
 class PConvUNet(nn.Module):
@@ -176,7 +241,8 @@ class PConvUNet(nn.Module):
     def pad_multiple(self) -> int:
         return partialconv_pad_multiple({"depth": self.depth})
 
-    def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, image: torch.Tensor, mask: torch.Tensor, head: bool = True) -> torch.Tensor:
+        """``head=False``: the U-Net's prediction alone (the engine runs the head once per region)."""
         m = self.pad_multiple
         if image.shape[-2] % m or image.shape[-1] % m:
             raise ValueError(f"input {tuple(image.shape[-2:])} is not a multiple of {m}")
@@ -192,13 +258,14 @@ class PConvUNet(nn.Module):
             skip, skip_v = feats.pop()
             h = F.interpolate(h, scale_factor=2.0, mode="nearest")
             v = F.interpolate(v, scale_factor=2.0, mode="nearest")
-            # Each half keeps its own mask: a multi-channel mask over the concatenation.
-            mask_cat = torch.cat(
-                [v.expand(-1, h.shape[1], -1, -1), skip_v.expand(-1, skip.shape[1], -1, -1)], dim=1
-            )
-            h, v = block(torch.cat([h, skip], dim=1), mask_cat)
+            # Each half keeps its own mask: a multi-channel mask over the concatenation, passed as the
+            # masked input and the mask's channel sum (PartialConv2d.masked).
+            xv = torch.cat([h * v.to(h.dtype), skip * skip_v.to(skip.dtype)], dim=1)
+            with torch.autocast(device_type=h.device.type, enabled=False):
+                coverage = v.float() * h.shape[1] + skip_v.float() * skip.shape[1]
+            h, v = block.masked(xv, coverage, h.shape[1] + skip.shape[1])
         out = h * 0.5 + 0.5
-        if self.refine is not None:
+        if self.refine is not None and head:
             out = self.refine(out, image, mask)
         return out
 

@@ -63,6 +63,7 @@ class EdgesController(QObject):
     """Turns Edges mode on and off, predicts edges in the worker, and owns the guide layer."""
 
     edgesPredicted = Signal()
+    enabledChanged = Signal(bool)  # Edges mode on / off (the window's actions follow it)
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
@@ -117,6 +118,7 @@ class EdgesController(QObject):
             self.window.canvas.set_overlay_visible("edges", False)
             self.window.canvas.set_overlay_visible("edges-context", False)
             self.window.canvas.target = doc
+        self.enabledChanged.emit(self.enabled)
 
     def reset(self) -> None:
         """A new document: drop the guide layer and leave Edges mode."""
