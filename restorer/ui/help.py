@@ -125,12 +125,14 @@ right: undo, pick, fill again.</li>
 <li>Thin scratches, dust and specks: <b>telea</b> or <b>navier-stokes</b>, instant and exact at the edges.</li>
 <li>Textured areas (grass, fabric, walls, grain): <b>patchmatch</b> copies the photo's own texture;
 Fill &gt; Sampling Area (S) says where it may copy from.</li>
-<li>Large holes, torn corners, removed objects: <b>guided-partialconv</b> (or <b>guided-edgeconnect</b>
-where the hole crosses strong lines): a network decides the structure, the photo's own patches
-give the detail at full resolution.</li>
+<li>Large holes, torn corners, removed objects: <b>guided-ensemble</b>, the default (or
+<b>guided-edgeconnect</b> where the hole crosses strong lines, <b>guided-partialconv</b> for one
+network's time): networks decide the structure, the photo's own patches give the detail at full
+resolution.</li>
 <li>Holes across edges where you want to steer the result: an <b>edgeconnect</b> model with Edges
 mode (G): it shows the edges it predicts and you draw guide lines.</li>
-<li><b>partialconv-compact</b>: quick blotch fills on a CPU when the guided fill is too slow.</li>
+<li><b>partialconv-compact</b>: quick blotch fills on a CPU when the guided fill is too slow;
+<b>ensemble-compact</b>: the most faithful smooth fill, where texture does not matter.</li>
 </ul>
 <table cellspacing='0' cellpadding='3' border='1'><tr><th>Model</th><th>Best for</th><th>What it is</th></tr>{models}</table>
 <h3>Damage detectors</h3><ul>{found}</ul>
