@@ -100,6 +100,74 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_detect)
 
 
+def _photo_folder() -> str | None:
+    # beside the project, never inside it (research-only data); no torch import to find it
+    folder = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "val" / "photos" / "cbsd68"
+    return str(folder) if folder.is_dir() else None
+
+
+def cmd_evaluate_detection(args: argparse.Namespace) -> int:
+    import json
+
+    from restorer.cli import EXIT_OK, ProgressLine
+    from restorer.core.atomic import atomic_write
+    from restorer.core.image import LOAD_SUFFIXES, load_photo
+    from restorer.detection import registry
+    from restorer.detection.damage import level_of
+    from restorer.detection.evaluate import evaluate_detectors, markdown_table
+
+    if args.pairs < 1:
+        raise RestorerError(f"--pairs must be at least 1, not {args.pairs}")
+    level_of(args.threshold)
+    if not args.photos or not Path(args.photos).is_dir():
+        raise RestorerError(f"photo folder {args.photos} does not exist; pass --photos DIR"
+                            if args.photos else "no photos to evaluate on: pass --photos DIR")
+    out = Path(args.out)
+    if out.suffix.lower() != ".md":
+        raise RestorerError(f"{out}: the table is Markdown; give a .md file name (the JSON goes beside it)")
+    names = args.detector or [s.name for s in registry.all_specs() if registry.check(s).ready]
+    detectors = {name: registry.load(name) for name in dict.fromkeys(names)}  # ModelUnavailable says why
+    files = sorted(p for p in Path(args.photos).iterdir() if p.suffix.lower() in LOAD_SUFFIXES and p.is_file())
+    if not files:
+        raise RestorerError(f"{args.photos}: no photos found")
+    photos = [load_photo(f).pixels for f in files]
+    bar = ProgressLine("evaluating", enabled=not args.quiet)
+    try:
+        result = evaluate_detectors(detectors, photos, args.pairs, args.seed, threshold=args.threshold,
+                                    on_progress=bar)
+    finally:
+        bar.close()
+    result["protocol"]["photo_folder"] = Path(args.photos).name
+    table = markdown_table(result)
+    command = f"restorer-cli evaluate-detection {' '.join(f'--detector {n}' for n in detectors)} " \
+              f"--photos {Path(args.photos).name} --pairs {args.pairs} --seed {args.seed} --threshold {args.threshold}"
+    text = f"# Detection evaluation\n\n`{command}`\n\n{table}"
+    atomic_write(out, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    atomic_write(out.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8"))
+    print(table, end="")
+    print(f"written: {out} and {out.with_suffix('.json').name}")
+    return EXIT_OK
+
+
+def add_evaluate_parser(sub: argparse._SubParsersAction) -> None:
+    from restorer.detection import DEFAULT_THRESHOLD
+
+    p = sub.add_parser("evaluate-detection",
+                       help="score detectors on damage rendered onto photos: precision, recall, F1 per kind, "
+                            "and false alarms on the same photos undamaged")
+    p.add_argument("--detector", action="append", default=[],
+                   help="detector to score (repeat for several; default every ready one)")
+    p.add_argument("--photos", default=_photo_folder(),
+                   help="folder of clean photos (default ../shared/data/val/photos/cbsd68 when it exists)")
+    p.add_argument("--pairs", type=int, default=20, help="damaged photos per kind, and clean photos (default 20)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
+    p.add_argument("--out", default="benchmarks/results/detection_eval.md",
+                   help="the Markdown table to write (its JSON beside it)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress line")
+    p.set_defaults(func=cmd_evaluate_detection)
+
+
 def check_mask_source(args: argparse.Namespace, mask_flag: str) -> None:
     """inpaint/batch: exactly one of a mask (file or folder) and --detect."""
     given = getattr(args, mask_flag.lstrip("-"))
