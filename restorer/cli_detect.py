@@ -126,7 +126,10 @@ def cmd_evaluate_detection(args: argparse.Namespace) -> int:
     if out.suffix.lower() != ".md":
         raise RestorerError(f"{out}: the table is Markdown; give a .md file name (the JSON goes beside it)")
     names = args.detector or [s.name for s in registry.all_specs() if registry.check(s).ready]
-    detectors = {name: registry.load(name) for name in dict.fromkeys(names)}  # ModelUnavailable says why
+    folder = Path(args.weights_dir) if args.weights_dir else None
+    if folder is not None and not args.detector:
+        names = [s.name for s in registry.all_specs() if registry.check(s, folder).ready]
+    detectors = {name: registry.load(name, folder) for name in dict.fromkeys(names)}  # ModelUnavailable says why
     files = sorted(p for p in Path(args.photos).iterdir() if p.suffix.lower() in LOAD_SUFFIXES and p.is_file())
     if not files:
         raise RestorerError(f"{args.photos}: no photos found")
@@ -142,8 +145,11 @@ def cmd_evaluate_detection(args: argparse.Namespace) -> int:
     command = f"restorer-cli evaluate-detection {' '.join(f'--detector {n}' for n in detectors)} " \
               f"--photos {Path(args.photos).name} --pairs {args.pairs} --seed {args.seed} --threshold {args.threshold}"
     text = f"# Detection evaluation\n\n`{command}`\n\n{table}"
-    atomic_write(out, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-    atomic_write(out.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8"))
+    for path, content in ((out, text), (out.with_suffix(".json"), json.dumps(result, indent=1) + "\n")):
+        def write(tmp: Path, content: str = content) -> None:
+            tmp.write_text(content, encoding="utf-8")
+
+        atomic_write(path, write)
     print(table, end="")
     print(f"written: {out} and {out.with_suffix('.json').name}")
     return EXIT_OK
@@ -164,6 +170,8 @@ def add_evaluate_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
     p.add_argument("--out", default="benchmarks/results/detection_eval.md",
                    help="the Markdown table to write (its JSON beside it)")
+    p.add_argument("--weights-dir", default=None,
+                   help="folder of detector weights (default the registry's: weights/), e.g. a fresh export")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress line")
     p.set_defaults(func=cmd_evaluate_detection)
 

@@ -102,7 +102,9 @@ def make_pair(pixels: np.ndarray, row: str, index: int, seed: int):  # -> render
     rng = np.random.default_rng([seed, keys.index(row), index])
     if row == CLEAN:
         return damaged_print(pixels, rng, None)
-    counts = DamageCounts(**{k: ROWS[row].get(k, 0.0) for k in ("scratches", "dust", "hairs", "cracks")})
+    items = ROWS[row]
+    counts = DamageCounts(scratches=items.get("scratches", 0.0), dust=items.get("dust", 0.0),
+                          hairs=items.get("hairs", 0.0), cracks=items.get("cracks", 0.0))
     for _ in range(20):  # a damaged pair holds damage: draw again (same seeded stream) when none showed
         pair = damaged_print(pixels, rng, counts)
         if pair.any.any():

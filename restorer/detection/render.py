@@ -286,8 +286,8 @@ def _finish(pixels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         # OpenCV's JPEG takes BGR: flip the channels around this one call
         ok, buf = cv2.imencode(".jpg", pixels[..., ::-1] if rgb else pixels,
                                [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(40, 96))])
-        if ok:
-            out = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+        out = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED) if ok else None
+        if out is not None:
             pixels = np.ascontiguousarray(out[..., ::-1] if rgb else out).reshape(pixels.shape)
     return pixels
 

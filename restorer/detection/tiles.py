@@ -68,10 +68,10 @@ def detect(pixels: np.ndarray, detector: Detector, cancel: threading.Event | Non
     ``tile`` (default: the detector's own ``tile`` if it has one, else TILE) bounds the working memory.
     """
     check_photo(pixels)
-    tile = int(tile or getattr(detector, "tile", TILE))
+    size = tile if tile else int(getattr(detector, "tile", TILE))
     h, w = pixels.shape[:2]
     maps = {k: np.zeros((h, w), np.uint8) for k in detector.kinds}
-    boxes = tile_boxes(h, w, tile)
+    boxes = tile_boxes(h, w, size)
     m = detector.margin
     align = int(getattr(detector, "align", 1))
     for i, (y0, x0, y1, x1) in enumerate(boxes):
