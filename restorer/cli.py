@@ -250,7 +250,6 @@ def _fill_options(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from restorer.cli_batch import add_parser as add_batch_parser
     from restorer.cli_detect import add_detection_options
-    from restorer.cli_detect import add_evaluate_parser as add_evaluate_detection_parser
     from restorer.cli_detect import add_parser as add_detect_parser
 
     parser = argparse.ArgumentParser(prog=PROG, description="Restorer from the command line: fill masked damage in photos.")
@@ -277,7 +276,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_models)
 
     add_detect_parser(sub)
-    add_evaluate_detection_parser(sub)
 
     from restorer.training.commands import add_parsers
 

@@ -98,6 +98,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--overwrite", action="store_true", help="allow replacing an existing output file")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
     p.set_defaults(func=cmd_detect)
+    _add_evaluate_parsers(sub)
 
 
 def _photo_folder() -> str | None:
@@ -155,7 +156,39 @@ def cmd_evaluate_detection(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def add_evaluate_parser(sub: argparse._SubParsersAction) -> None:
+def cmd_detectors(args: argparse.Namespace) -> int:
+    """restorer-cli detectors: each detector's state (and why not ready), licence, weights, card and sha256."""
+    import json
+
+    from restorer.cli import EXIT_OK
+    from restorer.detection import registry
+    from restorer.models.registry import weights_dir
+
+    rows = []
+    for spec in registry.all_specs():
+        state = registry.check(spec)
+        rows.append({"name": spec.name, "state": "ready" if state.ready else "unavailable", "reason": state.reason,
+                     "default": spec.name == registry.default_name(), "licence": spec.licence,
+                     "weights": None if spec.weights is None else str(weights_dir() / spec.weights),
+                     "card": None if spec.card_name is None else str(weights_dir() / spec.card_name),
+                     "sha256": state.sha256, "description": spec.description})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    width = max(len(r["name"]) for r in rows)
+    for r in rows:
+        state = r["state"] if r["state"] == "ready" else f"unavailable: {r['reason']}"
+        print(f"{r['name']:<{width}}  {state}{' (default)' if r['default'] else ''}")
+        weights = "needs no weights" if r["weights"] is None else f"weights {r['weights']} (sha256 {r['sha256'] or '-'})"
+        print(f"{'':<{width}}  {r['description']}; {weights}; licence {r['licence']}")
+    return EXIT_OK
+
+
+def _add_evaluate_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("detectors", help="list the damage detectors, whether each is ready, licence and weights")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_detectors)
+
     from restorer.detection import DEFAULT_THRESHOLD
 
     p = sub.add_parser("evaluate-detection",

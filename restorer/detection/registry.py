@@ -45,6 +45,12 @@ _SPECS: dict[str, DetectorSpec] = {}
 DEFAULT = "classical"
 
 
+def default_name(folder: Path | None = None) -> str:
+    """The detector used when none is named: DEFAULT when it can run, else the classical one (needs nothing)."""
+    spec = _SPECS.get(DEFAULT)
+    return DEFAULT if spec is not None and check(spec, folder).ready else "classical"
+
+
 def register(spec: DetectorSpec) -> DetectorSpec:
     if spec.name in _SPECS:
         raise ValueError(f"detector {spec.name!r} is registered twice")
@@ -119,9 +125,8 @@ CLASSICAL = register(
 LEARNED = register(
     DetectorSpec(
         name="damage-unet",
-        description="a compact U-Net (58 k parameters) trained on damage rendered onto old-print-looking photos, "
-                    "clean ones included; tells damage from thin real detail better than the classical detector, "
-                    "and is slower (about 40 s for 24 MP on two cores)",
+        description="a compact U-Net (58 k parameters) trained on damage rendered onto photos made to look like old "
+                    "prints, clean ones included; slower than the classical detector",
         factory="restorer.detection.learned:build",
         licence="weights: research and non-commercial use only (trained on research-only photo collections); "
                 "code GPL-3.0-or-later",

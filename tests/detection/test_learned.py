@@ -105,3 +105,17 @@ def test_registry_entry_is_unavailable_until_weights_and_card_are_right(tmp_path
         registry.load("damage-unet", tmp_path)
     st.write_bytes(st.read_bytes()[:-10] + b"0123456789")
     assert "sha256" in registry.check(spec, tmp_path).reason
+
+
+def test_cli_lists_detectors_with_state_licence_and_weights(capsys) -> None:
+    from restorer.cli import main
+
+    assert main(["detectors", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["classical"]["state"] == "ready" and rows["classical"]["weights"] is None
+    learned = rows["damage-unet"]
+    assert learned["weights"].endswith("damage-unet.safetensors") and "research" in learned["licence"]
+    state = registry.check(registry.get_spec("damage-unet"))
+    assert (learned["state"] == "ready") == state.ready and learned["sha256"] == state.sha256
+    assert sum(r["default"] for r in rows.values()) == 1
+    assert main(["detectors"]) == 0 and "damage-unet" in capsys.readouterr().out
