@@ -27,7 +27,9 @@ def add_detection_options(p: argparse.ArgumentParser, *, flag: bool) -> None:
                         "lower finds more, and flags more that is not damage)")
     p.add_argument("--kinds", default="all",
                    help=f"comma-separated kinds to find: {','.join(KINDS)} (default all)")
-    p.add_argument("--detector", default="classical", help="detector name (default classical)")
+    p.add_argument("--detector", default=None,
+                   help="detector name (restorer-cli detectors lists them; default: the registry's default when "
+                        "its weights are ready, else classical)")
     p.add_argument("--grow", type=int, default=GROW_PX,
                    help=f"draw the mask this many pixels wider than the damage (default {GROW_PX})")
 
@@ -41,6 +43,7 @@ def check_detection_options(args: argparse.Namespace) -> None:
     args.kind_list = parse_kinds(args.kinds)
     if args.grow < 0 or args.grow > 50:
         raise RestorerError(f"--grow must be between 0 and 50 pixels, not {args.grow}")
+    args.detector = args.detector or registry.default_name()
     state = registry.check(registry.get_spec(args.detector))
     if not state.ready:
         raise RestorerError(f"detector {args.detector!r} is unavailable: {state.reason}")

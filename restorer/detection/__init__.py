@@ -27,13 +27,13 @@ from restorer.detection.damage import (
 __all__ = ["DEFAULT_THRESHOLD", "GROW_PX", "KINDS", "Damage", "Progress", "detect_damage", "parse_kinds"]
 
 
-def detect_damage(pixels: np.ndarray, detector: str = "classical", cancel: threading.Event | None = None,
+def detect_damage(pixels: np.ndarray, detector: str | None = None, cancel: threading.Event | None = None,
                   on_progress: Callable[[Progress], None] | None = None) -> Damage:
-    """Run the named detector over a photo (array contract) in the calling thread."""
+    """Run the named detector (None: registry.default_name()) over a photo (array contract) in the calling thread."""
     from restorer.detection import registry
     from restorer.detection.tiles import detect_blocking
 
-    return detect_blocking(pixels, registry.load(detector), cancel, on_progress)
+    return detect_blocking(pixels, registry.load(detector or registry.default_name()), cancel, on_progress)
 
 
 def parse_kinds(text: str | None) -> list[str] | None:
