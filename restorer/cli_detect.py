@@ -122,7 +122,14 @@ def cmd_evaluate_detection(args: argparse.Namespace) -> int:
 
     if args.pairs < 1:
         raise RestorerError(f"--pairs must be at least 1, not {args.pairs}")
-    level_of(args.threshold)
+    try:
+        thresholds = [float(t) for t in args.threshold.split(",") if t.strip()]
+    except ValueError:
+        raise RestorerError(f"--threshold {args.threshold!r}: expected numbers 0..1, comma-separated") from None
+    if not thresholds:
+        raise RestorerError("--threshold: give at least one number 0..1")
+    for t in thresholds:
+        level_of(t)
     if not args.photos or not Path(args.photos).is_dir():
         raise RestorerError(f"photo folder {args.photos} does not exist; pass --photos DIR"
                             if args.photos else "no photos to evaluate on: pass --photos DIR")
@@ -137,10 +144,10 @@ def cmd_evaluate_detection(args: argparse.Namespace) -> int:
     files = sorted(p for p in Path(args.photos).iterdir() if p.suffix.lower() in LOAD_SUFFIXES and p.is_file())
     if not files:
         raise RestorerError(f"{args.photos}: no photos found")
-    photos = [load_photo(f).pixels for f in files]
+    photos = [load_photo(f).pixels for f in files[:args.pairs]]  # pair i uses photo i, cycling
     bar = ProgressLine("evaluating", enabled=not args.quiet)
     try:
-        result = evaluate_detectors(detectors, photos, args.pairs, args.seed, threshold=args.threshold,
+        result = evaluate_detectors(detectors, photos, args.pairs, args.seed, thresholds=thresholds,
                                     on_progress=bar)
     finally:
         bar.close()
@@ -182,8 +189,8 @@ def cmd_detectors(args: argparse.Namespace) -> int:
     for r in rows:
         state = r["state"] if r["state"] == "ready" else f"unavailable: {r['reason']}"
         print(f"{r['name']:<{width}}  {state}{' (default)' if r['default'] else ''}")
-        weights = "needs no weights" if r["weights"] is None else f"weights {r['weights']} (sha256 {r['sha256'] or '-'})"
-        print(f"{'':<{width}}  {r['description']}; {weights}; licence {r['licence']}")
+        weights = "" if r["weights"] is None else f"; weights {r['weights']} (sha256 {r['sha256'] or '-'})"
+        print(f"{'':<{width}}  {r['description']}{weights}; licence {r['licence']}")
     return EXIT_OK
 
 
@@ -203,7 +210,9 @@ def _add_evaluate_parsers(sub: argparse._SubParsersAction) -> None:
                    help="folder of clean photos (default ../shared/data/val/photos/cbsd68 when it exists)")
     p.add_argument("--pairs", type=int, default=20, help="damaged photos per kind, and clean photos (default 20)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
+    p.add_argument("--threshold", default=str(DEFAULT_THRESHOLD),
+                   help=f"threshold 0..1 (default {DEFAULT_THRESHOLD}), or several comma-separated for a sweep "
+                        "(each detector still runs once per photo)")
     p.add_argument("--out", default="benchmarks/results/detection_eval.md",
                    help="the Markdown table to write (its JSON beside it)")
     p.add_argument("--weights-dir", default=None,

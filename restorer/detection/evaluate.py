@@ -113,15 +113,20 @@ def make_pair(pixels: np.ndarray, row: str, index: int, seed: int):  # -> render
 
 
 def evaluate_detectors(detectors: Mapping[str, Any], photos: Sequence[np.ndarray], pairs: int, seed: int = 0, *,
-                       threshold: float = DEFAULT_THRESHOLD, cancel: threading.Event | None = None,
+                       thresholds: Sequence[float] = (DEFAULT_THRESHOLD,), cancel: threading.Event | None = None,
                        on_progress: Callable[[Progress], None] | None = None) -> dict[str, Any]:
-    """Score each loaded detector (name -> tiles.Detector) on the same seeded pairs; a JSON-ready dict."""
+    """Score each loaded detector (name -> tiles.Detector) on the same seeded pairs; a JSON-ready dict.
+
+    Each detector runs once per pair; its maps are scored at every one of ``thresholds`` (a sweep),
+    under the key "NAME" for one threshold, "NAME @ T" for several.
+    """
     from restorer.detection.tiles import detect_blocking
 
     if not photos:
         raise ValueError("no photos to evaluate on")
-    scores = {name: {row: Score() for row in ROWS} for name in detectors}
-    flagged: dict[str, list[float]] = {name: [] for name in detectors}
+    keys = {(name, t): name if len(thresholds) == 1 else f"{name} @ {t:g}" for name in detectors for t in thresholds}
+    scores = {key: {row: Score() for row in ROWS} for key in keys.values()}
+    flagged: dict[str, list[float]] = {key: [] for key in keys.values()}
     seconds = dict.fromkeys(detectors, 0.0)
     rows = [*ROWS, CLEAN]
     total, done = len(rows) * pairs, 0
@@ -131,29 +136,31 @@ def evaluate_detectors(detectors: Mapping[str, Any], photos: Sequence[np.ndarray
             truth = pair.any
             for name, detector in detectors.items():
                 t0 = time.perf_counter()
-                found = detect_blocking(pair.pixels, detector, cancel).mask(threshold)
+                damage = detect_blocking(pair.pixels, detector, cancel)
                 seconds[name] += time.perf_counter() - t0
-                if row == CLEAN:
-                    flagged[name].append(flagged_share(found))
-                else:
-                    scores[name][row] = scores[name][row] + score(found, truth)
+                for t in thresholds:
+                    key, found = keys[(name, t)], damage.mask(t)
+                    if row == CLEAN:
+                        flagged[key].append(flagged_share(found))
+                    else:
+                        scores[key][row] = scores[key][row] + score(found, truth)
             done += 1
             if on_progress is not None:
                 on_progress(Progress(done, total, f"{row} {i + 1}/{pairs}"))
     results = {}
-    for name in detectors:
-        per_row = {row: _rates(s) for row, s in scores[name].items()}
+    for (name, t), key in keys.items():
+        per_row = {row: _rates(s) for row, s in scores[key].items()}
         everything = Score()
-        for s in scores[name].values():
+        for s in scores[key].values():
             everything = everything + s
-        shares = flagged[name]
-        results[name] = {
-            "kinds": per_row, "all": _rates(everything),
+        shares = flagged[key]
+        results[key] = {
+            "detector": name, "threshold": t, "kinds": per_row, "all": _rates(everything),
             "clean": {"photos": len(shares), "mean": float(np.mean(shares)), "max": float(np.max(shares)),
                       "none_flagged": sum(1 for x in shares if x == 0)},
             "seconds": seconds[name],
         }
-    protocol = {"pairs_per_row": pairs, "seed": seed, "threshold": threshold, "photos": len(photos),
+    protocol = {"pairs_per_row": pairs, "seed": seed, "thresholds": list(thresholds), "photos": len(photos),
                 "precision_px": PRECISION_PX, "recall_px": RECALL_PX, "rows": ROWS}
     return {"protocol": protocol, "results": results}
 
@@ -165,7 +172,7 @@ def _rates(s: Score) -> dict[str, float]:
 def markdown_table(evaluation: Mapping[str, Any]) -> str:
     """One row per detector: precision / recall / F1 per kind and over all, and the clean photos' flagged share."""
     kinds = list(ROWS)
-    head = ["detector", *kinds, "all kinds", "clean photos flagged (mean / max)", "seconds"]
+    head = ["detector", *kinds, "all kinds", "clean photos flagged (mean / max)", "seconds (detection)"]
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
 
     def cell(r: Mapping[str, float]) -> str:
@@ -178,7 +185,8 @@ def markdown_table(evaluation: Mapping[str, Any]) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     p = evaluation["protocol"]
     lines.append("")
-    lines.append(f"Cells: precision / recall / F1 at threshold {p['threshold']}; {p['pairs_per_row']} pairs per kind "
+    at = ", ".join(f"{t:g}" for t in p["thresholds"])
+    lines.append(f"Cells: precision / recall / F1 at threshold {at}; {p['pairs_per_row']} pairs per kind "
                  f"and {p['pairs_per_row']} clean photos from {p['photos']} photos, seed {p['seed']}; a detected pixel "
                  f"is right within {p['precision_px']} px of true damage, a damaged pixel found within "
                  f"{p['recall_px']} px of a detection.")

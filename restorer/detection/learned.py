@@ -71,6 +71,9 @@ def config_problem(config: Any) -> str | None:
         return f"config width {width!r} is not a whole number from 4 to 64"
     if kinds != list(KINDS):
         return f"config kinds {kinds!r} are not {list(KINDS)}"
+    bias = config.get("logit_bias", 0.0)
+    if isinstance(bias, bool) or not isinstance(bias, (int, float)) or not -20 <= bias <= 20:
+        return f"config logit_bias {bias!r} is not a number from -20 to 20"
     return None
 
 
@@ -81,8 +84,13 @@ def build_network(config: dict[str, Any]) -> DamageUNet:
     return DamageUNet(int(config["width"]), len(config["kinds"]))
 
 
-def network_config(width: int) -> dict[str, Any]:
-    return {"arch": ARCH, "width": int(width), "kinds": list(KINDS)}
+def network_config(width: int, logit_bias: float = 0.0) -> dict[str, Any]:
+    """A card's config. ``logit_bias`` is subtracted from the logits at inference: the calibration that
+    puts the operating point chosen on calibration photos at threshold 0.5 (training uses none)."""
+    config: dict[str, Any] = {"arch": ARCH, "width": int(width), "kinds": list(KINDS)}
+    if logit_bias:
+        config["logit_bias"] = float(logit_bias)
+    return config
 
 
 class LearnedDetector:
@@ -93,9 +101,10 @@ class LearnedDetector:
     align = PAD_MULTIPLE
     kinds = KINDS
 
-    def __init__(self, net: DamageUNet, name: str = ARCH) -> None:
+    def __init__(self, net: DamageUNet, name: str = ARCH, logit_bias: float = 0.0) -> None:
         self.net = net.eval()
         self.name = name
+        self.logit_bias = float(logit_bias)
 
     @torch.no_grad()
     def __call__(self, gray: np.ndarray) -> dict[str, np.ndarray]:
@@ -104,26 +113,29 @@ class LearnedDetector:
         ph, pw = (-h) % PAD_MULTIPLE, (-w) % PAD_MULTIPLE
         if ph or pw:
             x = F.pad(x, (0, pw, 0, ph), mode="replicate")
-        prob = torch.sigmoid(self.net(x))[0, :, :h, :w].numpy()
+        prob = torch.sigmoid(self.net(x) - self.logit_bias)[0, :, :h, :w].numpy()
         return {kind: prob[i] for i, kind in enumerate(self.kinds)}
 
 
-def load_weights(path: Path) -> DamageUNet:
-    """The network in ``path`` (safetensors) built from the card beside it; ModelUnavailable when either is wrong."""
+def load_weights(path: Path) -> tuple[DamageUNet, dict[str, Any]]:
+    """The network in ``path`` (safetensors) and the card config beside it that built it; ModelUnavailable
+    when either is wrong."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     try:
         card = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
-        net = build_network(card.get("config") if isinstance(card, dict) else None)  # type: ignore[arg-type]
+        config = card.get("config") if isinstance(card, dict) else None
+        net = build_network(config)  # type: ignore[arg-type]
         state = {k: v.float() if v.is_floating_point() else v for k, v in load_file(str(path)).items()}
         net.load_state_dict(state)
     except (OSError, ValueError, SafetensorError, RuntimeError, TypeError) as exc:
         raise ModelUnavailable(f"detector weights {path.name} cannot be loaded: {str(exc).splitlines()[0]}") from None
-    return net
+    return net, config  # type: ignore[return-value]
 
 
 def build(spec: Any, weights: Path | None = None) -> LearnedDetector:
     if weights is None:
         raise ModelUnavailable(f"detector {spec.name!r} needs weights")
-    return LearnedDetector(load_weights(Path(weights)), spec.name)
+    net, config = load_weights(Path(weights))
+    return LearnedDetector(net, spec.name, float(config.get("logit_bias", 0.0)))

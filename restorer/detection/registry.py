@@ -126,7 +126,9 @@ LEARNED = register(
     DetectorSpec(
         name="damage-unet",
         description="a compact U-Net (58 k parameters) trained on damage rendered onto photos made to look like old "
-                    "prints, clean ones included; slower than the classical detector",
+                    "prints, clean ones included: fewer false alarms and more of the thin winding lines than the "
+                    "classical detector, but it misses most dust and does not tell kinds apart yet (nearly all it "
+                    "finds comes out as cracks); 3x slower",
         factory="restorer.detection.learned:build",
         licence="weights: research and non-commercial use only (trained on research-only photo collections); "
                 "code GPL-3.0-or-later",

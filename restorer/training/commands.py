@@ -119,6 +119,9 @@ def add_parsers(subparsers: Any) -> None:
     x.add_argument("--command", default=None, help="the training command for the card")
     x.add_argument("--iterations", type=int, default=None,
                    help="total training steps for the card (default: the checkpoint's, plus those behind its --init)")
+    x.add_argument("--logit-bias", type=float, default=None,
+                   help="damage-unet: subtract this from the logits at inference, so threshold 0.5 is the operating "
+                        "point chosen with an evaluate-detection sweep on calibration photos (e.g. 3.89 = threshold 0.98)")
     x.add_argument("--force", action="store_true",
                    help="write into the repository's weights/ even if the metrics miss the shipping bar")
     x.set_defaults(func=run_export)
@@ -250,9 +253,11 @@ def run_export(args: argparse.Namespace) -> int:
         if shipping and metrics is None and not args.force:
             raise RestorerError("exporting a detector into weights/ needs --metrics detection_eval.json")
         st, card = export_checkpoint(Path(args.checkpoint), args.name, Path(args.out), metrics=metrics,
-                                     command=args.command, iterations=args.iterations)
+                                     command=args.command, iterations=args.iterations, logit_bias=args.logit_bias)
         print(f"written: {st} and {card}")
         return 0
+    if args.logit_bias is not None:
+        raise RestorerError("--logit-bias calibrates a detector (damage-unet); this checkpoint is an inpainting model")
     if shipping and not args.force:
         # The bar for weights/ (issue 5): beat Telea and NS in PSNR and SSIM in every bucket from 10-20 % up.
         if metrics is None:

@@ -104,7 +104,9 @@ def checkpoint_inpainter(path: Path, device: str = "cpu") -> Any:
 
 
 def export_checkpoint(path: Path, name: str, out_dir: Path, *, metrics: Mapping[str, Any] | None = None,
-                      command: str | None = None, iterations: int | None = None) -> tuple[Path, Path]:
+                      command: str | None = None, iterations: int | None = None,
+                      logit_bias: float | None = None) -> tuple[Path, Path]:
+    """``logit_bias``: the detector's calibration (restorer/detection/learned.py), written into its card's config."""
     from restorer.training.tasks import DETECTOR, network_config
 
     task, ckpt = _task_from_checkpoint(path)
@@ -114,8 +116,16 @@ def export_checkpoint(path: Path, name: str, out_dir: Path, *, metrics: Mapping[
     if iterations is None:
         iterations = int(ckpt["step"]) + int(cfg.get("init_steps", 0))
     detector = cfg["model"] == DETECTOR
-    return export_generator(task.generator, network_config(cfg), name, out_dir, iterations=iterations,
+    config = network_config(cfg)
+    if logit_bias is not None:
+        if not detector:
+            raise RestorerError("--logit-bias calibrates a detector; this checkpoint is an inpainting model")
+        config["logit_bias"] = float(logit_bias)
+    return export_generator(task.generator, config, name, out_dir, iterations=iterations,
                             command=command or cfg.get("argv"), metrics=metrics,
-                            training={k: cfg.get(k) for k in keep},
+                            training={**{k: cfg.get(k) for k in keep}, **({} if logit_bias is None else {
+                                "calibration": f"logits - {logit_bias:g} at inference: threshold 0.5 is the operating "
+                                               "point chosen with an evaluate-detection threshold sweep on calibration "
+                                               "photos (benchmarks/results/detection_calibration.md)"})},
                             data=DETECTOR_DATA_NOTE if detector else DATA_NOTE,
                             licence=DETECTOR_LICENCE_NOTE if detector else LICENCE_NOTE)
