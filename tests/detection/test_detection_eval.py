@@ -87,6 +87,24 @@ def test_protocol_scores_every_detector_on_the_same_pairs(make_smooth_photo) -> 
     assert "| none |" in table and "1.00 / 0.00 / 0.00" in table and "100.000 % / 100.000 %" in table
 
 
+def test_a_threshold_sweep_runs_each_detector_once_and_only_removes(make_smooth_photo) -> None:
+    calls = []
+
+    class Ramp(_Constant):
+        def __call__(self, gray: np.ndarray) -> dict[str, np.ndarray]:
+            calls.append(gray.shape)
+            ramp = np.linspace(0, 1, gray.size, dtype=np.float32).reshape(gray.shape)
+            return {k: ramp for k in self.kinds}
+
+    photos = [make_smooth_photo(0, 320, 480)]
+    result = evaluate_detectors({"ramp": Ramp(0.0)}, photos, pairs=1, seed=2, thresholds=(0.25, 0.75))
+    assert len(calls) == len(ROWS) + 1  # one run per pair, scored at both thresholds
+    low, high = result["results"]["ramp @ 0.25"], result["results"]["ramp @ 0.75"]
+    assert low["threshold"] == 0.25 and high["detector"] == "ramp"
+    assert high["all"]["detected_px"] < low["all"]["detected_px"]
+    assert abs(low["clean"]["mean"] - 0.75) < 0.01 and abs(high["clean"]["mean"] - 0.25) < 0.01
+
+
 def _photo_folder(tmp_path: Path, make_smooth_photo) -> Path:
     folder = tmp_path / "photos"
     folder.mkdir()
@@ -114,6 +132,7 @@ def test_cli_writes_the_table_and_its_json(tmp_path: Path, make_smooth_photo, ca
     (["--pairs", "0"], "--pairs must be at least 1"),
     (["--detector", "nonesuch"], "unknown detector"),
     (["--threshold", "2"], "threshold must be between 0 and 1"),
+    (["--threshold", "0.5,x"], "comma-separated"),
     (["--out", "table.txt"], "give a .md file name"),
 ])
 def test_cli_bad_options_one_line_nothing_written(extra: list[str], message: str, tmp_path: Path,

@@ -119,3 +119,16 @@ def test_cli_lists_detectors_with_state_licence_and_weights(capsys) -> None:
     assert (learned["state"] == "ready") == state.ready and learned["sha256"] == state.sha256
     assert sum(r["default"] for r in rows.values()) == 1
     assert main(["detectors"]) == 0 and "damage-unet" in capsys.readouterr().out
+
+
+def test_card_logit_bias_shifts_the_probability_it_reports(tmp_path: Path) -> None:
+    from restorer.training.export import export_generator
+
+    det = _detector(5)
+    export_generator(det.net, network_config(4, logit_bias=2.0), "damage-unet", tmp_path, iterations=1)
+    shifted = registry.load("damage-unet", tmp_path)
+    gray = np.random.default_rng(6).random((48, 48), dtype=np.float32)
+    plain, calibrated = det(gray)["dust"], shifted(gray)["dust"]
+    logit = np.log(plain / (1 - plain))
+    assert np.abs(calibrated - 1 / (1 + np.exp(-(logit - 2.0)))).max() < 0.02  # fp16 weights
+    assert "logit_bias" in str(config_problem({**network_config(4), "logit_bias": "high"}))

@@ -79,3 +79,21 @@ def test_inpainting_options_are_refused_for_the_detector(extra, message, tmp_pat
             "--steps", "1", "--quiet", *extra]
     assert commands.main(args) == 2
     assert message in capsys.readouterr().err
+
+
+def test_export_logit_bias_goes_into_the_card_and_only_for_a_detector(tmp_path: Path, capsys) -> None:
+    _photos(tmp_path / "photos")
+    ckpt = _train(tmp_path, "a", "--steps", "1")
+    out = tmp_path / "w"
+    assert commands.main(["export", str(ckpt), "--name", "damage-unet", "--out", str(out), "--logit-bias", "3.5"]) == 0
+    card = json.loads((out / "damage-unet.json").read_text())
+    assert card["config"]["logit_bias"] == 3.5 and "sweep" in card["training"]["calibration"]
+    assert registry.load("damage-unet", out).logit_bias == 3.5
+    pconv = ["train", "--model", "partialconv", "--run-dir", str(tmp_path / "p"), "--data", str(tmp_path / "photos"),
+             "--mask-dir", "", "--crop", "32", "--depth", "5", "--width", "8", "--batch", "2", "--steps", "1",
+             "--workers", "0", "--threads", "1", "--quiet"]
+    assert commands.main(pconv) == 0
+    capsys.readouterr()
+    assert commands.main(["export", str(tmp_path / "p" / "latest.pt"), "--name", "x", "--out", str(out),
+                          "--logit-bias", "1"]) == 2
+    assert "calibrates a detector" in capsys.readouterr().err
