@@ -154,7 +154,8 @@ def cmd_evaluate_detection(args: argparse.Namespace) -> int:
     result["protocol"]["photo_folder"] = Path(args.photos).name
     table = markdown_table(result)
     command = f"restorer-cli evaluate-detection {' '.join(f'--detector {n}' for n in detectors)} " \
-              f"--photos {Path(args.photos).name} --pairs {args.pairs} --seed {args.seed} --threshold {args.threshold}"
+              f"--photos {Path(args.photos).name} --pairs {args.pairs} --seed {args.seed} --threshold {args.threshold}" \
+              + (f" --weights-dir {args.weights_dir}" if args.weights_dir else "")
     text = f"# Detection evaluation\n\n`{command}`\n\n{table}"
     for path, content in ((out, text), (out.with_suffix(".json"), json.dumps(result, indent=1) + "\n")):
         def write(tmp: Path, content: str = content) -> None:
