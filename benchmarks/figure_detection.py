@@ -4,7 +4,7 @@
 
 The print is scikit-image's public-domain 'astronaut' (NASA) made to look old and damaged by
 restorer/detection/render.py (seeded); nothing is read from the shared research data. Proposals are
-drawn in amber over the print at threshold 0.5; the fill is the registry's default model on the
+drawn in amber over the print at threshold 0.5 (a 240 px part, at 200 %); the fill is the registry's default model on the
 learned detector's mask grown by 2 px (what `restorer-cli inpaint --detect` does).
 """
 
@@ -25,7 +25,8 @@ from restorer.detection.render import DamageCounts, damaged_print
 from restorer.inference.engine import EngineOptions, inpaint
 from restorer.models.registry import default_model
 
-VIEW = (slice(20, 340), slice(150, 470))  # 320 px at 100 %, so one-pixel damage shows
+VIEW = (slice(200, 440), slice(0, 240))  # 240 px, shown at 200 % so one-pixel damage shows
+ZOOM = 2
 
 
 def overlay(pixels: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-o", "--out", default=str(REPO / "resources" / "screenshots" / "detection-example.png"))
     args = parser.parse_args(argv)
     rng = np.random.default_rng(1969)
-    pair = damaged_print(data.astronaut(), rng, DamageCounts(scratches=4, dust=40, hairs=2, cracks=1.5))
+    pair = damaged_print(data.astronaut(), rng, DamageCounts(scratches=6, dust=80, hairs=4, cracks=3))
     names = [s.name for s in registry.all_specs() if registry.check(s).ready]
     panels, labels = [pair.pixels], ["damaged print"]
     masks = {}
@@ -55,9 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     filled, _ = inpaint(pair.pixels, hole, model, EngineOptions(device="cpu"))
     panels.append(filled)
     labels.append(f"filled ({best} + {model})")
-    row = np.concatenate([p[VIEW] for p in panels], 1)
+    row = np.concatenate([np.repeat(np.repeat(p[VIEW], ZOOM, 0), ZOOM, 1) for p in panels], 1)
     head = np.full((24, row.shape[1], 3), 255, np.uint8)
-    width = VIEW[1].stop - VIEW[1].start
+    width = (VIEW[1].stop - VIEW[1].start) * ZOOM
     for j, label in enumerate(labels):
         cv2.putText(head, label, (j * width + 6, 17), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
     out = Path(args.out)

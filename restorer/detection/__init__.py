@@ -4,9 +4,10 @@
     damage = detect_damage(photo.pixels)            # Damage: per-kind uint8 probability maps
     mask = damage.mask(0.5, kinds=["dust"], grow=2)  # bool H x W, True = damage to fill
 
-registry.py lists the detectors; classical.py is the one that needs no weights; tiles.py runs
-any detector over a photo tile by tile (progress, cancel); damage.py holds what it found;
-render.py draws synthetic damage with known truth; evaluate.py scores a detection against it.
+registry.py lists the detectors; classical.py is the one that needs no weights; learned.py is
+the trained U-Net (torch, imported only when it runs); tiles.py runs any detector over a photo
+tile by tile (progress, cancel); damage.py holds what it found; render.py draws synthetic damage
+with known truth; evaluate.py scores detections against it (restorer-cli evaluate-detection).
 """
 
 from __future__ import annotations
