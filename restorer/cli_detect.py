@@ -169,9 +169,7 @@ def cmd_evaluate_detection(args: argparse.Namespace) -> int:
 
 def cmd_detectors(args: argparse.Namespace) -> int:
     """restorer-cli detectors: each detector's state (and why not ready), licence, weights, card and sha256."""
-    import json
-
-    from restorer.cli import EXIT_OK
+    from restorer.cli import print_registry
     from restorer.detection import registry
     from restorer.models.registry import weights_dir
 
@@ -183,16 +181,9 @@ def cmd_detectors(args: argparse.Namespace) -> int:
                      "weights": None if spec.weights is None else str(weights_dir() / spec.weights),
                      "card": None if spec.card_name is None else str(weights_dir() / spec.card_name),
                      "sha256": state.sha256, "description": spec.description})
-    if args.json:
-        print(json.dumps(rows, indent=2))
-        return EXIT_OK
-    width = max(len(r["name"]) for r in rows)
-    for r in rows:
-        state = r["state"] if r["state"] == "ready" else f"unavailable: {r['reason']}"
-        print(f"{r['name']:<{width}}  {state}{' (default)' if r['default'] else ''}")
-        weights = "" if r["weights"] is None else f"; weights {r['weights']} (sha256 {r['sha256'] or '-'})"
-        print(f"{'':<{width}}  {r['description']}{weights}; licence {r['licence']}")
-    return EXIT_OK
+    return print_registry(
+        rows, args.json, lambda r: "" if r["weights"] is None else f"; weights {r['weights']} (sha256 {r['sha256'] or '-'})",
+        lambda r: " (default)" if r["default"] else "")
 
 
 def _add_evaluate_parsers(sub: argparse._SubParsersAction) -> None:
