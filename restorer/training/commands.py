@@ -287,7 +287,8 @@ def _is_detector(checkpoint: Path) -> bool:
     from restorer.training.checkpoint import load_checkpoint
     from restorer.training.tasks import DETECTOR
 
-    return load_checkpoint(checkpoint)["config"].get("model") == DETECTOR
+    # A missing checkpoint is reported by the export itself, after the checks on its options.
+    return checkpoint.is_file() and load_checkpoint(checkpoint)["config"].get("model") == DETECTOR
 
 
 _ARGV: list[str] = sys.argv[1:]  # the command line as given, for the model card
