@@ -2,11 +2,14 @@
 
     python benchmarks/bench_detect.py                  # 6000 x 4000, 8-bit RGB and 16-bit gray
     python benchmarks/bench_detect.py --width 3000 --height 2000
+    python benchmarks/bench_detect.py --detector damage-unet --repeat 1   # -> detect-damage-unet.json/.md
 
 The photo is generated (soft tones, grain, rendered scratches and dust); nothing is read from disk.
 Beside each time it prints the ratio to one cv2.GaussianBlur (sigma 2) of the same photo, timed in the
 same run, so numbers from a busy or a faster machine can be compared. Peak memory is tracemalloc's peak
-of numpy allocations during the detection, photo excluded. Results go to benchmarks/results/detect.json and .md.
+of numpy allocations during the detection, photo excluded (torch's own tensors are not seen by it: for a
+learned detector the growth of the process's peak RSS is given too). Results go to
+benchmarks/results/detect.json and .md (detect-NAME.* for another detector than classical).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import sys
 import time
 import tracemalloc
@@ -63,30 +67,37 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=6000)
     parser.add_argument("--height", type=int, default=4000)
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--detector", default="classical")
     args = parser.parse_args()
     rows = []
+    name = args.detector
     for label, channels, dtype in (("8-bit RGB", 3, np.uint8), ("16-bit gray", 1, np.uint16)):
         photo = make_scan(args.height, args.width, channels, dtype)
         blur = best_of(lambda p=photo: cv2.GaussianBlur(p, (0, 0), 2), args.repeat)
-        seconds = best_of(lambda p=photo: detect_damage(p), args.repeat)
+        rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        seconds = best_of(lambda p=photo: detect_damage(p, name), args.repeat)
+        rss = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) * 1024
         tracemalloc.start()
-        damage = detect_damage(photo)
+        damage = detect_damage(photo, name)
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         row = {"photo": f"{args.width} x {args.height} {label}", "megapixels": args.width * args.height / 1e6,
                "seconds": round(seconds, 2), "gaussian_blur_seconds": round(blur, 3),
                "ratio_to_blur": round(seconds / blur, 1), "peak_mb": round(peak / 2**20),
-               "photo_mb": round(photo.nbytes / 2**20), "flagged_share": round(float(damage.mask().mean()), 5)}
+               "photo_mb": round(photo.nbytes / 2**20), "peak_rss_growth_mb": round(rss / 2**20),
+               "flagged_share": round(float(damage.mask().mean()), 5)}
         rows.append(row)
         print(json.dumps(row))
-    meta = {"machine": platform.machine(), "cpus": os.cpu_count(), "python": platform.python_version(),
+    meta = {"detector": name, "machine": platform.machine(), "cpus": os.cpu_count(), "python": platform.python_version(),
             "opencv": cv2.__version__, "cv2_threads": cv2.getNumThreads()}
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "detect.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
-    lines = ["| photo | seconds | 1 GaussianBlur | ratio | peak memory (MB) | photo (MB) |", "|---|---|---|---|---|---|"]
+    stem = "detect" if name == "classical" else f"detect-{name}"
+    (RESULTS / f"{stem}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
+    lines = ["| photo | seconds | 1 GaussianBlur | ratio | peak memory (MB) | peak RSS growth (MB) | photo (MB) |",
+             "|---|---|---|---|---|---|---|"]
     lines += [f"| {r['photo']} | {r['seconds']} | {r['gaussian_blur_seconds']} | {r['ratio_to_blur']}x | "
-              f"{r['peak_mb']} | {r['photo_mb']} |" for r in rows]
-    (RESULTS / "detect.md").write_text(f"Machine: {meta}\n\n" + "\n".join(lines) + "\n")
+              f"{r['peak_mb']} | {r['peak_rss_growth_mb']} | {r['photo_mb']} |" for r in rows]
+    (RESULTS / f"{stem}.md").write_text(f"Machine: {meta}\n\n" + "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

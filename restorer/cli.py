@@ -69,14 +69,20 @@ def cmd_models(args: argparse.Namespace) -> int:
                 "description": spec.description,
             }
         )
-    if args.json:
+    return print_registry(rows, args.json, lambda r: f"; runs on {r['device']}")
+
+
+def print_registry(rows: list[dict], as_json: bool, detail: Callable[[dict], str],
+                   mark: Callable[[dict], str] = lambda r: "") -> int:
+    """``models`` and ``detectors``: JSON, or two lines per entry (name and state; description, ``detail``, licence)."""
+    if as_json:
         print(json.dumps(rows, indent=2))
         return EXIT_OK
     width = max(len(r["name"]) for r in rows)
     for r in rows:
-        shown = r["state"] if r["state"] == "ready" else f"unavailable: {r['reason']}"
-        print(f"{r['name']:<{width}}  {shown}")
-        print(f"{'':<{width}}  {r['description']}; runs on {r['device']}; licence {r['licence']}")
+        state = r["state"] if r["state"] == "ready" else f"unavailable: {r['reason']}"
+        print(f"{r['name']:<{width}}  {state}{mark(r)}")
+        print(f"{'':<{width}}  {r['description']}{detail(r)}; licence {r['licence']}")
     return EXIT_OK
 
 

@@ -4,9 +4,10 @@
     damage = detect_damage(photo.pixels)            # Damage: per-kind uint8 probability maps
     mask = damage.mask(0.5, kinds=["dust"], grow=2)  # bool H x W, True = damage to fill
 
-registry.py lists the detectors; classical.py is the one that needs no weights; tiles.py runs
-any detector over a photo tile by tile (progress, cancel); damage.py holds what it found;
-render.py draws synthetic damage with known truth; evaluate.py scores a detection against it.
+registry.py lists the detectors; classical.py is the one that needs no weights; learned.py is
+the trained U-Net (torch, imported only when it runs); tiles.py runs any detector over a photo
+tile by tile (progress, cancel); damage.py holds what it found; render.py draws synthetic damage
+with known truth; evaluate.py scores detections against it (restorer-cli evaluate-detection).
 """
 
 from __future__ import annotations
@@ -27,13 +28,13 @@ from restorer.detection.damage import (
 __all__ = ["DEFAULT_THRESHOLD", "GROW_PX", "KINDS", "Damage", "Progress", "detect_damage", "parse_kinds"]
 
 
-def detect_damage(pixels: np.ndarray, detector: str = "classical", cancel: threading.Event | None = None,
+def detect_damage(pixels: np.ndarray, detector: str | None = None, cancel: threading.Event | None = None,
                   on_progress: Callable[[Progress], None] | None = None) -> Damage:
-    """Run the named detector over a photo (array contract) in the calling thread."""
+    """Run the named detector (None: registry.default_name()) over a photo (array contract) in the calling thread."""
     from restorer.detection import registry
     from restorer.detection.tiles import detect_blocking
 
-    return detect_blocking(pixels, registry.load(detector), cancel, on_progress)
+    return detect_blocking(pixels, registry.load(detector or registry.default_name()), cancel, on_progress)
 
 
 def parse_kinds(text: str | None) -> list[str] | None:

@@ -45,6 +45,12 @@ _SPECS: dict[str, DetectorSpec] = {}
 DEFAULT = "classical"
 
 
+def default_name(folder: Path | None = None) -> str:
+    """The detector used when none is named: DEFAULT when it can run, else the classical one (needs nothing)."""
+    spec = _SPECS.get(DEFAULT)
+    return DEFAULT if spec is not None and check(spec, folder).ready else "classical"
+
+
 def register(spec: DetectorSpec) -> DetectorSpec:
     if spec.name in _SPECS:
         raise ValueError(f"detector {spec.name!r} is registered twice")
@@ -113,5 +119,19 @@ CLASSICAL = register(
                     "straight scratches, also flags thin real details (wires, rims, creases) for review",
         factory="restorer.detection.classical:build",
         licence="GPL-3.0-or-later (Restorer)",
+    )
+)
+
+LEARNED = register(
+    DetectorSpec(
+        name="damage-unet",
+        description="a compact U-Net (58 k parameters) trained on damage rendered onto photos made to look like old "
+                    "prints, clean ones included: fewer false alarms and more of the thin winding lines than the "
+                    "classical detector, but it misses most dust and does not tell kinds apart yet (nearly all it "
+                    "finds comes out as cracks); 3x slower",
+        factory="restorer.detection.learned:build",
+        licence="weights: research and non-commercial use only (trained on research-only photo collections); "
+                "code GPL-3.0-or-later",
+        weights="damage-unet.safetensors",
     )
 )

@@ -253,3 +253,51 @@ def render_damage(pixels: np.ndarray, seed: int | np.random.Generator = 0,
     changed = np.abs(_luma(arr) - _luma(clean)) >= VISIBLE
     truth = {k: changed & (drawn_kind == i + 1) for i, k in enumerate(KINDS)}
     return Damaged(from_float(arr, pixels), truth)
+
+
+# --- the print around the damage --------------------------------------------------------------------
+
+# Sepia as the classic tone matrix (rows give R, G, B out of R, G, B in).
+_SEPIA = np.array([[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0.131]], np.float32)
+
+
+def _age(arr: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A print's look before it was damaged: colour, gray or sepia; faded towards its paper; a little soft."""
+    if arr.shape[2] == 3:
+        u = rng.random()
+        if u < 0.35:
+            arr = np.repeat(_luma(arr)[..., None], 3, 2)
+        elif u < 0.6:
+            strength = rng.uniform(0.5, 1.0)
+            arr = (1 - strength) * arr + strength * np.clip(arr @ _SEPIA.T, 0, 1)
+    if rng.random() < 0.6:
+        fade = rng.uniform(0.05, 0.4)
+        arr = arr * (1 - fade) + np.float32(rng.uniform(0.55, 0.9)) * fade
+    if rng.random() < 0.5:
+        arr = cv2.GaussianBlur(arr, (0, 0), rng.uniform(0.3, 1.2)).reshape(arr.shape)
+    return np.ascontiguousarray(arr, np.float32)
+
+
+def _finish(pixels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """What the scan adds over print and damage alike: grain, and for 8-bit photos JPEG artefacts."""
+    pixels = add_grain(pixels, rng, rng.uniform(0.003, 0.03), rng.uniform(0.4, 1.0))
+    if pixels.dtype == np.uint8 and rng.random() < 0.5:
+        rgb = pixels.ndim == 3 and pixels.shape[2] == 3
+        # OpenCV's JPEG takes BGR: flip the channels around this one call
+        ok, buf = cv2.imencode(".jpg", pixels[..., ::-1] if rgb else pixels,
+                               [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(40, 96))])
+        out = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED) if ok else None
+        if out is not None:
+            pixels = np.ascontiguousarray(out[..., ::-1] if rgb else out).reshape(pixels.shape)
+    return pixels
+
+
+def damaged_print(pixels: np.ndarray, rng: np.random.Generator, counts: DamageCounts | None = DamageCounts()) -> Damaged:
+    """A clean photo made to look like an old print (tone, fading, softness), damaged (``counts``;
+    None = left clean), then grain and JPEG over it all. The truth is what the damage changed."""
+    aged = from_float(_age(to_float(pixels), rng), pixels)
+    if counts is None:
+        damaged = Damaged(aged, {k: np.zeros(aged.shape[:2], bool) for k in KINDS})
+    else:
+        damaged = render_damage(aged, rng, counts)
+    return Damaged(_finish(damaged.pixels, rng), damaged.truth)

@@ -21,7 +21,10 @@ TILE = 1024
 
 
 class Detector(Protocol):
-    """A loaded detector: gray float32 tile (with ``margin`` px of context) -> kind -> float32 0..1 map."""
+    """A loaded detector: gray float32 tile (with ``margin`` px of context) -> kind -> float32 0..1 map.
+
+    Optional: ``tile`` (the core size it wants) and ``align`` (tiles start on multiples of it).
+    """
 
     name: str
     margin: int
@@ -59,17 +62,24 @@ def tile_boxes(h: int, w: int, tile: int = TILE) -> list[tuple[int, int, int, in
 
 
 def detect(pixels: np.ndarray, detector: Detector, cancel: threading.Event | None = None, *,
-           tile: int = TILE) -> Generator[Progress, None, Damage]:
-    """Run ``detector`` over the photo; yields Progress after each tile, raises Cancelled between tiles."""
+           tile: int | None = None) -> Generator[Progress, None, Damage]:
+    """Run ``detector`` over the photo; yields Progress after each tile, raises Cancelled between tiles.
+
+    ``tile`` (default: the detector's own ``tile`` if it has one, else TILE) bounds the working memory.
+    """
     check_photo(pixels)
+    size = tile if tile else int(getattr(detector, "tile", TILE))
     h, w = pixels.shape[:2]
     maps = {k: np.zeros((h, w), np.uint8) for k in detector.kinds}
-    boxes = tile_boxes(h, w, tile)
+    boxes = tile_boxes(h, w, size)
     m = detector.margin
+    align = int(getattr(detector, "align", 1))
     for i, (y0, x0, y1, x1) in enumerate(boxes):
         if cancel is not None and cancel.is_set():
             raise Cancelled("detection cancelled")
         py0, px0, py1, px1 = max(0, y0 - m), max(0, x0 - m), min(h, y1 + m), min(w, x1 + m)
+        # a strided network sees the same pixel grid in every tile as in one whole-photo run
+        py0, px0 = py0 - py0 % align, px0 - px0 % align
         gray = gray_tile(pixels, py0, px0, py1, px1)
         found = detector(gray)
         core = (slice(y0 - py0, y1 - py0), slice(x0 - px0, x1 - px0))
@@ -80,6 +90,6 @@ def detect(pixels: np.ndarray, detector: Detector, cancel: threading.Event | Non
 
 
 def detect_blocking(pixels: np.ndarray, detector: Detector, cancel: threading.Event | None = None,
-                    on_progress: Callable[[Progress], None] | None = None, *, tile: int = TILE) -> Damage:
+                    on_progress: Callable[[Progress], None] | None = None, *, tile: int | None = None) -> Damage:
     """``detect`` to the end in the calling thread."""
     return drain(detect(pixels, detector, cancel, tile=tile), on_progress)

@@ -24,12 +24,16 @@ def _default(path: Path) -> str | None:
 
 
 _TRAIN_DEFAULTS: dict[str, Any] = {}
+DETECTOR_WIDTH = 12
 
 
 def add_parsers(subparsers: Any) -> None:
-    t = subparsers.add_parser("train", help="train a learned model (EdgeConnect stages or Partial Convolutions)",
+    t = subparsers.add_parser("train", help="train a learned model (EdgeConnect stages, Partial Convolutions, or "
+                                            "the damage detector: --model damage-unet)",
                               description="Train; resumable; logs JSONL to RUN_DIR/log.jsonl, checkpoints to RUN_DIR/latest.pt.")
-    t.add_argument("--model", choices=["partialconv", "edgeconnect"], default="partialconv")
+    t.add_argument("--model", choices=["partialconv", "edgeconnect", "damage-unet"], default="partialconv",
+                   help="damage-unet: the learned damage detector (trained on damage rendered onto the photos; "
+                        f"--width defaults to {DETECTOR_WIDTH}; score it with evaluate-detection)")
     t.add_argument("--stage", default=None, help="edgeconnect: edge | inpaint | joint (partialconv: pconv)")
     # Not "--run": torchrun would take that as an abbreviation of its own --run-path.
     t.add_argument("--run-dir", dest="run", required=True, help="run folder for checkpoint, log and config (e.g. runs/pconv)")
@@ -69,7 +73,8 @@ def add_parsers(subparsers: Any) -> None:
                         "(weights: perceptual 2; style 0, i.e. off, unless --weight style=W)")
     t.add_argument("--adv-pconv", action="store_true", help="partialconv: add the adversarial term too")
     t.add_argument("--weight", action="append", default=[], metavar="NAME=VALUE",
-                   help="override a loss weight (hole, valid, tv, ssim, perceptual, style, adv, fm, edge_adv, edge_fm, edge_bce)")
+                   help="override a loss weight (hole, valid, tv, ssim, perceptual, style, adv, fm, edge_adv, edge_fm, edge_bce; "
+                        "the detector's: bce, dice)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--workers", type=int, default=1)
     t.add_argument("--threads", type=int, default=None, help="torch CPU threads")
@@ -114,6 +119,9 @@ def add_parsers(subparsers: Any) -> None:
     x.add_argument("--command", default=None, help="the training command for the card")
     x.add_argument("--iterations", type=int, default=None,
                    help="total training steps for the card (default: the checkpoint's, plus those behind its --init)")
+    x.add_argument("--logit-bias", type=float, default=None,
+                   help="damage-unet: subtract this from the logits at inference, so threshold 0.5 is the operating "
+                        "point chosen with an evaluate-detection sweep on calibration photos (e.g. 3.89 = threshold 0.98)")
     x.add_argument("--force", action="store_true",
                    help="write into the repository's weights/ even if the metrics miss the shipping bar")
     x.set_defaults(func=run_export)
@@ -141,6 +149,8 @@ def train_config(args: argparse.Namespace) -> dict[str, Any]:
     cfg = {k: v for k, v in vars(args).items() if k != "func"}
     cfg["explicit"] = sorted(k for k, v in cfg.items() if k in _TRAIN_DEFAULTS and v != _TRAIN_DEFAULTS[k])
     pconv = cfg["model"] == "partialconv"
+    if cfg["model"] == "damage-unet":
+        _detector_config(cfg)
     if cfg["stage"] is None:
         cfg["stage"] = "pconv" if pconv else "edge"
     # The papers' Adam settings: PConv the defaults, EdgeConnect (0.0, 0.9) for stable GAN training.
@@ -161,10 +171,26 @@ def train_config(args: argparse.Namespace) -> dict[str, Any]:
         raise RestorerError("no training photos: pass --data FOLDER")
     if cfg.get("refine_only") and not (cfg["model"] == "partialconv" and cfg.get("refine")):
         raise RestorerError("--refine-only needs --model partialconv and --refine N")
-    if cfg["crop"] % (2 ** cfg["depth"] if cfg["model"] == "partialconv" else 4):
+    if cfg["crop"] % (2 ** cfg["depth"] if pconv else 4):
         raise RestorerError(f"--crop {cfg['crop']} must be a multiple of the network's size multiple")
     cfg["argv"] = "restorer-cli " + " ".join(shlex.quote(a) for a in _ARGV)
     return cfg
+
+
+def _detector_config(cfg: dict[str, Any]) -> None:
+    """The damage detector's run: its own stage, width and losses; no inpainting validation or perceptual net."""
+    if int(cfg.get("val_every") or 0) > 0:
+        raise RestorerError("--val-every validates inpainting; score a detector with restorer-cli evaluate-detection")
+    if cfg.get("refine") or cfg.get("init"):
+        raise RestorerError("--refine and --init are for the inpainting models, not --model damage-unet")
+    cfg["stage"] = "detect"
+    if "width" not in cfg["explicit"]:
+        cfg["width"] = DETECTOR_WIDTH
+    cfg["perceptual"] = "none"
+    cfg["mask_dir"] = None
+    # Adam's own defaults (the EdgeConnect (0.0, 0.9) that non-PConv runs get is for GAN training)
+    cfg["beta1"] = 0.9 if cfg["beta1"] is None else cfg["beta1"]
+    cfg["beta2"] = 0.999 if cfg["beta2"] is None else cfg["beta2"]
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -216,12 +242,22 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from restorer.training.export import export_checkpoint
-
     from restorer.training.evaluate import REFERENCES, beats_baselines
+    from restorer.training.export import export_checkpoint
 
     metrics = json.loads(Path(args.metrics).read_text()) if args.metrics else None
     shipping = Path(args.out).resolve() == (REPO / "weights").resolve()
+    if _is_detector(Path(args.checkpoint)):
+        # The detector's bar is evaluate-detection's table (its JSON as --metrics), read by a person:
+        # it ships beside the classical detector, and becomes the default only if it wins there.
+        if shipping and metrics is None and not args.force:
+            raise RestorerError("exporting a detector into weights/ needs --metrics detection_eval.json")
+        st, card = export_checkpoint(Path(args.checkpoint), args.name, Path(args.out), metrics=metrics,
+                                     command=args.command, iterations=args.iterations, logit_bias=args.logit_bias)
+        print(f"written: {st} and {card}")
+        return 0
+    if args.logit_bias is not None:
+        raise RestorerError("--logit-bias calibrates a detector (damage-unet); this checkpoint is an inpainting model")
     if shipping and not args.force:
         # The bar for weights/ (issue 5): beat Telea and NS in PSNR and SSIM in every bucket from 10-20 % up.
         if metrics is None:
@@ -245,6 +281,14 @@ def run_export(args: argparse.Namespace) -> int:
                                  iterations=args.iterations)
     print(f"written: {st} and {card}")
     return 0
+
+
+def _is_detector(checkpoint: Path) -> bool:
+    from restorer.training.checkpoint import load_checkpoint
+    from restorer.training.tasks import DETECTOR
+
+    # A missing checkpoint is reported by the export itself, after the checks on its options.
+    return checkpoint.is_file() and load_checkpoint(checkpoint)["config"].get("model") == DETECTOR
 
 
 _ARGV: list[str] = sys.argv[1:]  # the command line as given, for the model card

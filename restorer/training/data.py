@@ -75,32 +75,43 @@ def augment(img: np.ndarray, crop: int, rng: np.random.Generator, *, scale_range
     return np.ascontiguousarray(out, dtype=np.float32)
 
 
-class InpaintingDataset(Dataset):
+class PhotoCrops(Dataset):
+    """The photos of a folder, keyed by (step, slot, photo index); what a sample makes of its photo is the subclass's."""
+
+    def __init__(self, folder: Path, crop: int, seed: int = 0) -> None:
+        self.files = list_photos(folder)
+        self.crop = int(crop)
+        self.seed = int(seed)
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def photo(self, key: tuple[int, int, int]) -> tuple[np.random.Generator, np.ndarray]:
+        """The sample's own random stream and its photo (uint8 RGB, short side at least ``crop``)."""
+        step, slot, index = key
+        rng = np.random.default_rng([self.seed, step, slot])
+        try:
+            return rng, read_rgb(self.files[index], self.crop)
+        except (OSError, RestorerError):
+            # One unreadable file must not stop a long run: use a neighbour instead.
+            return rng, read_rgb(self.files[(index + 1) % len(self.files)], self.crop)
+
+
+class InpaintingDataset(PhotoCrops):
     """Indexed by (step, slot, photo index): returns {'image': 3 x S x S float, 'mask': 1 x S x S float (1 = hole)}."""
 
     def __init__(self, folder: Path, crop: int, masks: MaskGenerator, seed: int = 0, *,
                  scale_range: tuple[float, float] = (0.35, 1.0), p_gray: float = 0.2, p_sepia: float = 0.1,
                  edge_sigma: float | None = None) -> None:
-        self.files = list_photos(folder)
-        self.crop = int(crop)
+        super().__init__(folder, crop, seed)
         self.masks = masks
-        self.seed = int(seed)
         self.scale_range = scale_range
         self.p_gray = p_gray
         self.p_sepia = p_sepia
         self.edge_sigma = edge_sigma  # EdgeConnect: also give Canny edges (whole image and known pixels only)
 
-    def __len__(self) -> int:
-        return len(self.files)
-
     def __getitem__(self, key: tuple[int, int, int]) -> dict[str, torch.Tensor]:
-        step, slot, index = key
-        rng = np.random.default_rng([self.seed, step, slot])
-        try:
-            img = read_rgb(self.files[index], self.crop)
-        except (OSError, RestorerError):
-            # One unreadable file must not stop a long run: use a neighbour instead.
-            img = read_rgb(self.files[(index + 1) % len(self.files)], self.crop)
+        rng, img = self.photo(key)
         image = augment(img, self.crop, rng, scale_range=self.scale_range, p_gray=self.p_gray, p_sepia=self.p_sepia)
         mask = self.masks((self.crop, self.crop), rng)
         sample = {
@@ -114,6 +125,39 @@ class InpaintingDataset(Dataset):
             sample["edges"] = torch.from_numpy(canny_edges(gray, None, self.edge_sigma)[None].copy())
             sample["known_edges"] = torch.from_numpy(canny_edges(gray, mask > 0.5, self.edge_sigma)[None].copy())
         return sample
+
+
+class DamageDataset(PhotoCrops):
+    """The damage detector's samples, keyed like InpaintingDataset: {'gray': 1 x S x S float in [0, 1],
+    'damage': kinds x S x S (1 = damage of that kind)}.
+
+    A crop (near the photo's own scale: thin damage is pixels wide at any scale) becomes an old print
+    and is damaged by the same renderer the evaluation uses (render.damaged_print: tone, fading,
+    softness, then grain and JPEG); ``clean_share`` of the crops stay undamaged, so the network
+    learns what texture, edges and grain look like without damage.
+    """
+
+    def __init__(self, folder: Path, crop: int, seed: int = 0, *, clean_share: float = 0.25,
+                 scale_range: tuple[float, float] = (0.2, 0.5)) -> None:
+        from restorer.detection.render import DamageCounts
+
+        super().__init__(folder, crop, seed)
+        self.clean_share, self.scale_range = clean_share, scale_range
+        # Denser than on whole photos, so a small crop usually holds a line and a few specks.
+        self.counts = DamageCounts(scratches=1.5, dust=10.0, hairs=0.8, cracks=0.6, per_pixels=self.crop ** 2)
+
+    def __getitem__(self, key: tuple[int, int, int]) -> dict[str, torch.Tensor]:
+        from restorer.detection.damage import KINDS
+        from restorer.detection.render import damaged_print
+        from restorer.detection.tiles import gray_tile
+
+        rng, img = self.photo(key)
+        crop = augment(img, self.crop, rng, scale_range=self.scale_range, p_gray=0.0, p_sepia=0.0)
+        pixels = (crop * 255 + 0.5).astype(np.uint8)
+        pair = damaged_print(pixels, rng, None if rng.random() < self.clean_share else self.counts)
+        gray = gray_tile(pair.pixels, 0, 0, self.crop, self.crop)
+        damage = np.stack([pair.truth[k] for k in KINDS]).astype(np.float32)
+        return {"gray": torch.from_numpy(gray[None].copy()), "damage": torch.from_numpy(damage)}
 
 
 class StepSampler(Sampler):
@@ -162,7 +206,7 @@ def _worker_init(_: int) -> None:
     torch.set_num_threads(1)
 
 
-def make_loader(dataset: InpaintingDataset, batch_size: int, *, start_step: int = 0, num_workers: int = 1,
+def make_loader(dataset: PhotoCrops, batch_size: int, *, start_step: int = 0, num_workers: int = 1,
                 rank: int = 0, world: int = 1) -> DataLoader:
     sampler = StepSampler(len(dataset), batch_size, dataset.seed, start_step, rank, world)
     return DataLoader(dataset, batch_sampler=sampler, num_workers=num_workers,

@@ -26,6 +26,14 @@ DATA_NOTE = ("../shared/data/train (BSDS500 431, ImageNet samples 1807, Urban100
              "photos), random crops with scale jitter, flips, 20 % gray and 10 % sepia; masks generated on the fly "
              "(brush strokes, scratches, cracks, dust, blotches, torn corners) mixed with the irregular masks of "
              "../shared/data/val/masks (flipped/rotated/cropped); hole ratios 1-60 %.")
+DETECTOR_LICENCE_NOTE = ("Weights trained by the Restorer project on research-only photo collections (BSDS500, "
+                         "ImageNet samples, Urban100, Sun & Hays, Set14). Research and non-commercial use only; "
+                         "the code is GPL-3.0-or-later.")
+DETECTOR_DATA_NOTE = ("../shared/data/train (BSDS500 431, ImageNet samples 1807, Urban100 100, Sun & Hays 80, Set14 10 "
+                      "photos), random crops near the photos' own scale, flips; each made to look like an old print "
+                      "(colour, gray or sepia, fading, softness) and damaged by restorer/detection/render.py "
+                      "(scratches, dust, hairs, cracks), 25 % left clean, then grain and JPEG over all; the truth is "
+                      "the pixels whose luminance the damage changed by at least 13/255.")
 
 
 
@@ -40,7 +48,8 @@ def half_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 def export_generator(generator: torch.nn.Module, config: Mapping[str, Any], name: str, out_dir: Path, *,
                      iterations: int, command: str | None = None, metrics: Mapping[str, Any] | None = None,
-                     training: Mapping[str, Any] | None = None) -> tuple[Path, Path]:
+                     training: Mapping[str, Any] | None = None, data: str = DATA_NOTE,
+                     licence: str = LICENCE_NOTE) -> tuple[Path, Path]:
     """Write OUT/NAME.safetensors (fp16, generator only) and OUT/NAME.json (its card); returns both paths."""
     from safetensors.torch import save_file
 
@@ -57,14 +66,14 @@ def export_generator(generator: torch.nn.Module, config: Mapping[str, Any], name
         "config": dict(config),
         "inference": {"half": "fp16"},
         "format": "safetensors, fp16, generator only (build_network(config).state_dict())",
-        "data": DATA_NOTE,
+        "data": data,
         "training": dict(training or {}),
         "command": command,
         "iterations": int(iterations),
         "metrics": metrics,
         "sha256": file_sha256(st_path),
         "size_bytes": st_path.stat().st_size,
-        "licence": LICENCE_NOTE,
+        "licence": licence,
         "exported": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     tmp_card = card_path.with_name(card_path.name + ".tmp")
@@ -95,8 +104,10 @@ def checkpoint_inpainter(path: Path, device: str = "cpu") -> Any:
 
 
 def export_checkpoint(path: Path, name: str, out_dir: Path, *, metrics: Mapping[str, Any] | None = None,
-                      command: str | None = None, iterations: int | None = None) -> tuple[Path, Path]:
-    from restorer.training.tasks import network_config
+                      command: str | None = None, iterations: int | None = None,
+                      logit_bias: float | None = None) -> tuple[Path, Path]:
+    """``logit_bias``: the detector's calibration (restorer/detection/learned.py), written into its card's config."""
+    from restorer.training.tasks import DETECTOR, network_config
 
     task, ckpt = _task_from_checkpoint(path)
     cfg = ckpt["config"]
@@ -104,6 +115,17 @@ def export_checkpoint(path: Path, name: str, out_dir: Path, *, metrics: Mapping[
             "init_steps")
     if iterations is None:
         iterations = int(ckpt["step"]) + int(cfg.get("init_steps", 0))
-    return export_generator(task.generator, network_config(cfg), name, out_dir, iterations=iterations,
+    detector = cfg["model"] == DETECTOR
+    config = network_config(cfg)
+    if logit_bias is not None:
+        if not detector:
+            raise RestorerError("--logit-bias calibrates a detector; this checkpoint is an inpainting model")
+        config["logit_bias"] = float(logit_bias)
+    return export_generator(task.generator, config, name, out_dir, iterations=iterations,
                             command=command or cfg.get("argv"), metrics=metrics,
-                            training={k: cfg.get(k) for k in keep})
+                            training={**{k: cfg.get(k) for k in keep}, **({} if logit_bias is None else {
+                                "calibration": f"logits - {logit_bias:g} at inference: threshold 0.5 is the operating "
+                                               "point chosen with an evaluate-detection threshold sweep on calibration "
+                                               "photos (benchmarks/results/detection_calibration.md)"})},
+                            data=DETECTOR_DATA_NOTE if detector else DATA_NOTE,
+                            licence=DETECTOR_LICENCE_NOTE if detector else LICENCE_NOTE)

@@ -23,8 +23,7 @@ import torch
 from restorer.errors import RestorerError
 from restorer.training import shipped
 from restorer.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
-from restorer.training.data import InpaintingDataset, make_loader
-from restorer.training.masks import MaskGenerator
+from restorer.training.data import make_loader
 from restorer.training.tasks import DEFAULT_WEIGHTS, OLD_DEFAULT_WEIGHTS, Task, make_task, network_config
 
 CHECKPOINT = "latest.pt"
@@ -246,7 +245,6 @@ def train(cfg: dict[str, Any]) -> dict[str, Any]:
     rank, local_rank, world = _setup_distributed()
     device = _process(cfg, rank, local_rank)
     amp = device.type == "cuda" and not cfg.get("no_amp", False)
-    seed = int(cfg["seed"])
 
     if ckpt is None:
         cfg = shipped.adopt_card(cfg)  # --init NAME.safetensors: the card's architecture
@@ -275,9 +273,7 @@ def train(cfg: dict[str, Any]) -> dict[str, Any]:
         ids = [local_rank] if device.type == "cuda" else None
         task.wrap(lambda m: DDP(m, device_ids=ids))
 
-    masks = MaskGenerator(Path(cfg["mask_dir"]) if cfg.get("mask_dir") else None)
-    dataset = InpaintingDataset(Path(cfg["data"]), int(cfg["crop"]), masks, seed,
-                                edge_sigma=float(cfg["sigma"]) if task.needs_edges() else None)
+    dataset = task.make_dataset()
     loader = make_loader(dataset, int(cfg["batch"]), start_step=step, num_workers=int(cfg["workers"]),
                          rank=rank, world=world)
     main = rank == 0

@@ -14,11 +14,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.data import Dataset
 
 from restorer.training import losses as L
 from restorer.training.discriminators import PatchDiscriminator
 
-STAGES = {"partialconv": ("pconv",), "edgeconnect": ("edge", "inpaint", "joint")}
+DETECTOR = "damage-unet"  # the learned damage detector (restorer/detection/learned.py)
+STAGES = {"partialconv": ("pconv",), "edgeconnect": ("edge", "inpaint", "joint"), DETECTOR: ("detect",)}
 PERCEPTUAL = ("random", "disc", "none")
 
 # Loss weights. PConv's (hole 6, valid 1, tv 0.1) and EdgeConnect's (adversarial 0.1 for the image,
@@ -31,6 +33,7 @@ PERCEPTUAL = ("random", "disc", "none")
 DEFAULT_WEIGHTS: dict[str, float] = {
     "hole": 6.0, "valid": 1.0, "tv": 0.1, "perceptual": 2.0, "style": 0.0,
     "adv": 0.1, "fm": 0.0, "edge_adv": 1.0, "edge_fm": 10.0, "edge_bce": 0.0, "ssim": 0.0,
+    "bce": 1.0, "dice": 0.5,  # the detector's: per-kind cross-entropy, soft Dice (1 - F1) of all kinds together
 }
 # The defaults that differed before the ablation. Run configs then kept only the --weight overrides,
 # so a run saved then resumes with these (new runs store every weight; see loop.train).
@@ -39,6 +42,10 @@ OLD_DEFAULT_WEIGHTS: dict[str, float] = {"perceptual": 0.5, "style": 500.0}
 
 def network_config(cfg: dict[str, Any]) -> dict[str, Any]:
     """The architecture config a model card carries (what build_network takes)."""
+    if cfg["model"] == DETECTOR:
+        from restorer.detection.learned import network_config as detector_config
+
+        return detector_config(int(cfg["width"]))
     if cfg["model"] == "partialconv":
         config = {"arch": "partialconv", "width": int(cfg["width"]), "depth": int(cfg["depth"])}
         if int(cfg.get("refine", 0)):
@@ -52,6 +59,10 @@ def network_config(cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_generator(cfg: dict[str, Any]) -> nn.Module:
+    if cfg["model"] == DETECTOR:
+        from restorer.detection.learned import build_network as build_detector
+
+        return build_detector(network_config(cfg))
     from restorer.models.neural import build_network
 
     return build_network(network_config(cfg))
@@ -84,6 +95,18 @@ class Task:
 
     def needs_edges(self) -> bool:
         return False
+
+    def make_dataset(self) -> Dataset:
+        """The training samples this task learns from (photos with masks; the detector's: damaged prints)."""
+        from pathlib import Path
+
+        from restorer.training.data import InpaintingDataset
+        from restorer.training.masks import MaskGenerator
+
+        cfg = self.cfg
+        masks = MaskGenerator(Path(cfg["mask_dir"]) if cfg.get("mask_dir") else None)
+        return InpaintingDataset(Path(cfg["data"]), int(cfg["crop"]), masks, int(cfg["seed"]),
+                                 edge_sigma=float(cfg["sigma"]) if self.needs_edges() else None)
 
     @property
     def pad_multiple(self) -> int:
@@ -284,15 +307,43 @@ class EdgeConnectTask(Task):
         return pred
 
 
+class DetectorTask(Task):
+    """The damage detector: per-kind binary cross-entropy plus a soft Dice of all kinds together (the
+    F1 that evaluate-detection reports), on damaged and clean prints alike."""
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return {"logits": self.net(batch["gray"])}
+
+    def g_loss(self, batch, out):  # type: ignore[override]
+        logits, target = out["logits"], batch["damage"]
+        bce = F.binary_cross_entropy_with_logits(logits, target)
+        p_any, t_any = torch.sigmoid(logits).amax(1), target.amax(1)
+        dice = 1 - (2 * (p_any * t_any).sum() + 1) / (p_any.sum() + t_any.sum() + 1)
+        total = self.w["bce"] * bce + self.w["dice"] * dice
+        return total, {"bce": bce.item(), "dice": dice.item()}
+
+    def make_dataset(self) -> Dataset:
+        from pathlib import Path
+
+        from restorer.training.data import DamageDataset
+
+        return DamageDataset(Path(self.cfg["data"]), int(self.cfg["crop"]), int(self.cfg["seed"]))
+
+    def inpainter(self) -> Any:
+        raise NotImplementedError("a detector does not inpaint; score it with restorer-cli evaluate-detection")
+
+
 def _plain(module: nn.Module) -> nn.Module:
     return module.module if hasattr(module, "module") else module  # type: ignore[return-value]
 
 
 def make_task(cfg: dict[str, Any], device: torch.device) -> Task:
     if cfg["model"] not in STAGES:
-        raise ValueError(f"unknown model {cfg['model']!r}; choose partialconv or edgeconnect")
+        raise ValueError(f"unknown model {cfg['model']!r}; choose {', '.join(STAGES)}")
     if cfg["stage"] not in STAGES[cfg["model"]]:
         raise ValueError(f"{cfg['model']} has stages {', '.join(STAGES[cfg['model']])}, not {cfg['stage']!r}")
+    if cfg["model"] == DETECTOR:
+        return DetectorTask(cfg, device)
     return PConvTask(cfg, device) if cfg["model"] == "partialconv" else EdgeConnectTask(cfg, device)
 
 

@@ -21,14 +21,14 @@ def test_finds_rendered_damage_on_smooth_grainy_photos(make_smooth_photo) -> Non
     total = Score()
     for seed in range(4):
         damaged = render_damage(make_smooth_photo(seed), seed)
-        total = total + score(detect_damage(damaged.pixels).mask(0.5), damaged.any)
+        total = total + score(detect_damage(damaged.pixels, "classical").mask(0.5), damaged.any)
     # measured: recall 0.87, precision 0.97 (seeds 0-3, threshold 0.5)
     assert total.recall >= 0.75, total
     assert total.precision >= 0.9, total
 
 
 def test_clean_grainy_photos_have_almost_no_false_alarms(make_smooth_photo) -> None:
-    shares = [flagged_share(detect_damage(make_smooth_photo(seed)).mask(0.5)) for seed in range(4)]
+    shares = [flagged_share(detect_damage(make_smooth_photo(seed), "classical").mask(0.5)) for seed in range(4)]
     # measured: 0 flagged pixels on every one; the target is at most 0.1 %
     assert max(shares) <= 0.0005, shares
 
@@ -41,8 +41,8 @@ def test_photos_with_real_detail_recall_and_false_alarms() -> None:
     for i, name in enumerate(("camera", "astronaut", "coffee")):
         clean = add_grain(getattr(skdata, name)(), np.random.default_rng(i), 0.012)
         damaged = render_damage(clean, 10 + i)
-        total = total + score(detect_damage(damaged.pixels).mask(0.5), damaged.any)
-        shares.append(flagged_share(detect_damage(clean).mask(0.5)))
+        total = total + score(detect_damage(damaged.pixels, "classical").mask(0.5), damaged.any)
+        shares.append(flagged_share(detect_damage(clean, "classical").mask(0.5)))
     # measured: recall 0.50, precision 0.31; clean photos 1.8-2.3 % flagged (the target,
     # 0.1 %, is far off: the classical detector is a fallback, its proposals are for review)
     assert total.recall >= 0.4, total
@@ -56,7 +56,7 @@ def test_each_kind_is_reported_under_its_own_name(rendered: str, kind: str, make
     found, own_px, other_px = Score(), 0, 0
     for seed in (7, 8, 9):
         damaged = render_damage(make_smooth_photo(seed), seed, counts)
-        damage = detect_damage(damaged.pixels)
+        damage = detect_damage(damaged.pixels, "classical")
         own = damage.mask(0.5, [kind])
         found = found + score(own, damaged.truth[kind])
         own_px += int(own.sum())
@@ -69,7 +69,7 @@ def test_each_kind_is_reported_under_its_own_name(rendered: str, kind: str, make
 
 def test_threshold_trades_misses_for_false_alarms(make_smooth_photo) -> None:
     damaged = render_damage(make_smooth_photo(3), 3)
-    damage = detect_damage(damaged.pixels)
+    damage = detect_damage(damaged.pixels, "classical")
     low, high = damage.mask(0.2), damage.mask(0.9)
     assert (high & ~low).sum() == 0  # a higher threshold only removes
     assert low.sum() > high.sum()

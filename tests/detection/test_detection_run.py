@@ -26,17 +26,17 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def test_probability_is_float32_in_unit_range_of_the_photos_size(damaged: np.ndarray) -> None:
-    damage = detect_damage(damaged)
+    damage = detect_damage(damaged, "classical")
     p = damage.probability()
     assert p.dtype == np.float32 and p.shape == damaged.shape[:2]
     assert 0.0 <= p.min() and p.max() <= 1.0 and p.max() > 0.5
 
 
 def test_16_bit_and_rgb_find_what_8_bit_gray_finds(damaged: np.ndarray) -> None:
-    base = detect_damage(damaged).mask()
-    deep = detect_damage(damaged.astype(np.uint16) * 257).mask()
-    rgb = detect_damage(np.repeat(damaged[..., None], 3, axis=2)).mask()
-    one_channel = detect_damage(damaged[..., None]).mask()
+    base = detect_damage(damaged, "classical").mask()
+    deep = detect_damage(damaged.astype(np.uint16) * 257, "classical").mask()
+    rgb = detect_damage(np.repeat(damaged[..., None], 3, axis=2), "classical").mask()
+    one_channel = detect_damage(damaged[..., None], "classical").mask()
     assert base.sum() > 100
     assert _iou(base, deep) >= 0.98
     assert _iou(base, rgb) >= 0.98

@@ -1,0 +1,141 @@
+"""The learned detector: a compact U-Net that maps a gray tile to a damage probability per kind.
+
+Trained by restorer/training (``restorer-cli train --model damage-unet``) on damage rendered onto
+clean photos made to look like old prints (render.damaged_print), with clean prints as negatives.
+Shipped as fp16 safetensors plus a JSON card whose ``config`` builds the network; the registry
+checks both before this module is imported, so importing torch here costs nothing until a
+learned detector is asked for.
+
+Shape: two 3 x 3 convolutions at full size (thin scratches are one pixel wide), two at 1/2, and at
+1/4 three dilated ones (dilation 1, 2, 4) for about 90 px of context: enough to tell a line that
+runs on from the edge of an object or a patch of texture. Decoder: bilinear upsampling with skip
+connections. Every convolution but the last is followed by BatchNorm and ReLU.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from restorer.detection.damage import KINDS
+from restorer.errors import ModelUnavailable
+
+ARCH = "damage-unet"
+PAD_MULTIPLE = 4
+MARGIN = 48  # px of context a tile gets on each side (the receptive field reaches ~45 px each way)
+TILE = 512  # smaller than the classical detector's: activations of a 1024 px tile would be ~0.6 GB
+
+
+def _block(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, padding=dilation, dilation=dilation, bias=False),
+                         nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+class DamageUNet(nn.Module):
+    """gray N x 1 x H x W in [0, 1] -> logits N x len(KINDS) x H x W (H, W multiples of 4)."""
+
+    pad_multiple = PAD_MULTIPLE
+
+    def __init__(self, width: int = 12, kinds: int = len(KINDS)) -> None:
+        super().__init__()
+        w1, w2, w3 = width, 2 * width, 3 * width
+        self.enc0 = nn.Sequential(_block(1, w1), _block(w1, w1))
+        self.enc1 = nn.Sequential(_block(w1, w2, stride=2), _block(w2, w2))
+        self.mid = nn.Sequential(_block(w2, w3, stride=2), _block(w3, w3, dilation=2), _block(w3, w3, dilation=4))
+        self.dec1 = _block(w3 + w2, w2)
+        self.dec0 = _block(w2 + w1, w1)
+        self.head = nn.Conv2d(w1, kinds, 1)
+
+    def forward(self, gray: torch.Tensor) -> torch.Tensor:
+        x0 = self.enc0(gray * 2.0 - 1.0)
+        x1 = self.enc1(x0)
+        x2 = self.mid(x1)
+        up = F.interpolate(x2, size=x1.shape[-2:], mode="bilinear", align_corners=False)
+        y1 = self.dec1(torch.cat([up, x1], 1))
+        up = F.interpolate(y1, size=x0.shape[-2:], mode="bilinear", align_corners=False)
+        return self.head(self.dec0(torch.cat([up, x0], 1)))
+
+
+def config_problem(config: Any) -> str | None:
+    """Why a card's config cannot build this network (None when it can)."""
+    if not isinstance(config, dict) or config.get("arch") != ARCH:
+        return f"config is not a {ARCH} config"
+    width, kinds = config.get("width"), config.get("kinds")
+    if not isinstance(width, int) or not 4 <= width <= 64:
+        return f"config width {width!r} is not a whole number from 4 to 64"
+    if kinds != list(KINDS):
+        return f"config kinds {kinds!r} are not {list(KINDS)}"
+    bias = config.get("logit_bias", 0.0)
+    if isinstance(bias, bool) or not isinstance(bias, (int, float)) or not -20 <= bias <= 20:
+        return f"config logit_bias {bias!r} is not a number from -20 to 20"
+    return None
+
+
+def build_network(config: dict[str, Any]) -> DamageUNet:
+    problem = config_problem(config)
+    if problem:
+        raise ValueError(problem)
+    return DamageUNet(int(config["width"]), len(config["kinds"]))
+
+
+def network_config(width: int, logit_bias: float = 0.0) -> dict[str, Any]:
+    """A card's config. ``logit_bias`` is subtracted from the logits at inference: the calibration that
+    puts the operating point chosen on calibration photos at threshold 0.5 (training uses none)."""
+    config: dict[str, Any] = {"arch": ARCH, "width": int(width), "kinds": list(KINDS)}
+    if logit_bias:
+        config["logit_bias"] = float(logit_bias)
+    return config
+
+
+class LearnedDetector:
+    """A trained DamageUNet with the tiles.Detector call; one forward pass per tile, in float32 on the CPU."""
+
+    margin = MARGIN
+    tile = TILE
+    align = PAD_MULTIPLE
+    kinds = KINDS
+
+    def __init__(self, net: DamageUNet, name: str = ARCH, logit_bias: float = 0.0) -> None:
+        self.net = net.eval()
+        self.name = name
+        self.logit_bias = float(logit_bias)
+
+    @torch.no_grad()
+    def __call__(self, gray: np.ndarray) -> dict[str, np.ndarray]:
+        h, w = gray.shape
+        x = torch.from_numpy(np.ascontiguousarray(gray, np.float32))[None, None]
+        ph, pw = (-h) % PAD_MULTIPLE, (-w) % PAD_MULTIPLE
+        if ph or pw:
+            x = F.pad(x, (0, pw, 0, ph), mode="replicate")
+        prob = torch.sigmoid(self.net(x) - self.logit_bias)[0, :, :h, :w].numpy()
+        return {kind: prob[i] for i, kind in enumerate(self.kinds)}
+
+
+def load_weights(path: Path) -> tuple[DamageUNet, dict[str, Any]]:
+    """The network in ``path`` (safetensors) and the card config beside it that built it; ModelUnavailable
+    when either is wrong."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        card = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+        config = card.get("config") if isinstance(card, dict) else None
+        net = build_network(config)  # type: ignore[arg-type]
+        state = {k: v.float() if v.is_floating_point() else v for k, v in load_file(str(path)).items()}
+        net.load_state_dict(state)
+    except (OSError, ValueError, SafetensorError, RuntimeError, TypeError) as exc:
+        raise ModelUnavailable(f"detector weights {path.name} cannot be loaded: {str(exc).splitlines()[0]}") from None
+    return net, config  # type: ignore[return-value]
+
+
+def build(spec: Any, weights: Path | None = None) -> LearnedDetector:
+    if weights is None:
+        raise ModelUnavailable(f"detector {spec.name!r} needs weights")
+    net, config = load_weights(Path(weights))
+    return LearnedDetector(net, spec.name, float(config.get("logit_bias", 0.0)))

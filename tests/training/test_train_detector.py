@@ -1,0 +1,99 @@
+"""Training the learned damage detector through the training pipeline: samples, steps, exact resume, export."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from restorer.detection import registry
+from restorer.training import commands
+from restorer.training.data import DamageDataset
+
+
+def _photos(folder: Path, n: int = 4) -> Path:
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        img = cv2.GaussianBlur((rng.random((80, 96, 3)) * 255).astype(np.uint8), (0, 0), 4)
+        cv2.rectangle(img, (10, 10), (40 + i, 50), (200, 90, 30), -1)
+        cv2.imwrite(str(folder / f"p{i}.jpg"), img)
+    return folder
+
+
+def _train(tmp: Path, run: str, *extra: str) -> Path:
+    args = ["train", "--model", "damage-unet", "--run-dir", str(tmp / run), "--data", str(tmp / "photos"),
+            "--crop", "32", "--batch", "2", "--width", "4", "--workers", "0", "--threads", "1", "--quiet", *extra]
+    assert commands.main(args) == 0
+    return tmp / run / "latest.pt"
+
+
+def test_samples_are_keyed_hold_damage_truth_and_clean_crops(tmp_path: Path) -> None:
+    data = DamageDataset(_photos(tmp_path / "photos"), 64, seed=3)
+    a, b = data[(5, 1, 2)], data[(5, 1, 2)]
+    assert torch.equal(a["gray"], b["gray"]) and torch.equal(a["damage"], b["damage"])
+    assert a["gray"].shape == (1, 64, 64) and a["damage"].shape == (3, 64, 64)
+    assert 0 <= float(a["gray"].min()) and float(a["gray"].max()) <= 1
+    any_damage = [float(data[(s, 0, s % 4)]["damage"].amax(0).mean()) for s in range(24)]
+    assert sum(x == 0 for x in any_damage) >= 2  # some crops stay clean (negatives)
+    assert sum(x > 0 for x in any_damage) >= 12
+    assert max(any_damage) < 0.5  # damage is thin: most of a damaged crop is still photo
+
+
+def test_train_resume_exactly_and_checkpoints_load_weights_only(tmp_path: Path) -> None:
+    _photos(tmp_path / "photos")
+    straight = torch.load(_train(tmp_path, "a", "--steps", "3", "--ckpt-every", "0"), weights_only=True)
+    _train(tmp_path, "b", "--steps", "2", "--ckpt-every", "0")
+    assert commands.main(["train", "--run-dir", str(tmp_path / "b"), "--resume", "--steps", "3", "--quiet"]) == 0
+    resumed = torch.load(tmp_path / "b" / "latest.pt", weights_only=True)
+    assert resumed["step"] == straight["step"] == 3
+    assert resumed["network_config"] == {"arch": "damage-unet", "width": 4, "kinds": ["scratches", "dust", "cracks"]}
+    assert resumed["config"]["perceptual"] == "none" and resumed["config"]["beta1"] == 0.9
+    for k, v in straight["nets"]["generator"].items():
+        assert torch.equal(v, resumed["nets"]["generator"][k]), k
+
+
+def test_export_gives_registry_ready_weights_with_a_card(tmp_path: Path, capsys) -> None:
+    _photos(tmp_path / "photos")
+    ckpt = _train(tmp_path, "a", "--steps", "1")
+    out = tmp_path / "weights"
+    assert commands.main(["export", str(ckpt), "--name", "damage-unet", "--out", str(out)]) == 0
+    card = json.loads((out / "damage-unet.json").read_text())
+    assert card["config"]["arch"] == "damage-unet" and card["iterations"] == 1
+    assert "research" in card["licence"] and "render.py" in card["data"] and len(card["sha256"]) == 64
+    assert registry.check(registry.get_spec("damage-unet"), out).ready
+    detector = registry.load("damage-unet", out)
+    probs = detector(np.full((40, 44), 0.5, np.float32))
+    assert set(probs) == {"scratches", "dust", "cracks"} and probs["dust"].shape == (40, 44)
+
+
+@pytest.mark.parametrize(("extra", "message"), [(["--val-every", "5"], "evaluate-detection"),
+                                                (["--refine", "2"], "inpainting models, not --model damage-unet")])
+def test_inpainting_options_are_refused_for_the_detector(extra, message, tmp_path: Path, capsys) -> None:
+    _photos(tmp_path / "photos")
+    args = ["train", "--model", "damage-unet", "--run-dir", str(tmp_path / "r"), "--data", str(tmp_path / "photos"),
+            "--steps", "1", "--quiet", *extra]
+    assert commands.main(args) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_export_logit_bias_goes_into_the_card_and_only_for_a_detector(tmp_path: Path, capsys) -> None:
+    _photos(tmp_path / "photos")
+    ckpt = _train(tmp_path, "a", "--steps", "1")
+    out = tmp_path / "w"
+    assert commands.main(["export", str(ckpt), "--name", "damage-unet", "--out", str(out), "--logit-bias", "3.5"]) == 0
+    card = json.loads((out / "damage-unet.json").read_text())
+    assert card["config"]["logit_bias"] == 3.5 and "sweep" in card["training"]["calibration"]
+    assert registry.load("damage-unet", out).logit_bias == 3.5
+    pconv = ["train", "--model", "partialconv", "--run-dir", str(tmp_path / "p"), "--data", str(tmp_path / "photos"),
+             "--mask-dir", "", "--crop", "32", "--depth", "5", "--width", "8", "--batch", "2", "--steps", "1",
+             "--workers", "0", "--threads", "1", "--quiet"]
+    assert commands.main(pconv) == 0
+    capsys.readouterr()
+    assert commands.main(["export", str(tmp_path / "p" / "latest.pt"), "--name", "x", "--out", str(out),
+                          "--logit-bias", "1"]) == 2
+    assert "calibrates a detector" in capsys.readouterr().err
