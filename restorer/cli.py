@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
@@ -13,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from restorer import __version__
-from restorer.cli_common import PROG
+from restorer.cli_common import PROG, print_registry
 from restorer.cli_fill import require_model, run_fill
 from restorer.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE, RestorerError
 
@@ -70,20 +69,6 @@ def cmd_models(args: argparse.Namespace) -> int:
             }
         )
     return print_registry(rows, args.json, lambda r: f"; runs on {r['device']}")
-
-
-def print_registry(rows: list[dict], as_json: bool, detail: Callable[[dict], str],
-                   mark: Callable[[dict], str] = lambda r: "") -> int:
-    """``models`` and ``detectors``: JSON, or two lines per entry (name and state; description, ``detail``, licence)."""
-    if as_json:
-        print(json.dumps(rows, indent=2))
-        return EXIT_OK
-    width = max(len(r["name"]) for r in rows)
-    for r in rows:
-        state = r["state"] if r["state"] == "ready" else f"unavailable: {r['reason']}"
-        print(f"{r['name']:<{width}}  {state}{mark(r)}")
-        print(f"{'':<{width}}  {r['description']}{detail(r)}; licence {r['licence']}")
-    return EXIT_OK
 
 
 # --- parser ----------------------------------------------------------------------------------------

@@ -1,17 +1,18 @@
-"""What every restorer-cli command shares: its name, the progress line and the output checks.
+"""What every restorer-cli command shares: its name, the progress line, the output checks, the registry listing.
 
 cli.py, cli_fill.py, cli_batch.py and cli_detect.py import this; it imports none of them.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from restorer.errors import ImageError
+from restorer.errors import EXIT_OK, ImageError
 
 PROG = "restorer-cli"
 
@@ -63,3 +64,17 @@ def same_file(a: Path, b: Path) -> bool:
         return a.exists() and b.exists() and a.samefile(b)
     except OSError:
         return False
+
+
+def print_registry(rows: list[dict], as_json: bool, detail: Callable[[dict], str],
+                   mark: Callable[[dict], str] = lambda r: "") -> int:
+    """``models`` and ``detectors``: JSON, or two lines per entry (name and state; description, ``detail``, licence)."""
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    width = max(len(r["name"]) for r in rows)
+    for r in rows:
+        state = r["state"] if r["state"] == "ready" else f"unavailable: {r['reason']}"
+        print(f"{r['name']:<{width}}  {state}{mark(r)}")
+        print(f"{'':<{width}}  {r['description']}{detail(r)}; licence {r['licence']}")
+    return EXIT_OK

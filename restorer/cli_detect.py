@@ -163,7 +163,7 @@ def cmd_evaluate_detection(args: argparse.Namespace) -> int:
 
 def cmd_detectors(args: argparse.Namespace) -> int:
     """restorer-cli detectors: each detector's state (and why not ready), licence, weights, card and sha256."""
-    from restorer.cli import print_registry
+    from restorer.cli_common import print_registry
     from restorer.detection import registry
     from restorer.models.registry import weights_dir
 

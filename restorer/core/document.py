@@ -21,9 +21,10 @@ import numpy as np
 
 from restorer.core import mask as masks
 from restorer.core.box import BBox
+from restorer.core.document_queries import HistoryQueries
 from restorer.core.history import Edit, History, Patch, apply_edit, changed_patches
 from restorer.core.stroke import Stroke
-from restorer.errors import MaskError, PhotoBusy, RestorerError
+from restorer.errors import MaskError, PhotoBusy
 
 if TYPE_CHECKING:
     from restorer.core.image import Photo
@@ -36,7 +37,7 @@ class DocumentEvent:
     box: BBox | None = None
 
 
-class Document:
+class Document(HistoryQueries):
     """A photo being restored: ``photo``, ``mask`` (bool H x W, True = hole), ``history``.
 
     The document takes ownership of ``photo.pixels`` and changes it in place (a read-only array
@@ -72,7 +73,7 @@ class Document:
     @property
     def shape(self) -> tuple[int, int]:
         """(height, width)."""
-        return self.mask.shape  # type: ignore[return-value]
+        return self.mask.shape
 
     @property
     def dirty(self) -> bool:
@@ -357,60 +358,6 @@ class Document:
             return
         self._check_unlocked(index)
         self._move(self.history.goto(index))
-
-    def step(self, k: int) -> Edit:
-        """The edit that leads from state ``k - 1`` to state ``k`` (1 <= k <= len(steps))."""
-        if not 1 <= k <= len(self.history):
-            raise IndexError(f"history step {k} is outside 1..{len(self.history)}")
-        return self.history.steps[k - 1]
-
-    def step_patches(self, k: int) -> tuple[Patch, ...]:
-        """The before/after patches of step ``k`` (see ``step``)."""
-        return self.step(k).patches
-
-    def region_at(self, index: int, box: BBox, target: str = "photo") -> np.ndarray:
-        """A copy of ``box`` of the photo (or mask) as it is at history state ``index``."""
-        arrays = self._arrays()
-        return self.history.region_at(arrays[target], target, box, index)
-
-    def step_region(self, k: int, target: str = "photo", pad: int = 0
-                    ) -> tuple[BBox, np.ndarray, np.ndarray] | None:
-        """``(box, before, after)`` for comparing step ``k`` alone: the box it changed in
-        ``target`` (padded by ``pad`` for context), as it was before and after that step.
-        None when the step did not change ``target``.
-        """
-        box = self.step(k).box(target)
-        if box is None:
-            return None
-        box = box.pad(pad, self.mask.shape)
-        return box, self.region_at(k - 1, box, target), self.region_at(k, box, target)
-
-    def original_pixels(self, box: BBox | None = None) -> np.ndarray:
-        """The photo as loaded (a new array), whole or only ``box`` of it (e.g. the visible
-        part of a big scan), for the whole-document comparison.
-
-        Rebuilt from the history (current pixels with every applied photo patch's ``before``
-        written back newest first, reading only patches that overlap ``box``) while no dropped
-        edit touched the photo. Once one has, the file is reloaded from ``photo.path`` with
-        ``restorer.core.image.load_photo`` on every call (cache it if you call often; ImageError
-        if that fails; RestorerError if there is no file, or a save overwrote it).
-        """
-        full = BBox.full(self.mask.shape)
-        box = full if box is None else BBox(*box).clip(self.mask.shape)
-        if not self.history.has_dropped("photo"):
-            return self.history.region_at(self.pixels, "photo", box, 0)
-        path = self.photo.path
-        if path is None or self._source_overwritten:
-            why = "has no file" if path is None else f"file {path} was overwritten"
-            raise RestorerError(f"the original photo is no longer available: older history steps "
-                                f"were dropped and it {why}")
-        from restorer.core.image import load_photo  # lazy: only needed once history overflowed
-
-        original = load_photo(path).pixels
-        if original.shape != self.pixels.shape or original.dtype != self.pixels.dtype:
-            raise RestorerError(f"{path}: the file changed on disk since it was opened "
-                                f"({original.dtype} {original.shape}, was {self.pixels.dtype} {self.pixels.shape})")
-        return original if box == full else original[box.slices].copy()
 
     def mark_saved(self, path: str | Path, revision: int | None = None, photo_revision: int | None = None) -> None:
         """Record that the document as it was at ``revision`` is now in the file ``path``.
