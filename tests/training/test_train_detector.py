@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from restorer.detection import registry
+from restorer.errors import EXIT_ERROR  # a refused option is a RestorerError: exit 1, as in restorer-cli
 from restorer.training import commands
 from restorer.training.data import DamageDataset
 
@@ -77,7 +78,7 @@ def test_inpainting_options_are_refused_for_the_detector(extra, message, tmp_pat
     _photos(tmp_path / "photos")
     args = ["train", "--model", "damage-unet", "--run-dir", str(tmp_path / "r"), "--data", str(tmp_path / "photos"),
             "--steps", "1", "--quiet", *extra]
-    assert commands.main(args) == 2
+    assert commands.main(args) == EXIT_ERROR
     assert message in capsys.readouterr().err
 
 
@@ -95,5 +96,5 @@ def test_export_logit_bias_goes_into_the_card_and_only_for_a_detector(tmp_path: 
     assert commands.main(pconv) == 0
     capsys.readouterr()
     assert commands.main(["export", str(tmp_path / "p" / "latest.pt"), "--name", "x", "--out", str(out),
-                          "--logit-bias", "1"]) == 2
+                          "--logit-bias", "1"]) == EXIT_ERROR
     assert "calibrates a detector" in capsys.readouterr().err
