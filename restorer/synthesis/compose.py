@@ -5,8 +5,8 @@ of the hole's coarse content, and copied patches are the only source of real det
 keeps the guide below a Gaussian of ``lows`` px and takes the band above it from the patches, scaled
 by ``gain``. The copied band is taken in brightness only when ``texture_colour`` is off (the
 photo's grain and texture live in brightness; copied colour detail showed as specks of the hue of
-wherever a patch came from), and the guide gives only brightness when ``guide_colour`` is off (a
-network's colour blotch cannot reach the output).
+wherever a patch came from), and then the hue is the patches' own at a coarser scale. The guide
+gives only brightness when ``guide_colour`` is off (a network's colour blotch cannot reach the output).
 
 ``lows`` is in the guide's own pixels: a guide upscaled k times holds nothing finer than about k
 output pixels, so the split is made at ``lows * k`` and the band the guide lacks comes from the
@@ -19,6 +19,9 @@ import cv2
 import numpy as np
 
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # Rec. 601
+# With texture_colour off, the fill's hue comes from the patches blurred this many times the split
+# (on the validation pairs 3 was as good as none by PSNR/SSIM, +0.02 dB; 6 lost 0.05 dB at 1-10 %).
+CHROMA_SCALE = 3.0
 
 
 def classical_guide(image: np.ndarray, hole: np.ndarray, method: str) -> np.ndarray:
@@ -55,4 +58,10 @@ def compose(filled: np.ndarray, image: np.ndarray, hole: np.ndarray, guide: np.n
     delta = low - own
     if not guide_colour and delta.shape[2] == 3:
         delta = np.repeat(delta.mean(axis=2, keepdims=True), 3, axis=2)
-    return own + delta + gain * detail
+    out = own + delta + gain * detail
+    if not texture_colour and not guide_colour and out.shape[2] == 3:
+        # Hue from the patches only at CHROMA_SCALE times the split: a copied speck of another hue
+        # (a tongue's pink in fur) is smoothed away; the brightness keeps every band.
+        base = _blur(filled, CHROMA_SCALE * sigma)
+        out = base + (_brightness(out) - _brightness(base))
+    return out
