@@ -51,11 +51,16 @@ def card_terms(card_name: str, fallback: str, folder: Path | None = None) -> Ter
 
 
 def model_terms(spec: registry.ModelSpec, folder: Path | None = None) -> Terms:
-    """A model's terms: its card's when it has weights; a guided model carries its guide's."""
+    """A model's terms: its card's when it has weights; a guided model carries its guide's, an ensemble its members'."""
     if spec.guide_model is not None:
         guide = model_terms(registry.get_spec(spec.guide_model), folder)
         return Terms(f"{spec.licence}. Guide {spec.guide_model}: {guide.licence}", guide.data, guide.restricted,
                      guide.card, guide.unread)
+    if spec.members:  # an ensemble: its members' weights, so their terms
+        parts = [model_terms(registry.get_spec(m), folder) for m in spec.members]
+        return Terms("; ".join(f"{m}: {t.licence}" for m, t in zip(spec.members, parts)),
+                     "; ".join(dict.fromkeys(t.data for t in parts if t.data)), any(t.restricted for t in parts),
+                     ", ".join(t.card for t in parts if t.card), any(t.unread for t in parts))
     if spec.card_name is None:
         return Terms(spec.licence)
     return card_terms(spec.card_name, spec.licence, folder)

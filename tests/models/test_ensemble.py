@@ -60,3 +60,13 @@ def test_ensemble_digest_is_the_same_for_the_same_member_weights(tmp_path: Path)
     before = registry.check(registry.get_spec("ensemble-compact"), tmp_path).sha256
     assert before == registry.check(registry.get_spec("ensemble-compact")).sha256
     assert before is not None and len(before) == 64
+
+
+def test_ensemble_and_its_guided_fill_carry_the_members_terms() -> None:
+    from restorer.models.terms import model_terms
+
+    for name in ("ensemble-compact", "guided-ensemble"):
+        terms = model_terms(registry.get_spec(name))
+        assert terms.restricted, name  # the members' weights are research and non-commercial only
+        assert "partialconv-compact.json" in terms.card and "edgeconnect-compact.json" in terms.card
+        assert terms.data
