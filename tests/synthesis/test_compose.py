@@ -98,7 +98,7 @@ def test_copied_colour_specks_are_smoothed_while_the_brightness_detail_stays() -
     filled = img.copy()
     filled[hole & (rng.random(hole.shape) < 0.05)] = np.array([0.9, 0.3, 0.6], np.float32)  # pink specks
     guide = np.where(hole[..., None], 0.5, img).astype(np.float32)
-    kw = dict(lows=1.0, gain=1.0, guide_colour=False, texture_colour=False)
+    kw: dict = {"lows": 1.0, "gain": 1.0, "guide_colour": False, "texture_colour": False}
     out, clean = compose(filled, img, hole, guide, **kw), compose(img, img, hole, guide, **kw)
     inner = cv2.erode(hole.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
 
