@@ -20,7 +20,6 @@ import os
 import platform
 import resource
 import sys
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -34,6 +33,8 @@ from restorer.detection import detect_damage
 from restorer.detection.render import DamageCounts, render_damage
 
 RESULTS = ROOT / "benchmarks" / "results"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from timing import best_of  # noqa: E402
 
 
 def make_scan(h: int, w: int, channels: int, dtype: type, seed: int = 0) -> np.ndarray:
@@ -51,15 +52,6 @@ def make_scan(h: int, w: int, channels: int, dtype: type, seed: int = 0) -> np.n
         photo = photo[..., 0]
     # damage drawn on a crop's worth of area per item: enough items to exercise the component stages
     return render_damage(photo, seed, DamageCounts(scratches=0.6, dust=10, hairs=0.5, cracks=0.3)).pixels
-
-
-def best_of(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main() -> None:

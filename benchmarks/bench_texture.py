@@ -17,7 +17,6 @@ import argparse
 import json
 import platform
 import sys
-import time
 from pathlib import Path
 
 import cv2
@@ -30,6 +29,8 @@ from restorer.inference import engine  # noqa: E402
 from restorer.models import registry  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from timing import best_of  # noqa: E402
 
 
 def make_photo(h: int, w: int, seed: int = 0) -> np.ndarray:
@@ -53,15 +54,6 @@ def scratch(h: int, w: int, fraction: float, width: int = 8) -> np.ndarray:
         y = int(h * (0.2 + 0.15 * i))
         cv2.line(m, (int(0.05 * w), y), (int(0.95 * w), min(h - 1, y + int(0.5 * h))), 1, width)
     return m.astype(bool)
-
-
-def best_of(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def fill(photo: np.ndarray, hole: np.ndarray, model: str) -> None:
