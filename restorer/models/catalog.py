@@ -135,9 +135,11 @@ PATCHMATCH = register(
 # only: detail about 0.8 of the original's, +0.2 to 0.25 dB over a 2-px split with the colour detail.
 # guide_colour off: hues only from the photo's own patches, so a network's colour blotch never shows.
 # Holes too thin for the network steer by and compose with Navier-Stokes instead of nothing
-# (+0.5 to 0.8 dB over an unguided synthesis).
+# (+0.5 to 0.8 dB over an unguided synthesis). "Too thin" is at most 16 px thick (an 8-px brush line
+# measures about 13): 16 rather than 12 cost 0.06 dB at 1-10 % on 30 pairs per bucket and spares
+# scratches the two networks, most of their time (benchmarks/bench_texture.py).
 GUIDED_CONFIG = {"patch": 7, "lows": 1.0, "gain": 1.0, "guide_colour": False, "texture_colour": False,
-                 "thin_guide": "navier-stokes"}
+                 "thin_guide": "navier-stokes", "unguided_below": 16.0}
 
 
 def _guided(name: str, guide: str, description: str, best_for: str) -> ModelSpec:

@@ -95,3 +95,17 @@ def test_cancel_during_synthesis_returns_nothing() -> None:
             if p.message.startswith("Texture"):
                 cancel.set()
     assert any(m.startswith("Texture") for m in seen)
+
+
+def test_the_default_spares_a_brushed_scratch_its_networks() -> None:
+    # an 8-px brush line measures about 13 px thick: at most 16 follows Navier-Stokes, not the networks
+    img = _grainy((200, 240, 3), np.uint8)
+    line = np.zeros(img.shape[:2], np.uint8)
+    cv2.line(line, (10, 20), (230, 180), 1, 8)
+    scratch = line.astype(bool)
+    messages = _messages(engine.plan(img, scratch, "guided-ensemble"))
+    assert not any(m.startswith("Filled") for m in messages) and any(m.startswith("Texture") for m in messages)
+    wide = np.zeros(img.shape[:2], np.uint8)
+    cv2.line(wide, (10, 20), (230, 180), 1, 24)
+    messages = _messages(engine.plan(img, wide.astype(bool), "guided-ensemble"))
+    assert any(m.startswith("Filled") for m in messages)
