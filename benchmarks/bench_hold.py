@@ -36,7 +36,7 @@ def main() -> int:
     side = int((args.mp * 1e6) ** 0.5)
     rng = np.random.default_rng(0)
     doc = Document(Photo((rng.random((side, side, 3), dtype=np.float32) * 65535).astype(np.uint16)))
-    for k in range(args.fills):
+    for _ in range(args.fills):
         y = int(rng.integers(0, side - 500))
         doc.apply_fill([(BBox(y, y, y + 500, y + 500), np.zeros((500, 500, 3), np.uint16))], "Fill")
     display = RgbPyramid(doc.pixels)
