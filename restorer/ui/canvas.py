@@ -7,8 +7,6 @@ Document's mask, or the Edges mode's guide layer) through begin_stroke / paint /
 
 from __future__ import annotations
 
-from typing import Protocol
-
 import numpy as np
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
@@ -26,19 +24,11 @@ from PySide6.QtWidgets import QWidget
 from restorer.ui.canvas_paint import Overlay, paint_photo
 from restorer.ui.canvas_select import SELECT_TOOLS, SelectionGesture
 from restorer.ui.convert import MaskPyramid, OverlayCache, RgbPyramid
+from restorer.ui.paint_layer import PaintTarget
 
 MIN_SCALE = 1 / 256
 MAX_SCALE = 32.0
 MIN_BRUSH, MAX_BRUSH = 1, 1000
-
-
-class PaintTarget(Protocol):
-    """What a drag paints into: Document (the mask) or the Edges guide layer."""
-
-    def begin_stroke(self, erase: bool = False) -> None: ...
-    def paint(self, p0: tuple[float, float], p1: tuple[float, float], radius: float) -> object: ...
-    def commit_stroke(self, label: str | None = None) -> object: ...
-    def abort_stroke(self) -> None: ...
 
 
 class CanvasView(QWidget):

@@ -4,12 +4,22 @@ own undo and redo stroke by stroke. The sampling area and the Edges mode's guide
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 
 from restorer.core import mask as masks
 from restorer.core.box import BBox
 
+
+
+class PaintTarget(Protocol):
+    """What a drag paints into: Document (the mask), a PaintLayer (guide lines, sampling area) or the proposals."""
+
+    def begin_stroke(self, erase: bool = False) -> None: ...
+    def paint(self, p0: tuple[float, float], p1: tuple[float, float], radius: float) -> object: ...
+    def commit_stroke(self, label: str | None = None) -> object: ...
+    def abort_stroke(self) -> None: ...
 
 class PaintLayer:
     """Strokes paint (or erase) ``pixels``; each committed stroke is one undo step, kept here."""
