@@ -12,7 +12,6 @@ from restorer.core import mask as masks
 from restorer.core.box import BBox
 
 
-
 class PaintTarget(Protocol):
     """What a drag paints into: Document (the mask), a PaintLayer (guide lines, sampling area) or the proposals."""
 
@@ -20,6 +19,7 @@ class PaintTarget(Protocol):
     def paint(self, p0: tuple[float, float], p1: tuple[float, float], radius: float) -> object: ...
     def commit_stroke(self, label: str | None = None) -> object: ...
     def abort_stroke(self) -> None: ...
+
 
 class PaintLayer:
     """Strokes paint (or erase) ``pixels``; each committed stroke is one undo step, kept here."""
