@@ -274,6 +274,25 @@ def save_photo(
     file size only, never pixels (see ``DEFAULT_PNG_LEVEL``).
     """
     path = Path(path)
+    fmt, encode, notes = prepare_encode(photo, path, quality=quality, png_level=png_level,
+                                        allow_8bit=allow_8bit, drop_alpha=drop_alpha)
+    atomic_write(path, lambda tmp: _WRITERS[fmt](tmp, encode), replace=replace)
+    return notes
+
+
+def prepare_encode(
+    photo: Photo,
+    path: Path,
+    *,
+    quality: int = 95,
+    png_level: int = DEFAULT_PNG_LEVEL,
+    allow_8bit: bool = False,
+    drop_alpha: bool = False,
+) -> tuple[str, codecs.Encode, list[str]]:
+    """(format, what its writer gets, notes) for ``save_photo``: the depth, alpha and metadata checks.
+
+    Shared with ``core.jpegmaster``, so a JPEG master carries exactly the metadata a full save would.
+    """
     fmt = save_format(path)
     if not 1 <= quality <= 100:
         raise ValueError(f"quality must be 1..100, got {quality}")
@@ -312,8 +331,7 @@ def save_photo(
         quality=quality,
         png_level=png_level,
     )
-    atomic_write(path, lambda tmp: _WRITERS[fmt](tmp, encode), replace=replace)
-    return notes
+    return fmt, encode, notes
 
 
 def save_format(path: Path) -> str:

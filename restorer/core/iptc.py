@@ -79,13 +79,19 @@ def app13_segments(irb: bytes) -> bytes:
 
 def insert_segments(jpeg: bytes, segments: bytes) -> bytes:
     """``jpeg`` with ``segments`` after its leading APPn segments (JFIF, EXIF, XMP, ICC), before the tables."""
+    pos = app_segments_end(jpeg)
+    return jpeg[:pos] + segments + jpeg[pos:]
+
+
+def app_segments_end(jpeg: bytes) -> int:
+    """Where the APPn segments right after a JPEG's SOI end (the tables or a COM segment begin there)."""
     if jpeg[:2] != b"\xff\xd8":
         raise ValueError("the JPEG encoder did not produce a JPEG")
     pos = 2
     while pos + 4 <= len(jpeg) and jpeg[pos] == 0xFF and 0xE0 <= jpeg[pos + 1] <= 0xEF:
         (length,) = struct.unpack(">H", jpeg[pos + 2 : pos + 4])
         pos += 2 + length
-    return jpeg[:pos] + segments + jpeg[pos:]
+    return pos
 
 
 def tiff_value(value: object, datatype: int, byteorder: str) -> bytes | None:
