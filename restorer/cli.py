@@ -118,7 +118,11 @@ def _fill_options(p: argparse.ArgumentParser) -> None:
                       help="synthesis copies patches only from the white pixels of this mask")
     area.add_argument("--never-copy-from", metavar="MASK",
                       help="synthesis never copies patches from the white pixels of this mask")
-    p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (default 95)")
+    p.add_argument("--quality", type=int, default=95,
+                   help="JPEG/WebP quality 1-100 (default 95; a JPEG master keeps the source's own tables)")
+    p.add_argument("--jpeg-reencode", action="store_true",
+                   help="JPEG to JPEG: re-encode the whole photo at --quality instead of keeping every DCT block "
+                        "the fill did not touch (the default, a JPEG master)")
     p.add_argument("--png-level", type=_png_level, default=DEFAULT_PNG_LEVEL, metavar="N",
                    help=f"PNG zlib level 0-9: lower saves faster, higher makes smaller files; pixels are "
                         f"the same at every level (default {DEFAULT_PNG_LEVEL}: about 3x faster than 6, within ~1 %% in size)")

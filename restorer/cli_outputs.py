@@ -27,15 +27,18 @@ def save_output(out_photo: Any, output: Path, args: argparse.Namespace, *, sourc
     """Save ``out_photo`` (a core.image.Photo) to ``output`` with an XMP history event when a sidecar
     is wanted; returns (the note of why no event could be added, if one could not; the output's notes,
     each naming the output: what its format could not carry, and that XMP note)."""
-    from restorer.core.image import DEFAULT_PNG_LEVEL, save_format, save_photo
+    from restorer.core import jpegmaster
+    from restorer.core.image import DEFAULT_PNG_LEVEL, save_format
 
     xmp_note = None
     if wants_sidecar(args):
         xmp_note = provenance.add_xmp_history(out_photo.meta.extra, source_format=source_format,
                                               target_format=save_format(output), parameters=parameters, when=when)
     # replace only with --overwrite, checked again at the rename: a file that appeared meanwhile stays.
-    save_notes = save_photo(out_photo, output, quality=args.quality, png_level=getattr(args, "png_level", DEFAULT_PNG_LEVEL),
-                            allow_8bit=args.allow_8bit, replace=args.overwrite)
+    # JPEG to JPEG keeps the source's DCT blocks the fill did not touch unless --jpeg-reencode.
+    save_notes, _ = jpegmaster.save(out_photo, output, reencode=getattr(args, "jpeg_reencode", False),
+                                    quality=args.quality, png_level=getattr(args, "png_level", DEFAULT_PNG_LEVEL),
+                                    allow_8bit=args.allow_8bit, replace=args.overwrite)
     notes = [f"{output.name}: {n}" for n in (*save_notes, *([xmp_note] if xmp_note else []))]
     return xmp_note, notes
 

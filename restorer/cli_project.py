@@ -24,6 +24,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--original", metavar="PHOTO",
                    help="the original photo's new place, if it moved (it must have the recorded sha256)")
     p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (default 95)")
+    p.add_argument("--jpeg-reencode", action="store_true",
+                   help="JPEG to JPEG: re-encode the whole photo instead of keeping the blocks no fill touched")
     p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help=argparse.SUPPRESS)
     p.add_argument("--overwrite", action="store_true", help="allow replacing an existing output file")
     p.add_argument("--allow-8bit", action="store_true", help="allow saving a 16-bit photo to an 8-bit format")

@@ -127,8 +127,15 @@ def test_exif_rotated_jpeg_with_icc(tmp_path: Path, capsys) -> None:
     code, _, err = _run(["inpaint", str(tmp_path / "in.jpg"), "-m", str(m), "-o", str(tmp_path / "out.jpg"), "-q"], capsys)
     assert code == 0, err
     with Image.open(tmp_path / "out.jpg") as out:
+        # JPEG to JPEG is a master (core.jpegmaster): stored unrotated, the orientation kept as the tag.
+        assert out.size == (60, 40) and out.info.get("icc_profile") == icc
+        assert out.getexif().get(0x010F) == "RestorerTestCam" and out.getexif().get(0x0112) == 6
+    code, _, err = _run(["inpaint", str(tmp_path / "in.jpg"), "-m", str(m), "-o", str(tmp_path / "full.jpg"), "-q",
+                         "--jpeg-reencode"], capsys)
+    assert code == 0, err
+    with Image.open(tmp_path / "full.jpg") as out:  # the full re-encode turns the pixels upright, as before
         assert out.size == (40, 60) and out.info.get("icc_profile") == icc
-        assert out.getexif().get(0x010F) == "RestorerTestCam"
+        assert out.getexif().get(0x010F) == "RestorerTestCam" and out.getexif().get(0x0112, 1) == 1
 
 
 # --- bad input: one line naming the file, non-zero exit, no partial output ------------------------

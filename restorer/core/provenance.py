@@ -166,19 +166,21 @@ class SaveProvenance:
 
 
 def save_with_provenance(photo: Any, path: Path, prov: SaveProvenance, **save: Any) -> list[str]:
-    """``core.image.save_photo`` with an XMP history entry, then the sidecar; notes of what was left out.
+    """``core.jpegmaster.save`` (``core.image.save_photo``, JPEG masters kept) with an XMP history
+    entry, then the sidecar; notes of what was left out and of how much of a JPEG master was re-encoded.
 
     The photo is saved even when its sidecar cannot be (the note says why); the photo's own
     metadata are not changed (the entry goes into a copy).
     """
-    from restorer.core import image
+    from restorer.core import image, jpegmaster
 
     meta = dataclasses.replace(photo.meta, extra=dict(photo.meta.extra))
     out = image.Photo(photo.pixels, photo.alpha, meta, photo.path)  # the same pixels, no copy
     fmt = image.save_format(path)
     note = add_xmp_history(meta.extra, source_format=photo.meta.format, target_format=fmt)
     notes = [note] if note else []
-    notes.extend(image.save_photo(out, path, **save))
+    saved, master = jpegmaster.save(out, path, **save)
+    notes.extend(saved)
     if prov.dropped:
         notes.append(f"{prov.dropped} early steps left the undo history (memory cap) and are not listed")
     blocks, carried_notes = carried(photo.meta.extra, fmt)
@@ -188,6 +190,8 @@ def save_with_provenance(photo: Any, path: Path, prov: SaveProvenance, **save: A
             source=source, source_sha256=file_sha256(source) if source and source.is_file() else None,
             output=path, output_sha256=file_sha256(path), output_format=fmt, steps=prov.steps,
             xmp_history=fmt in XMP_FORMATS and note is None, notes=[*notes, *carried_notes], carried=blocks)
+        if master is not None:
+            record["jpeg_master"] = master.record()
         write_sidecar(path, record, replace=prov.replace)
         notes.extend(carried_notes)
     except (RestorerError, OSError) as exc:

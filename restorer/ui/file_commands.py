@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from restorer.core import image
+from restorer.core import image, jpegmaster
 from restorer.core.provenance import SaveProvenance, history_steps, save_with_provenance
 from restorer.errors import ImageError
 from restorer.ui import files
@@ -62,7 +62,7 @@ def _write_photo(photo: image.Photo, path: Path, allow_8bit: bool, drop_alpha: b
     try:
         if prov is not None:
             return save_with_provenance(photo, path, prov, allow_8bit=allow_8bit, drop_alpha=drop_alpha)
-        return image.save_photo(photo, path, allow_8bit=allow_8bit, drop_alpha=drop_alpha)
+        return jpegmaster.save(photo, path, allow_8bit=allow_8bit, drop_alpha=drop_alpha)[0]
     except OSError as exc:  # save_photo words its own; this is a last guard against a traceback
         raise ImageError(f"{path}: cannot save: {exc.strerror or exc}") from None
 
