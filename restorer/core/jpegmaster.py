@@ -22,6 +22,8 @@ that is gone or damaged) raise ``MasterRefused``; ``save`` then re-encodes fully
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import tempfile
 from dataclasses import dataclass
@@ -35,6 +37,7 @@ from restorer.core import exif as exiflib
 from restorer.errors import ImageError
 
 _GRAY, _YCC = "JCS_GRAYSCALE", "JCS_YCbCr"
+_NOT_JPEG = "not JPEG to JPEG"
 
 
 class MasterRefused(ImageError):
@@ -65,8 +68,10 @@ class MasterReport:
 def unusable(photo: image.Photo, path: Path) -> str | None:
     """Why ``photo`` saved to ``path`` cannot be a JPEG master without reading the source; None when it may be."""
     if image.save_format(path) != "JPEG" or photo.meta.format != "JPEG":
-        return "not JPEG to JPEG"
-    if photo.path is None or not Path(photo.path).is_file():
+        return _NOT_JPEG
+    if photo.path is None:
+        return "the photo has no source file"
+    if not Path(photo.path).is_file():
         return f"the source JPEG {photo.path} is gone"
     if photo.dtype != np.uint8 or "converted_from" in photo.meta.extra:
         return f"the photo was converted on load (from {photo.meta.extra.get('converted_from', '16-bit')})"
@@ -81,14 +86,18 @@ def save(photo: image.Photo, path: str | os.PathLike[str], *, reencode: bool = F
     (the master's own note among them) and the master's report (None after a full re-encode).
     """
     path = Path(path)
-    reason = None if reencode else unusable(photo, path)
-    if not reencode and reason is None:
+    if reencode:
+        return image.save_photo(photo, path, **options), None
+    reason = unusable(photo, path)
+    if reason is None:
         try:
             return write_master(photo, path, changed=changed, **options)
         except MasterRefused as exc:
-            notes = image.save_photo(photo, path, **options)
-            return [*notes, f"re-encoded in full, not as a JPEG master: {exc}"], None
-    return image.save_photo(photo, path, **options), None
+            reason = str(exc)
+    notes = image.save_photo(photo, path, **options)
+    if reason != _NOT_JPEG:
+        notes.append(f"re-encoded in full, not as a JPEG master: {reason}")
+    return notes, None
 
 
 def write_master(photo: image.Photo, path: str | os.PathLike[str], *, changed: np.ndarray | None = None,
@@ -108,8 +117,12 @@ def write_master(photo: image.Photo, path: str | os.PathLike[str], *, changed: n
     if fmt != "JPEG":
         raise MasterRefused(f"{path}: a JPEG master is written only as .jpg or .jpeg")
     turn = int(photo.meta.extra.get("orientation", 1))
-    if enc.exif and turn != 1:
-        enc.exif = exiflib.with_orientation(enc.exif, turn)  # the tag stays; the pixels stay unrotated
+    if turn != 1:
+        # The tag stays and the pixels stay unrotated; without the tag they would show turned.
+        enc.exif = exiflib.with_orientation(enc.exif, turn) if enc.exif else None
+        if exiflib.orientation(enc.exif) != turn:
+            raise MasterRefused(f"{path}: the EXIF block that holds the orientation is not written, "
+                                "so the pixels must be turned upright")
     new, touched = _stored_changes(photo, source, turn, changed)
     coefs = _Coefficients(source)
     report = coefs.replace_touched(new, touched)
@@ -155,8 +168,8 @@ class _Coefficients:
         import jpeglib  # the DCT-domain reader and writer; imported here so loading photos never needs it
 
         self._jpeglib = jpeglib
-        try:
-            with libcalls.library_call():
+        try:  # jpeglib prints the paths of a failed read to stdout: kept off the CLI's output
+            with libcalls.library_call(), contextlib.redirect_stdout(io.StringIO()):
                 dct = jpeglib.read_dct(str(source))
                 planes = [dct.Y] + ([dct.Cb, dct.Cr] if dct.has_chrominance else [])
         except Exception as exc:  # libjpeg's complaint about the file, in one line

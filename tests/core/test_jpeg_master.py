@@ -234,6 +234,35 @@ def test_the_apps_save_records_the_master_in_the_sidecar(tmp_path: Path) -> None
     _check_blocks(src, out, np.any(px != photo.pixels, axis=2))
 
 
+def test_restart_markers_in_the_source(tmp_path: Path) -> None:
+    src = _jpeg(tmp_path / "in.jpg", _scene(80, 120), quality=85, subsampling=2, restart_marker_blocks=3)
+    assert b"\xff\xdd" in src.read_bytes()  # a DRI segment: the source has restart markers
+    photo = image.load_photo(src)
+    px = photo.pixels.copy()
+    px[20:40, 30:50] = 77
+    _, report = jpegmaster.save(photo.with_pixels(px), tmp_path / "out.jpg")
+    assert report is not None
+    _check_blocks(src, tmp_path / "out.jpg", np.any(px != photo.pixels, axis=2))
+
+
+def test_sources_it_cannot_keep_are_re_encoded_with_a_note(tmp_path: Path) -> None:
+    cmyk = tmp_path / "cmyk.jpg"
+    Image.fromarray(_scene(32, 32, 4)[:, :, :4], "CMYK").save(cmyk, quality=90)
+    photo = image.load_photo(cmyk)  # core turns CMYK into RGB
+    notes, report = jpegmaster.save(photo, tmp_path / "out.jpg")
+    assert report is None and any("not as a JPEG master" in n and "CMYK" in n for n in notes)
+    # An orientation whose EXIF block is not written: the pixels must be turned, so a full save.
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    turned = _jpeg(tmp_path / "turned.jpg", _scene(32, 48), quality=90, exif=exif.tobytes())
+    photo = image.load_photo(turned)
+    photo.meta.exif = None
+    notes, report = jpegmaster.save(photo, tmp_path / "upright.jpg")
+    assert report is None and any("orientation" in n for n in notes)
+    with Image.open(tmp_path / "upright.jpg") as out:
+        assert out.size == (32, 48)
+
+
 # --- bad input -----------------------------------------------------------------------------------
 
 
