@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QColor, QDragEnterEvent, QDropEvent, QKeyEvent
@@ -16,6 +15,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from restorer.core.document import Document
 from restorer.errors import PhotoBusy
 from restorer.models import registry
 from restorer.ui import clipboard
@@ -32,14 +32,17 @@ from restorer.ui.convert import MaskPyramid, RgbPyramid
 from restorer.ui.detect import DetectController
 from restorer.ui.edges import EdgesController
 from restorer.ui.file_commands import FileCommands
-from restorer.ui.fill import FillController, ModelPicker
+from restorer.ui.fill import FillController
 from restorer.ui.help import HelpPages
 from restorer.ui.icons import app_icon
 from restorer.ui.mask_files import MaskFiles
+from restorer.ui.model_picker import ModelPicker
 from restorer.ui.navigator import add_navigator
 from restorer.ui.sampling import SamplingController
 from restorer.ui.selection import SelectionController
+from restorer.ui.session import DocumentSession
 from restorer.ui.settings import Settings
+from restorer.ui.tasks import TaskRunner
 from restorer.ui.welcome import WelcomePanel
 
 MASK_COLOR = QColor(255, 40, 40)
@@ -57,8 +60,12 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: Settings | None = None) -> None:
         super().__init__()
         self.settings = settings if settings is not None else Settings()
-        self.document: Any = None
-        self.display: RgbPyramid | None = None
+        self.session = DocumentSession(self)
+        # Fills, edge predictions and detections share one worker thread; photo and mask files have
+        # their own, and projects theirs, so a save never waits behind a fill.
+        self.tasks = TaskRunner("inference", self)
+        self.file_tasks = TaskRunner("file-io", self)
+        self.project_tasks = TaskRunner("project-io", self)
         self.setWindowTitle("Restorer")
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
@@ -73,20 +80,24 @@ class MainWindow(QMainWindow):
         self.comparing = CompareController(self)
 
         self.model_picker = ModelPicker()
-        self.fills = FillController(self)
-        self.edges = EdgesController(self)
-        self.detect = DetectController(self)
+        self.fills = FillController(self.session, self.tasks, self.settings, self)
+        self.detect = DetectController(self.session, self.tasks, self.canvas, self,
+                                       leave_other_modes=lambda: self.actions.edges.setChecked(False))
         self.sampling = SamplingController(self)
         self.files = FileCommands(self)
         self.mask_files = MaskFiles(self, self.files)
         self.selection = SelectionController(self)
 
+        self.edges = EdgesController(self.session, self.tasks, self.settings, self.canvas, self.model_picker.current_model)
         self.actions = build_actions(self)
         self.recent_menu = build_menus(self, self.actions)
         self.help = HelpPages(self, self.menuBar(), self.actions.all())
         build_device_menu(self)
         build_toolbar(self, self.actions)
-        self.detect.build_ui()
+        self.menuBar().insertMenu(self.view_menu.menuAction(), self.detect.menu)
+        self.addToolBarBreak()  # Detect's own row: the main tool bar is full at common window widths
+        self.addToolBar(self.detect.toolbar)
+        self.statusBar().addPermanentWidget(self.detect.progress)
         from restorer.ui.project_commands import ProjectCommands  # File > Save/Open Project, recovery
 
         self.projects = ProjectCommands(self)
@@ -133,9 +144,15 @@ class MainWindow(QMainWindow):
         self.files.recentChanged.connect(self.welcome.set_recent)
         self.files.loadingChanged.connect(self._update_actions)
         self.edges.enabledChanged.connect(lambda _on: self._update_actions())
+        self.edges.leaveRequested.connect(lambda: self.actions.edges.setChecked(False))
         self.sampling.enabledChanged.connect(lambda _on: self._update_actions())
         self.welcome.openRequested.connect(self.open_path)
         self.welcome.openDialogRequested.connect(self.open_dialog)
+        self.session.status.connect(self.show_status)
+        self.session.error.connect(self.show_error)
+        self.session.aboutToReplace.connect(self._before_replace)
+        self.session.documentReplaced.connect(self._replaced)
+        self.session.changed.connect(self._on_doc_event)
 
     def _restore_settings(self) -> None:
         s = self.settings
@@ -161,8 +178,19 @@ class MainWindow(QMainWindow):
         self.files.rebuild_recent()
 
     # --- small helpers ---------------------------------------------------------------------------
+    @property
+    def document(self) -> Document | None:
+        return self.session.document
+
+    @property
+    def display(self) -> RgbPyramid | None:
+        return self.session.display
+
     def show_status(self, text: str, ms: int = 8000) -> None:
-        self.statusBar().showMessage(text, ms)
+        if text:
+            self.statusBar().showMessage(text, ms)
+        else:
+            self.statusBar().clearMessage()
 
     def show_error(self, title: str, message: str) -> None:
         self.show_status(f"{title}: {message}", 15000)
@@ -209,10 +237,7 @@ class MainWindow(QMainWindow):
         if name:
             self.settings.model = name
             self.fills.warm_up(name)
-        if self.edges.enabled and not self.edges.available()[0]:
-            self.actions.edges.setChecked(False)
-        elif self.edges.enabled:
-            self.edges.predict()
+        self.edges.model_changed()
 
     def set_mask_visible(self, on: bool) -> None:
         self.canvas.set_overlay_visible("mask", on)
@@ -222,22 +247,23 @@ class MainWindow(QMainWindow):
         c.zoom_at(1.25**direction, c.rect().center().toPointF())
 
     # --- the document ------------------------------------------------------------------------------
-    def install(self, path: Path | None, doc: Any, display: RgbPyramid, mask_pyramid: MaskPyramid) -> None:
+    def install(self, path: Path | None, doc: Document, display: RgbPyramid, mask_pyramid: MaskPyramid) -> None:
         """Make ``doc`` the open document; ``path`` None for one without a file (pasted)."""
-        old = self.document
-        if old is not None:
-            old.remove_listener(self._on_doc_event)
+        self.session.install(path, doc, display, mask_pyramid)
+
+    def _before_replace(self) -> None:
         self.canvas.abort_stroke()
         if self.fills.running:
             self.fills.cancel()
         self.edges.reset()
         self.detect.reset()
         self.sampling.reset()
-        self.document = doc
-        self.display = display
+
+    def _replaced(self, doc: Document) -> None:
+        path, display, mask_pyramid = self.session.path, self.session.display, self.session.mask_display
+        assert display is not None and mask_pyramid is not None
         self.comparing.forget()
         self.files.forget_save_path()
-        doc.add_listener(self._on_doc_event)
         self.canvas.set_display(display)
         self.welcome.hide()
         self.zoom_label.setText(f"{self.canvas.scale * 100:.0f} %")
@@ -258,14 +284,13 @@ class MainWindow(QMainWindow):
         self.show_status(f"Opened {name}: {w} x {h}, {doc.pixels.shape[2]} channel(s), {doc.pixels.dtype.itemsize * 8}-bit{shown}")
         self.photoOpened.emit(str(path) if path is not None else "")
 
-    def _on_doc_event(self, event: Any) -> None:
-        box = None if event.box is None else tuple(event.box)
-        if event.kind == "mask":
+    def _on_doc_event(self, kind: str, box: tuple[int, int, int, int] | None) -> None:
+        if kind == "mask":
             self.canvas.overlay_changed("mask", box)
             self.edges.mask_changed()
-        elif event.kind == "photo":
+        elif kind == "photo" and self.document is not None:
             self.canvas.photo_changed(self.document.pixels, box)
-        if event.kind in ("history", "saved") or not self.canvas.stroking:
+        if kind in ("history", "saved") or not self.canvas.stroking:
             self._update_actions()
 
     def stroke_finished(self) -> None:
@@ -315,7 +340,7 @@ class MainWindow(QMainWindow):
         if model is None or not self.model_picker.is_enabled_at(self.model_picker.currentIndex()):
             self.show_error("No model", self.model_picker.reason(model or "") or "Choose a model that can run")
             return
-        self.fills.fill(model, guide_edges=self.edges.guide_edges())
+        self.fills.fill(model, guide_edges=self.edges.guide_edges(), sample=self.sampling.area())
 
     def cancel(self) -> None:
         if self.canvas.stroking:
@@ -342,7 +367,7 @@ class MainWindow(QMainWindow):
     def goto_step(self, index: int) -> None:
         self._move_in_history(lambda doc: doc.goto(index))
 
-    def _move_in_history(self, move: Callable[[Any], object]) -> None:
+    def _move_in_history(self, move: Callable[[Document], object]) -> None:
         if self.document is not None:
             self.canvas.abort_stroke()
             try:
@@ -387,11 +412,14 @@ class MainWindow(QMainWindow):
     def shutdown(self, fill_wait_ms: int = 30000) -> None:
         """Stop the background threads (cancel, quit, wait): nothing runs after the window is gone,
         except a fill thread still busy after ``fill_wait_ms`` (``threads_running`` says so)."""
-        self.fills.shutdown(fill_wait_ms)
+        self.tasks.shutdown(fill_wait_ms)
+        self.fills.shutdown()
+        self.file_tasks.shutdown()  # waits for a write in flight: the file is then whole or untouched
+        self.project_tasks.shutdown()
         self.files.shutdown()
         self.projects.shutdown()  # a clean quit: the recovery copy goes
 
     def threads_running(self) -> bool:
-        return not (self.fills.runner.thread.isFinished() and self.files.io.thread.isFinished())
+        return not (self.tasks.finished and self.files.io.thread.isFinished())
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer
 
+from restorer.core.document import Document
 from restorer.errors import RestorerError
 from restorer.ui import files
 from restorer.ui.file_commands import Outcome
@@ -46,7 +47,7 @@ class MaskFiles(QObject):
             failed=lambda message: self.window.show_error("Cannot import mask", message)))
         self.window.show_status(f"Reading mask {path.name}…", 0)
 
-    def _apply_mask(self, doc: Any, path: Path, mask: Any) -> None:
+    def _apply_mask(self, doc: Document, path: Path, mask: Any) -> None:
         if doc is not self.window.document:
             self.window.show_status(f"Mask {path.name} was not imported: another photo was opened")
             return

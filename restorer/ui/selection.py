@@ -83,6 +83,7 @@ class SelectionController(QObject):
             self.window.show_status(f"{label}: the mask did not change")
             return None
         box = edit.box("mask")
+        assert box is not None  # a mask edit always has a mask box
         self.window.show_status(f"{label}: {'removed from' if selected.subtract else 'added to'} the mask "
                                 f"({box.width} x {box.height} px box, {time.monotonic() - started:.2f} s); Ctrl+Z undoes it")
         self.window.stroke_finished()

@@ -13,8 +13,11 @@ controller filters shared signals by id:
 - ``on_failed(message)``: it raised anything else; the message is one line (a bug's traceback goes
   to the log).
 
+``handle.discard()`` cancels a task and drops its callbacks (a newer task superseded it).
+
 Tasks run one after another in submission order. ``shutdown`` cancels them all, quits the thread and
-waits for it; no callback runs after it, even for an outcome already on its way.
+waits for it; no callback runs after it, even for an outcome already on its way, and a task submitted
+after it is done at once without running.
 """
 
 from __future__ import annotations
@@ -77,6 +80,7 @@ class TaskHandle:
     on_cancelled: Callable[[], object] | None
     token: threading.Event = field(default_factory=threading.Event)
     _done: bool = False
+    _discarded: bool = False
 
     @property
     def done(self) -> bool:
@@ -92,6 +96,11 @@ class TaskHandle:
         A no-op once it is done."""
         if not self._done:
             self.token.set()
+
+    def discard(self) -> None:
+        """Cancel it and drop its callbacks: a task superseded by a newer one ends without a word."""
+        self._discarded = True
+        self.cancel()
 
 
 class _Worker(QObject):
@@ -154,9 +163,10 @@ class TaskRunner(QObject):
                on_done: Callable[[Any], object] | None = None, on_failed: Callable[[str], object] | None = None,
                on_cancelled: Callable[[], object] | None = None) -> TaskHandle:
         """Queue ``fn(cancel, report)`` for the worker thread; the callbacks run on the GUI thread."""
-        if self._closed:
-            raise RuntimeError(f"the {self.name} task runner is shut down")
         task = TaskHandle(next(_ids), fn, on_progress, on_done, on_failed, on_cancelled)
+        if self._closed:  # the window is closing (a timer fired late): the task never runs nor calls back
+            task._done = True
+            return task
         was_busy = self.busy
         self._pending[task.id] = task
         self._requested.emit(task)
@@ -182,7 +192,7 @@ class TaskRunner(QObject):
 
     # --- outcomes (GUI thread) -------------------------------------------------------------------
     def _on_progress(self, task: TaskHandle, done: int, total: int, message: str) -> None:
-        if not self._closed and not task.done and task.on_progress is not None:
+        if not self._closed and not task.done and not task._discarded and task.on_progress is not None:
             task.on_progress(done, total, message)
 
     def _on_ended(self, task: TaskHandle, kind: str, value: Any) -> None:
@@ -191,7 +201,9 @@ class TaskRunner(QObject):
         task._done = True
         self._pending.pop(task.id, None)
         try:
-            if kind == "done" and task.on_done is not None:
+            if task._discarded:
+                pass
+            elif kind == "done" and task.on_done is not None:
                 task.on_done(value)
             elif kind == "failed" and task.on_failed is not None:
                 task.on_failed(str(value))

@@ -107,7 +107,7 @@ def window(qtbot: Any, dialogs: DialogRecorder) -> Iterator[Any]:
     yield win
     # Whatever the test did, no thread may outlive it.
     win.shutdown()
-    assert win.fills.runner.thread.isFinished()
+    assert win.tasks.finished
     assert win.files.io.thread.isFinished()
 
 

@@ -143,7 +143,7 @@ def test_closing_the_window_stops_the_worker_thread(qtbot, window, photo_png, ui
     dialogs.answer(dialogs_discard())
     blocking_model.release.set()
     assert window.close()
-    assert window.fills.runner.thread.isFinished()
+    assert window.tasks.finished
     assert window.files.io.thread.isFinished()
 
 

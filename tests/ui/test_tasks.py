@@ -109,6 +109,20 @@ def test_a_task_that_returns_after_its_cancel_is_cancelled(qtbot, runner):
     assert out.ends() == [("a", "cancelled")]
 
 
+def test_a_discarded_task_ends_without_any_callback(qtbot, runner):
+    out = Outcomes()
+    started, release, gate = _gate()
+    running = runner.submit(gate, **out.of("running"))
+    queued = runner.submit(lambda cancel, report: "never", **out.of("queued"))
+    assert started.wait(5)
+    running.discard()  # superseded: it stops at its next check and says nothing
+    queued.discard()
+    last = runner.submit(lambda cancel, report: "last", **out.of("last"))
+    qtbot.waitUntil(lambda: last.done, timeout=5000)
+    assert running.done and queued.done and running.cancelled
+    assert out.events == [("last", "done", "last")]
+
+
 def test_stale_handles_are_inert_and_ids_are_never_reused(qtbot, runner):
     out = Outcomes()
     old = runner.submit(lambda cancel, report: "old", **out.of("old"))
@@ -169,8 +183,10 @@ def test_shutdown_with_a_running_task_joins_it_and_no_callback_runs_after(qtbot)
     assert runner.finished and running.done and queued.done
     qtbot.wait(100)  # outcomes the worker emitted on its way out are not delivered
     assert out.events == []
-    with pytest.raises(RuntimeError):
-        runner.submit(lambda cancel, report: None)
+    ran = threading.Event()
+    late = runner.submit(lambda cancel, report: ran.set(), **out.of("late"))  # a timer firing after close
+    qtbot.wait(50)
+    assert late.done and not ran.is_set() and out.events == []
 
 
 def test_busy_changes_when_the_first_task_comes_and_the_last_goes(qtbot, runner):
