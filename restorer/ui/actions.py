@@ -180,7 +180,9 @@ def build_menus(w: MainWindow, a: Actions) -> QMenu:
     bar = w.menuBar()
     file_menu = bar.addMenu("&File")
     file_menu.addAction(a.open)
-    recent = file_menu.addMenu("Open &Recent")
+    recent = w.files.recent_menu
+    file_menu.addMenu(recent)
+    w.file_menu = file_menu
     _add_all(file_menu, (None, a.save, a.save_as, a.sidecar, None, a.import_mask, a.export_mask, None, a.quit))
     _add_all(bar.addMenu("&Edit"), (a.undo, a.redo, None, a.paste))
     # Import/Export Mask sit in both File (where they always were) and Mask (where users look for them).

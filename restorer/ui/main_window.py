@@ -38,6 +38,7 @@ from restorer.ui.icons import app_icon
 from restorer.ui.mask_files import MaskFiles
 from restorer.ui.model_picker import ModelPicker
 from restorer.ui.navigator import add_navigator
+from restorer.ui.project_commands import ProjectCommands
 from restorer.ui.sampling import SamplingController
 from restorer.ui.selection import SelectionController
 from restorer.ui.session import DocumentSession
@@ -66,6 +67,11 @@ class MainWindow(QMainWindow):
         self.tasks = TaskRunner("inference", self)
         self.file_tasks = TaskRunner("file-io", self)
         self.project_tasks = TaskRunner("project-io", self)
+        self.session.status.connect(self.show_status)
+        self.session.error.connect(self.show_error)
+        self.session.aboutToReplace.connect(self._before_replace)
+        self.session.documentReplaced.connect(self._replaced)
+        self.session.changed.connect(self._on_doc_event)
         self.setWindowTitle("Restorer")
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
@@ -84,13 +90,17 @@ class MainWindow(QMainWindow):
         self.detect = DetectController(self.session, self.tasks, self.canvas, self,
                                        leave_other_modes=lambda: self.actions.edges.setChecked(False))
         self.sampling = SamplingController(self)
-        self.files = FileCommands(self)
-        self.mask_files = MaskFiles(self, self.files)
+        self.files = FileCommands(self.session, self.file_tasks, self.settings, self,
+                                  open_project=lambda path: self.projects.open_path(path))
+        self.mask_files = MaskFiles(self.session, self.file_tasks, self.settings, self.canvas, self)
+        self.projects = ProjectCommands(self.session, self.project_tasks, self.settings, self.files, self.canvas, self)
         self.selection = SelectionController(self)
 
         self.edges = EdgesController(self.session, self.tasks, self.settings, self.canvas, self.model_picker.current_model)
         self.actions = build_actions(self)
-        self.recent_menu = build_menus(self, self.actions)
+        self.recent_menu = self.files.recent_menu
+        build_menus(self, self.actions)
+        self._add_project_actions()
         self.help = HelpPages(self, self.menuBar(), self.actions.all())
         build_device_menu(self)
         build_toolbar(self, self.actions)
@@ -98,9 +108,6 @@ class MainWindow(QMainWindow):
         self.addToolBarBreak()  # Detect's own row: the main tool bar is full at common window widths
         self.addToolBar(self.detect.toolbar)
         self.statusBar().addPermanentWidget(self.detect.progress)
-        from restorer.ui.project_commands import ProjectCommands  # File > Save/Open Project, recovery
-
-        self.projects = ProjectCommands(self)
         self._build_history_dock()
         self.navigator = add_navigator(self)
         build_status_bar(self)
@@ -109,6 +116,17 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     # --- building --------------------------------------------------------------------------------
+    def _add_project_actions(self) -> None:
+        """Open Project after Open…, Save Project after Save As… in the File menu."""
+        a, menu = self.actions, self.file_menu
+        for anchor, action in ((a.save_as, self.projects.save_action), (a.open, self.projects.open_action)):
+            items = menu.actions()
+            i = items.index(anchor)
+            if i + 1 < len(items):
+                menu.insertAction(items[i + 1], action)
+            else:
+                menu.addAction(action)
+
     def _build_history_dock(self) -> None:
         from restorer.ui.history_panel import HistoryPanel
 
@@ -143,16 +161,16 @@ class MainWindow(QMainWindow):
         self.files.saveEnded.connect(self.fills.resume)  # a fill that finished during the save
         self.files.recentChanged.connect(self.welcome.set_recent)
         self.files.loadingChanged.connect(self._update_actions)
+        self.files.openFailed.connect(self.openFailed)
+        self.files.photoSaved.connect(self.photoSaved)
+        self.files.saveFailed.connect(self.saveFailed)
+        for runner in (self.file_tasks, self.project_tasks):  # the busy bar: a photo, mask or project file in flight
+            runner.busyChanged.connect(lambda _busy: self.file_bar.setVisible(self.file_tasks.busy or self.project_tasks.busy))
         self.edges.enabledChanged.connect(lambda _on: self._update_actions())
         self.edges.leaveRequested.connect(lambda: self.actions.edges.setChecked(False))
         self.sampling.enabledChanged.connect(lambda _on: self._update_actions())
         self.welcome.openRequested.connect(self.open_path)
         self.welcome.openDialogRequested.connect(self.open_dialog)
-        self.session.status.connect(self.show_status)
-        self.session.error.connect(self.show_error)
-        self.session.aboutToReplace.connect(self._before_replace)
-        self.session.documentReplaced.connect(self._replaced)
-        self.session.changed.connect(self._on_doc_event)
 
     def _restore_settings(self) -> None:
         s = self.settings
@@ -420,6 +438,6 @@ class MainWindow(QMainWindow):
         self.projects.shutdown()  # a clean quit: the recovery copy goes
 
     def threads_running(self) -> bool:
-        return not (self.tasks.finished and self.files.io.thread.isFinished())
+        return not (self.tasks.finished and self.file_tasks.finished and self.project_tasks.finished)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from PySide6.QtCore import QLockFile, QObject, QStandardPaths, QTimer, Signal
 
-from restorer.ui.worker import JobRunner
+from restorer.ui.tasks import TaskRunner
 
 PREFIX = "recovery-"
 
@@ -74,10 +74,7 @@ class RecoveryKeeper(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.runner = JobRunner("recovery", self)
-        self.runner.computed.connect(self._done)
-        self.runner.failed.connect(self._failed)
-        self.runner.cancelled.connect(lambda _job: self._end_write())
+        self.runner = TaskRunner("recovery", self)
         self.path: Path | None = None
         self._lock: QLockFile | None = None
         self._doc: Any = None
@@ -110,7 +107,7 @@ class RecoveryKeeper(QObject):
             self._doc = None
         if self._busy:  # the write in flight finishes first; the file goes after it
             self._pending = False
-            self.runner.submit_call(lambda cancel: self._close_writer())
+            self._submit(self._close_writer)
         else:
             self._close_writer()
         if self.path is not None:
@@ -150,7 +147,11 @@ class RecoveryKeeper(QObject):
         snap = snapshot(doc, with_base=self._base_sent != doc.history.dropped)
         path = self.path
         assert path is not None
-        self.runner.submit_call(lambda cancel: self._sync(path, snap))
+        self._submit(lambda: self._sync(path, snap))
+
+    def _submit(self, fn: Any) -> None:
+        self.runner.submit(lambda cancel, report: fn(), on_done=self._done, on_failed=self._failed,
+                           on_cancelled=self._end_write)
 
     def _claim(self) -> None:
         folder = recovery_folder()
@@ -191,14 +192,14 @@ class RecoveryKeeper(QObject):
         if writer is not None:
             writer.close()
 
-    def _done(self, _job: int, base_dropped: Any) -> None:
+    def _done(self, base_dropped: Any) -> None:
         if base_dropped is not None:
             self._base_sent = base_dropped
         if self.path is not None:
             self.written.emit(str(self.path))
         self._end_write()
 
-    def _failed(self, _job: int, message: str) -> None:
+    def _failed(self, message: str) -> None:
         if not self._warned:  # once: a full disk must not fill the status bar after every stroke
             self._warned = True
             self.writeFailed.emit(message)

@@ -108,7 +108,7 @@ def window(qtbot: Any, dialogs: DialogRecorder) -> Iterator[Any]:
     # Whatever the test did, no thread may outlive it.
     win.shutdown()
     assert win.tasks.finished
-    assert win.files.io.thread.isFinished()
+    assert win.file_tasks.finished
 
 
 def open_photo(qtbot: Any, win: Any, path: Path) -> Any:

@@ -49,7 +49,7 @@ def test_command_line_opens_the_image(qtbot, photo_png, dialogs):
         assert win.isVisible() and win.document.photo.path == photo_png
     finally:
         win.shutdown()
-    assert win.tasks.finished and win.files.io.thread.isFinished()
+    assert win.tasks.finished and win.file_tasks.finished
 
 
 def test_a_bad_file_shows_an_error_and_the_app_stays_up(qtbot, window, tmp_path, photo_png, dialogs, ui):

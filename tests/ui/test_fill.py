@@ -144,7 +144,7 @@ def test_closing_the_window_stops_the_worker_thread(qtbot, window, photo_png, ui
     blocking_model.release.set()
     assert window.close()
     assert window.tasks.finished
-    assert window.files.io.thread.isFinished()
+    assert window.file_tasks.finished
 
 
 def dialogs_discard():
