@@ -16,6 +16,7 @@ from typing import Any
 
 from PySide6.QtCore import QLockFile, QObject, QStandardPaths, QTimer, Signal
 
+from restorer.core.document import Document
 from restorer.ui.tasks import TaskRunner
 
 PREFIX = "recovery-"
@@ -77,7 +78,7 @@ class RecoveryKeeper(QObject):
         self.runner = TaskRunner("recovery", self)
         self.path: Path | None = None
         self._lock: QLockFile | None = None
-        self._doc: Any = None
+        self._doc: Document | None = None
         self._writer: Any = None  # a ProjectWriter, used only in the recovery thread
         self._sha: tuple[tuple[Any, ...], Any] | None = None  # the original's info, by (path, size, mtime)
         self._busy = False
@@ -89,7 +90,7 @@ class RecoveryKeeper(QObject):
     def busy(self) -> bool:
         return self._busy or self._pending
 
-    def watch(self, doc: Any) -> None:
+    def watch(self, doc: Document | None) -> None:
         """Follow ``doc`` (the window's new document): the old document's recovery file goes."""
         if doc is self._doc:
             return
