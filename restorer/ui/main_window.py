@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QColor, QDragEnterEvent, QDropEvent, QKeyEvent
-from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QMessageBox, QStackedWidget, QVBoxLayout
+from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QMessageBox, QStackedWidget, QVBoxLayout, QWidget
 
 from restorer.core.document import Document
 from restorer.models import registry
@@ -134,11 +134,11 @@ class MainWindow(QMainWindow):
             compare_document=comparing.compare_document, compare_step=comparing.compare_selected_step,
             back_to_canvas=self.show_canvas, help=lambda page: self.help.show(page))
 
-    def _dock(self, title: str, name: str, widget: object, dock: QDockWidget | None = None) -> QDockWidget:
+    def _dock(self, title: str, name: str, widget: QWidget, dock: QDockWidget | None = None) -> QDockWidget:
         """A right-hand dock with its toggle in the View menu."""
         if dock is None:
             dock = QDockWidget(title, self)
-            dock.setWidget(widget)  # type: ignore[arg-type]
+            dock.setWidget(widget)
         dock.setObjectName(name)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.view_menu.addAction(dock.toggleViewAction())
