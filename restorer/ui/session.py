@@ -40,10 +40,10 @@ class DocumentSession(QObject):
 
     def install(self, path: Path | None, doc: Document, display: RgbPyramid, mask_display: MaskPyramid) -> None:
         """Make ``doc`` the open document; ``path`` None for one without a file (pasted)."""
-        self.aboutToReplace.emit()
         old = self.document
-        if old is not None:
+        if old is not None:  # first, so what the others abort on it (a stroke) is not reported
             old.remove_listener(self._on_event)
+        self.aboutToReplace.emit()
         self.document, self.display, self.mask_display, self.path = doc, display, mask_display, path
         doc.add_listener(self._on_event)
         self.documentReplaced.emit(doc)
