@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO, cast
 
+import dask
 from distributed import Client, Future, LocalCluster, WorkerPlugin, as_completed
 from distributed.scheduler import KilledWorker
 
@@ -81,6 +82,10 @@ def connect(address: str) -> tuple[Client, LocalCluster | None]:
     """A client of a new LocalCluster (local:N: N worker processes, one thread each) or of the
     scheduler at ``address``."""
     if address.startswith("local:"):
+        # Dask's nannies start workers with MALLOC_TRIM_THRESHOLD_ set, which turns off glibc's adaptive
+        # mmap threshold: every photo-sized array is then mapped and unmapped afresh, and the page faults
+        # cost 4x the sequential batch's system time (0.028 against 0.007 CPU s per 640 x 480 photo).
+        dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None})
         cluster = LocalCluster(n_workers=int(address.partition(":")[2]), threads_per_worker=1, processes=True,
                                dashboard_address=None, silence_logs=logging.ERROR)
         return Client(cluster), cluster

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -258,3 +259,40 @@ def test_without_dask_the_cli_starts_and_dask_is_asked_for(folders, tmp_path: Pa
     src, masks = folders
     code, _, err = _run(_batch(src, masks, tmp_path / "out", "--dask", "local:2"), capsys)
     assert code == 1 and "pip install 'restorer[cluster]'" in err and not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_kill_9_of_the_client_mid_batch_then_rerun_gives_the_sequential_outputs(tmp_path: Path, cluster, monkeypatch,
+                                                                                 capsys) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    src, masks = tmp_path / "in", tmp_path / "masks"
+    src.mkdir(), masks.mkdir()
+    n = 10
+    for i in range(n):  # big holes: Telea takes a while on each, so the kill lands mid-batch
+        _photo(src / f"p{i}.png", i, 360, 360)
+        m = np.zeros((360, 360), np.uint8)
+        m[60:300, 60:300] = 255
+        Image.fromarray(m).save(masks / f"p{i}.png")
+    env = {**os.environ, "SOURCE_DATE_EPOCH": EPOCH, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    out = tmp_path / "out"
+    files, _ = _reference(src, masks, out, capsys)
+    argv = [sys.executable, "-m", "restorer.cli", *_batch(src, masks, out, "--dask", "local:2")]
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    record = out / RECORD_NAME
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if record.is_file() and record.read_bytes().count(b"\n") >= 2:
+            break
+        time.sleep(0.005)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    lines_at_kill = record.read_bytes().count(b"\n")
+    assert proc.returncode == -signal.SIGKILL and 2 <= lines_at_kill < n, "the kill did not land mid-batch"
+    time.sleep(1.0)  # the killed client's workers stop with it; none may write after this
+    code, stdout, err = _run(_batch(src, masks, out, "--dask", cluster.scheduler.address), capsys)
+    assert code == 0, err
+    assert f"{n - lines_at_kill} restored, 0 failed, {lines_at_kill} skipped" in stdout
+    assert _files(out) == files and len(files) == 2 * n
+    statuses = [json.loads(x)["status"] for x in record.read_text().splitlines()]
+    assert statuses.count("done") == n and statuses[lines_at_kill:].count("skipped: already done") == lines_at_kill
+    assert not (out / INFLIGHT_NAME).exists()
