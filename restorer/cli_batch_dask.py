@@ -85,7 +85,11 @@ def connect(address: str) -> tuple[Client, LocalCluster | None]:
         # Dask's nannies start workers with MALLOC_TRIM_THRESHOLD_ set, which turns off glibc's adaptive
         # mmap threshold: every photo-sized array is then mapped and unmapped afresh, and the page faults
         # cost 4x the sequential batch's system time (0.028 against 0.007 CPU s per 640 x 480 photo).
-        dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None})
+        dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+                         # One photo at a time on each worker thread, none queued behind it: a worker that
+                         # dies counts against every photo it held, and an innocent photo queued behind a
+                         # photo that kills workers would follow it around until it too was given up.
+                         "distributed.scheduler.worker-saturation": 1.0})
         cluster = LocalCluster(n_workers=int(address.partition(":")[2]), threads_per_worker=1, processes=True,
                                dashboard_address=None, silence_logs=logging.ERROR)
         return Client(cluster), cluster
@@ -127,7 +131,7 @@ class _Run:
         self.out = Path(args.output)
         self.pending: dict[Future, tuple[Path, Path, str]] = {}
         self.claimed: set[str] = set()  # keys of the outputs being written now: the in-flight file
-        self.completed = as_completed()
+        self.completed = as_completed(loop=client.loop)  # this client's loop, not the default client's
         self.tag = uuid.uuid4().hex[:8]
         self.window = self._window()
 
@@ -193,7 +197,8 @@ class _Run:
         if future.status == "error":
             exc = future.exception()
             if isinstance(exc, KilledWorker):
-                text = f"{photo}: every worker that tried it died (a crash or out of memory); not tried again"
+                times = getattr(exc, "allowed_failures", 0) + 1
+                text = f"{photo}: its worker died {times} times while filling it (a crash or out of memory); not tried again"
             else:
                 if os.environ.get("RESTORER_DEBUG") and isinstance(exc, BaseException):
                     raise exc

@@ -21,6 +21,7 @@ from restorer.cli_batch import INFLIGHT_NAME, RECORD_NAME
 
 distributed = pytest.importorskip("distributed", reason="restorer[cluster] (Dask's distributed) is in the test extra")
 cloudpickle = pytest.importorskip("cloudpickle")
+dask = pytest.importorskip("dask")
 
 EPOCH = "1700000000"  # pins the XMP and sidecar times, so two runs can be compared byte for byte
 NAMES = "abcdef"
@@ -51,7 +52,10 @@ def cluster():
     """Two worker processes for the tests that talk to a running scheduler (tcp://...), as on a real cluster."""
     old = os.environ.get("SOURCE_DATE_EPOCH")
     os.environ["SOURCE_DATE_EPOCH"] = EPOCH  # the workers are spawned with it
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    # a photo that kills its worker is tried on one more (the default is 3 more: slower to test)
+    # and one photo per worker at a time, as --dask local:N has it
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1, "distributed.scheduler.worker-saturation": 1.0}), \
+            distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                                   silence_logs=logging.ERROR) as local, distributed.Client(local) as client:
         yield client
     if old is None:
@@ -158,15 +162,16 @@ def test_a_failing_photo_is_recorded_and_the_rest_go_on(folders, tmp_path: Path,
     assert sorted(k for k, r in status.items() if r["status"] == "done") == ["a.png", "b.png", "e.png", "f.png"]
 
 
-def _arm_killer(marker: str, victim: str) -> None:
-    """On a worker: the first fill of ``victim`` kills its own worker process (SIGKILL, no cleanup)."""
+def _arm_killer(marker: str, victim: str, every_time: bool = False) -> None:
+    """On a worker: the first fill of ``victim`` (or every one) kills its own worker process (SIGKILL, no cleanup)."""
     from restorer import cli_fill
 
     real = cli_fill.run_fill
 
     def run_fill(args, image, mask, output, label):
-        if image.name == victim and not os.path.exists(marker):
-            Path(marker).write_text(str(os.getpid()))
+        if image.name == victim and (every_time or not os.path.exists(marker)):
+            with open(marker, "a") as f:
+                f.write(f"{os.getpid()}\n")
             os.kill(os.getpid(), signal.SIGKILL)
         return real(args, image, mask, output, label)
 
@@ -192,6 +197,61 @@ def test_a_worker_killed_mid_batch_loses_no_photo(folders, tmp_path: Path, clust
     assert "6 restored, 0 failed, 0 skipped" in stdout
     assert _files(out) == files and _lines(_log(out)) == _lines(records)
     cluster.run(_disarm)  # the worker that was not killed still has the patch
+
+
+class _Killer(distributed.WorkerPlugin):
+    def __init__(self, marker: str, victim: str) -> None:
+        self.marker, self.victim = marker, victim
+
+    def setup(self, worker) -> None:
+        _arm_killer(self.marker, self.victim, every_time=True)
+
+
+@pytest.mark.slow  # 6-30 s: two workers killed and restarted
+def test_a_photo_that_kills_every_worker_is_recorded_failed_and_the_rest_go_on(folders, tmp_path: Path, cluster,
+                                                                                capsys) -> None:
+    src, masks = folders
+    marker = tmp_path / "killed"
+    # a plugin, so that the workers started in place of the killed ones kill themselves too
+    cluster.register_plugin(_Killer(str(marker), "d.png"), name="test-killer")
+    try:
+        code, stdout, err = _run(_batch(src, masks, tmp_path / "out", "--dask", cluster.scheduler.address), capsys)
+    finally:
+        cluster.unregister_worker_plugin("test-killer")
+        cluster.wait_for_workers(2, timeout=60)
+        cluster.run(_disarm)
+    assert len(marker.read_text().split()) == 2  # tried, and tried once more on another worker
+    assert code == 1 and "5 restored, 1 failed, 0 skipped" in stdout
+    status = {r["in_batch"]: r for r in _log(tmp_path / "out")}
+    assert status["d.png"]["status"] == "failed" and "its worker died 2 times" in status["d.png"]["error"]
+    assert not (tmp_path / "out" / "d.png").exists() and "its worker died 2 times" in err
+
+
+def test_an_interrupted_cluster_batch_keeps_a_valid_record_and_resumes(folders, tmp_path: Path, cluster,
+                                                                       monkeypatch, capsys) -> None:
+    from restorer import cli_batch_work
+
+    src, masks = folders
+    out = tmp_path / "out"
+    files, _ = _reference(src, masks, out, capsys)
+    real = cli_batch_work.Tally.add
+
+    def add(self, record, photo, target):  # Ctrl+C as the third photo comes back
+        if self.seen == 2:
+            raise KeyboardInterrupt
+        real(self, record, photo, target)
+
+    monkeypatch.setattr(cli_batch_work.Tally, "add", add)
+    code, _, err = _run(_batch(src, masks, out, "--dask", cluster.scheduler.address), capsys)
+    assert code == 130 and "interrupted" in err
+    assert [r["status"] for r in _log(out)] == ["done", "done"]  # whole lines only
+    pending = json.loads((out / INFLIGHT_NAME).read_text())
+    assert len(pending) >= 2 and not {r["in_batch"] for r in _log(out)} & set(pending)
+    monkeypatch.setattr(cli_batch_work.Tally, "add", real)
+    cluster.wait_for_workers(2, timeout=60)
+    code, stdout, err = _run(_batch(src, masks, out, "--dask", cluster.scheduler.address), capsys)
+    assert code == 0 and "4 restored, 0 failed, 2 skipped" in stdout, err
+    assert _files(out) == files and not (out / INFLIGHT_NAME).exists()
 
 
 def _count_loads() -> None:
