@@ -2,6 +2,7 @@
 
     python benchmarks/bench_batch_dask.py                 # 100 photos of 640 x 480, Telea, --dask local:2
     python benchmarks/bench_batch_dask.py --photos 12     # checks the script quickly
+    python benchmarks/bench_batch_dask.py --photos 30 --size 2000x1500   # larger photos: less overhead per photo
 
 Makes the photos (smooth gradients with grain, a few thin scratches as the mask) in a temporary
 folder, then runs ``restorer-cli batch`` in this process, sequential and ``--dask local:N`` in
@@ -92,7 +93,7 @@ def run(args: argparse.Namespace) -> dict:
     seq, total, seq_cpu, dask_cpu = [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        src, masks = make_photos(folder, args.photos, 480, 640)
+        src, masks = make_photos(folder, args.photos, args.height, args.width)
         for _ in range(args.repeat):
             for times, cpus, extra in ((seq, seq_cpu, ()), (total, dask_cpu, ("--dask", f"local:{args.workers}"))):
                 wall, cpu = batch(src, masks, folder / ("dask" if extra else "seq"), *extra)
@@ -101,7 +102,7 @@ def run(args: argparse.Namespace) -> dict:
         same = outputs(folder / "seq") == outputs(folder / "dask") and len(outputs(folder / "seq")) == args.photos
     best_seq, best_total, best_inner = min(seq), min(total), min(inner)
     return {
-        "photos": args.photos, "size": "640 x 480", "model": "telea", "workers": args.workers,
+        "photos": args.photos, "size": f"{args.width} x {args.height}", "model": "telea", "workers": args.workers,
         "cpus": os.cpu_count(), "load_average_1_5_15": [round(x, 2) for x in load],
         "python": platform.python_version(), "repeat": args.repeat,
         "sequential_s": round(best_seq, 2), "sequential_per_photo_s": round(best_seq / args.photos, 4),
@@ -156,16 +157,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--size", default="640x480", help="WIDTHxHEIGHT of the photos")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args()
+    args.width, args.height = (int(x) for x in args.size.lower().split("x"))
     row = run(args)
     text = report(row)
     print(text)
-    if args.photos >= 100:
+    if args.photos >= 30:
+        name = "batch_dask" if args.size == "640x480" else f"batch_dask-{args.width}x{args.height}"
         args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "batch_dask.json").write_text(json.dumps(row, indent=1) + "\n")
-        (args.out / "batch_dask.md").write_text(text)
+        (args.out / f"{name}.json").write_text(json.dumps(row, indent=1) + "\n")
+        (args.out / f"{name}.md").write_text(text)
 
 
 if __name__ == "__main__":  # the cluster's worker processes are spawned: they import this file again

@@ -90,8 +90,11 @@ def connect(address: str) -> tuple[Client, LocalCluster | None]:
                          # dies counts against every photo it held, and an innocent photo queued behind a
                          # photo that kills workers would follow it around until it too was given up.
                          "distributed.scheduler.worker-saturation": 1.0})
-        cluster = LocalCluster(n_workers=int(address.partition(":")[2]), threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.ERROR)
+        try:
+            cluster = LocalCluster(n_workers=int(address.partition(":")[2]), threads_per_worker=1, processes=True,
+                                   dashboard_address=None, silence_logs=logging.ERROR)
+        except (OSError, RuntimeError, TimeoutError) as exc:
+            raise RestorerError(f"could not start a local Dask cluster: {' '.join(str(exc).split())}") from None
         return Client(cluster), cluster
     try:
         return Client(address, timeout=CONNECT_TIMEOUT), None
@@ -156,7 +159,8 @@ class _Run:
         except BaseException:
             # Ctrl+C, SIGTERM, a lost scheduler: photos still out stay named in the in-flight file, so
             # a rerun makes them again; the record holds only complete lines.
-            self.client.cancel(list(self.pending), force=True)
+            with contextlib.suppress(Exception):
+                self.client.cancel(list(self.pending), force=True)
             raise
 
     def _top_up(self, todo: Iterator[tuple[int, Job]], done: dict[str, str], leftover: frozenset[str]) -> int:
