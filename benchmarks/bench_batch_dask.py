@@ -5,13 +5,16 @@
     python benchmarks/bench_batch_dask.py --photos 30 --size 2000x1500   # larger photos: less overhead per photo
 
 Makes the photos (smooth gradients with grain, a few thin scratches as the mask) in a temporary
-folder, then runs ``restorer-cli batch`` in this process, sequential and ``--dask local:N`` in
-turn, ``--repeat`` times each, and keeps each one's fastest run (the least disturbed by other load
-on the machine). Reported: the sequential wall time; the cluster run's wall time with the start and
-stop of its LocalCluster (what a user waits for) and without them (the batch itself: what a
-long batch approaches); the ratios of the sequential time to each; the load average before the
-runs (other work on the machine takes cores from both). Outputs of the two runs are compared byte
-for byte. Results go to benchmarks/results/batch_dask.md and .json.
+folder, then runs ``restorer-cli batch`` four ways, ``--repeat`` times each, keeping each one's
+fastest run (the least disturbed by other load on the machine): sequential and ``--dask local:N``
+each in a new process (what a user waits for: imports, and the cluster's start, its workers'
+imports and its stop), then sequential in this process after a warm-up batch and ``--dask`` on a
+running LocalCluster (started as ``--dask local:N`` starts it) whose workers have run one: the
+steady state a long batch, or a batch on a running cluster, approaches. CPU time counts the
+workers and the scheduler. The load average before the runs and whether Linux's autogroup
+scheduling is on (it shares CPU time between sessions, not processes: a batch's workers then
+share its session's slice of a busy machine) say how far the machine was the batch's own.
+Outputs of all four are compared byte for byte. Results: benchmarks/results/batch_dask.md, .json.
 """
 
 from __future__ import annotations
@@ -21,10 +24,12 @@ import json
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -56,20 +61,38 @@ def make_photos(folder: Path, n: int, h: int, w: int) -> tuple[Path, Path]:
 
 
 def _cpu() -> float:
-    """CPU seconds of this process and of its children that have ended (a LocalCluster's workers, once closed)."""
+    """CPU seconds of this process and of the children it has waited for (and theirs: a CLI process's
+    LocalCluster workers)."""
     t = os.times()
     return t.user + t.system + t.children_user + t.children_system
 
 
-def batch(src: Path, masks: Path, out: Path, *extra: str) -> tuple[float, float]:
-    """(wall seconds, CPU seconds) of one batch."""
+def _argv(src: Path, masks: Path, out: Path, *extra: str) -> list[str]:
+    return ["batch", str(src), "-m", str(masks), "-o", str(out), "--model", "telea", "-q", *extra]
+
+
+def fresh(src: Path, masks: Path, out: Path, *extra: str) -> tuple[float, float]:
+    """(wall, CPU seconds) of ``restorer-cli batch`` in a new process: imports, cluster start and stop included."""
     shutil.rmtree(out, ignore_errors=True)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     t0, c0 = time.perf_counter(), _cpu()
-    code = cli_main(["batch", str(src), "-m", str(masks), "-o", str(out), "--model", "telea", "-q", *extra])
-    seconds, cpu = time.perf_counter() - t0, _cpu() - c0
-    if code != 0:
-        raise SystemExit(f"batch failed with exit {code}")
-    return seconds, cpu
+    subprocess.run([sys.executable, "-m", "restorer.cli", *_argv(src, masks, out, *extra)], env=env, check=True)
+    return time.perf_counter() - t0, _cpu() - c0
+
+
+def warm(src: Path, masks: Path, out: Path, client: Any = None, *extra: str) -> tuple[float, float]:
+    """(wall, CPU seconds) of a batch in this process after imports, or on a running cluster (``client``'s
+    workers' CPU counted)."""
+    shutil.rmtree(out, ignore_errors=True)
+
+    def cpu() -> float:
+        return _cpu() + (sum(client.run(_cpu).values()) if client is not None else 0.0)
+
+    t0, c0 = time.perf_counter(), cpu()
+    if cli_main(_argv(src, masks, out, *extra)) != 0:
+        raise SystemExit("batch failed")
+    seconds = time.perf_counter() - t0
+    return seconds, cpu() - c0
 
 
 def outputs(out: Path) -> dict[str, bytes]:
@@ -78,43 +101,37 @@ def outputs(out: Path) -> dict[str, bytes]:
 
 def run(args: argparse.Namespace) -> dict:
     os.environ.setdefault("SOURCE_DATE_EPOCH", "1700000000")  # both runs' outputs comparable byte for byte
-    inner: list[float] = []
-    real_go = cli_batch_dask._Run.go
-
-    def timed_go(self, *a):  # the batch on the cluster, without starting and stopping it
-        t0 = time.perf_counter()
-        try:
-            return real_go(self, *a)
-        finally:
-            inner.append(time.perf_counter() - t0)
-
-    cli_batch_dask._Run.go = timed_go  # type: ignore[method-assign]
     load = os.getloadavg()
-    seq, total, seq_cpu, dask_cpu = [], [], [], []
+    runs: dict[str, list[tuple[float, float]]] = {k: [] for k in ("sequential", "dask", "sequential_warm", "dask_warm")}
+    local = f"local:{args.workers}"
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         src, masks = make_photos(folder, args.photos, args.height, args.width)
-        for _ in range(args.repeat):
-            for times, cpus, extra in ((seq, seq_cpu, ()), (total, dask_cpu, ("--dask", f"local:{args.workers}"))):
-                wall, cpu = batch(src, masks, folder / ("dask" if extra else "seq"), *extra)
-                times.append(wall)
-                cpus.append(cpu)
-        same = outputs(folder / "seq") == outputs(folder / "dask") and len(outputs(folder / "seq")) == args.photos
-    best_seq, best_total, best_inner = min(seq), min(total), min(inner)
+        client, cluster = cli_batch_dask.connect(local)  # as --dask local:N starts it
+        try:
+            cli_batch_dask.prepare(argparse.Namespace(dask=local, threads=None))
+            warm(src, masks, folder / "warm-up")  # imports here, the model loaded on each worker
+            warm(src, masks, folder / "warm-up", client, "--dask", cluster.scheduler_address)
+            for _ in range(args.repeat):
+                runs["sequential"].append(fresh(src, masks, folder / "seq"))
+                runs["dask"].append(fresh(src, masks, folder / "dask", "--dask", local))
+                runs["sequential_warm"].append(warm(src, masks, folder / "seq-warm"))
+                runs["dask_warm"].append(warm(src, masks, folder / "dask-warm", client, "--dask", cluster.scheduler_address))
+        finally:
+            client.close()
+            cluster.close()
+        ref = outputs(folder / "seq")
+        same = len(ref) == args.photos and all(outputs(folder / k) == ref for k in ("dask", "seq-warm", "dask-warm"))
+    best = {k: min(v) for k, v in runs.items()}  # the fastest wall time, with its CPU time
     return {
         "photos": args.photos, "size": f"{args.width} x {args.height}", "model": "telea", "workers": args.workers,
         "cpus": os.cpu_count(), "load_average_1_5_15": [round(x, 2) for x in load],
         "python": platform.python_version(), "repeat": args.repeat,
-        "sequential_s": round(best_seq, 2), "sequential_per_photo_s": round(best_seq / args.photos, 4),
-        "dask_with_cluster_start_s": round(best_total, 2), "dask_batch_only_s": round(best_inner, 2),
-        "cluster_start_and_stop_s": round(best_total - best_inner, 2),
-        "speedup_with_cluster_start": round(best_seq / best_total, 2),
-        "speedup_batch_only": round(best_seq / best_inner, 2),
-        "all_runs_s": {"sequential": [round(x, 2) for x in seq], "dask": [round(x, 2) for x in total],
-                       "dask_batch_only": [round(x, 2) for x in inner]},
-        "cpu_s": {"sequential": [round(x, 2) for x in seq_cpu], "dask_client_and_workers": [round(x, 2) for x in dask_cpu]},
-        "cpu_per_photo_s": {"sequential": round(min(seq_cpu) / args.photos, 4),
-                            "dask_client_and_workers": round(min(dask_cpu) / args.photos, 4)},
+        "wall_s": {k: round(v[0], 2) for k, v in best.items()},
+        "cpu_per_photo_s": {k: round(v[1] / args.photos, 4) for k, v in best.items()},
+        "speedup_new_processes": round(best["sequential"][0] / best["dask"][0], 2),
+        "speedup_warm": round(best["sequential_warm"][0] / best["dask_warm"][0], 2),
+        "all_runs_wall_cpu_s": {k: [[round(w, 2), round(c, 2)] for w, c in v] for k, v in runs.items()},
         "autogroup_scheduling": _autogroup(),
         "outputs_identical": same,
     }
@@ -130,25 +147,25 @@ def _autogroup() -> bool | None:
 
 
 def report(row: dict) -> str:
+    w, c, n = row["wall_s"], row["cpu_per_photo_s"], row["workers"]
     return "\n".join([
         f"# Batch on a local Dask cluster ({row['photos']} photos, {row['size']}, {row['model']}, "
-        f"local:{row['workers']}, {row['cpus']} CPUs)",
+        f"local:{n}, {row['cpus']} CPUs)",
         "",
         f"Load average before the runs (1/5/15 min): {row['load_average_1_5_15']}; the machine is shared "
-        "with other work, so both runs lose cores to it. Best of "
-        f"{row['repeat']} runs each.",
+        f"with other work. Linux autogroup scheduling on: {row['autogroup_scheduling']}. Best of {row['repeat']} "
+        "runs each (wall time; CPU time counts the workers and the scheduler).",
         "",
-        "| run | seconds | speedup over sequential |",
-        "| --- | --- | --- |",
-        f"| sequential | {row['sequential_s']} ({row['sequential_per_photo_s']} s/photo) | 1 |",
-        f"| --dask local:{row['workers']}, with the cluster's start and stop | {row['dask_with_cluster_start_s']} | "
-        f"{row['speedup_with_cluster_start']} |",
-        f"| --dask local:{row['workers']}, the batch alone | {row['dask_batch_only_s']} | {row['speedup_batch_only']} |",
+        "| run | seconds | CPU s per photo | speedup |",
+        "| --- | --- | --- | --- |",
+        f"| sequential, a new process | {w['sequential']} | {c['sequential']} | 1 |",
+        f"| --dask local:{n}, a new process (cluster start and stop included) | {w['dask']} | {c['dask']} | "
+        f"{row['speedup_new_processes']} |",
+        f"| sequential, in a process that has run a batch | {w['sequential_warm']} | {c['sequential_warm']} | 1 |",
+        f"| --dask on a running local:{n} cluster that has run a batch | {w['dask_warm']} | {c['dask_warm']} | "
+        f"{row['speedup_warm']} |",
         "",
-        f"Cluster start and stop: {row['cluster_start_and_stop_s']} s. Outputs identical: {row['outputs_identical']}.",
-        f"CPU seconds per photo (best run; the cluster's counts its workers and scheduler): "
-        f"{row['cpu_per_photo_s']}. Linux autogroup scheduling on: {row['autogroup_scheduling']}.",
-        f"All runs: {row['all_runs_s']}; CPU: {row['cpu_s']}",
+        f"Outputs of all four identical: {row['outputs_identical']}. All runs (wall, CPU s): {row['all_runs_wall_cpu_s']}",
         "",
     ])
 

@@ -47,6 +47,17 @@ RETRIES = 2
 # Photos handed out per worker thread: enough that no worker waits for the client between photos.
 PER_THREAD = 2
 PLUGIN_NAME = "restorer-batch-setup"
+# Dask settings of a --dask local:N cluster (packaging/dask/restorer.yaml holds the same for real clusters):
+LOCAL_SETTINGS = {
+    # Dask's nannies start workers with MALLOC_TRIM_THRESHOLD_ set, which turns off glibc's adaptive
+    # mmap threshold: every photo-sized array is then mapped and unmapped afresh, and the page faults
+    # cost 4x the sequential batch's system time (0.028 against 0.007 CPU s per 640 x 480 photo).
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+    # One photo at a time on each worker thread, none queued behind it: a worker that dies counts
+    # against every photo it held, and an innocent photo queued behind a photo that kills workers
+    # would follow it around until it too was given up.
+    "distributed.scheduler.worker-saturation": 1.0,
+}
 
 Job = tuple[Path, Path | None, Path]
 
@@ -82,17 +93,10 @@ def connect(address: str) -> tuple[Client, LocalCluster | None]:
     """A client of a new LocalCluster (local:N: N worker processes, one thread each) or of the
     scheduler at ``address``."""
     if address.startswith("local:"):
-        # Dask's nannies start workers with MALLOC_TRIM_THRESHOLD_ set, which turns off glibc's adaptive
-        # mmap threshold: every photo-sized array is then mapped and unmapped afresh, and the page faults
-        # cost 4x the sequential batch's system time (0.028 against 0.007 CPU s per 640 x 480 photo).
-        dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
-                         # One photo at a time on each worker thread, none queued behind it: a worker that
-                         # dies counts against every photo it held, and an innocent photo queued behind a
-                         # photo that kills workers would follow it around until it too was given up.
-                         "distributed.scheduler.worker-saturation": 1.0})
         try:
-            cluster = LocalCluster(n_workers=int(address.partition(":")[2]), threads_per_worker=1, processes=True,
-                                   dashboard_address=None, silence_logs=logging.ERROR)
+            with dask.config.set(LOCAL_SETTINGS):  # read as the scheduler and the nannies are made
+                cluster = LocalCluster(n_workers=int(address.partition(":")[2]), threads_per_worker=1, processes=True,
+                                       dashboard_address=None, silence_logs=logging.ERROR)
         except (OSError, RuntimeError, TimeoutError) as exc:
             raise RestorerError(f"could not start a local Dask cluster: {' '.join(str(exc).split())}") from None
         return Client(cluster), cluster

@@ -356,3 +356,24 @@ def test_kill_9_of_the_client_mid_batch_then_rerun_gives_the_sequential_outputs(
     statuses = [json.loads(x)["status"] for x in record.read_text().splitlines()]
     assert statuses.count("done") == n and statuses[lines_at_kill:].count("skipped: already done") == lines_at_kill
     assert not (out / INFLIGHT_NAME).exists()
+
+
+def test_a_local_cluster_has_the_settings_the_shipped_dask_config_gives() -> None:
+    import yaml  # a dependency of dask
+
+    from restorer import cli_batch_dask
+
+    shipped = yaml.safe_load((Path(__file__).resolve().parents[1] / "packaging" / "dask" / "restorer.yaml").read_text())
+    for name, value in cli_batch_dask.LOCAL_SETTINGS.items():
+        node = shipped
+        for part in name.split("."):
+            node = node[part]
+        assert node == value, name
+    client, cluster = cli_batch_dask.connect("local:1")
+    try:
+        assert list(client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_")).values()) == [None]
+        assert cluster.scheduler.WORKER_SATURATION == 1.0
+    finally:
+        client.close()
+        cluster.close()
+    assert dask.config.get("distributed.scheduler.worker-saturation") != 1.0  # nothing left behind in this process
