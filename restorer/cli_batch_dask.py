@@ -94,9 +94,11 @@ def connect(address: str) -> tuple[Client, LocalCluster | None]:
     scheduler at ``address``."""
     if address.startswith("local:"):
         try:
+            # The scheduler's HTTP routes (health, metrics; a dashboard if bokeh is installed) on this
+            # machine only, at a free port: with None it would still take 8787 on every interface.
             with dask.config.set(LOCAL_SETTINGS):  # read as the scheduler and the nannies are made
                 cluster = LocalCluster(n_workers=int(address.partition(":")[2]), threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=logging.ERROR)
+                                       dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
         except (OSError, RuntimeError, TimeoutError) as exc:
             raise RestorerError(f"could not start a local Dask cluster: {' '.join(str(exc).split())}") from None
         return Client(cluster), cluster

@@ -52,10 +52,13 @@ def cluster():
     """Two worker processes for the tests that talk to a running scheduler (tcp://...), as on a real cluster."""
     old = os.environ.get("SOURCE_DATE_EPOCH")
     os.environ["SOURCE_DATE_EPOCH"] = EPOCH  # the workers are spawned with it
-    # a photo that kills its worker is tried on one more (the default is 3 more: slower to test)
-    # and one photo per worker at a time, as --dask local:N has it
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1, "distributed.scheduler.worker-saturation": 1.0}), \
-            distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    # --dask local:N's settings (without them this process's environment would be given Dask's
+    # MALLOC_TRIM_THRESHOLD_ for every later cluster), and a photo that kills its worker is tried on
+    # one more (the default is 3 more: slower to test)
+    from restorer.cli_batch_dask import LOCAL_SETTINGS
+
+    with dask.config.set({**LOCAL_SETTINGS, "distributed.scheduler.allowed-failures": 1}), \
+            distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
                                   silence_logs=logging.ERROR) as local, distributed.Client(local) as client:
         yield client
     if old is None:
@@ -369,6 +372,7 @@ def test_a_local_cluster_has_the_settings_the_shipped_dask_config_gives() -> Non
         for part in name.split("."):
             node = node[part]
         assert node == value, name
+    before = dask.config.get("distributed.nanny.pre-spawn-environ")
     client, cluster = cli_batch_dask.connect("local:1")
     try:
         assert list(client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_")).values()) == [None]
@@ -376,4 +380,4 @@ def test_a_local_cluster_has_the_settings_the_shipped_dask_config_gives() -> Non
     finally:
         client.close()
         cluster.close()
-    assert dask.config.get("distributed.scheduler.worker-saturation") != 1.0  # nothing left behind in this process
+    assert dask.config.get("distributed.nanny.pre-spawn-environ") == before  # nothing left behind in this process
