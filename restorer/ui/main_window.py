@@ -239,7 +239,7 @@ class MainWindow(QMainWindow):
         a.cancel.setEnabled(has or self.files.loading)
         for action in (a.save, a.save_as, a.fill):  # one write at a time, and it holds the photo still
             action.setEnabled(has and not self.files.saving)
-        layered = self.edges.enabled or self.sampling.enabled  # their own strokes undo first
+        layered = self.sampling.enabled  # its own strokes undo first
         a.undo.setEnabled(has and (doc.can_undo or layered))
         a.redo.setEnabled(has and (doc.can_redo or layered))
         a.redo_alt.setEnabled(has and (doc.can_redo or layered))
@@ -319,6 +319,8 @@ class MainWindow(QMainWindow):
         if kind == "mask":
             self.canvas.overlay_changed("mask", box)
             self.edges.mask_changed()
+        elif kind == "guides":
+            self.edges.guides_changed(box)
         elif kind == "photo" and self.document is not None:
             self.canvas.photo_changed(self.document.pixels, box)
         if kind in ("history", "saved") or not self.canvas.stroking:
