@@ -82,7 +82,7 @@ class MainWindow(QMainWindow):
         self.comparing = CompareController(session, self.stack, canvas, self.history_panel.cursor_step)
         self.fills = FillController(session, self.tasks, self.settings, self)
         self.edges = EdgesController(session, self.tasks, self.settings, canvas, self.model_picker.current_model)
-        self.detect = DetectController(session, self.tasks, canvas, self,
+        self.detect = DetectController(session, self.tasks, self.settings, canvas, self,
                                        leave_other_modes=lambda: self.actions.edges.setChecked(False))
         self.sampling = SamplingController(session, canvas)
         self.files = FileCommands(session, self.file_tasks, self.settings, self,

@@ -69,6 +69,7 @@ class Settings:
     grain = _Pref("fill/grain", lambda v: _bool(v, False), bool)
     model = _Pref("fill/model", lambda v: str(v or ""), str)  # "" = never chosen: the registry's default
     device = _Pref("fill/device", lambda v: str(v or "auto"), str)
+    detector = _Pref("detect/detector", lambda v: str(v or ""), str)  # "" = never chosen: the registry's default
     last_folder = _Pref("files/lastFolder", lambda v: str(v or ""), str)
     # Provenance: NAME.restorer.json beside each saved photo and an XMP history entry in it (issue 17).
     write_sidecar = _Pref("files/sidecar", lambda v: _bool(v, True), bool)
