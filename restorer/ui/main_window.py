@@ -190,9 +190,10 @@ class MainWindow(QMainWindow):
         self.canvas.set_brush_size(s.brush_size)
         self._brush_size_changed(self.canvas.brush_size)
         self.opacity_slider.setValue(round(s.overlay_opacity * 100))
-        self.actions.auto_fill.setChecked(s.auto_fill)
-        self.actions.grain.setChecked(s.grain)
-        self.actions.sidecar.setChecked(s.write_sidecar)
+        a = self.actions
+        for action, on in ((a.auto_fill, s.auto_fill), (a.grain, s.grain), (a.sidecar, s.write_sidecar),
+                           (a.jpeg_master, s.jpeg_master), (a.embed_original, s.embed_original)):
+            action.setChecked(on)
         if not (s.model and self.model_picker.set_model(s.model)):
             # First start, or the saved model's weights are gone: the best model installed.
             if not self.model_picker.set_model(registry.default_model()):
