@@ -135,3 +135,15 @@ LEARNED = register(
         weights="damage-unet.safetensors",
     )
 )
+
+COMBINED = register(
+    DetectorSpec(
+        name="combined",
+        description="the classical detector and damage-unet run together, each kind taken from the one that finds "
+                    "it best on calibration photos (restorer/detection/combined.py); needs damage-unet's weights; "
+                    "as slow as both together",
+        factory="restorer.detection.combined:build",
+        licence="weights (damage-unet's): research and non-commercial use only; code GPL-3.0-or-later",
+        weights="damage-unet.safetensors",
+    )
+)
