@@ -28,9 +28,9 @@ NAME = "combined"
 # kind -> ((detector, that detector's threshold for its map of this kind), ...). A detector not
 # listed for a kind contributes nothing to it.
 ROUTES: dict[str, tuple[tuple[str, float], ...]] = {
-    "scratches": (("classical", 0.5),),
-    "dust": (("classical", 0.5),),
-    "cracks": (("damage-unet", 0.5),),
+    "scratches": (("damage-unet", 0.5),),
+    "dust": (("classical", 0.99), ("damage-unet", 0.5)),
+    "cracks": (("damage-unet", 0.4),),
 }
 TILE = 512  # the learned part's tile (its activations bound the memory); the classical one matches at any size
 

@@ -93,27 +93,64 @@ def network_config(width: int, logit_bias: float = 0.0) -> dict[str, Any]:
     return config
 
 
+def fold_batchnorm(net: nn.Module) -> nn.Module:
+    """An inference copy of ``net`` with each conv + BatchNorm (eval statistics) folded into one conv with a bias.
+
+    The same function up to float rounding (about 1e-5 on the probabilities): one pass over the
+    activations fewer per layer."""
+    import copy
+
+    net = copy.deepcopy(net).eval()
+    for module in net.modules():
+        if isinstance(module, nn.Sequential) and len(module) >= 2 and isinstance(module[0], nn.Conv2d) \
+                and isinstance(module[1], nn.BatchNorm2d):
+            conv, bn = module[0], module[1]
+            assert bn.running_var is not None and bn.running_mean is not None
+            scale = bn.weight.detach() / torch.sqrt(bn.running_var + bn.eps)
+            bias = bn.bias.detach() - bn.running_mean * scale
+            if conv.bias is not None:
+                bias = bias + conv.bias.detach() * scale
+            conv.weight = nn.Parameter(conv.weight.detach() * scale[:, None, None, None], requires_grad=False)
+            conv.bias = nn.Parameter(bias, requires_grad=False)
+            module[1] = nn.Identity()
+    return net
+
+
 class LearnedDetector:
-    """A trained DamageUNet with the tiles.Detector call; one forward pass per tile, in float32 on the CPU."""
+    """A trained DamageUNet with the tiles.Detector call; one forward pass per tile, in float32 on the CPU.
+
+    It runs a copy of ``net`` with BatchNorm folded into the convolutions, in channels-last memory
+    layout and under inference_mode: about twice as fast on the CPU as the plain network (whose
+    12-36 channel convolutions are memory-bound in NCHW), the same probabilities within 1e-4
+    (benchmarks/bench_detect.py --compare-plain; tests/detection/test_learned.py).
+    """
 
     margin = MARGIN
     tile = TILE
     align = PAD_MULTIPLE
     kinds = KINDS
 
-    def __init__(self, net: DamageUNet, name: str = ARCH, logit_bias: float = 0.0) -> None:
+    def __init__(self, net: DamageUNet, name: str = ARCH, logit_bias: float = 0.0, *, fast: bool = True) -> None:
         self.net = net.eval()
         self.name = name
         self.logit_bias = float(logit_bias)
+        self.fast = fast
+        self._run: nn.Module = self.net
+        if fast:
+            self._run = fold_batchnorm(net)
+            self._run.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # (torch's stubs lack it)
 
-    @torch.no_grad()
     def __call__(self, gray: np.ndarray) -> dict[str, np.ndarray]:
         h, w = gray.shape
-        x = torch.from_numpy(np.ascontiguousarray(gray, np.float32))[None, None]
-        ph, pw = (-h) % PAD_MULTIPLE, (-w) % PAD_MULTIPLE
-        if ph or pw:
-            x = F.pad(x, (0, pw, 0, ph), mode="replicate")
-        prob = torch.sigmoid(self.net(x) - self.logit_bias)[0, :, :h, :w].numpy()
+        with torch.inference_mode():
+            x = torch.from_numpy(np.ascontiguousarray(gray, np.float32))[None, None]
+            ph, pw = (-h) % PAD_MULTIPLE, (-w) % PAD_MULTIPLE
+            if ph or pw:
+                x = F.pad(x, (0, pw, 0, ph), mode="replicate")
+            if self.fast:
+                x = x.contiguous(memory_format=torch.channels_last)
+            logits = self._run(x)
+            prob = torch.sigmoid(logits[0, :, :h, :w] - self.logit_bias).contiguous().numpy()
         return {kind: prob[i] for i, kind in enumerate(self.kinds)}
 
 

@@ -132,3 +132,28 @@ def test_card_logit_bias_shifts_the_probability_it_reports(tmp_path: Path) -> No
     logit = np.log(plain / (1 - plain))
     assert np.abs(calibrated - 1 / (1 + np.exp(-(logit - 2.0)))).max() < 0.02  # fp16 weights
     assert "logit_bias" in str(config_problem({**network_config(4), "logit_bias": "high"}))
+
+
+def test_the_fast_path_gives_the_plain_networks_probabilities() -> None:
+    """BatchNorm folded, channels-last, inference_mode: the speed-up changes no output beyond float rounding."""
+    fast = _detector(3)
+    plain = LearnedDetector(fast.net, fast=False)
+    rng = np.random.default_rng(4)
+    for shape in ((64, 64), (97, 130), (300, 211)):
+        gray = rng.random(shape, dtype=np.float32)
+        a, b = fast(gray), plain(gray)
+        for kind in a:
+            assert a[kind].shape == shape and a[kind].flags.c_contiguous
+            assert np.abs(a[kind] - b[kind]).max() < 1e-4, kind
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fast._run.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in fast.net.modules())  # the network itself is untouched
+
+
+def test_logit_bias_applies_on_the_fast_path_too() -> None:
+    det = _detector(5)
+    shifted = LearnedDetector(det.net, logit_bias=2.0)
+    gray = np.random.default_rng(6).random((40, 40), dtype=np.float32)
+    a, b = det(gray)["dust"], shifted(gray)["dust"]
+    logit = np.log(a / (1 - a))
+    expect = 1 / (1 + np.exp(-(logit - 2.0)))
+    assert np.abs(b - expect).max() < 1e-4
