@@ -32,7 +32,7 @@ ROUTES: dict[str, tuple[tuple[str, float], ...]] = {
     "dust": (("classical", 0.99), ("damage-unet", 0.5)),
     "cracks": (("damage-unet", 0.4),),
 }
-TILE = 512  # the learned part's tile (its activations bound the memory); the classical one matches at any size
+TILE = 768  # the learned part's tile (learned.TILE: its activations bound the memory); the classical one matches at any size
 
 
 def remap(prob: np.ndarray, threshold: float) -> np.ndarray:

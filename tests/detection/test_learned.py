@@ -57,9 +57,9 @@ def test_tiles_agree_with_one_whole_photo_run() -> None:
 def test_its_own_tile_size_progress_and_cancel() -> None:
     det = _detector()
     progress: list = []
-    photo = np.zeros((1100, 600, 3), np.uint16)
+    photo = np.zeros((1600, 900, 3), np.uint16)
     detect_blocking(photo, det, on_progress=progress.append)
-    assert [p.done for p in progress] == [1, 2, 3, 4, 5, 6]  # 512 px tiles (bounded memory): 3 rows x 2
+    assert [p.done for p in progress] == [1, 2, 3, 4, 5, 6]  # 768 px tiles (bounded memory): 3 rows x 2
     cancel = threading.Event()
 
     def stop_after_two(p) -> None:
