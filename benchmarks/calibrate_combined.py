@@ -111,7 +111,16 @@ def main() -> None:
     table = []
     for label, start in starts.items():
         table.append((label, start, cases.evaluate(start)))
-    # what recalibrating each detector alone per kind gives: the bar the combination has to pass
+    # each detector alone at its best single threshold (damage-unet: what its card's logit_bias should
+    # put at 0.5), then per kind: the bars the combination has to pass
+    for name in DETECTORS:
+        one = [({key: (t if key[0] == name else None) for key in keys}) for t in GRID if t is not None]
+        scored = [(ch, cases.evaluate(ch)) for ch in one]
+        ch, r = scored[0]
+        for c, q in scored[1:]:
+            if better(q, r):
+                ch, r = c, q
+        table.append((f"{name} alone, one threshold", ch, r))
     for name in DETECTORS:
         chosen, r = search(cases, starts[f"{name} alone"], only=name)
         table.append((f"{name} alone, searched", chosen, r))

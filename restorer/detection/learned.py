@@ -75,9 +75,15 @@ def config_problem(config: Any) -> str | None:
     if kinds != list(KINDS):
         return f"config kinds {kinds!r} are not {list(KINDS)}"
     bias = config.get("logit_bias", 0.0)
-    if isinstance(bias, bool) or not isinstance(bias, (int, float)) or not -20 <= bias <= 20:
-        return f"config logit_bias {bias!r} is not a number from -20 to 20"
+    values = list(bias.values()) if isinstance(bias, dict) else [bias]
+    if isinstance(bias, dict) and sorted(bias) != sorted(KINDS):
+        return f"config logit_bias {bias!r} does not give one number for each of {list(KINDS)}"
+    if any(isinstance(v, bool) or not isinstance(v, (int, float)) or not -20 <= v <= 20 for v in values):
+        return f"config logit_bias {bias!r} is not a number (or one per kind) from -20 to 20"
     return None
+
+
+Bias = float | dict[str, float]  # one logit bias for every kind, or one per kind
 
 
 def build_network(config: dict[str, Any]) -> DamageUNet:
@@ -87,11 +93,14 @@ def build_network(config: dict[str, Any]) -> DamageUNet:
     return DamageUNet(int(config["width"]), len(config["kinds"]))
 
 
-def network_config(width: int, logit_bias: float = 0.0) -> dict[str, Any]:
-    """A card's config. ``logit_bias`` is subtracted from the logits at inference: the calibration that
-    puts the operating point chosen on calibration photos at threshold 0.5 (training uses none)."""
+def network_config(width: int, logit_bias: Bias = 0.0) -> dict[str, Any]:
+    """A card's config. ``logit_bias`` (a number, or kind -> number) is subtracted from the logits at
+    inference: the calibration that puts the operating point chosen on calibration photos at threshold
+    0.5 (training uses none). Per kind, because each kind's map reaches its best F1 at its own point."""
     config: dict[str, Any] = {"arch": ARCH, "width": int(width), "kinds": list(KINDS)}
-    if logit_bias:
+    if isinstance(logit_bias, dict):
+        config["logit_bias"] = {k: float(logit_bias[k]) for k in KINDS}
+    elif logit_bias:
         config["logit_bias"] = float(logit_bias)
     return config
 
@@ -133,10 +142,13 @@ class LearnedDetector:
     align = PAD_MULTIPLE
     kinds = KINDS
 
-    def __init__(self, net: DamageUNet, name: str = ARCH, logit_bias: float = 0.0, *, fast: bool = True) -> None:
+    def __init__(self, net: DamageUNet, name: str = ARCH, logit_bias: Bias = 0.0, *, fast: bool = True) -> None:
         self.net = net.eval()
         self.name = name
-        self.logit_bias = float(logit_bias)
+        self.logit_bias: Bias = dict(logit_bias) if isinstance(logit_bias, dict) else float(logit_bias)
+        per_kind = [float(self.logit_bias[k]) if isinstance(self.logit_bias, dict) else float(self.logit_bias)
+                    for k in self.kinds]
+        self._bias = torch.tensor(per_kind, dtype=torch.float32)[:, None, None]
         self.fast = fast
         self._run: nn.Module = self.net
         if fast:
@@ -153,7 +165,7 @@ class LearnedDetector:
             if self.fast:
                 x = x.contiguous(memory_format=torch.channels_last)
             logits = self._run(x)
-            prob = torch.sigmoid(logits[0, :, :h, :w] - self.logit_bias).contiguous().numpy()
+            prob = torch.sigmoid(logits[0, :, :h, :w] - self._bias).contiguous().numpy()
         return {kind: prob[i] for i, kind in enumerate(self.kinds)}
 
 
@@ -178,4 +190,4 @@ def build(spec: Any, weights: Path | None = None) -> LearnedDetector:
     if weights is None:
         raise ModelUnavailable(f"detector {spec.name!r} needs weights")
     net, config = load_weights(Path(weights))
-    return LearnedDetector(net, spec.name, float(config.get("logit_bias", 0.0)))
+    return LearnedDetector(net, spec.name, config.get("logit_bias", 0.0))

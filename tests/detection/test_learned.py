@@ -157,3 +157,20 @@ def test_logit_bias_applies_on_the_fast_path_too() -> None:
     logit = np.log(a / (1 - a))
     expect = 1 / (1 + np.exp(-(logit - 2.0)))
     assert np.abs(b - expect).max() < 1e-4
+
+
+def test_a_logit_bias_per_kind_shifts_each_kinds_map_by_its_own(tmp_path: Path) -> None:
+    from restorer.training.export import export_generator
+
+    det = _detector(7)
+    bias = {"scratches": 1.0, "dust": -2.0, "cracks": 4.0}
+    export_generator(det.net, network_config(4, logit_bias=bias), "damage-unet", tmp_path, iterations=1)
+    shifted = registry.load("damage-unet", tmp_path)
+    assert shifted.logit_bias == bias
+    gray = np.random.default_rng(8).random((40, 40), dtype=np.float32)
+    plain, calibrated = det(gray), shifted(gray)
+    for kind, b in bias.items():
+        logit = np.log(plain[kind] / (1 - plain[kind]))
+        assert np.abs(calibrated[kind] - 1 / (1 + np.exp(-(logit - b)))).max() < 0.02, kind  # fp16 weights
+    assert "one number for each" in str(config_problem({**network_config(4), "logit_bias": {"dust": 1.0}}))
+    assert "from -20 to 20" in str(config_problem({**network_config(4), "logit_bias": {**bias, "dust": 99}}))
