@@ -134,7 +134,8 @@ def export_checkpoint(path: Path, name: str, out_dir: Path, *, metrics: Mapping[
                             command=command or cfg.get("argv"), metrics=metrics,
                             training={**{k: cfg.get(k) for k in keep}, **({} if logit_bias is None else {
                                 "calibration": f"logits - {_bias_text(logit_bias)} at inference: threshold 0.5 is the operating "
-                                               "point chosen with an evaluate-detection threshold sweep on calibration "
-                                               "photos (benchmarks/results/detection_calibration.md)"})},
+                                               "point chosen on training photos, never the validation ones "
+                                               "(benchmarks/calibrate_combined.py, calibrate_detector.py or an "
+                                               "evaluate-detection threshold sweep)"})},
                             data=DETECTOR_DATA_NOTE if detector else DATA_NOTE,
                             licence=DETECTOR_LICENCE_NOTE if detector else LICENCE_NOTE)

@@ -74,24 +74,37 @@ def test_the_shipped_routes_only_name_registered_detectors() -> None:
             assert source in names and 0 < threshold < 1, (kind, source)
 
 
-def test_registered_with_the_learned_weights_state(tmp_path) -> None:
-    spec = registry.get_spec("combined")
-    assert spec.weights == registry.LEARNED.weights and "research" in spec.licence
-    state = registry.check(spec, tmp_path)  # an empty folder: the U-Net's weights are missing
-    assert not state.ready and "damage-unet.safetensors" in str(state.reason)
+SPEC = registry.DetectorSpec(name="combined-test", description="test", factory="restorer.detection.combined:build",
+                             licence="test", weights=registry.LEARNED.weights)
 
 
-@pytest.mark.skipif(not registry.check(registry.get_spec("combined")).ready, reason="shipped weights not present")
-def test_the_shipped_combined_detector_finds_rendered_damage_by_kind(make_smooth_photo) -> None:
+def test_it_registers_with_the_learned_weights_state(tmp_path) -> None:
+    registry.register(SPEC)
+    try:
+        state = registry.check(registry.get_spec("combined-test"), tmp_path)  # an empty folder: no U-Net weights
+        assert not state.ready and "damage-unet.safetensors" in str(state.reason)
+        assert registry.check(SPEC).ready == registry.check(registry.LEARNED).ready
+    finally:
+        registry.unregister("combined-test")
+    assert "combined-test" not in {s.name for s in registry.all_specs()}
+
+
+def test_the_first_unet_routes_take_dust_from_both_and_the_rest_from_the_unet(make_smooth_photo) -> None:
+    """With the shipped U-Net and the classical detector: each kind's map is its routed sources' only."""
+    from restorer.detection import combined
+
+    det = combined.build(SPEC, registry.weights_dir() / "damage-unet.safetensors", combined.FIRST_UNET_ROUTES)
+    assert det.sources("dust") == ("classical", "damage-unet") and det.sources("cracks") == ("damage-unet",)
     photo = make_smooth_photo(3)
     damaged = render_damage(photo, 3, DamageCounts(scratches=3, dust=40, hairs=0, cracks=0))
-    det = registry.load("combined")
-    found = detect_blocking(damaged.pixels, det)
+    gray = damaged.pixels.astype(np.float32) / 255
+    parts = {name: part(gray) for name, part in det.parts.items()}
+    out = det(gray)
+    assert np.allclose(out["scratches"], remap(parts["damage-unet"]["scratches"], 0.5))
+    expect = np.maximum(remap(parts["classical"]["dust"], 0.99), remap(parts["damage-unet"]["dust"], 0.5))
+    assert np.allclose(out["dust"], expect)
+    assert np.allclose(out["cracks"], remap(parts["damage-unet"]["cracks"], 0.4))
+    found = detect_blocking(damaged.pixels, det).mask(0.5)
     truth = damaged.any
-    mask = found.mask(0.5)
-    assert (mask & truth).sum() >= 0.3 * truth.sum()  # recall on smooth tones
-    assert (mask & ~truth).sum() <= 2 * truth.sum()
-    # the parts agree with the routes: a kind no route feeds stays empty
-    for kind in found.maps:
-        if not det.sources(kind):
-            assert found.maps[kind].max() == 0
+    assert (found & truth).sum() >= 0.3 * truth.sum()  # recall on smooth tones
+    assert (found & ~truth).sum() <= 2 * truth.sum()
