@@ -179,13 +179,14 @@ def test_metrics_match_skimage() -> None:
      "--perceptual", "none", "--weight", "edge_bce=1", "--weight", "ssim=1"),
 ], ids=["pconv", "pconv-adv-disc-freeze", "edge", "inpaint", "joint"])
 def test_training_steps_change_the_trained_generator(tmp_path: Path, extra: tuple[str, ...]) -> None:
+    from restorer.training.config import TrainConfig
     from restorer.training.tasks import make_task
 
     run = _train(tmp_path, "run", *extra)
     ckpt = _ckpt(run)
     cfg = ckpt["config"]
     torch.manual_seed(cfg["seed"])  # the loop seeds torch just before building, so this is the initial state
-    initial = make_task({**cfg, "perceptual": "none"}, torch.device("cpu")).generator.state_dict()
+    initial = make_task(TrainConfig.from_dict({**cfg, "perceptual": "none"}), torch.device("cpu")).generator.state_dict()
     trained = ckpt["nets"]["generator"]
     changed = {k.split(".")[0] for k, v in trained.items() if v.is_floating_point() and not torch.equal(v, initial[k])}
     stage = cfg["stage"]

@@ -40,10 +40,11 @@ class HistoryQueries:
         """The before/after patches of step ``k`` (see ``step``)."""
         return self.step(k).patches
 
-    def region_at(self, index: int, box: BBox, target: str = "photo") -> np.ndarray:
-        """A copy of ``box`` of the photo (or mask) as it is at history state ``index``."""
-        arrays = self._arrays()
-        return self.history.region_at(arrays[target], target, box, index)
+    def region_at(self, index: int, box: BBox, target: str = "photo", stride: int = 1) -> np.ndarray:
+        """A copy of ``box`` of the photo (or mask, guides, unguides) as it is at history state
+        ``index``, every ``stride``-th row and column: only the patches over ``box`` are read, so a
+        thumbnail of a 100-megapixel photo at any state costs about as much as its pixels."""
+        return self.history.region_at(self._arrays()[target], target, BBox(*box), index, stride)
 
     def step_region(self, k: int, target: str = "photo", pad: int = 0
                     ) -> tuple[BBox, np.ndarray, np.ndarray] | None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from restorer.errors import EXIT_ERROR, EXIT_INTERRUPTED, RestorerError
+from restorer.training.config import TrainConfig
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared" / "data"
@@ -157,9 +158,10 @@ def _logit_bias(text: str) -> float | dict[str, float]:
 # --- handlers ------------------------------------------------------------------------------------
 
 
-def train_config(args: argparse.Namespace) -> dict[str, Any]:
-    cfg = {k: v for k, v in vars(args).items() if k != "func"}
-    cfg["explicit"] = sorted(k for k, v in cfg.items() if k in _TRAIN_DEFAULTS and v != _TRAIN_DEFAULTS[k])
+def train_config(args: argparse.Namespace) -> TrainConfig:
+    """The run's TrainConfig from the parsed ``train`` options: the one place options become a config."""
+    cfg = {k: v for k, v in vars(args).items() if k in _TRAIN_DEFAULTS}  # the train parser's own options
+    cfg["explicit"] = tuple(sorted(k for k, v in cfg.items() if k in _TRAIN_DEFAULTS and v != _TRAIN_DEFAULTS[k]))
     pconv = cfg["model"] == "partialconv"
     if cfg["model"] == "damage-unet":
         _detector_config(cfg)
@@ -178,6 +180,7 @@ def train_config(args: argparse.Namespace) -> dict[str, Any]:
         except ValueError:
             raise RestorerError(f"--weight {item!r}: expected NAME=NUMBER") from None
     cfg["weights"] = weights
+    cfg["init"] = tuple(cfg["init"] or ())
     # A resumed run takes its photos from the checkpoint's saved config, not from the default folder.
     if not cfg.get("data") and not cfg.get("resume"):
         raise RestorerError("no training photos: pass --data FOLDER")
@@ -186,7 +189,7 @@ def train_config(args: argparse.Namespace) -> dict[str, Any]:
     if cfg["crop"] % (2 ** cfg["depth"] if pconv else 4):
         raise RestorerError(f"--crop {cfg['crop']} must be a multiple of the network's size multiple")
     cfg["argv"] = "restorer-cli " + " ".join(shlex.quote(a) for a in _ARGV)
-    return cfg
+    return TrainConfig(**cfg)
 
 
 def _detector_config(cfg: dict[str, Any]) -> None:

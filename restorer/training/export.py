@@ -18,6 +18,7 @@ import torch
 
 from restorer.errors import RestorerError
 from restorer.checksums import file_sha256
+from restorer.training.config import TrainConfig
 
 LICENCE_NOTE = ("Weights trained by the Restorer project on research-only photo collections (BSDS500, ImageNet "
                 "samples, Urban100, Sun & Hays, Set14; masks include NVIDIA's irregular mask set, CC BY-NC-SA "
@@ -89,8 +90,8 @@ def _task_from_checkpoint(path: Path, device: str = "cpu") -> tuple[Any, dict[st
     if not Path(path).is_file():
         raise RestorerError(f"{path}: checkpoint does not exist")
     ckpt = load_checkpoint(Path(path))
-    cfg = dict(ckpt["config"])
-    cfg["perceptual"] = "none"  # the loss extractor is not needed to run or export the generator
+    # The loss extractor is not needed to run or export the generator.
+    cfg = TrainConfig.from_dict(ckpt["config"]).replace(perceptual="none")
     task = make_task(cfg, torch.device(device))
     task.generator.load_state_dict(ckpt["nets"]["generator"])
     task.generator.eval()
@@ -114,12 +115,12 @@ def export_checkpoint(path: Path, name: str, out_dir: Path, *, metrics: Mapping[
     from restorer.training.tasks import DETECTOR, network_config
 
     task, ckpt = _task_from_checkpoint(path)
-    cfg = ckpt["config"]
+    cfg = TrainConfig.from_dict(ckpt["config"])
     keep = ("model", "stage", "crop", "batch", "lr", "perceptual", "gan", "weights", "seed", "freeze_bn_at", "init",
             "init_steps")
     if iterations is None:
-        iterations = int(ckpt["step"]) + int(cfg.get("init_steps", 0))
-    detector = cfg["model"] == DETECTOR
+        iterations = int(ckpt["step"]) + int(cfg.init_steps)
+    detector = cfg.model == DETECTOR
     config = network_config(cfg)
     if logit_bias is not None:
         if not detector:
@@ -131,8 +132,8 @@ def export_checkpoint(path: Path, name: str, out_dir: Path, *, metrics: Mapping[
         if problem:
             raise RestorerError(f"--logit-bias: {problem}")
     return export_generator(task.generator, config, name, out_dir, iterations=iterations,
-                            command=command or cfg.get("argv"), metrics=metrics,
-                            training={**{k: cfg.get(k) for k in keep}, **({} if logit_bias is None else {
+                            command=command or cfg.argv or None, metrics=metrics,
+                            training={**{k: getattr(cfg, k) for k in keep}, **({} if logit_bias is None else {
                                 "calibration": f"logits - {_bias_text(logit_bias)} at inference: threshold 0.5 is the operating "
                                                "point chosen on training photos, never the validation ones "
                                                "(benchmarks/calibrate_combined.py, calibrate_detector.py or an "

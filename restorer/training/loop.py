@@ -14,6 +14,7 @@ import random
 import signal
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -22,12 +23,13 @@ import torch
 
 from restorer.errors import RestorerError
 from restorer.training import shipped
+from restorer.training.config import TrainConfig
 from restorer.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from restorer.training.data import make_loader
+from restorer.training.runlog import LOG, Report, append_jsonl
 from restorer.training.tasks import DEFAULT_WEIGHTS, OLD_DEFAULT_WEIGHTS, Task, make_task, network_config
 
 CHECKPOINT = "latest.pt"
-LOG = "log.jsonl"
 # What may differ between a run and its resumption; everything else comes from the checkpoint.
 RESUME_OVERRIDES = ("run", "steps", "workers", "threads", "ckpt_every", "val_every", "log_every", "device", "quiet",
                     "freeze_bn_at")
@@ -82,47 +84,19 @@ def merge_lineage(*lineages: Mapping[str, int]) -> dict[str, int]:
     return merged
 
 
-# --- logging and progress ------------------------------------------------------------------------
-
-
-class Progress:
-    """A one-line stderr progress bar (rewritten in place on a terminal, one line per report otherwise)."""
-
-    def __init__(self, total: int, start: int, quiet: bool = False) -> None:
-        self.total, self.start, self.quiet = total, start, quiet
-        self.t0 = time.perf_counter()
-        self.tty = sys.stderr.isatty()
-
-    def show(self, step: int, logs: dict[str, float]) -> None:
-        if self.quiet:
-            return
-        done = step - self.start
-        rate = (time.perf_counter() - self.t0) / max(1, done)
-        eta = rate * (self.total - step)
-        parts = " ".join(f"{k} {v:.4f}" for k, v in logs.items())
-        line = f"step {step}/{self.total} {rate:.2f} s/step eta {eta / 60:.0f} min | {parts}"
-        sys.stderr.write(("\r" + line[:200]) if self.tty else line + "\n")
-        sys.stderr.flush()
-
-
-def append_jsonl(path: Path, record: dict[str, Any]) -> None:
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(json.dumps(record) + "\n")
-
-
 # --- validation --------------------------------------------------------------------------------
 
 
 class Validator:
     """Scores the generator on a fixed, seeded set of validation pairs; Telea/NS are scored once per run."""
 
-    def __init__(self, cfg: dict[str, Any], run_dir: Path) -> None:
+    def __init__(self, cfg: TrainConfig, run_dir: Path) -> None:
         from restorer.training import evaluate as E
 
         self.E = E
-        self.pairs = E.make_pairs(Path(cfg["val_photos"]), Path(cfg["val_masks"]), size=int(cfg["val_size"]),
-                                  pairs_per_bucket=int(cfg["val_pairs"]), seed=int(cfg["seed"]))
-        cache = run_dir / f"val_baselines_{cfg['val_size']}_{cfg['val_pairs']}.json"
+        self.pairs = E.make_pairs(Path(cfg.val_photos), Path(cfg.val_masks), size=int(cfg.val_size),
+                                  pairs_per_bucket=int(cfg.val_pairs), seed=int(cfg.seed))
+        cache = run_dir / f"val_baselines_{cfg.val_size}_{cfg.val_pairs}.json"
         if cache.is_file():
             self.baselines = json.loads(cache.read_text())
         else:
@@ -151,47 +125,44 @@ def _setup_distributed() -> tuple[int, int, int]:
     return dist.get_rank(), local, world
 
 
-def _start(cfg: dict[str, Any], ckpt_path: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:
+def _start(cfg: TrainConfig, ckpt_path: Path) -> tuple[TrainConfig, dict[str, Any] | None]:
     """The run's config and, when resuming, its checkpoint: a resumed run keeps its saved config but
     for what the command line set explicitly; a new one stores every loss weight it optimises."""
-    ckpt = None
-    if cfg.get("resume") and ckpt_path.is_file():
+    if cfg.resume and ckpt_path.is_file():
         ckpt = load_checkpoint(ckpt_path)
         saved = dict(ckpt["config"])
-        given = cfg.get("explicit", RESUME_OVERRIDES)  # only what the command line set, not its defaults
-        saved.update({k: cfg[k] for k in RESUME_OVERRIDES if k in given and cfg.get(k) is not None})
+        # Only what the command line set, not its defaults.
+        saved.update({k: getattr(cfg, k) for k in RESUME_OVERRIDES if k in cfg.explicit and getattr(cfg, k) is not None})
         saved["resume"] = True
         if "perceptual" not in saved.get("weights", {}):  # saved before every weight was stored
             saved["weights"] = {**DEFAULT_WEIGHTS, **OLD_DEFAULT_WEIGHTS, **saved.get("weights", {})}
-        cfg = saved
-    elif ckpt_path.is_file() and not cfg.get("overwrite"):
+        return TrainConfig.from_dict(saved), ckpt
+    if ckpt_path.is_file() and not cfg.overwrite:
         raise RestorerError(f"{ckpt_path.parent}: holds a checkpoint already; pass --resume to continue or --overwrite to restart")
-    else:
-        # Every loss weight goes into the run's config, so a later change of defaults cannot change
-        # what a resumed run optimises.
-        cfg = {**cfg, "weights": {**DEFAULT_WEIGHTS, **cfg.get("weights", {})}}
-    return cfg, ckpt
+    # Every loss weight goes into the run's config, so a later change of defaults cannot change
+    # what a resumed run optimises.
+    return cfg.replace(weights={**DEFAULT_WEIGHTS, **cfg.weights}), None
 
 
-def _process(cfg: dict[str, Any], rank: int, local_rank: int) -> torch.device:
+def _process(cfg: TrainConfig, rank: int, local_rank: int) -> torch.device:
     """This process's threads, device and seeds (each rank its own seed)."""
-    if cfg.get("threads"):
+    if cfg.threads:
         import cv2
 
-        torch.set_num_threads(int(cfg["threads"]))
-        cv2.setNumThreads(int(cfg["threads"]))
-    if cfg.get("device", "auto") == "auto":
+        torch.set_num_threads(int(cfg.threads))
+        cv2.setNumThreads(int(cfg.threads))
+    if cfg.device == "auto":
         device = torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
     else:
-        device = torch.device(cfg["device"])
-    seed = int(cfg["seed"])
+        device = torch.device(cfg.device)
+    seed = int(cfg.seed)
     torch.manual_seed(seed + rank)
     np.random.seed(seed + rank)
     random.seed(seed + rank)
     return device
 
 
-def _restore(ckpt: dict[str, Any], task: Task, cfg: dict[str, Any], opt_g: torch.optim.Optimizer,
+def _restore(ckpt: dict[str, Any], task: Task, cfg: TrainConfig, opt_g: torch.optim.Optimizer,
              opt_d: torch.optim.Optimizer | None, scaler: torch.amp.GradScaler,
              betas: tuple[float, float]) -> tuple[int, torch.optim.Optimizer]:
     """Load a checkpoint's networks, optimisers, scaler and RNG; returns (step, the generator's optimiser)."""
@@ -199,9 +170,9 @@ def _restore(ckpt: dict[str, Any], task: Task, cfg: dict[str, Any], opt_g: torch
     for name, d in task.discs.items():
         d.load_state_dict(ckpt["nets"][name])
     step = int(ckpt["step"])
-    if cfg["model"] == "partialconv" and 0 < int(cfg.get("freeze_bn_at", -1)) <= step:
+    if cfg.model == "partialconv" and 0 < int(cfg.freeze_bn_at) <= step:
         task.generator.freeze_encoder_bn(True)  # type: ignore[operator]
-        opt_g = torch.optim.Adam(task.trainable(), lr=float(cfg["finetune_lr"]), betas=betas)
+        opt_g = torch.optim.Adam(task.trainable(), lr=float(cfg.finetune_lr), betas=betas)
     opt_g.load_state_dict(ckpt["opt_g"])
     if opt_d is not None and ckpt.get("opt_d") is not None:
         opt_d.load_state_dict(ckpt["opt_d"])
@@ -237,112 +208,135 @@ def _step(task: Task, batch: dict[str, torch.Tensor], opt_g: torch.optim.Optimiz
     return logs
 
 
-def train(cfg: dict[str, Any]) -> dict[str, Any]:
-    """Run (or resume) training as ``cfg`` says; returns the final state summary {step, run_dir, ...}."""
-    run_dir = Path(cfg["run"])
+@dataclass
+class _Run:
+    """One run's live state: what set-up builds and every later step reads or advances."""
+
+    cfg: TrainConfig
+    task: Task
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer | None
+    scaler: torch.amp.GradScaler
+    betas: tuple[float, float]
+    device: torch.device
+    amp: bool
+    step: int
+    rank: int
+    world: int
+    run_dir: Path
+    ckpt_path: Path
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0  # only rank 0 writes logs, checkpoints and validation
+
+
+def _set_up(cfg: TrainConfig) -> _Run:
+    """Config (resumed or new), process, networks, optimisers and, when resuming, their saved state."""
+    run_dir = Path(cfg.run)
     ckpt_path = run_dir / CHECKPOINT
     cfg, ckpt = _start(cfg, ckpt_path)
     rank, local_rank, world = _setup_distributed()
     device = _process(cfg, rank, local_rank)
-    amp = device.type == "cuda" and not cfg.get("no_amp", False)
+    amp = device.type == "cuda" and not cfg.no_amp
 
     if ckpt is None:
         cfg = shipped.adopt_card(cfg)  # --init NAME.safetensors: the card's architecture
     task = make_task(cfg, device)
     if ckpt is None:
         # Steps behind the initial weights, so the model card can count every iteration of a staged run.
-        cfg["lineage"] = merge_lineage(*(init_from(task, spec) for spec in cfg.get("init") or []))
-        cfg["init_steps"] = sum(cfg["lineage"].values())
-    if cfg["model"] == "partialconv" and int(cfg.get("freeze_bn_at", -1)) == 0:
+        lineage = merge_lineage(*(init_from(task, spec) for spec in cfg.init))
+        cfg = cfg.replace(lineage=lineage, init_steps=sum(lineage.values()))
+    if cfg.model == "partialconv" and int(cfg.freeze_bn_at) == 0:
         task.generator.freeze_encoder_bn(True)  # type: ignore[operator]
 
-    betas = (float(cfg["beta1"]), float(cfg["beta2"]))
-    opt_g: torch.optim.Optimizer = torch.optim.Adam(task.trainable(), lr=float(cfg["lr"]), betas=betas)
+    betas = (float(cfg.beta1), float(cfg.beta2))
+    opt_g: torch.optim.Optimizer = torch.optim.Adam(task.trainable(), lr=float(cfg.lr), betas=betas)
     d_params = [p for d in task.discs.values() for p in d.parameters()]
-    opt_d = torch.optim.Adam(d_params, lr=float(cfg["lr"]) * float(cfg["d_lr_ratio"]), betas=betas) if d_params else None
+    opt_d = torch.optim.Adam(d_params, lr=float(cfg.lr) * float(cfg.d_lr_ratio), betas=betas) if d_params else None
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
 
     step = 0
     if ckpt is not None:
         step, opt_g = _restore(ckpt, task, cfg, opt_g, opt_d, scaler, betas)
 
-    gen = task.generator
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel as DDP
 
         ids = [local_rank] if device.type == "cuda" else None
         task.wrap(lambda m: DDP(m, device_ids=ids))
+    return _Run(cfg, task, opt_g, opt_d, scaler, betas, device, amp, step, rank, world, run_dir, ckpt_path)
 
-    dataset = task.make_dataset()
-    loader = make_loader(dataset, int(cfg["batch"]), start_step=step, num_workers=int(cfg["workers"]),
-                         rank=rank, world=world)
-    main = rank == 0
-    if main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "config.json").write_text(json.dumps(cfg, indent=1, default=str))
-    validator = Validator(cfg, run_dir) if main and int(cfg.get("val_every", 0)) > 0 and cfg.get("val_photos") else None
 
-    def state() -> dict[str, Any]:
-        return {
-            "config": cfg, "step": step,
-            "nets": {"generator": task.generator.state_dict(),
-                     **{k: _unwrap(d).state_dict() for k, d in task.discs.items()}},
-            "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict() if opt_d else None,
-            "scaler": scaler.state_dict() if amp else None, "rng": rng_state(),
-            "network_config": network_config(cfg),
-        }
+def _train_step(run: _Run, batch: dict[str, torch.Tensor]) -> dict[str, float]:
+    """One optimisation step of the run (PConv's BatchNorm freeze when its step comes); advances run.step."""
+    cfg = run.cfg
+    batch = {k: v.to(run.device, non_blocking=True) for k, v in batch.items()}
+    freeze_at = int(cfg.freeze_bn_at)
+    if cfg.model == "partialconv" and freeze_at > 0 and run.step == freeze_at:
+        # PConv's fine-tune step: encoder BatchNorm frozen, a fresh optimiser at the lower lr.
+        run.task.generator.freeze_encoder_bn(True)  # type: ignore[operator]
+        run.opt_g = torch.optim.Adam(run.task.trainable(), lr=float(cfg.finetune_lr), betas=run.betas)
+    logs = _step(run.task, batch, run.opt_g, run.opt_d, run.scaler, run.device, run.amp, run.step)
+    run.step += 1
+    return logs
+
+
+def _checkpoint(run: _Run) -> None:
+    """Save everything a resumption needs (networks, optimisers, scaler, RNG, config) atomically."""
+    task = run.task
+    save_checkpoint(run.ckpt_path, {
+        "config": run.cfg.as_dict(), "step": run.step,
+        "nets": {"generator": task.generator.state_dict(),
+                 **{k: _unwrap(d).state_dict() for k, d in task.discs.items()}},
+        "opt_g": run.opt_g.state_dict(), "opt_d": run.opt_d.state_dict() if run.opt_d else None,
+        "scaler": run.scaler.state_dict() if run.amp else None, "rng": rng_state(),
+        "network_config": network_config(run.cfg),
+    })
+
+
+def train(cfg: TrainConfig) -> dict[str, Any]:
+    """Run (or resume) training as ``cfg`` says; returns the final state summary {step, run_dir, ...}."""
+    run = _set_up(cfg)
+    cfg = run.cfg
+    loader = make_loader(run.task.make_dataset(), int(cfg.batch), start_step=run.step, num_workers=int(cfg.workers),
+                         rank=run.rank, world=run.world)
+    if run.main:
+        run.run_dir.mkdir(parents=True, exist_ok=True)
+        (run.run_dir / "config.json").write_text(json.dumps(cfg.as_dict(), indent=1, default=str))
+    validator = Validator(cfg, run.run_dir) if run.main and int(cfg.val_every) > 0 and cfg.val_photos else None
 
     stop = {"flag": False}
 
     def _on_signal(signum: int, frame: Any) -> None:
         stop["flag"] = True  # finish the step, save, exit: a killed run loses nothing
 
-    old_handlers = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGINT)} if main and _in_main_thread() else {}
-    total = int(cfg["steps"])
-    bar = Progress(total, step, bool(cfg.get("quiet")))
-    sums: dict[str, float] = {}
-    count = 0
-    t_last = time.perf_counter()
-    log_every = int(cfg.get("log_every", 50))
+    signals = (signal.SIGTERM, signal.SIGINT)
+    old_handlers = {s: signal.signal(s, _on_signal) for s in signals} if run.main and _in_main_thread() else {}
+    report = Report(run.run_dir, int(cfg.steps), int(cfg.log_every), run.step, bool(cfg.quiet))
     try:
-        gen.train()
+        run.task.generator.train()
         for batch in loader:
-            if step >= total or stop["flag"]:
+            if run.step >= report.total or stop["flag"]:
                 break
-            batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
-            freeze_at = int(cfg.get("freeze_bn_at", -1))
-            if cfg["model"] == "partialconv" and freeze_at > 0 and step == freeze_at:
-                # PConv's fine-tune step: encoder BatchNorm frozen, a fresh optimiser at the lower lr.
-                gen.freeze_encoder_bn(True)  # type: ignore[operator]
-                opt_g = torch.optim.Adam(task.trainable(), lr=float(cfg["finetune_lr"]), betas=betas)
-            logs = _step(task, batch, opt_g, opt_d, scaler, device, amp, step)
-            step += 1
-            for k, v in logs.items():
-                sums[k] = sums.get(k, 0.0) + v
-            count += 1
-            if main and (step % log_every == 0 or step == total):
-                now = time.perf_counter()
-                means = {k: v / count for k, v in sums.items()}
-                append_jsonl(run_dir / LOG, {"step": step, "time": time.time(), "s_per_step": (now - t_last) / count,
-                                             **means})
-                bar.show(step, {k: means[k] for k in ("loss", "hole") if k in means})
-                sums, count, t_last = {}, 0, now
-            if main and int(cfg.get("ckpt_every", 0)) > 0 and step % int(cfg["ckpt_every"]) == 0:
-                save_checkpoint(ckpt_path, state())
-            if validator is not None and step % int(cfg["val_every"]) == 0:
-                _validate(validator, task, run_dir, step, bool(cfg.get("quiet")))
+            logs = _train_step(run, batch)
+            if run.main:
+                report.add(run.step, logs)
+            if run.main and int(cfg.ckpt_every) > 0 and run.step % int(cfg.ckpt_every) == 0:
+                _checkpoint(run)
+            if validator is not None and run.step % int(cfg.val_every) == 0:
+                _validate(validator, run.task, run.run_dir, run.step, bool(cfg.quiet))
     finally:
-        if main:
-            save_checkpoint(ckpt_path, state())
-            if not bar.quiet and bar.tty:
-                sys.stderr.write("\n")
+        if run.main:
+            _checkpoint(run)
+            report.close()
         for s, h in old_handlers.items():
             signal.signal(s, h)
-        if world > 1:
+        if run.world > 1:
             import torch.distributed as dist
 
             dist.destroy_process_group()
-    return {"step": step, "run": str(run_dir), "checkpoint": str(ckpt_path), "config": cfg}
+    return {"step": run.step, "run": str(run.run_dir), "checkpoint": str(run.ckpt_path), "config": cfg}
 
 
 def _validate(validator: Validator, task: Task, run_dir: Path, step: int, quiet: bool) -> None:

@@ -11,6 +11,7 @@ import torch
 from restorer.errors import RestorerError
 from restorer.models.cardcheck import config_problem
 from restorer.checksums import file_sha256
+from restorer.training.config import TrainConfig
 
 # Training options that set a card's architecture values (card key -> run config key).
 ARCH_KEYS = {"partialconv": ("width", "depth", "refine", "refine_width"),
@@ -41,23 +42,23 @@ def read_card(path: Path) -> dict[str, Any]:
     return card
 
 
-def adopt_card(cfg: dict[str, Any]) -> dict[str, Any]:
+def adopt_card(cfg: TrainConfig) -> TrainConfig:
     """A run config whose model and architecture are those of the whole-generator --init weights, if any.
 
     Options the command line set itself must agree with the card; the rest take the card's values.
     """
-    whole = [spec for spec in cfg.get("init") or [] if "=" not in spec and is_weights(spec)]
+    whole = [spec for spec in cfg.init if "=" not in spec and is_weights(spec)]
     if not whole:
         return cfg
     card = read_card(Path(whole[-1]))["config"]
     arch = card["arch"]
-    given = set(cfg.get("explicit", ()))
+    given = set(cfg.explicit)
     wanted = {"model": arch, **{k: card.get(k, _DEFAULTS.get(k)) for k in ARCH_KEYS[arch] if k in card or k in _DEFAULTS}}
-    clash = [k for k, v in wanted.items() if k in given and cfg.get(k) != v]
+    clash = [k for k, v in wanted.items() if k in given and getattr(cfg, k) != v]
     if clash:
         flags = ", ".join(f"--{k.replace('_', '-')} {wanted[k]}" for k in clash)
         raise RestorerError(f"{whole[-1]}: was trained with {flags}; leave those options out or match them")
-    return {**cfg, **wanted}
+    return cfg.replace(**wanted)
 
 
 def load_state(path: Path) -> tuple[dict[str, torch.Tensor], int]:

@@ -17,6 +17,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from restorer.training import losses as L
+from restorer.training.config import TrainConfig
 from restorer.training.discriminators import PatchDiscriminator
 
 DETECTOR = "damage-unet"  # the learned damage detector (restorer/detection/learned.py)
@@ -40,26 +41,26 @@ DEFAULT_WEIGHTS: dict[str, float] = {
 OLD_DEFAULT_WEIGHTS: dict[str, float] = {"perceptual": 0.5, "style": 500.0}
 
 
-def network_config(cfg: dict[str, Any]) -> dict[str, Any]:
+def network_config(cfg: TrainConfig) -> dict[str, Any]:
     """The architecture config a model card carries (what build_network takes)."""
-    if cfg["model"] == DETECTOR:
+    if cfg.model == DETECTOR:
         from restorer.detection.learned import network_config as detector_config
 
-        return detector_config(int(cfg["width"]))
-    if cfg["model"] == "partialconv":
-        config = {"arch": "partialconv", "width": int(cfg["width"]), "depth": int(cfg["depth"])}
-        if int(cfg.get("refine", 0)):
-            config.update(refine=int(cfg["refine"]), refine_width=int(cfg.get("refine_width", 32)))
+        return detector_config(int(cfg.width))
+    if cfg.model == "partialconv":
+        config = {"arch": "partialconv", "width": int(cfg.width), "depth": int(cfg.depth)}
+        if int(cfg.refine):
+            config.update(refine=int(cfg.refine), refine_width=int(cfg.refine_width))
         return config
-    config = {"arch": "edgeconnect", "width": int(cfg["width"]), "blocks": int(cfg["blocks"]),
-              "sigma": float(cfg["sigma"])}
-    if cfg.get("prefill", "white") != "white":
-        config["prefill"] = str(cfg["prefill"])
+    config = {"arch": "edgeconnect", "width": int(cfg.width), "blocks": int(cfg.blocks),
+              "sigma": float(cfg.sigma)}
+    if cfg.prefill != "white":
+        config["prefill"] = str(cfg.prefill)
     return config
 
 
-def build_generator(cfg: dict[str, Any]) -> nn.Module:
-    if cfg["model"] == DETECTOR:
+def build_generator(cfg: TrainConfig) -> nn.Module:
+    if cfg.model == DETECTOR:
         from restorer.detection.learned import build_network as build_detector
 
         return build_detector(network_config(cfg))
@@ -71,18 +72,18 @@ def build_generator(cfg: dict[str, Any]) -> nn.Module:
 class Task:
     """One model/stage: ``generator`` (what export writes), optional discriminators, and the losses."""
 
-    def __init__(self, cfg: dict[str, Any], device: torch.device) -> None:
+    def __init__(self, cfg: TrainConfig, device: torch.device) -> None:
         self.cfg = cfg
         self.device = device
-        self.w = {**DEFAULT_WEIGHTS, **cfg.get("weights", {})}
+        self.w = {**DEFAULT_WEIGHTS, **cfg.weights}
         self.generator = build_generator(cfg).to(device)
         self.net: nn.Module = self.generator  # what forward() calls: the generator, or its DDP wrapper
         self.discs: dict[str, nn.Module] = {}
         self.features: nn.Module | None = None
-        if cfg["perceptual"] == "random":
-            self.features = L.RandomFeatures(cfg.get("feature_seed", 1234), cfg.get("feature_widths", (16, 32, 64))).to(device)
-        if cfg["perceptual"] not in PERCEPTUAL:
-            raise ValueError(f"unknown perceptual option {cfg['perceptual']!r}")
+        if cfg.perceptual == "random":
+            self.features = L.RandomFeatures(cfg.feature_seed, cfg.feature_widths).to(device)
+        if cfg.perceptual not in PERCEPTUAL:
+            raise ValueError(f"unknown perceptual option {cfg.perceptual!r}")
 
     def wrap(self, wrapper: Any) -> None:
         """Wrap the trained modules for DDP (the unwrapped ``generator`` stays what is saved)."""
@@ -104,9 +105,9 @@ class Task:
         from restorer.training.masks import MaskGenerator
 
         cfg = self.cfg
-        masks = MaskGenerator(Path(cfg["mask_dir"]) if cfg.get("mask_dir") else None)
-        return InpaintingDataset(Path(cfg["data"]), int(cfg["crop"]), masks, int(cfg["seed"]),
-                                 edge_sigma=float(cfg["sigma"]) if self.needs_edges() else None)
+        masks = MaskGenerator(Path(cfg.mask_dir) if cfg.mask_dir else None)
+        return InpaintingDataset(Path(cfg.data), int(cfg.crop), masks, int(cfg.seed),
+                                 edge_sigma=float(cfg.sigma) if self.needs_edges() else None)
 
     @property
     def pad_multiple(self) -> int:
@@ -141,10 +142,10 @@ class Task:
             for p in disc.parameters():
                 p.requires_grad_(False)
             logits, fake_feats = disc(pred)
-            adv = L.g_loss(logits, self.cfg["gan"])
+            adv = L.g_loss(logits, self.cfg.gan)
             total = total + w["adv"] * adv
             logs["g_adv"] = adv.item()
-            if w["fm"] > 0 or self.cfg["perceptual"] == "disc":
+            if w["fm"] > 0 or self.cfg.perceptual == "disc":
                 with torch.no_grad():
                     _, real_feats = disc(gt)
             if w["fm"] > 0:
@@ -154,11 +155,11 @@ class Task:
             for p in disc.parameters():
                 p.requires_grad_(True)
         feats = None
-        if self.cfg["perceptual"] == "random":
+        if self.cfg.perceptual == "random":
             assert self.features is not None
             # Only the composite: its gradient reaches exactly the hole, where the fill is judged.
             feats = [self.features(comp)], self.features(gt)
-        elif self.cfg["perceptual"] == "disc" and disc is not None:
+        elif self.cfg.perceptual == "disc" and disc is not None:
             assert fake_feats is not None and real_feats is not None
             feats = [fake_feats], real_feats
         if feats is not None:
@@ -173,7 +174,7 @@ class Task:
     def image_d_loss(self, disc: nn.Module, fake: torch.Tensor, real: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         real_logits, _ = disc(real)
         fake_logits, _ = disc(fake.detach())
-        loss = L.d_loss(real_logits, fake_logits, self.cfg["gan"])
+        loss = L.d_loss(real_logits, fake_logits, self.cfg.gan)
         return loss, {"d": loss.item()}
 
     def inpainter(self) -> Any:
@@ -184,13 +185,13 @@ class Task:
 class PConvTask(Task):
     """PConv U-Net: L1 hole/valid + TV + perceptual/style; a discriminator only if asked for (adv > 0 or --perceptual disc)."""
 
-    def __init__(self, cfg: dict[str, Any], device: torch.device) -> None:
+    def __init__(self, cfg: TrainConfig, device: torch.device) -> None:
         super().__init__(cfg, device)
-        if cfg.get("adv_pconv", False) or cfg["perceptual"] == "disc":
-            self.discs["image"] = PatchDiscriminator(3, int(cfg["disc_width"])).to(device)
-        if not cfg.get("adv_pconv", False):
+        if cfg.adv_pconv or cfg.perceptual == "disc":
+            self.discs["image"] = PatchDiscriminator(3, int(cfg.disc_width)).to(device)
+        if not cfg.adv_pconv:
             self.w["adv"] = 0.0
-        if cfg.get("refine_only", False):
+        if cfg.refine_only:
             self.generator.freeze_backbone(True)  # type: ignore[operator]
 
     def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -211,10 +212,10 @@ class PConvTask(Task):
 class EdgeConnectTask(Task):
     """EdgeConnect's three stages, each with the paper's losses (see module docstring)."""
 
-    def __init__(self, cfg: dict[str, Any], device: torch.device) -> None:
+    def __init__(self, cfg: TrainConfig, device: torch.device) -> None:
         super().__init__(cfg, device)
-        self.stage = cfg["stage"]
-        dw = int(cfg["disc_width"])
+        self.stage = cfg.stage
+        dw = int(cfg.disc_width)
         net = self.generator
         if self.stage in ("edge", "joint"):
             self.discs["edge"] = PatchDiscriminator(2, dw).to(device)
@@ -262,7 +263,7 @@ class EdgeConnectTask(Task):
             d = self.discs["edge"]
             real_logits, _ = d(torch.cat([batch["edges"], out["gray"]], 1))
             fake_logits, _ = d(torch.cat([out["edge"].detach(), out["gray"]], 1))
-            loss = L.d_loss(real_logits, fake_logits, self.cfg["gan"])
+            loss = L.d_loss(real_logits, fake_logits, self.cfg.gan)
             total = total + loss
             logs["d_edge"] = loss.item()
         if "image" in self.discs:
@@ -284,7 +285,7 @@ class EdgeConnectTask(Task):
                 _, real_feats = d(torch.cat([batch["edges"], out["gray"]], 1))
             for p in d.parameters():
                 p.requires_grad_(True)
-            adv = L.g_loss(fake_logits, self.cfg["gan"])
+            adv = L.g_loss(fake_logits, self.cfg.gan)
             fm = L.feature_matching(fake_feats, real_feats)
             total = total + w["edge_adv"] * adv + w["edge_fm"] * fm
             logs.update(e_adv=adv.item(), e_fm=fm.item())
@@ -302,7 +303,7 @@ class EdgeConnectTask(Task):
     def run(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         from restorer.models.edgeconnect import known_edges, to_gray
 
-        known_t = known_edges(to_gray(image * (1 - mask)), mask, float(self.cfg["sigma"])).to(image.dtype)
+        known_t = known_edges(to_gray(image * (1 - mask)), mask, float(self.cfg.sigma)).to(image.dtype)
         pred, _ = self.generator(image, mask, known_t)
         return pred
 
@@ -331,7 +332,7 @@ class DetectorTask(Task):
 
         from restorer.training.data import DamageDataset
 
-        return DamageDataset(Path(self.cfg["data"]), int(self.cfg["crop"]), int(self.cfg["seed"]))
+        return DamageDataset(Path(self.cfg.data), int(self.cfg.crop), int(self.cfg.seed))
 
     def inpainter(self) -> Any:
         raise NotImplementedError("a detector does not inpaint; score it with restorer-cli evaluate-detection")
@@ -350,14 +351,14 @@ def _plain(module: nn.Module) -> nn.Module:
     return module.module if hasattr(module, "module") else module  # type: ignore[return-value]
 
 
-def make_task(cfg: dict[str, Any], device: torch.device) -> Task:
-    if cfg["model"] not in STAGES:
-        raise ValueError(f"unknown model {cfg['model']!r}; choose {', '.join(STAGES)}")
-    if cfg["stage"] not in STAGES[cfg["model"]]:
-        raise ValueError(f"{cfg['model']} has stages {', '.join(STAGES[cfg['model']])}, not {cfg['stage']!r}")
-    if cfg["model"] == DETECTOR:
+def make_task(cfg: TrainConfig, device: torch.device) -> Task:
+    if cfg.model not in STAGES:
+        raise ValueError(f"unknown model {cfg.model!r}; choose {', '.join(STAGES)}")
+    if cfg.stage not in STAGES[cfg.model]:
+        raise ValueError(f"{cfg.model} has stages {', '.join(STAGES[cfg.model])}, not {cfg.stage!r}")
+    if cfg.model == DETECTOR:
         return DetectorTask(cfg, device)
-    return PConvTask(cfg, device) if cfg["model"] == "partialconv" else EdgeConnectTask(cfg, device)
+    return PConvTask(cfg, device) if cfg.model == "partialconv" else EdgeConnectTask(cfg, device)
 
 
 class GeneratorInpainter:

@@ -43,8 +43,9 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from restorer.ui.comparison_images import DISPLAY_MAX_SIDE, ComparisonPair, display_copy, fit_size
-from restorer.ui.difference_maps import difference_map, heat_colours, resize_levels
+from restorer.core.comparison import DISPLAY_MAX_SIDE, ComparisonPair, fit_size
+from restorer.core.difference_maps import difference_map, heat_colours, resize_levels
+from restorer.ui.comparison_images import display_copy
 from restorer.ui.convert import qimage_to_rgb8, rgb8_to_qimage
 
 MODES = ("split", "after", "before", "difference")

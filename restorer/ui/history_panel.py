@@ -34,7 +34,8 @@ from PySide6.QtGui import QAction, QFont, QGuiApplication, QKeyEvent, QPalette, 
 from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QVBoxLayout, QWidget
 
 from restorer.core.document import Document
-from restorer.ui.comparison_images import THUMB_SIZE, state_thumbnail, step_thumbnail
+from restorer.core.comparison import THUMB_SIZE
+from restorer.ui.comparison_images import state_thumbnail, step_thumbnail
 from restorer.ui.convert import rgb8_to_qimage
 
 _AnyIndex = QModelIndex | QPersistentModelIndex

@@ -12,7 +12,6 @@ from restorer.core.document import Document
 from restorer.core.box import BBox
 from restorer.ui.compare import CompareView, qimage_to_rgb8
 from restorer.ui.comparison_images import document_pair, step_pair
-from restorer.ui.difference_maps import difference_levels, difference_map
 
 from restorer.core.image import Photo, PhotoMeta
 
@@ -123,52 +122,6 @@ def test_difference_mode_is_black_where_unchanged_and_coloured_where_changed(vie
         assert at(row, col).sum() == 0, (row, col)
 
 
-def test_difference_levels_are_zero_exactly_where_pixels_are_equal():
-    a = np.zeros((4, 5, 3), dtype=np.uint16)
-    b = a.copy()
-    b[1, 2, 0] = 1  # one 16-bit step
-    b[3, 4] = 65535
-    levels = difference_levels(a, b)
-    assert levels[1, 2] >= 1 and levels[3, 4] == 255
-    assert np.count_nonzero(levels) == 2
-    # Max pooling keeps a one-pixel change on a 4x smaller map.
-    big_a = np.zeros((400, 400, 3), dtype=np.uint8)
-    big_b = big_a.copy()
-    big_b[123, 321, 1] = 1
-    pooled = difference_map(big_a, big_b, (100, 100))
-    assert np.count_nonzero(pooled) == 1 and pooled[123 // 4, 321 // 4] > 0
-
-
-def test_step_pair_returns_exactly_the_patch_arrays():
-    pixels = np.random.default_rng(2).integers(0, 65535, (50, 70, 3), dtype=np.uint16)
-    doc = make_doc(pixels.copy())
-    fill = np.full((10, 20, 3), 4000, dtype=np.uint16)
-    doc.apply_fill([(BBox(5, 10, 15, 30), fill)], "Fill (telea)")
-    doc.begin_stroke()
-    doc.paint((40, 40), (50, 40), 3)
-    doc.commit_stroke("Brush")
-
-    patch = doc.history.steps[0].patches[0]
-    pair = step_pair(doc, 1)
-    assert pair.before is patch.before and pair.after is patch.after
-    np.testing.assert_array_equal(pair.before, pixels[tuple(patch.box.slices)])
-    np.testing.assert_array_equal(pair.after, fill)  # every fill pixel differed, so the box is whole
-    assert pair.before.dtype == np.uint16 and pair.title == "Step 1: Fill (telea)"
-    # With context: the same patch inside its surroundings, read back from the history.
-    wide = step_pair(doc, 1, context=4)
-    assert wide.box == (1, 6, 19, 34)
-    np.testing.assert_array_equal(wide.before, pixels[1:19, 6:34])
-    np.testing.assert_array_equal(wide.after[4:14, 4:24], fill)
-    np.testing.assert_array_equal(wide.after[:4], pixels[1:5, 6:34])
-
-    # A mask step: the tinted region differs exactly where the mask changed.
-    mask_patch = doc.history.steps[1].patches[0]
-    pair = step_pair(doc, 2)
-    assert pair.box == tuple(mask_patch.box)
-    np.testing.assert_array_equal(pair.difference > 0, mask_patch.before != mask_patch.after)
-    assert pair.before.shape[:2] == mask_patch.before.shape
-
-
 def test_document_pair_shows_a_one_pixel_fill_on_a_downscaled_view(view):
     pixels = np.random.default_rng(3).integers(0, 255, (300, 400, 3), dtype=np.uint8)
     doc = make_doc(pixels.copy())
@@ -218,15 +171,3 @@ def test_a_mask_step_in_difference_mode_lights_up_only_the_stroke(view):
 
     assert at(2, 22).sum() > 0  # on the stroke
     assert at(0, 0).sum() == 0 and at(4, 44).sum() == 0  # round caps leave the corners unpainted
-
-
-def test_a_big_sparse_step_is_subsampled_but_keeps_every_change_in_its_difference():
-    doc = make_doc(np.full((200, 300, 3), 90, dtype=np.uint8))
-    mask = np.zeros((200, 300), dtype=bool)
-    mask[0, 0] = mask[199, 299] = True  # a 200 x 300 box holding two changed pixels
-    doc.set_mask(mask, "Import mask")
-    pair = step_pair(doc, 1, max_side=50)
-    assert pair.box == (0, 0, 200, 300)
-    assert pair.before.shape[:2] == pair.difference.shape[:2] and max(pair.before.shape[:2]) < 100
-    assert np.count_nonzero(pair.difference) == 2
-    assert pair.difference[0, 0] > 0 and pair.difference[-1, -1] > 0

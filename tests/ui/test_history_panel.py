@@ -11,7 +11,6 @@ from restorer.core.document import Document
 from restorer.core.image import Photo, PhotoMeta
 from restorer.core.box import BBox
 from restorer.ui import comparison_images
-from restorer.ui.comparison_images import region_at_state, step_thumbnail
 from restorer.ui.history_panel import HistoryModel, HistoryPanel
 
 GREY = 120
@@ -196,18 +195,6 @@ def test_a_replaced_or_detached_document_is_no_longer_followed(panel):
     stroke(other, (5, 15), (9, 15), "Ignored")
     assert panel.model().rowCount() == 0
     assert panel.model().data(QModelIndex()) is None
-
-
-def test_region_at_state_matches_the_document_at_every_stride():
-    doc = three_steps()
-    box = (3, 4, 57, 71)
-    for state in range(len(doc.history.steps) + 1):
-        for target in ("photo", "mask"):
-            full = doc.region_at(state, BBox(*box), target)
-            for stride in (1, 3, 4):
-                got = region_at_state(doc, box, state, target, stride)
-                np.testing.assert_array_equal(got, full[::stride, ::stride])
-    assert max(step_thumbnail(doc, 2, size=32).shape[:2]) == 32
 
 
 def test_gray_16_bit_photos_get_rgb_thumbnails(panel):
