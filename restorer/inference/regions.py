@@ -42,6 +42,9 @@ class Region:
     overlap: int  # pixels two neighbouring tiles share (scaled coordinates), blended linearly
     guide: np.ndarray | None = None  # bool crop edges the user drew (edge-guided models only)
     allowed: np.ndarray | None = None  # bool crop: where synthesis may copy patches from (None = anywhere)
+    # bool crop: the hole pixels a guided fill's network guides (its tiles cover only these; the thin
+    # rest follows a classical fill); None = the whole hole
+    net_mask: np.ndarray | None = None
 
     @property
     def own(self) -> np.ndarray:
@@ -151,6 +154,27 @@ def hole_thickness(mask: np.ndarray) -> float:
     return 2.0 * float(dist.max()) * f
 
 
+# A guided fill's network also sees this much of the thin hole next to a thick part, so its guide
+# meets the classical one inside thin hole, away from the thick part (texture.synthesise blends them).
+NET_MARGIN = 24
+
+
+def network_part(mask: np.ndarray, thin: float) -> np.ndarray:
+    """The hole pixels of ``mask`` that belong to parts thicker than ``thin`` px, grown by NET_MARGIN
+    within the hole: where a guided fill needs its network (a thinner hole follows a classical fill).
+
+    The thick parts are the hole's opening by a disc of diameter ``thin``: every disc that fits
+    inside the hole and is wider than a scratch. Two 8-px scratches that cross leave a small blob.
+    """
+    u8 = mask.view(np.uint8) if mask.dtype == bool else mask.astype(np.uint8)
+    dist = cv2.distanceTransform(np.pad(u8, 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
+    core = dist > thin / 2.0
+    if not core.any():
+        return core
+    to_core = cv2.distanceTransform((~core).view(np.uint8), cv2.DIST_L2, 3)
+    return (to_core <= thin / 2.0 + NET_MARGIN) & mask
+
+
 def choose_scale(crop_shape: tuple[int, int], thickness: float, work_size: int | None) -> float:
     """The resize factor a crop runs at: full resolution unless the hole itself is larger than the model's reach.
 
@@ -235,12 +259,17 @@ def hole_tiles(mask: np.ndarray, tile: int, margin: int) -> list[BBox]:
     columns are slid to serve the most unserved hole pixels of that band. A thin diagonal scratch
     needs about half the tiles of a grid over its bounding box, a scratch along a grid line fewer.
     """
+    return [t for t, _ in hole_blocks(mask, tile, margin)]
+
+
+def hole_blocks(mask: np.ndarray, tile: int, margin: int) -> list[tuple[BBox, BBox]]:
+    """``hole_tiles``'s tiles, each with its inner box: the hole pixels it serves first lie in it."""
     h, w = mask.shape
     # As on the grid, an axis that fits within FIT_FACTOR tiles is not split.
     th, tw = (n if n <= FIT_FACTOR * tile else tile for n in (h, w))
     todo = mask.copy()
     left = todo.sum(axis=1)  # unserved hole pixels per row: no pass over the whole mask per tile
-    boxes: list[BBox] = []
+    boxes: list[tuple[BBox, BBox]] = []
     py = 0
     while True:
         rows = np.flatnonzero(left[py:])
@@ -254,7 +283,7 @@ def hole_tiles(mask: np.ndarray, tile: int, margin: int) -> list[BBox]:
         x0 = _best_start(todo[iy0:iy1].sum(axis=0), px, tw, margin, w)
         ix0 = x0 if x0 == 0 else x0 + margin
         ix1 = x0 + tw if x0 + tw == w else x0 + tw - margin
-        boxes.append(BBox(y0, x0, y0 + th, x0 + tw))
+        boxes.append((BBox(y0, x0, y0 + th, x0 + tw), BBox(iy0, ix0, iy1, ix1)))
         left[iy0:iy1] -= todo[iy0:iy1, ix0:ix1].sum(axis=1)
         todo[iy0:iy1, ix0:ix1] = False
 
@@ -306,13 +335,15 @@ def resize_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 def plan_regions(pixels: np.ndarray, mask: np.ndarray, *, work_size: int | None, pad_multiple: int,
                  min_margin: int = 32, margin_ratio: float = 0.5, guide: np.ndarray | None = None,
                  pack: bool = True, grow: bool = True, sources: np.ndarray | None = None,
-                 reach_sources: bool = False) -> list[Region]:
+                 reach_sources: bool = False, thin: float | None = None) -> list[Region]:
     """Split a photo's holes into regions, each owning copies of only its crop's pixels, mask and guide.
 
     ``grow``: small crops grow to shared square sizes so they batch into few model calls (worth it
     for learned models; a classical model loops over a batch anyway and only pays for the area).
     ``sources``: bool photo-sized, where synthesis may copy from; with ``reach_sources`` every crop
     grows to hold all of it (a sampling area the user painted far from the hole).
+    ``thin``: a guided fill's network runs only on the parts of a hole thicker than this
+    (``network_part``; each region's ``net_mask``), the rest follows a classical fill.
     """
     shape = mask.shape
     regions = []
@@ -334,6 +365,11 @@ def plan_regions(pixels: np.ndarray, mask: np.ndarray, *, work_size: int | None,
         thickness = hole_thickness(sub) if work_size else 0.0
         scale = choose_scale((crop.height, crop.width), thickness, work_size)
         work = scaled_shape(crop, scale)
+        net = None
+        if thin is not None and work_size and guide is None:
+            net = network_part(sub, thin)
+            if net.sum() == sub.sum():
+                net = None  # thick all over: the network sees all of it
         if work_size is None:
             tiles, overlap = [BBox(0, 0, *work)], 0
         else:
@@ -341,7 +377,7 @@ def plan_regions(pixels: np.ndarray, mask: np.ndarray, *, work_size: int | None,
             overlap = tile // 4
             tiles = tile_boxes(work, tile, overlap)
             if len(tiles) > 1:  # only tiles that hold hole: along the hole, or the grid's when fewer
-                coarse = resize_mask(sub, work)
+                coarse = resize_mask(sub if net is None else net, work)
                 along = hole_tiles(coarse, tile, tile_margin(tile, thickness * scale))
                 grid = [t for t in tiles if coarse[t.slices].any()]
                 tiles = along if len(along) < len(grid) else grid
@@ -350,6 +386,7 @@ def plan_regions(pixels: np.ndarray, mask: np.ndarray, *, work_size: int | None,
             work_shape=work, tiles=tuple(tiles), overlap=overlap,
             guide=None if guide is None else _frozen(guide[crop.slices]),
             allowed=None if sources is None else _frozen(sources[crop.slices]),
+            net_mask=None if net is None else _frozen(net),
         ))
     return regions
 
