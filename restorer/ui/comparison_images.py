@@ -23,12 +23,13 @@ restorer.core.history (state 0 = original, step k leads from state k-1 to state 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import cv2
 import numpy as np
 
 from restorer.core.box import BBox
+from restorer.core.document import Document
 from restorer.core.image import to_display_rgb8 as _to_display_rgb8
 from restorer.ui.colour import display_transform
 from restorer.ui.difference_maps import difference_levels, difference_map
@@ -123,7 +124,7 @@ def tint_mask(
 # --- regions of the document at any history state ------------------------------------------------
 
 
-def region_at_state(doc: Any, box: Box, state: int, target: str = "photo", stride: int = 1) -> np.ndarray:
+def region_at_state(doc: Document, box: Box, state: int, target: str = "photo", stride: int = 1) -> np.ndarray:
     """A copy of box of the photo (or mask) as it is at history state ``state``, every stride-th
     row and column (stride 1 equals ``Document.region_at``). Reads only the patches over box,
     so a thumbnail of a 100-megapixel photo at any state costs about as much as its pixels.
@@ -132,7 +133,7 @@ def region_at_state(doc: Any, box: Box, state: int, target: str = "photo", strid
     return doc.history.region_at(current, target, BBox(*box), state, stride)
 
 
-def _full_box(doc: Any) -> Box:
+def _full_box(doc: Document) -> Box:
     h, w = doc.photo.pixels.shape[:2]
     return 0, 0, h, w
 
@@ -159,7 +160,7 @@ def _fit_exact(height: int, width: int, size: int) -> tuple[int, int]:
     return max(1, round(height * scale)), max(1, round(width * scale))
 
 
-def _box_thumbnail(doc: Any, box: Box, state: int, size: int, tinted: bool) -> np.ndarray:
+def _box_thumbnail(doc: Document, box: Box, state: int, size: int, tinted: bool) -> np.ndarray:
     """box of the photo at history state ``state``, longest side = size; ``tinted``: mask shown over it."""
     h, w = box[2] - box[0], box[3] - box[1]
     target = _fit_exact(h, w, size)
@@ -170,12 +171,12 @@ def _box_thumbnail(doc: Any, box: Box, state: int, size: int, tinted: bool) -> n
     return resize_rgb8(rgb, target)
 
 
-def state_thumbnail(doc: Any, state: int, size: int = THUMB_SIZE) -> np.ndarray:
+def state_thumbnail(doc: Document, state: int, size: int = THUMB_SIZE) -> np.ndarray:
     """The whole photo as it is at history state ``state`` (0 = original), longest side = size."""
     return _box_thumbnail(doc, _full_box(doc), state, size, tinted=False)
 
 
-def step_thumbnail(doc: Any, k: int, size: int = THUMB_SIZE) -> np.ndarray:
+def step_thumbnail(doc: Document, k: int, size: int = THUMB_SIZE) -> np.ndarray:
     """Step k's region (with some context) as it is after the step, longest side = size.
 
     Mask steps (stroke, erase, mask) show the mask at that state tinted; fills show the photo.
@@ -185,14 +186,14 @@ def step_thumbnail(doc: Any, k: int, size: int = THUMB_SIZE) -> np.ndarray:
     changed = edit.box()
     if changed is None:
         return state_thumbnail(doc, k, size)
-    box = _context_box(tuple(changed), doc.photo.pixels.shape[:2])
+    box = _context_box((changed.y0, changed.x0, changed.y1, changed.x1), doc.photo.pixels.shape[:2])
     return _box_thumbnail(doc, box, k, size, tinted=edit.kind != "fill")
 
 
 # --- comparison pairs ----------------------------------------------------------------------------
 
 
-def document_pair(doc: Any, max_side: int = DISPLAY_MAX_SIDE, title: str = "Original / current") -> ComparisonPair:
+def document_pair(doc: Document, max_side: int = DISPLAY_MAX_SIDE, title: str = "Original / current") -> ComparisonPair:
     """The whole document: the photo as loaded against the current photo, at display size.
 
     The difference map is computed band by band at full resolution and max-pooled, so a
@@ -227,7 +228,7 @@ def document_pair(doc: Any, max_side: int = DISPLAY_MAX_SIDE, title: str = "Orig
     )
 
 
-def step_pair(doc: Any, k: int, max_side: int = DISPLAY_MAX_SIDE, context: int = 0) -> ComparisonPair:
+def step_pair(doc: Document, k: int, max_side: int = DISPLAY_MAX_SIDE, context: int = 0) -> ComparisonPair:
     """History step k (1-based, as in the panel) alone: the region it changed, before and after.
 
     - a step with one photo patch: exactly that patch's ``before`` and ``after`` arrays;
@@ -244,7 +245,7 @@ def step_pair(doc: Any, k: int, max_side: int = DISPLAY_MAX_SIDE, context: int =
     photo = [p for p in edit.patches if p.target == "photo"]
     if len(photo) == 1 and context <= 0:
         p = photo[0]
-        return ComparisonPair(p.before, p.after, title=title, box=tuple(p.box), icc=doc.photo.meta.icc_profile)
+        return ComparisonPair(p.before, p.after, title=title, box=(p.box.y0, p.box.x0, p.box.y1, p.box.x1), icc=doc.photo.meta.icc_profile)
     target = "photo" if photo else "mask"
     changed = edit.box(target)
     if changed is None:

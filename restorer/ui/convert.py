@@ -8,13 +8,16 @@ scan reads a few megapixels instead of the whole photo. Pyramids update only the
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Self
+from typing import TYPE_CHECKING, Self
 
 import cv2
 import numpy as np
 from PySide6.QtGui import QColor, QImage
 
 from restorer.core.image import to_8bit
+
+if TYPE_CHECKING:
+    from restorer.core.document import Document
 
 # Stop halving once the level fits in this many pixels on its long side.
 SMALLEST_SIDE = 512
@@ -159,7 +162,7 @@ class RgbPyramid(Pyramid):
         self.update(box)
 
 
-def original_display(doc: Any, display: RgbPyramid | None) -> RgbPyramid:
+def original_display(doc: Document, display: RgbPyramid | None) -> RgbPyramid:
     """The display pyramid of ``doc``'s photo as opened, made from ``display`` (the current photo's).
 
     The current display already holds every pixel no applied edit touched, so only the boxes of

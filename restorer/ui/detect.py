@@ -11,20 +11,22 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 import cv2
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence
-from PySide6.QtWidgets import QLabel, QSlider, QToolBar
+from PySide6.QtWidgets import QLabel, QMenu, QSlider, QToolBar, QWidget
 
 from restorer.core import mask as masks
 from restorer.core.box import BBox
-from restorer.ui.fill import ProgressWidget
-
-if TYPE_CHECKING:
-    from restorer.ui.main_window import MainWindow
+from restorer.core.document import Document
+from restorer.ui.canvas import CanvasView
+from restorer.ui.progress import ProgressWidget
+from restorer.ui.session import DocumentSession
+from restorer.ui.tasks import TaskHandle, TaskRunner
 
 ACCEPTED_COLOR = QColor(255, 190, 0)
 REJECTED_COLOR = QColor(60, 150, 255)
@@ -135,19 +137,26 @@ class ProposalLayer:
 
 
 class DetectController(QObject):
-    """Detect Damage for the window's document: the job in the worker, the proposals, the review tools."""
+    """Detect Damage for the session's document: the task in the worker, the proposals, the review tools.
+
+    It builds its own menu, tool bar (with the sensitivity slider) and progress bar; the window
+    places them. ``leave_other_modes`` is called before a detection takes the canvas's clicks.
+    """
 
     detected = Signal()  # proposals are shown
     cleared = Signal()
     proposalsChanged = Signal()
-    _progressed = Signal(int, int, int)  # job id, done, total (emitted from the worker thread)
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(self, session: DocumentSession, tasks: TaskRunner, canvas: CanvasView, action_parent: QWidget,
+                 leave_other_modes: Callable[[], object] = lambda: None) -> None:
+        super().__init__(session)
+        self.session = session
+        self.tasks = tasks
+        self.canvas = canvas
+        self.leave_other_modes = leave_other_modes
         self.layer: ProposalLayer | None = None
-        self.job_id: int | None = None
-        self._job_doc: Any = None
+        self._task: TaskHandle | None = None
+        self._job_doc: Document | None = None
         self._started = 0.0
         self._started_value = 50
         self.progress = ProgressWidget()
@@ -156,26 +165,20 @@ class DetectController(QObject):
         self._rethreshold.setSingleShot(True)
         self._rethreshold.setInterval(30)  # coalesce slider steps: one re-threshold per pause
         self._rethreshold.timeout.connect(self._apply_threshold)
-        self._progressed.connect(self._on_progress)
-        runner = window.fills.runner  # one worker thread for every job, as Edges mode does
-        runner.computed.connect(self._on_computed)
-        runner.failed.connect(self._on_failed)
-        runner.cancelled.connect(self._on_cancelled)
+        self._build_ui(action_parent)
+        session.documentReplaced.connect(lambda _doc: self.update_actions())
 
     # --- widgets --------------------------------------------------------------------------------
-    def build_ui(self) -> None:
-        """The Detect menu (before View), a tool bar with the sensitivity slider, and the progress bar."""
-        w = self.window
-        self.detect_action = self._action("&Detect Damage", self.detect, "D",
+    def _build_ui(self, parent: QWidget) -> None:
+        """The Detect menu, a tool bar with the sensitivity slider, and the progress bar (the window places them)."""
+        self.detect_action = self._action(parent, "&Detect Damage", self.detect, "D",
                                           "Find scratches, dust and cracks and propose them for review")
-        self.add_action = self._action("&Add Proposals to Mask", self.add_to_mask, "Shift+D",
+        self.add_action = self._action(parent, "&Add Proposals to Mask", self.add_to_mask, "Shift+D",
                                        "Add the accepted (amber) proposals to the mask as one step")
-        self.clear_action = self._action("&Clear Proposals", self.clear, None, "Remove the proposals (Esc)")
-        menu = w.menuBar().addMenu("&Detect")
-        w.menuBar().insertMenu(w.view_menu.menuAction(), menu)
+        self.clear_action = self._action(parent, "&Clear Proposals", self.clear, None, "Remove the proposals (Esc)")
+        self.menu = QMenu("&Detect", parent)
         for a in (self.detect_action, self.add_action, self.clear_action):
-            menu.addAction(a)
-        self.menu = menu
+            self.menu.addAction(a)
         bar = QToolBar("Detect")
         bar.setObjectName("detect")
         bar.addAction(self.detect_action)
@@ -190,25 +193,21 @@ class DetectController(QObject):
         self.count_label = QLabel("")
         bar.addWidget(self.count_label)
         bar.addAction(self.add_action)
-        w.addToolBarBreak()  # its own row: the main tool bar is full at common window widths
-        w.addToolBar(bar)
         self.toolbar = bar
-        w.statusBar().addPermanentWidget(self.progress)
-        w.photoOpened.connect(lambda _path: self.update_actions())
         self.update_actions()
 
-    def _action(self, text: str, slot: Any, key: str | None, tip: str) -> QAction:
-        action = QAction(text, self.window)
+    def _action(self, parent: QWidget, text: str, slot: Any, key: str | None, tip: str) -> QAction:
+        action = QAction(text, parent)
         if key:
             action.setShortcut(QKeySequence(key))
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         action.setToolTip(tip + (f" ({key})" if key else ""))
         action.triggered.connect(slot)
-        self.window.addAction(action)
+        parent.addAction(action)
         return action
 
     def update_actions(self) -> None:
-        has_doc = self.window.document is not None
+        has_doc = self.session.document is not None
         self.detect_action.setEnabled(has_doc)
         self.add_action.setEnabled(bool(self.layer is not None and self.layer.accepted.any()))
         self.clear_action.setEnabled(self.layer is not None)
@@ -219,47 +218,44 @@ class DetectController(QObject):
 
     @property
     def running(self) -> bool:
-        return self.job_id is not None
+        return self._task is not None
 
-    # --- the job --------------------------------------------------------------------------------
+    # --- the task -------------------------------------------------------------------------------
     def detect(self) -> int | None:
         """Start a detection of the whole photo in the worker (a new one clears the old proposals)."""
-        doc = self.window.document
+        doc = self.session.document
         if doc is None:
             return None
         self.clear()
-        if self.running:
-            self.cancel()
-        if self.window.edges.enabled:
-            self.window.actions.edges.setChecked(False)  # one review mode at a time owns the clicks
+        if self._task is not None:
+            self._task.discard()  # superseded: its outcome is not reported
+            self._task = None
+        self.leave_other_modes()  # one review mode at a time owns the clicks
         # Only the GUI thread changes the pixels; a result whose photo changed meanwhile is dropped.
         pixels = doc.pixels
         threshold = self.threshold
         self._started_value = self.slider.value()
-        from restorer.ui.worker import next_job_id
 
-        job_id = next_job_id()
-        report = self._progressed
-
-        def work(cancel: threading.Event) -> tuple[Any, int, np.ndarray]:
+        def work(cancel: threading.Event, report: Any) -> tuple[Any, int, np.ndarray]:
             from restorer.detection import detect_damage
 
-            damage = detect_damage(pixels, cancel=cancel, on_progress=lambda p: report.emit(job_id, p.done, p.total))
+            damage = detect_damage(pixels, cancel=cancel, on_progress=lambda p: report(p.done, p.total, ""))
             levels = damage.levels()
             n, labels = components(levels, threshold)  # the first threshold's proposals, off the GUI thread
             return levels, n, labels
 
-        self.job_id, self._job_doc = job_id, doc
+        self._job_doc = doc
         self._started = time.monotonic()
-        self.window.fills.runner.submit_call(work, job_id=job_id)
+        self._task = self.tasks.submit(work, on_progress=self._on_progress, on_done=self._on_computed,
+                                       on_failed=self._on_failed, on_cancelled=self._on_cancelled)
         self.progress.start("Detecting damage…")
-        self.window.show_status("Detecting damage…")
-        return job_id
+        self.session.show_status("Detecting damage…")
+        return self._task.id
 
     def cancel(self) -> None:
-        if self.job_id is not None:
-            self.window.fills.runner.cancel(self.job_id)
-            self.window.show_status("Cancelling detection…")
+        if self._task is not None:
+            self._task.cancel()
+            self.session.show_status("Cancelling detection…")
 
     def handle_escape(self) -> bool:
         """Esc: cancel a running detection, else clear the proposals; False when there was neither."""
@@ -268,45 +264,40 @@ class DetectController(QObject):
             return True
         if self.layer is not None:
             self.clear()
-            self.window.show_status("Proposals cleared")
+            self.session.show_status("Proposals cleared")
             return True
         return False
 
     def _end(self) -> None:
-        self.job_id = None
+        self._task = None
         self._job_doc = None
         self.progress.hide()
 
-    def _on_progress(self, job_id: int, done: int, total: int) -> None:
-        if job_id == self.job_id:
-            self.progress.report(done, total, "Detecting")
+    def _on_progress(self, done: int, total: int, _message: str) -> None:
+        self.progress.report(done, total, "Detecting")
 
-    def _on_computed(self, job_id: int, value: Any) -> None:
-        if job_id != self.job_id:
-            return
+    def _on_computed(self, value: Any) -> None:
         doc = self._job_doc
         self._end()
-        if doc is not self.window.document:
+        if doc is not self.session.document:
             return
         levels, n, labels = value
         self._install(levels, n, labels)
         seconds = time.monotonic() - self._started
         if self.layer is not None and self.layer.count > 1:
-            self.window.show_status(f"{self.layer.count - 1} proposals in {seconds:.1f} s: click one to toggle it, "
-                                    "Shift+D adds the amber ones to the mask, Esc clears")
+            self.session.show_status(f"{self.layer.count - 1} proposals in {seconds:.1f} s: click one to toggle it, "
+                                     "Shift+D adds the amber ones to the mask, Esc clears")
         else:
-            self.window.show_status(f"No damage found at this sensitivity ({seconds:.1f} s); raise it to see fainter damage")
+            self.session.show_status(f"No damage found at this sensitivity ({seconds:.1f} s); raise it to see fainter damage")
         self.detected.emit()
 
-    def _on_failed(self, job_id: int, message: str) -> None:
-        if job_id == self.job_id:
-            self._end()
-            self.window.show_error("Detection failed", message)
+    def _on_failed(self, message: str) -> None:
+        self._end()
+        self.session.show_error("Detection failed", message)
 
-    def _on_cancelled(self, job_id: int) -> None:
-        if job_id == self.job_id:
-            self._end()
-            self.window.show_status("Detection cancelled")
+    def _on_cancelled(self) -> None:
+        self._end()
+        self.session.show_status("Detection cancelled")
 
     # --- proposals ------------------------------------------------------------------------------
     def _install(self, levels: np.ndarray, n: int, labels: np.ndarray) -> None:
@@ -315,7 +306,7 @@ class DetectController(QObject):
         # the worker labelled the proposals at the threshold it started with; the slider may have moved since
         started_at = 1.0 - self._started_value / 100.0
         self.layer = ProposalLayer(levels, started_at, self._layer_changed, GROW_PX, labelled=(n, labels))
-        canvas = self.window.canvas
+        canvas = self.canvas
         canvas.set_overlay("proposals-rejected", self.layer.rejected, REJECTED_COLOR, OPACITY * 0.6)
         canvas.set_overlay("proposals", self.layer.accepted, ACCEPTED_COLOR, OPACITY)
         canvas.target = self.layer
@@ -324,7 +315,7 @@ class DetectController(QObject):
         self._layer_changed()
 
     def _layer_changed(self) -> None:
-        canvas = self.window.canvas
+        canvas = self.canvas
         canvas.overlay_changed("proposals", None)
         canvas.overlay_changed("proposals-rejected", None)
         if self.layer is not None:
@@ -339,7 +330,7 @@ class DetectController(QObject):
 
     def add_to_mask(self) -> Any:
         """Put the accepted proposals into the mask as one edit (undo removes them all), then clear them."""
-        doc = self.window.document
+        doc = self.session.document
         if doc is None or self.layer is None or not self.layer.accepted.any():
             return None
         try:
@@ -347,20 +338,20 @@ class DetectController(QObject):
 
             edit = doc.set_mask(doc.mask | self.layer.accepted_mask(), "Add detected damage")
         except PhotoBusy as exc:
-            self.window.show_status(str(exc))
+            self.session.show_status(str(exc))
             return None
         added = self.layer.accepted_count
         self.clear()
-        self.window.show_status(f"Added {added} proposals to the mask; Enter fills, Ctrl+Z takes them back")
+        self.session.show_status(f"Added {added} proposals to the mask; Enter fills, Ctrl+Z takes them back")
         return edit
 
     def clear(self) -> None:
         """Remove the proposals and hand the canvas back to the mask brush."""
         if self.layer is None:
             return
-        canvas = self.window.canvas
+        canvas = self.canvas
         if canvas.target is self.layer:
-            canvas.target = self.window.document
+            canvas.target = self.session.document
         self.layer = None
         canvas.set_overlay("proposals", None, ACCEPTED_COLOR, 0)
         canvas.set_overlay("proposals-rejected", None, REJECTED_COLOR, 0)
@@ -370,7 +361,7 @@ class DetectController(QObject):
 
     def reset(self) -> None:
         """A new document: cancel a running detection and drop the proposals."""
-        if self.running:
-            self.cancel()
+        if self._task is not None:
+            self._task.discard()
             self._end()
         self.clear()

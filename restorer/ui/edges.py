@@ -8,7 +8,8 @@ EngineOptions.guide_edges, where it replaces the edges the model would have pred
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -17,11 +18,12 @@ from PySide6.QtGui import QColor
 from restorer.core import mask as masks
 from restorer.core.box import BBox
 from restorer.models import registry
+from restorer.ui.canvas import CanvasView
 from restorer.ui.fill import fill_threads, supports_edges
 from restorer.ui.paint_layer import PaintLayer
-
-if TYPE_CHECKING:
-    from restorer.ui.main_window import MainWindow
+from restorer.ui.session import DocumentSession
+from restorer.ui.settings import Settings
+from restorer.ui.tasks import TaskHandle, TaskRunner
 
 EDGE_COLOR = QColor(40, 220, 255)
 CONTEXT_OPACITY = 0.35  # known edges around the hole: shown for orientation, dimmer than the guides
@@ -60,33 +62,35 @@ class GuideLayer(PaintLayer):
 
 
 class EdgesController(QObject):
-    """Turns Edges mode on and off, predicts edges in the worker, and owns the guide layer."""
+    """Turns Edges mode on and off, predicts edges in the worker, and owns the guide layer.
+
+    Drives the canvas (its overlays and paint target); asks ``current_model`` which model is
+    chosen; predictions are tasks on ``tasks``. The Edges Mode toggle belongs to whoever wires it:
+    ``leaveRequested`` asks it to switch off (which calls ``set_enabled(False)``).
+    """
 
     edgesPredicted = Signal()
     enabledChanged = Signal(bool)  # Edges mode on / off (the window's actions follow it)
+    leaveRequested = Signal()  # refused, or the new model predicts no edges: switch the toggle off
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(self, session: DocumentSession, tasks: TaskRunner, settings: Settings, canvas: CanvasView,
+                 current_model: Callable[[], str | None]) -> None:
+        super().__init__(session)
+        self.session = session
+        self.tasks = tasks
+        self.settings = settings
+        self.canvas = canvas
+        self.current_model = current_model
         self.enabled = False
         self.guide: GuideLayer | None = None
-        self._job: int | None = None
-        self._job_revision = -1
+        self._task: TaskHandle | None = None
         self._repredict = QTimer(self)
         self._repredict.setSingleShot(True)
         self._repredict.setInterval(0)
         self._repredict.timeout.connect(self.predict)
-        # Predictions share the fill's worker thread (the window makes its FillController first).
-        runner = self._runner()
-        runner.computed.connect(self._on_computed)
-        runner.failed.connect(self._on_failed)
-        runner.cancelled.connect(self._on_cancelled)
-
-    def _runner(self) -> Any:
-        return self.window.fills.runner
 
     def available(self) -> tuple[bool, str]:
-        name = self.window.model_picker.current_model()
+        name = self.current_model()
         if name is None:
             return False, "no model is chosen"
         if not supports_edges(registry.get_spec(name)):
@@ -94,46 +98,54 @@ class EdgesController(QObject):
         return True, ""
 
     def set_enabled(self, on: bool) -> None:
-        doc = self.window.document
+        doc = self.session.document
+        canvas = self.canvas
         if on:
             ok, why = self.available()
             if not ok or doc is None:
-                self.window.show_status(why or "Open a photo first")
-                self.window.actions.edges.setChecked(False)
+                self.session.show_status(why or "Open a photo first")
+                self.leaveRequested.emit()
                 return
             if self.guide is None or self.guide.edges.shape != doc.shape:
                 self.guide = GuideLayer(doc.shape, self._guide_changed)
                 # context first, so the editable guides are drawn over it
-                self.window.canvas.set_overlay("edges-context", self.guide.context, EDGE_COLOR, CONTEXT_OPACITY)
-                self.window.canvas.set_overlay("edges", self.guide.edges, EDGE_COLOR, 0.95)
-            self.window.canvas.set_overlay_visible("edges-context", True)
-            self.window.canvas.set_overlay_visible("edges", True)
-            self.window.canvas.target = self.guide
+                canvas.set_overlay("edges-context", self.guide.context, EDGE_COLOR, CONTEXT_OPACITY)
+                canvas.set_overlay("edges", self.guide.edges, EDGE_COLOR, 0.95)
+            canvas.set_overlay_visible("edges-context", True)
+            canvas.set_overlay_visible("edges", True)
+            canvas.target = self.guide
             self.enabled = True
             self.predict()
-            self.window.show_status("Edges mode: brush (B) draws guide lines, eraser (E) removes them; Enter fills")
+            self.session.show_status("Edges mode: brush (B) draws guide lines, eraser (E) removes them; Enter fills")
         else:
             self.enabled = False
             self._cancel()
-            self.window.canvas.set_overlay_visible("edges", False)
-            self.window.canvas.set_overlay_visible("edges-context", False)
-            self.window.canvas.target = doc
+            canvas.set_overlay_visible("edges", False)
+            canvas.set_overlay_visible("edges-context", False)
+            canvas.target = doc
         self.enabledChanged.emit(self.enabled)
 
     def reset(self) -> None:
         """A new document: drop the guide layer and leave Edges mode."""
         self._cancel()
         self.guide = None
-        self.window.canvas.set_overlay("edges", None, EDGE_COLOR, 0)
-        self.window.canvas.set_overlay("edges-context", None, EDGE_COLOR, 0)
+        self.canvas.set_overlay("edges", None, EDGE_COLOR, 0)
+        self.canvas.set_overlay("edges-context", None, EDGE_COLOR, 0)
         if self.enabled:
             self.enabled = False
-            self.window.actions.edges.setChecked(False)
+            self.leaveRequested.emit()
+
+    def model_changed(self) -> None:
+        """Another model was chosen: leave Edges mode if it predicts no edges, else predict with it."""
+        if self.enabled and not self.available()[0]:
+            self.leaveRequested.emit()
+        elif self.enabled:
+            self.predict()
 
     def undo(self) -> bool:
         """In Edges mode, undo acts on the guide strokes first (False: none left, the document's turn)."""
         if self.enabled and self.guide is not None and self.guide.undo():
-            self.window.show_status("Guide line undone (Ctrl+Shift+Z redoes it)")
+            self.session.show_status("Guide line undone (Ctrl+Shift+Z redoes it)")
             return True
         return False
 
@@ -149,16 +161,16 @@ class EdgesController(QObject):
             self._repredict.start()
 
     def _guide_changed(self, box: BBox | None) -> None:
-        self.window.canvas.overlay_changed("edges", None if box is None else tuple(box))
+        self.canvas.overlay_changed("edges", None if box is None else tuple(box))
         if box is None:
-            self.window.canvas.overlay_changed("edges-context", None)
+            self.canvas.overlay_changed("edges-context", None)
 
     # --- prediction in the worker ------------------------------------------------------------
     def predict(self) -> None:
-        doc = self.window.document
+        doc = self.session.document
         if not self.enabled or doc is None or self.guide is None:
             return
-        if self.window.canvas.stroking:
+        if self.canvas.stroking:
             return
         hole = masks.bbox(doc.mask)
         if hole is None:
@@ -171,42 +183,39 @@ class EdgesController(QObject):
         # Copies, so the worker never reads arrays the GUI thread may change meanwhile.
         pixels = doc.pixels[region.slices].copy()
         mask = doc.mask[region.slices].copy()
-        model = self.window.model_picker.current_model()
-        options = engine.EngineOptions(device=self.window.settings.device, threads=fill_threads())
+        model = self.current_model()
+        options = engine.EngineOptions(device=self.settings.device, threads=fill_threads())
 
-        def work(cancel: threading.Event) -> list[tuple[BBox, np.ndarray]]:
+        def work(cancel: threading.Event, report: Any) -> list[tuple[BBox, np.ndarray]]:
             pieces = engine.predict_edges(pixels, mask, model, options)
             return [(BBox(*b).offset(region.y0, region.x0), e) for b, e in pieces]
 
-        self._job_revision = doc.revision
-        self._job = self._runner().submit_call(work)
-        self.window.show_status(f"Predicting edges with {model}…")
+        revision = doc.revision
+        self._task = self.tasks.submit(work, on_done=lambda pieces: self._predicted(pieces, revision),
+                                       on_failed=self._failed, on_cancelled=self._ended)
+        self.session.show_status(f"Predicting edges with {model}…")
 
     def _cancel(self) -> None:
-        if self._job is not None:
-            self._runner().cancel(self._job)
-            self._job = None
+        if self._task is not None:
+            self._task.discard()  # a newer prediction (or none) replaces it
+            self._task = None
 
-    def _on_computed(self, job_id: int, pieces: Any) -> None:
-        if job_id != self._job:
-            return
-        self._job = None
-        doc = self.window.document
-        if doc is None or self.guide is None or doc.revision != self._job_revision:
+    def _ended(self) -> None:
+        self._task = None
+
+    def _predicted(self, pieces: Any, revision: int) -> None:
+        self._task = None
+        doc = self.session.document
+        if doc is None or self.guide is None or doc.revision != revision:
             return  # the mask changed meanwhile; a newer prediction is queued
         self.guide.set_predicted(pieces, doc.mask)
         if not self.guide.edges.any():
-            self.window.show_status(f"{self.window.model_picker.current_model()} predicted no edges inside the hole: "
-                                    "draw guide lines (B) where edges should continue, then press Enter")
+            self.session.show_status(f"{self.current_model()} predicted no edges inside the hole: "
+                                     "draw guide lines (B) where edges should continue, then press Enter")
         else:
-            self.window.show_status("Predicted edges shown in cyan: correct them with B / E, then press Enter to fill")
+            self.session.show_status("Predicted edges shown in cyan: correct them with B / E, then press Enter to fill")
         self.edgesPredicted.emit()
 
-    def _on_failed(self, job_id: int, message: str) -> None:
-        if job_id == self._job:
-            self._job = None
-            self.window.show_error("Edge prediction failed", message)
-
-    def _on_cancelled(self, job_id: int) -> None:
-        if job_id == self._job:
-            self._job = None
+    def _failed(self, message: str) -> None:
+        self._task = None
+        self.session.show_error("Edge prediction failed", message)

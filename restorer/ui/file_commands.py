@@ -1,8 +1,8 @@
 """The File menu's work: open (dialog, drop, paste, recent, command line), save beside the original
 or Save As, and ask before unsaved work is lost (mask files: mask_files.py, on the same thread).
 
-Reading and writing a big scan takes seconds, so every file is read or written in the file
-thread (one JobRunner) and the outcome comes back to the GUI thread through ``_run``'s
+Reading and writing a big scan takes seconds, so every file is read or written as a task on the
+file thread (its own TaskRunner) and the outcome comes back to the GUI thread through that task's
 callbacks. Questions (8-bit, transparency, overwrite, unsaved changes) are asked on the GUI
 thread before a job starts. While a save writes the live pixels, the document's photo is locked
 (``Document.lock_photo``): fills and undo of photo edits wait, the mask stays editable, and no
@@ -17,37 +17,28 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QWidget
 
 from restorer.core import image, jpegmaster
+from restorer.core.document import Document
 from restorer.core.provenance import SaveProvenance, history_steps, save_with_provenance
-from restorer.errors import ImageError
+from restorer.errors import ImageError, PhotoBusy
 from restorer.ui import files
-from restorer.ui.worker import JobRunner
-
-if TYPE_CHECKING:
-    from restorer.ui.main_window import MainWindow
+from restorer.ui.session import DocumentSession
+from restorer.ui.settings import Settings
+from restorer.ui.tasks import TaskHandle, TaskRunner
 
 Then = Callable[[], object]
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What the GUI thread does with one file job's outcome."""
-
-    done: Callable[[Any], None]
-    failed: Callable[[str], None]
-    cancelled: Callable[[], object] = lambda: None
 
 
 @dataclass
 class _Save:
     """The write in flight: which document state goes to which file, and who waits for it."""
 
-    doc: Any
+    doc: Document
     path: Path
     revision: int
     started: float
@@ -68,24 +59,32 @@ def _write_photo(photo: image.Photo, path: Path, allow_8bit: bool, drop_alpha: b
 
 
 class FileCommands(QObject):
-    """Owns the file thread and where the document is saved; reports through the window's signals."""
+    """Where the session's document comes from and is saved to; files are read and written on ``tasks``.
+
+    ``dialog_parent`` owns its dialogs; ``open_project`` opens a .restorer file named where a photo
+    was expected (drop, recent files, command line). It owns the Open Recent menu.
+    """
 
     saveStarted = Signal()
     saveEnded = Signal()  # written or failed: the photo can change again
     recentChanged = Signal(list)  # the recent photos, newest first
     loadingChanged = Signal()  # a photo started or stopped loading
+    openFailed = Signal(str)
+    photoSaved = Signal(str)
+    saveFailed = Signal(str)
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
-        self._loading: int | None = None
+    def __init__(self, session: DocumentSession, tasks: TaskRunner, settings: Settings, dialog_parent: QWidget,
+                 open_project: Callable[[Path], bool]) -> None:
+        super().__init__(session)
+        self.session = session
+        self.tasks = tasks
+        self.settings = settings
+        self.dialog_parent = dialog_parent
+        self.open_project = open_project
+        self.recent_menu = QMenu("Open &Recent", dialog_parent)
+        self._loading: TaskHandle | None = None
         self._saving: _Save | None = None
         self._save_path: Path | None = None
-        self._outcomes: dict[int, Outcome] = {}
-        self.io = JobRunner("file-io", self)
-        self.io.computed.connect(lambda job_id, value: self._ended(job_id).done(value))
-        self.io.failed.connect(lambda job_id, message: self._ended(job_id).failed(message))
-        self.io.cancelled.connect(lambda job_id: self._ended(job_id).cancelled())
 
     @property
     def loading(self) -> bool:
@@ -97,42 +96,26 @@ class FileCommands(QObject):
 
     def cancel_loading(self) -> None:
         if self._loading is not None:
-            self.io.cancel(self._loading)
+            self._loading.cancel()
 
     def forget_save_path(self) -> None:
         """A new document: Ctrl+S starts again from NAME-restored beside its original."""
         self._save_path = None
 
     def shutdown(self) -> None:
-        # Waits for a write in flight: save_photo is atomic, so the file is then whole or untouched.
-        self.io.shutdown()
-        self._outcomes.clear()
+        """The file thread has been shut down (it waited for a write in flight: the file is whole or untouched)."""
         if self._saving is not None:
             self._saving.doc.unlock_photo()
             self._saving = None
         if self._loading is not None:
             self._loading = None
             QApplication.restoreOverrideCursor()
-        self.window.file_bar.hide()
-
-    # --- the file thread -------------------------------------------------------------------------
-    def run(self, fn: Callable[[], Any], outcome: Outcome) -> int:
-        """Run ``fn()`` in the file thread; ``outcome`` gets its value or one-line error on the GUI thread."""
-        job_id = self.io.submit_call(lambda cancel: fn())
-        self._outcomes[job_id] = outcome
-        self.window.file_bar.show()
-        return job_id
-
-    def _ended(self, job_id: int) -> Outcome:
-        outcome = self._outcomes.pop(job_id, None)
-        self.window.file_bar.setVisible(bool(self._outcomes))
-        return outcome or Outcome(lambda value: None, lambda message: None)
 
     # --- opening ---------------------------------------------------------------------------------
     def open_dialog(self) -> None:
         from PySide6.QtWidgets import QFileDialog
 
-        name, _ = QFileDialog.getOpenFileName(self.window, "Open Photo", self.window.settings.last_folder, files.OPEN_FILTER)
+        name, _ = QFileDialog.getOpenFileName(self.dialog_parent, "Open Photo", self.settings.last_folder, files.OPEN_FILTER)
         if name:
             self.open_path(name)
 
@@ -142,21 +125,25 @@ class FileCommands(QObject):
         ``partial``: open what can be read of a truncated JPEG (asked for after a failed load)."""
         path = Path(path)
         if path.suffix.lower() == ".restorer":  # a project: its own loader, asked for its original if it moved
-            return self.window.projects.open_path(path)
+            return self.open_project(path)
         if not partial and not self.confirm_discard(lambda: self.open_path(path), f"{path.name} opens"):
             return False
+        self._load(lambda: files.load_for_display(path, partial), None if partial else path)
+        self.session.show_status(f"Opening {path.name}…", 0)
+        return True
+
+    def _load(self, fn: Callable[[], Any], path: Path | None) -> None:
+        """Read and prepare a photo on the file thread; a load still running is superseded."""
         if self._loading is not None:
-            self.io.cancel(self._loading)
+            self._loading.discard()
         else:
             QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
-        job_id = self.run(lambda: files.load_for_display(path, partial), Outcome(
-            done=lambda value: self._end_loading(job_id) and self._opened(value),
-            failed=lambda message: self._end_loading(job_id) and self._load_failed(message, None if partial else path),
-            cancelled=lambda: self._end_loading(job_id)))
-        self._loading = job_id
+        self._loading = self.tasks.submit(
+            lambda cancel, report: fn(),
+            on_done=lambda value: self._end_loading() and self._opened(value),
+            on_failed=lambda message: self._end_loading() and self._load_failed(message, path),
+            on_cancelled=self._end_loading)
         self.loadingChanged.emit()
-        self.window.show_status(f"Opening {path.name}…", 0)
-        return True
 
     def open_image(self, qimage: Any, source: str = "the clipboard") -> bool:
         """A photo from image data (pasted, or dropped from a browser): an untitled document whose
@@ -164,31 +151,22 @@ class FileCommands(QObject):
         from restorer.ui.clipboard import photo_from_qimage
 
         if qimage is None:
-            self.window.show_status(f"There is no image in {source} to paste")
+            self.session.show_status(f"There is no image in {source} to paste")
             return False
         if not self.confirm_discard(lambda: self.open_image(qimage, source), f"the image from {source} opens"):
             return False
         try:
             photo = photo_from_qimage(qimage)
         except (ValueError, MemoryError) as exc:
-            self.window.show_error("Cannot paste", f"The image from {source} cannot be used: {exc}")
+            self.session.show_error("Cannot paste", f"The image from {source} cannot be used: {exc}")
             return False
-        if self._loading is not None:
-            self.io.cancel(self._loading)
-        else:
-            QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
-        job_id = self.run(lambda: (None, *files.prepare_for_display(photo)), Outcome(
-            done=lambda value: self._end_loading(job_id) and self._opened(value),
-            failed=lambda message: self._end_loading(job_id) and self._load_failed(message),
-            cancelled=lambda: self._end_loading(job_id)))
-        self._loading = job_id
-        self.loadingChanged.emit()
-        self.window.show_status(f"Opening the image from {source}…", 0)
+        self._load(lambda: (None, *files.prepare_for_display(photo)), None)
+        self.session.show_status(f"Opening the image from {source}…", 0)
         return True
 
-    def _end_loading(self, job_id: int) -> bool:
-        """True when ``job_id`` is the photo being opened (a superseded one's outcome is ignored)."""
-        if job_id != self._loading:
+    def _end_loading(self) -> bool:
+        """The photo being opened is read (or failed, or was cancelled); a superseded one never gets here."""
+        if self._loading is None:
             return False
         self._loading = None
         QApplication.restoreOverrideCursor()
@@ -196,11 +174,11 @@ class FileCommands(QObject):
         return True
 
     def _opened(self, value: tuple[Any, ...]) -> None:
-        self.window.install(*value)
+        self.session.install(*value)
         path, doc = value[0], value[1]
         notes = doc.photo.meta.extra.get("notes", [])
         if notes:  # what loading changed (pages dropped, CMYK to RGB...) must not pass silently
-            self.window.show_status(f"Opened {path.name if path else 'untitled'}; note: {'; '.join(notes)}", 20000)
+            self.session.show_status(f"Opened {path.name if path else 'untitled'}; note: {'; '.join(notes)}", 20000)
 
     def _load_failed(self, message: str, path: Path | None = None) -> None:
         from restorer.core.partial import can_read_partly
@@ -213,13 +191,13 @@ class FileCommands(QObject):
                              "as partly read."):
                 self.open_path(path, partial=True)
                 return
-        self.window.show_error("Cannot open photo", message)
-        self.window.openFailed.emit(message)
+        self.session.show_error("Cannot open photo", message)
+        self.openFailed.emit(message)
 
     def rebuild_recent(self) -> None:
-        menu = self.window.recent_menu
+        menu = self.recent_menu
         menu.clear()
-        recent = self.window.settings.recent_files
+        recent = self.settings.recent_files
         for entry in recent:
             action = menu.addAction(Path(entry).name)
             action.setToolTip(entry)
@@ -227,7 +205,7 @@ class FileCommands(QObject):
             action.triggered.connect(lambda _checked=False, p=entry: self.open_path(p))
         if recent:
             menu.addSeparator()
-            menu.addAction("Clear Recent", lambda: (self.window.settings.clear_recent(), self.rebuild_recent()))
+            menu.addAction("Clear Recent", lambda: (self.settings.clear_recent(), self.rebuild_recent()))
         menu.setEnabled(bool(recent))
         self.recentChanged.emit(recent)
 
@@ -238,7 +216,7 @@ class FileCommands(QObject):
         True when the write started in the file thread; ``then`` runs on the GUI thread once the
         file is written, never when the save fails or does not start.
         """
-        doc = self.window.document
+        doc = self.session.document
         if doc is None or self._refuse_second_save():
             return False
         if self._save_path is None:
@@ -249,23 +227,23 @@ class FileCommands(QObject):
 
     def save_as(self, *, then: Then | None = None) -> bool:
         """Save As: the same as ``save`` to a file the user picks (asking before replacing one)."""
-        doc = self.window.document
+        doc = self.session.document
         if doc is None or self._refuse_second_save():
             return False
         original = Path(doc.photo.path) if doc.photo.path else None
         # A pasted photo has no original: PNG keeps its bits losslessly (16-bit too).
-        start = self._save_path or (files.restored_path(original) if original else Path(self.window.settings.last_folder) / "untitled.png")
-        path = files.ask_save_path(self.window, start, start.suffix)
+        start = self._save_path or (files.restored_path(original) if original else Path(self.settings.last_folder) / "untitled.png")
+        path = files.ask_save_path(self.dialog_parent, start, start.suffix)
         if path is None:
             return False
         try:
             image.save_format(path)  # the same check and message as save_photo and the CLI
         except ImageError as exc:
-            self.window.show_error("Cannot save", str(exc))
+            self.session.show_error("Cannot save", str(exc))
             return False
         if files.same_file(path, original):
             answer = QMessageBox.warning(
-                self.window, "Overwrite the original?",
+                self.dialog_parent, "Overwrite the original?",
                 f"{path.name} is the original photo. Replacing it cannot be undone after you close Restorer.\n\n"
                 "Overwrite the original?",
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
@@ -278,12 +256,13 @@ class FileCommands(QObject):
     def _refuse_second_save(self) -> bool:
         if self._saving is None:
             return False
-        self.window.show_status(f"Already saving {self._saving.path.name}…")
+        self.session.show_status(f"Already saving {self._saving.path.name}…")
         return True
 
     def _write(self, path: Path, then: Then | None) -> bool:
         """Ask what the format needs here, then write in the file thread with the photo locked."""
-        doc = self.window.document
+        doc = self.session.document
+        assert doc is not None
         only_8bit, no_alpha = files.format_limits(path)
         allow_8bit = drop_alpha = False
         if only_8bit and doc.pixels.dtype.itemsize > 1:
@@ -298,16 +277,20 @@ class FileCommands(QObject):
             drop_alpha = True
         # The worker reads the live pixels (no 600 MB copy of a big scan): they stay as they are
         # until the file is written, and the revision says which state that file holds.
-        doc.lock_photo(f"Saving {path.name}: the photo can change again once the file is written")
+        try:
+            doc.lock_photo(f"Saving {path.name}: the photo can change again once the file is written")
+        except PhotoBusy as exc:  # a fill is copying its crops (a moment): the save is not started
+            self.session.show_status(str(exc))
+            return False
         self._saving = _Save(doc, path, doc.revision, time.monotonic(), [then] if then else [])
         photo = doc.photo
         prov = None
-        if self.window.settings.write_sidecar:
+        if self.settings.write_sidecar:
             applied = doc.history.steps[: doc.history.index]
             prov = SaveProvenance(history_steps(applied), doc.history.dropped, replace=path.exists())
-        self.run(lambda: _write_photo(photo, path, allow_8bit, drop_alpha, prov),
-                  Outcome(done=self._written, failed=self._write_failed, cancelled=self._end_save))
-        self.window.show_status(f"Saving {path.name}…", 0)
+        self.tasks.submit(lambda cancel, report: _write_photo(photo, path, allow_8bit, drop_alpha, prov),
+                          on_done=self._written, on_failed=self._write_failed, on_cancelled=self._end_save)
+        self.session.show_status(f"Saving {path.name}…", 0)
         self.saveStarted.emit()
         return True
 
@@ -321,13 +304,13 @@ class FileCommands(QObject):
         save = self._end_save()
         path = save.path
         save.doc.mark_saved(path, revision=save.revision)
-        if save.doc is self.window.document:  # another photo may have been opened meanwhile
+        if save.doc is self.session.document:  # another photo may have been opened meanwhile
             self._save_path = path
-        self.window.settings.last_folder = str(path.parent)
+        self.settings.last_folder = str(path.parent)
         said = f" — note: {'; '.join(notes)}" if notes else ""
-        self.window.show_status(f"Saved {path.name} in {time.monotonic() - save.started:.1f} s — {path.parent}{said}",
+        self.session.show_status(f"Saved {path.name} in {time.monotonic() - save.started:.1f} s — {path.parent}{said}",
                                 20000 if notes else 8000)
-        self.window.photoSaved.emit(str(path))
+        self.photoSaved.emit(str(path))
         # Before saveEnded, so a fill result held back by the save cannot dirty a document
         # that is about to be closed or replaced.
         for then in save.then:
@@ -337,11 +320,11 @@ class FileCommands(QObject):
     def _write_failed(self, message: str) -> None:
         self._end_save()  # its ``then`` callbacks are dropped: nothing unsaved is discarded
         self.saveEnded.emit()
-        self.window.show_error("Cannot save", message)
-        self.window.saveFailed.emit(message)
+        self.session.show_error("Cannot save", message)
+        self.saveFailed.emit(message)
 
     def _ask_yes(self, title: str, text: str) -> bool:
-        answer = QMessageBox.question(self.window, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        answer = QMessageBox.question(self.dialog_parent, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
                                       QMessageBox.StandardButton.No)
         return answer == QMessageBox.StandardButton.Yes
 
@@ -354,20 +337,20 @@ class FileCommands(QObject):
         ("the window closes"), for the status bar.
         """
         if self._saving is None:
-            doc = self.window.document
+            doc = self.session.document
             if doc is None or not doc.dirty:
                 return True
             if not doc.photo_dirty:  # only the mask changed: saving the photo would not keep it
                 since = "the last save" if doc.saved_path is not None else "it was opened"
                 answer = QMessageBox.question(
-                    self.window, "Unsaved mask",
+                    self.dialog_parent, "Unsaved mask",
                     f"The photo has no unsaved changes; only the mask changed since {since}. The mask is not "
                     "saved with the photo (File > Save Project or Mask > Export Mask keeps it).\n\nDiscard the mask?",
                     QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
                     QMessageBox.StandardButton.Discard)
                 return answer == QMessageBox.StandardButton.Discard
             answer = QMessageBox.question(
-                self.window, "Unsaved changes",
+                self.dialog_parent, "Unsaved changes",
                 "This photo has changes that are not saved. Save them first?",
                 QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
                 QMessageBox.StandardButton.Save)
@@ -377,5 +360,6 @@ class FileCommands(QObject):
                 return False
         elif then not in self._saving.then:
             self._saving.then.append(then)
-        self.window.show_status(f"Saving {self._saving.path.name}… {after_save} once it is written", 0)
+        assert self._saving is not None
+        self.session.show_status(f"Saving {self._saving.path.name}… {after_save} once it is written", 0)
         return False

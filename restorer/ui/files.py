@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtWidgets import QFileDialog, QWidget
 
+from restorer.core.document import Document
+from restorer.core.image import Photo
 from restorer.core.provenance import sidecar_path
 from restorer.ui.convert import MaskPyramid, RgbPyramid
 
@@ -83,7 +84,7 @@ def ask_save_path(parent: QWidget, start: Path, current_suffix: str) -> Path | N
     return path
 
 
-def load_for_display(path: Path, partial: bool = False) -> tuple[Path | None, Any, RgbPyramid, MaskPyramid]:
+def load_for_display(path: Path, partial: bool = False) -> tuple[Path | None, Document, RgbPyramid, MaskPyramid]:
     """Runs in the loader thread: read the photo, wrap it in a Document, build its display pyramids.
 
     Everything proportional to the photo's size happens here, so the GUI thread only swaps it in.
@@ -95,9 +96,7 @@ def load_for_display(path: Path, partial: bool = False) -> tuple[Path | None, An
     return (path, *prepare_for_display(load_partial(path) if partial else load_photo(path)))
 
 
-def prepare_for_display(photo: Any) -> tuple[Any, RgbPyramid, MaskPyramid]:
+def prepare_for_display(photo: Photo) -> tuple[Document, RgbPyramid, MaskPyramid]:
     """A Document for ``photo`` and its display pyramids (in a worker: the cost follows the photo's size)."""
-    from restorer.core.document import Document
-
     doc = Document(photo)
     return doc, RgbPyramid(doc.pixels, doc.photo.meta.icc_profile), MaskPyramid(doc.mask)

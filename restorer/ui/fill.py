@@ -1,33 +1,35 @@
-"""Filling the mask: the model picker, the fill job's life (plan, run in the worker, apply or drop), progress and errors."""
+"""Filling the mask: the fill task's life (plan, run in the worker, apply or drop), progress and errors.
+
+Planning (finding holes, copying crops) takes 50-200 ms on a large photo, so it runs in the task
+on a copy of the mask; the crops of the photo it copies are read under the document's photo lock
+(``_PlanLock``), taken on the GUI thread when the fill is submitted and let go as soon as the
+crops are copied, so nothing can change those pixels while they are read. The result is applied
+only if the document's revision is still the one the fill was planned at: a stale one is dropped.
+"""
 
 from __future__ import annotations
 
 import importlib
+import itertools
 import os
+import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QStandardItemModel
-from PySide6.QtWidgets import (
-    QComboBox,
-    QHBoxLayout,
-    QLabel,
-    QMessageBox,
-    QProgressBar,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
-    QToolButton,
-    QWidget,
-)
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 
+from restorer.core.document import Document
 from restorer.errors import RestorerError
 from restorer.models import registry
-from restorer.models.terms import model_terms
-from restorer.ui.worker import JobRunner, next_job_id
+from restorer.ui.progress import ProgressWidget
+from restorer.ui.session import DocumentSession
+from restorer.ui.settings import Settings
+from restorer.ui.tasks import TaskHandle, TaskRunner, drain_engine
 
-if TYPE_CHECKING:
-    from restorer.ui.main_window import MainWindow
+PLANNING = "Preparing the fill: the photo can change again in a moment"
+_job_ids = itertools.count(1)
 
 
 def supports_edges(spec: registry.ModelSpec) -> bool:
@@ -40,208 +42,139 @@ def fill_threads() -> int:
     return max(1, (os.cpu_count() or 2) - 1)
 
 
-BEST_FOR_ROLE = Qt.ItemDataRole.UserRole + 1
+class _PlanLock:
+    """The document's photo lock, held from a fill's submission until its task has copied the crops.
 
+    Taken on the GUI thread; ``release`` may come from the worker (right after planning) or the GUI
+    thread (a task cancelled before it ran), whichever is first. ``hand_over`` passes a held lock to
+    the next fill, so a fill replacing one still planning never leaves the pixels unguarded.
+    """
 
-class _BestForDelegate(QStyledItemDelegate):
-    """The open list shows "name — best for"; the closed box keeps the bare name, so the tool bar stays narrow."""
+    def __init__(self, doc: Document, previous: _PlanLock | None = None) -> None:
+        self.doc = doc
+        self._guard = threading.Lock()
+        self.held = previous is not None and previous.hand_over(doc)
+        if not self.held:
+            doc.lock_photo(PLANNING)
+            self.held = True
 
-    def initStyleOption(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
-        super().initStyleOption(option, index)
-        best = index.data(BEST_FOR_ROLE)
-        if best:
-            option.text = f"{option.text}  —  {best}"
+    def hand_over(self, doc: Document) -> bool:
+        with self._guard:
+            if not self.held or self.doc is not doc:
+                return False
+            self.held = False
+            return True
 
-
-class ModelPicker(QComboBox):
-    """Every registered model with what it is best for; ones that cannot run are disabled, with the
-    reason as the tooltip. The tooltip of the box is the chosen model's: what it is and its terms."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setMinimumContentsLength(14)
-        self.setItemDelegate(_BestForDelegate(self))
-        self.currentIndexChanged.connect(self._update_tip)
-        self.reload()
-
-    def _update_tip(self, _index: int = -1) -> None:
-        tip = self.itemData(self.currentIndex(), Qt.ItemDataRole.ToolTipRole) if self.currentIndex() >= 0 else None
-        self.setToolTip(f"Model used to fill the mask: {self.currentData()}\n{tip}" if tip else "Model used to fill the mask")
-
-    def reload(self) -> None:
-        current = self.current_model()
-        self.blockSignals(True)
-        self.clear()
-        model = self.model()
-        assert isinstance(model, QStandardItemModel)
-        for spec in registry.all_specs():
-            try:
-                state = registry.check(spec)
-                ready, reason = state.ready, state.reason
-            except Exception as exc:  # noqa: BLE001 - a broken entry must not stop the app from starting
-                ready, reason = False, f"cannot check this model: {exc}"
-            self.addItem(spec.name, spec.name)
-            i = self.count() - 1
-            self.setItemData(i, spec.best_for, BEST_FOR_ROLE)
-            terms = model_terms(spec).short()
-            tip = f"{spec.description}\n{terms}" if ready else f"Unavailable: {reason}"
-            self.setItemData(i, tip, Qt.ItemDataRole.ToolTipRole)
-            item = model.item(i)
-            item.setEnabled(ready)
-        self.blockSignals(False)
-        if current:
-            self.set_model(current)
-        self._update_tip()
-
-    def current_model(self) -> str | None:
-        data = self.currentData()
-        return str(data) if data is not None else None
-
-    def set_model(self, name: str) -> bool:
-        """Select ``name`` if it is listed and enabled; False (selection unchanged) otherwise."""
-        i = self.findData(name)
-        if i < 0 or not self.is_enabled_at(i):
-            return False
-        self.setCurrentIndex(i)
-        return True
-
-    def is_enabled_at(self, i: int) -> bool:
-        model = self.model()
-        assert isinstance(model, QStandardItemModel)
-        item = model.item(i)
-        return bool(item is not None and item.isEnabled())
-
-    def reason(self, name: str) -> str:
-        i = self.findData(name)
-        return str(self.itemData(i, Qt.ItemDataRole.ToolTipRole) or "") if i >= 0 else ""
-
-
-class ProgressWidget(QWidget):
-    """Status-bar progress: a bar and a Cancel button, shown while a job runs."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        self.bar = QProgressBar()
-        self.bar.setMaximumWidth(220)
-        self.bar.setTextVisible(True)
-        self.cancel_button = QToolButton()
-        self.cancel_button.setText("Cancel")
-        self.cancel_button.setToolTip("Cancel the running job (Esc)")
-        layout.addWidget(self.bar)
-        layout.addWidget(self.cancel_button)
-        self.hide()
-
-    def start(self, text: str) -> None:
-        self.bar.setRange(0, 0)  # busy until the first progress report
-        self.bar.setFormat(text)
-        self.show()
-
-    def report(self, done: int, total: int, text: str) -> None:
-        self.bar.setRange(0, max(total, 1))
-        self.bar.setValue(done)
-        self.bar.setFormat(f"{text} %v/%m" if text else "%v/%m")
+    def release(self) -> None:
+        with self._guard:
+            if self.held:
+                self.held = False
+                if self.doc.photo_lock == PLANNING:
+                    self.doc.unlock_photo()
 
 
 class FillController(QObject):
-    """Runs fills for the window's document; one job at a time, a stale result is dropped."""
+    """Runs fills for the session's document; one task at a time, a stale result is dropped."""
 
     fillApplied = Signal(object)  # the Edit the fill made
     fillDropped = Signal(str)  # why a result was not applied (stale, cancelled, failed)
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
-        self.runner = JobRunner("inference", self)
-        self.runner.progressed.connect(self._on_progress)
-        self.runner.finished.connect(self._on_finished)
-        self.runner.failed.connect(self._on_failed)
-        self.runner.cancelled.connect(self._on_cancelled)
+    def __init__(self, session: DocumentSession, tasks: TaskRunner, settings: Settings,
+                 dialog_parent: QWidget | None = None) -> None:
+        super().__init__(session)
+        self.session = session
+        self.tasks = tasks
+        self.settings = settings
+        self.dialog_parent = dialog_parent
         self.progress = ProgressWidget()
         self.progress.cancel_button.clicked.connect(self.cancel)
         self.device_label = QLabel("Device: cpu")
         self.device_label.setToolTip("Where fills run: the chosen model's device, then where the last fill ran")
-        self.runner.computed.connect(self._on_warmed)
-        self._warm_id: int | None = None
-        self.job_id: int | None = None
-        self._job_doc: Any = None
+        self._warm: TaskHandle | None = None
+        self._task: TaskHandle | None = None
+        self._plan_lock: _PlanLock | None = None
+        self._job_doc: Document | None = None
         self._job_model = ""
+        self._job_revision = -1
         self._job_facts: dict[str, Any] = {}
         self._started = 0.0
         self._held: Any = None  # a result that arrived while a save held the photo still
 
     @property
     def running(self) -> bool:
-        return self.job_id is not None
+        return self._task is not None
 
-    def fill(self, model: str, guide_edges: Any = None) -> int | None:
-        """Plan a fill of the current mask with ``model`` and queue it; returns the job id (None = nothing to do)."""
-        doc = self.window.document
+    def fill(self, model: str, guide_edges: np.ndarray | None = None,
+             sample: tuple[np.ndarray | None, str] = (None, "allow")) -> int | None:
+        """Plan a fill of the current mask with ``model`` and queue it; returns the task id (None = nothing to do)."""
+        doc = self.session.document
         if doc is None:
             return None
-        if doc.photo_lock is not None:
-            self.window.show_status(doc.photo_lock)
+        planning = self._plan_lock is not None and self._plan_lock.held and self._plan_lock.doc is doc
+        if doc.photo_lock is not None and not planning:
+            self.session.show_status(doc.photo_lock)
             return None
         if not doc.mask.any():
-            self.window.show_status("Nothing to fill: brush over the damage first (B)")
+            self.session.show_status("Nothing to fill: brush over the damage first (B)")
             return None
         from restorer.inference import engine
 
-        if self.running:
+        if self._held is not None:
             self.cancel()
+        elif self._task is not None:
+            self._task.discard()  # superseded: its outcome is not reported
         spec = registry.get_spec(model)
-        area, area_mode = self.window.sampling.area()
+        area, area_mode = sample
         if area is not None and spec.kind != "synthesis":
-            self.window.show_status(f"{model} does not copy patches: the sampling area is ignored")
+            self.session.show_status(f"{model} does not copy patches: the sampling area is ignored")
             area = None
+        s = self.settings
         # Thread limits are set through torch, so only learned models get one (OpenCV's fills are short).
         # The guide layer starts as the predicted edges, so inside the hole it replaces them.
-        options = engine.EngineOptions(device=self.window.settings.device,
-                                       threads=fill_threads() if spec.runs_network else None,
-                                       guide_edges=guide_edges, guide_mode="replace",
-                                       grain=self.window.settings.grain,
-                                       feather=self.window.settings.feather_px != 0,
-                                       feather_px=None if self.window.settings.feather_px <= 0 else self.window.settings.feather_px,
+        options = engine.EngineOptions(device=s.device, threads=fill_threads() if spec.runs_network else None,
+                                       guide_edges=guide_edges, guide_mode="replace", grain=s.grain,
+                                       feather=s.feather_px != 0, feather_px=None if s.feather_px <= 0 else s.feather_px,
                                        sample_area=area, sample_mode=area_mode)
-        job_id = next_job_id()
-        # Planning (finding holes, copying crops) takes 50-200 ms on a large photo, so it runs in
-        # the worker on a copy of the mask. The pixels are read there live: only the GUI thread
-        # changes them, and any change bumps the revision, so a job that saw one is dropped.
-        pixels, mask, revision = doc.pixels, doc.mask.copy(), doc.revision
+        pixels, mask, revision, job_id = doc.pixels, doc.mask.copy(), doc.revision, next(_job_ids)
+        lock = self._plan_lock = _PlanLock(doc, self._plan_lock)
         # What the history step (so the project and the provenance sidecar) says of this fill, made
         # in the worker: the mask's hash and the guide's and sampling area's crops take a while.
         facts: dict[str, Any] = {}
         weights = registry.check(spec).sha256
 
-        def plan() -> Any:
+        def work(cancel: threading.Event, report: Any) -> Any:
             from restorer.core.provenance import mask_sha256, utc_now
             from restorer.inference.replay import fill_meta
 
-            facts.update(fill_meta(model, options, weights_sha256=weights, device="", mask_sha256=mask_sha256(mask),
-                                   mask_pixels=int(mask.sum()), time=utc_now()))
-            return engine.plan(pixels, mask, model, options, job_id=job_id, revision=revision)
+            try:
+                facts.update(fill_meta(model, options, weights_sha256=weights, device="", mask_sha256=mask_sha256(mask),
+                                       mask_pixels=int(mask.sum()), time=utc_now()))
+                job = engine.plan(pixels, mask, model, options, job_id=job_id, revision=revision)
+            finally:
+                lock.release()  # the crops are copied: the photo may change again
+            return drain_engine(engine.run(job, cancel), report)
 
-        self.job_id, self._job_doc, self._job_model, self._job_facts = job_id, doc, model, facts
+        self._job_doc, self._job_model, self._job_facts, self._job_revision = doc, model, facts, revision
         self._started = time.monotonic()
-        self.runner.submit(plan, job_id=job_id)
+        self._task = self.tasks.submit(work, on_progress=self._on_progress, on_done=self._on_finished,
+                                       on_failed=self._on_failed, on_cancelled=self._on_cancelled)
         self.progress.start(f"Filling with {model}…")
         if not spec.runs_network:
             self.device_label.setText("Device: cpu (OpenCV)")
-        self.window.show_status(f"Filling with {model}…")
-        return job_id
+        self.session.show_status(f"Filling with {model}…")
+        return self._task.id
 
     def ask_feather(self) -> None:
         """Fill > Seam Feather: -1 = chosen from each fill's scale (the default), 0 = off, else pixels."""
         from PySide6.QtWidgets import QInputDialog
 
-        px, ok = QInputDialog.getInt(self.window, "Seam Feather",
+        px, ok = QInputDialog.getInt(self.dialog_parent, "Seam Feather",
                                      "Fade each fill into its surroundings over (pixels; -1 = automatic, 0 = off):",
-                                     self.window.settings.feather_px, -1, 64)
+                                     self.settings.feather_px, -1, 64)
         if ok:
-            self.window.settings.feather_px = px
+            self.settings.feather_px = px
             said = "automatic" if px < 0 else "off" if px == 0 else f"{px} px"
-            self.window.show_status(f"Seam feather: {said} (from the next fill)")
+            self.session.show_status(f"Seam feather: {said} (from the next fill)")
 
     def warm_up(self, model: str | None) -> None:
         """Import torch in the worker as soon as a learned model is chosen, not at the first fill.
@@ -257,10 +190,10 @@ class FillController(QObject):
             self.device_label.setText("Device: cpu")
             return
         if not self.running:
-            self.device_label.setText(f"Device: {self.window.settings.device} (checking…)")
-        preference = self.window.settings.device
+            self.device_label.setText(f"Device: {self.settings.device} (checking…)")
+        preference = self.settings.device
 
-        def warm(cancel: object) -> str:
+        def warm(cancel: object, report: object) -> str:
             importlib.import_module("torch")
             from restorer.models.device import resolve_device
 
@@ -269,21 +202,23 @@ class FillController(QObject):
             except RestorerError:
                 return f"{preference} is not available here"
 
-        self._warm_id = self.runner.submit_call(warm)
+        def warmed(device: object) -> None:
+            if not self.running:
+                self.device_label.setText(f"Device: {device}")
 
-    def _on_warmed(self, job_id: int, device: object) -> None:
-        if job_id == self._warm_id and not self.running:
-            self.device_label.setText(f"Device: {device}")
+        if self._warm is not None:
+            self._warm.discard()  # only the latest choice's device is shown
+        self._warm = self.tasks.submit(warm, on_done=warmed)
 
     def cancel(self) -> None:
-        if self.job_id is None:
+        if self._task is None:
             return
-        if self._held is not None:  # the job is over: drop the result it left
+        if self._held is not None:  # the task is over: drop the result it left
             self._held = None
-            self._on_cancelled(self.job_id)
+            self._on_cancelled()
         else:
-            self.runner.cancel(self.job_id)
-            self.window.show_status("Cancelling…")
+            self._task.cancel()
+            self.session.show_status("Cancelling…")
 
     def resume(self) -> None:
         """Apply the result held back while a save locked the photo (or hold it again if one still does)."""
@@ -291,62 +226,56 @@ class FillController(QObject):
         if result is not None:
             self._on_finished(result)
 
-    def shutdown(self, timeout_ms: int = 30000) -> bool:
-        """Cancel and stop the worker; True when its thread has finished within ``timeout_ms``."""
-        self.job_id = None
+    def shutdown(self) -> None:
+        """The window closes (its runner is shut down): forget the fill in flight."""
+        self._task = None
         self._held = None
-        return self.runner.shutdown(timeout_ms)
+        if self._plan_lock is not None:
+            self._plan_lock.release()
 
     # --- outcomes (GUI thread) -------------------------------------------------------------------
     def _end(self) -> None:
-        self.job_id = None
+        self._task = None
         self._job_doc = None
+        if self._plan_lock is not None:
+            self._plan_lock.release()  # a task cancelled before it ran never planned
+            self._plan_lock = None
         self.progress.hide()
 
-    def _on_progress(self, job_id: int, done: int, total: int, message: str) -> None:
-        if job_id == self.job_id:
-            self.progress.report(done, total, message or "Filling")
+    def _on_progress(self, done: int, total: int, message: str) -> None:
+        self.progress.report(done, total, message or "Filling")
 
     def _on_finished(self, result: Any) -> None:
-        if result.job_id != self.job_id:
-            return  # an older job that was superseded: its outcome was already reported
         doc = self._job_doc
-        if doc is self.window.document and doc.photo_lock is not None:
+        if doc is self.session.document and doc is not None and doc.photo_lock is not None:
             self._held = result  # resume() applies it once the save has written the photo
             self.progress.start("Waiting for the save…")
             return
         self._end()
         self.device_label.setText(f"Device: {result.device}")
-        if doc is not self.window.document or result.revision != doc.revision:
+        if doc is None or doc is not self.session.document or self._job_revision != doc.revision:
             why = "The photo or mask changed while the fill ran; its result was dropped. Press Enter to fill again."
-            self.window.show_status(why)
+            self.session.show_status(why)
             self.fillDropped.emit(why)
             return
         if not result.patches:
-            self.window.show_status("The fill changed nothing")
+            self.session.show_status("The fill changed nothing")
             self.fillDropped.emit("empty result")
             return
         meta = {**self._job_facts, "device": result.device, "notes": list(result.notes)}
         edit = doc.apply_fill(result.patches, f"Fill ({self._job_model})", meta=meta)
         seconds = time.monotonic() - self._started
         notes = f" — {'; '.join(result.notes)}" if result.notes else ""
-        self.window.show_status(f"Filled with {self._job_model} on {result.device} in {seconds:.1f} s{notes}")
+        self.session.show_status(f"Filled with {self._job_model} on {result.device} in {seconds:.1f} s{notes}")
         self.fillApplied.emit(edit)
 
-    def _on_failed(self, job_id: int, message: str) -> None:
-        if job_id != self.job_id:
-            return
+    def _on_failed(self, message: str) -> None:
         self._end()
-        self._report_failure(message)
-
-    def _on_cancelled(self, job_id: int) -> None:
-        if job_id != self.job_id:
-            return
-        self._end()
-        self.window.show_status("Fill cancelled")
-        self.fillDropped.emit("cancelled")
-
-    def _report_failure(self, message: str) -> None:
-        self.window.show_status(f"Fill failed: {message}")
+        self.session.show_status(f"Fill failed: {message}")
         self.fillDropped.emit(message)
-        QMessageBox.warning(self.window, "Fill failed", f"The fill did not run:\n\n{message}")
+        QMessageBox.warning(self.dialog_parent, "Fill failed", f"The fill did not run:\n\n{message}")
+
+    def _on_cancelled(self) -> None:
+        self._end()
+        self.session.show_status("Fill cancelled")
+        self.fillDropped.emit("cancelled")

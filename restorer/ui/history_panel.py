@@ -33,6 +33,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistent
 from PySide6.QtGui import QAction, QFont, QGuiApplication, QKeyEvent, QPalette, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QVBoxLayout, QWidget
 
+from restorer.core.document import Document
 from restorer.ui.comparison_images import THUMB_SIZE, state_thumbnail, step_thumbnail
 from restorer.ui.convert import rgb8_to_qimage
 
@@ -57,7 +58,7 @@ class HistoryModel(QAbstractListModel):
 
     def __init__(self, parent: QObject | None = None, thumbnail_size: int = THUMB_SIZE) -> None:
         super().__init__(parent)
-        self._doc: Any = None
+        self._doc: Document | None = None
         self._listener: Callable[[Any], None] | None = None
         self._steps: list[Any] = []
         self._index = 0
@@ -69,10 +70,10 @@ class HistoryModel(QAbstractListModel):
 
     # --- document ----------------------------------------------------------------------------
 
-    def document(self) -> Any:
+    def document(self) -> Document | None:
         return self._doc
 
-    def set_document(self, doc: Any) -> None:
+    def set_document(self, doc: Document | None) -> None:
         if self._doc is not None and self._listener is not None:
             self._doc.remove_listener(self._listener)
         self.beginResetModel()
@@ -221,6 +222,7 @@ class HistoryModel(QAbstractListModel):
         cached = self._thumbs.get(key)
         if cached is None:
             # Rebuilt from the history's patches, so it is right even for undone steps.
+            assert self._doc is not None  # rows exist only while a document is shown
             if i == 0:
                 rgb = state_thumbnail(self._doc, 0, self._size)
             else:
@@ -305,11 +307,11 @@ class HistoryPanel(QWidget):
         layout.addWidget(self._view)
         self.setFocusProxy(self._view)
 
-    def set_document(self, doc: Any) -> None:
+    def set_document(self, doc: Document | None) -> None:
         """Show doc's history (None: empty). Detaches from the previous document."""
         self._model.set_document(doc)
 
-    def document(self) -> Any:
+    def document(self) -> Document | None:
         return self._model.document()
 
     def model(self) -> HistoryModel:

@@ -1,45 +1,42 @@
-"""MainWindow: the document being restored, wired to the canvas, panels, fills, files and settings."""
+"""MainWindow: composes the session, the task runners, the controllers and the widgets, and wires them.
+
+The window owns no document logic: the DocumentSession holds the open document; each controller
+gets the session, its task runner, the settings and the widgets it drives; the builders in
+actions.py return what they build. What is left here is placing widgets and connecting signals.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QColor, QDragEnterEvent, QDropEvent, QKeyEvent
-from PySide6.QtWidgets import (
-    QDockWidget,
-    QMainWindow,
-    QMessageBox,
-    QStackedWidget,
-    QVBoxLayout,
-)
+from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QMessageBox, QStackedWidget, QVBoxLayout, QWidget
 
-from restorer.errors import PhotoBusy
+from restorer.core.document import Document
 from restorer.models import registry
 from restorer.ui import clipboard
-from restorer.ui.actions import (
-    build_actions,
-    build_device_menu,
-    build_menus,
-    build_status_bar,
-    build_toolbar,
-)
+from restorer.ui.actions import Slots, build_actions, build_device_menu, build_menus, build_status_bar, build_toolbar
 from restorer.ui.canvas import CanvasView
 from restorer.ui.comparing import HOLD_KEY, CompareController
 from restorer.ui.convert import MaskPyramid, RgbPyramid
 from restorer.ui.detect import DetectController
 from restorer.ui.edges import EdgesController
+from restorer.ui.edit_commands import EditCommands
 from restorer.ui.file_commands import FileCommands
-from restorer.ui.fill import FillController, ModelPicker
+from restorer.ui.fill import FillController
 from restorer.ui.help import HelpPages
+from restorer.ui.history_panel import HistoryPanel
 from restorer.ui.icons import app_icon
 from restorer.ui.mask_files import MaskFiles
-from restorer.ui.navigator import add_navigator
+from restorer.ui.model_picker import ModelPicker
+from restorer.ui.navigator import navigator_dock
+from restorer.ui.project_commands import ProjectCommands
 from restorer.ui.sampling import SamplingController
 from restorer.ui.selection import SelectionController
+from restorer.ui.session import DocumentSession
 from restorer.ui.settings import Settings
+from restorer.ui.tasks import TaskRunner
 from restorer.ui.welcome import WelcomePanel
 
 MASK_COLOR = QColor(255, 40, 40)
@@ -47,7 +44,7 @@ QUIT_WAIT_MS = 300  # how long closing waits for the fill thread before leaving 
 
 
 class MainWindow(QMainWindow):
-    """One photo at a time; everything that changes it goes through ``self.document``."""
+    """One photo at a time; everything that changes it goes through ``self.session.document``."""
 
     photoOpened = Signal(str)
     openFailed = Signal(str)
@@ -57,57 +54,99 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: Settings | None = None) -> None:
         super().__init__()
         self.settings = settings if settings is not None else Settings()
-        self.document: Any = None
-        self.display: RgbPyramid | None = None
+        self.session = session = DocumentSession(self)
+        # Fills, edge predictions and detections share one worker thread; photo and mask files have
+        # their own, and projects theirs, so a save never waits behind a fill.
+        self.tasks = TaskRunner("inference", self)
+        self.file_tasks = TaskRunner("file-io", self)
+        self.project_tasks = TaskRunner("project-io", self)
+        session.status.connect(self.show_status)
+        session.error.connect(self.show_error)
+        session.aboutToReplace.connect(self._before_replace)
+        session.documentReplaced.connect(self._replaced)
+        session.changed.connect(self._on_doc_event)
         self.setWindowTitle("Restorer")
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
 
-        self.canvas = CanvasView()
+        self.canvas = canvas = CanvasView()
         # Over the empty canvas until a photo is open: how to start, and the recent photos.
         self.welcome = WelcomePanel()
-        QVBoxLayout(self.canvas).addWidget(self.welcome, alignment=Qt.AlignmentFlag.AlignCenter)
+        QVBoxLayout(canvas).addWidget(self.welcome, alignment=Qt.AlignmentFlag.AlignCenter)
         self.stack = QStackedWidget()
-        self.stack.addWidget(self.canvas)
+        self.stack.addWidget(canvas)
         self.setCentralWidget(self.stack)
-        self.comparing = CompareController(self)
-
+        self.history_panel = HistoryPanel()
         self.model_picker = ModelPicker()
-        self.fills = FillController(self)
-        self.edges = EdgesController(self)
-        self.detect = DetectController(self)
-        self.sampling = SamplingController(self)
-        self.files = FileCommands(self)
-        self.mask_files = MaskFiles(self, self.files)
-        self.selection = SelectionController(self)
 
-        self.actions = build_actions(self)
-        self.recent_menu = build_menus(self, self.actions)
+        self.comparing = CompareController(session, self.stack, canvas, self.history_panel.cursor_step)
+        self.fills = FillController(session, self.tasks, self.settings, self)
+        self.edges = EdgesController(session, self.tasks, self.settings, canvas, self.model_picker.current_model)
+        self.detect = DetectController(session, self.tasks, canvas, self,
+                                       leave_other_modes=lambda: self.actions.edges.setChecked(False))
+        self.sampling = SamplingController(session, canvas)
+        self.files = FileCommands(session, self.file_tasks, self.settings, self,
+                                  open_project=lambda path: self.projects.open_path(path))
+        self.mask_files = MaskFiles(session, self.file_tasks, self.settings, canvas, self)
+        self.projects = ProjectCommands(session, self.project_tasks, self.settings, self.files, canvas, self)
+        self.selection = SelectionController(session, self.settings, canvas, self)
+        self.edits = EditCommands(session, canvas, self.model_picker, lambda: self.actions.auto_fill.isChecked(),
+                                  fills=self.fills, edges=self.edges, sampling=self.sampling, detect=self.detect,
+                                  files=self.files, comparing=self.comparing, refresh=self._update_actions)
+        e = self.edits
+        self.fill, self.cancel, self.undo, self.redo, self.goto_step = e.fill, e.cancel, e.undo, e.redo, e.goto_step
+        self.stroke_finished = e.stroke_finished
+
+        self.actions = build_actions(self, self.settings, self._slots())
+        self.recent_menu = self.files.recent_menu
+        self.menus = build_menus(self.menuBar(), self.actions, self.recent_menu,
+                                 self.projects.open_action, self.projects.save_action)
+        self.view_menu, self.device_menu = self.menus.view, self.menus.device
         self.help = HelpPages(self, self.menuBar(), self.actions.all())
-        build_device_menu(self)
-        build_toolbar(self, self.actions)
-        self.detect.build_ui()
-        from restorer.ui.project_commands import ProjectCommands  # File > Save/Open Project, recovery
-
-        self.projects = ProjectCommands(self)
-        self._build_history_dock()
-        self.navigator = add_navigator(self)
-        build_status_bar(self)
+        build_device_menu(self.device_menu, self.settings, self._device_chosen)
+        self.tools = build_toolbar(self.actions, self.selection.tolerance, self.model_picker)
+        self.addToolBar(self.tools.bar)
+        self.brush_slider, self.brush_spin = self.tools.brush_slider, self.tools.brush_spin
+        self.opacity_slider, self.auto_check = self.tools.opacity_slider, self.tools.auto_check
+        self.menuBar().insertMenu(self.view_menu.menuAction(), self.detect.menu)
+        self.addToolBarBreak()  # Detect's own row: the main tool bar is full at common window widths
+        self.addToolBar(self.detect.toolbar)
+        self.statusBar().addPermanentWidget(self.detect.progress)
+        self.history_dock = self._dock("History", "history", self.history_panel)
+        self.navigator, dock = navigator_dock(canvas, self)
+        self._dock("Navigator", "navigator", self.navigator, dock)
+        status = build_status_bar(self.statusBar(), self.fills.progress, self.fills.device_label)
+        self.file_bar, self.cursor_label, self.zoom_label = status.file_bar, status.cursor_label, status.zoom_label
         self._connect()
         self._restore_settings()
         self._update_actions()
 
     # --- building --------------------------------------------------------------------------------
-    def _build_history_dock(self) -> None:
-        from restorer.ui.history_panel import HistoryPanel
+    def _slots(self) -> Slots:
+        c, sel, sampling, comparing = self.canvas, self.selection, self.sampling, self.comparing
+        return Slots(
+            open=self.open_dialog, save=self.save, save_as=self.save_as, import_mask=self.mask_files.import_mask,
+            export_mask=self.mask_files.export_mask, quit=self.close, undo=self.undo, redo=self.redo,
+            paste=self.paste, set_tool=c.set_tool, step_brush=c.step_brush, mask_command=sel.mask_command,
+            show_mask=self.set_mask_visible, fill=self.fill, cancel=self.cancel, edges=self.edges.set_enabled,
+            sampling=sampling.set_enabled, sampling_never=sampling.set_never, sampling_clear=sampling.clear,
+            feather=self.fills.ask_feather, fit=c.fit, actual=c.actual_size, zoom_step=self.zoom_step,
+            compare_document=comparing.compare_document, compare_step=comparing.compare_selected_step,
+            back_to_canvas=self.show_canvas, help=lambda page: self.help.show(page))
 
-        self.history_panel = HistoryPanel()
-        dock = QDockWidget("History", self)
-        dock.setObjectName("history")
-        dock.setWidget(self.history_panel)
+    def _dock(self, title: str, name: str, widget: QWidget, dock: QDockWidget | None = None) -> QDockWidget:
+        """A right-hand dock with its toggle in the View menu."""
+        if dock is None:
+            dock = QDockWidget(title, self)
+            dock.setWidget(widget)
+        dock.setObjectName(name)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-        self.history_dock = dock
         self.view_menu.addAction(dock.toggleViewAction())
+        return dock
+
+    def _device_chosen(self, device: str) -> None:
+        self.show_status(f"Learned models will run on: {device} (from the next fill)")
+        self.fills.warm_up(self.model_picker.current_model())  # the status bar's device follows the choice
 
     def _connect(self) -> None:
         c = self.canvas
@@ -120,9 +159,10 @@ class MainWindow(QMainWindow):
         c.zoomChanged.connect(lambda s: self.zoom_label.setText(f"{s * 100:.0f} %"))
         c.cursorMoved.connect(lambda p: self.cursor_label.setText("" if p is None else f"{p[0]}, {p[1]}"))
         c.strokeFinished.connect(self.stroke_finished)
+        self.selection.selectionApplied.connect(lambda _edit: self.stroke_finished())
         self.opacity_slider.valueChanged.connect(self._opacity_changed)
-        self.auto_check.toggled.connect(self.actions.auto_fill.setChecked)
-        self.actions.auto_fill.toggled.connect(self.auto_check.setChecked)
+        self.auto_check.toggled.connect(a.auto_fill.setChecked)
+        a.auto_fill.toggled.connect(self.auto_check.setChecked)
         self.model_picker.currentIndexChanged.connect(self._model_changed)
         self.history_panel.stepChosen.connect(self.goto_step)
         self.history_panel.compareRequested.connect(self.comparing.compare_step)
@@ -132,8 +172,16 @@ class MainWindow(QMainWindow):
         self.files.saveEnded.connect(self.fills.resume)  # a fill that finished during the save
         self.files.recentChanged.connect(self.welcome.set_recent)
         self.files.loadingChanged.connect(self._update_actions)
+        self.files.openFailed.connect(self.openFailed)
+        self.files.photoSaved.connect(self.photoSaved)
+        self.files.saveFailed.connect(self.saveFailed)
+        for runner in (self.file_tasks, self.project_tasks):  # the busy bar: a photo, mask or project file in flight
+            runner.busyChanged.connect(lambda _busy: self.file_bar.setVisible(self.file_tasks.busy or self.project_tasks.busy))
         self.edges.enabledChanged.connect(lambda _on: self._update_actions())
+        self.edges.leaveRequested.connect(lambda: a.edges.setChecked(False))
         self.sampling.enabledChanged.connect(lambda _on: self._update_actions())
+        self.sampling.entering.connect(lambda: a.edges.setChecked(False))  # one mode owns the brush
+        self.sampling.leaveRequested.connect(lambda: a.sampling.setChecked(False))
         self.welcome.openRequested.connect(self.open_path)
         self.welcome.openDialogRequested.connect(self.open_dialog)
 
@@ -161,8 +209,19 @@ class MainWindow(QMainWindow):
         self.files.rebuild_recent()
 
     # --- small helpers ---------------------------------------------------------------------------
+    @property
+    def document(self) -> Document | None:
+        return self.session.document
+
+    @property
+    def display(self) -> RgbPyramid | None:
+        return self.session.display
+
     def show_status(self, text: str, ms: int = 8000) -> None:
-        self.statusBar().showMessage(text, ms)
+        if text:
+            self.statusBar().showMessage(text, ms)
+        else:
+            self.statusBar().clearMessage()
 
     def show_error(self, title: str, message: str) -> None:
         self.show_status(f"{title}: {message}", 15000)
@@ -209,10 +268,7 @@ class MainWindow(QMainWindow):
         if name:
             self.settings.model = name
             self.fills.warm_up(name)
-        if self.edges.enabled and not self.edges.available()[0]:
-            self.actions.edges.setChecked(False)
-        elif self.edges.enabled:
-            self.edges.predict()
+        self.edges.model_changed()
 
     def set_mask_visible(self, on: bool) -> None:
         self.canvas.set_overlay_visible("mask", on)
@@ -222,22 +278,23 @@ class MainWindow(QMainWindow):
         c.zoom_at(1.25**direction, c.rect().center().toPointF())
 
     # --- the document ------------------------------------------------------------------------------
-    def install(self, path: Path | None, doc: Any, display: RgbPyramid, mask_pyramid: MaskPyramid) -> None:
+    def install(self, path: Path | None, doc: Document, display: RgbPyramid, mask_pyramid: MaskPyramid) -> None:
         """Make ``doc`` the open document; ``path`` None for one without a file (pasted)."""
-        old = self.document
-        if old is not None:
-            old.remove_listener(self._on_doc_event)
+        self.session.install(path, doc, display, mask_pyramid)
+
+    def _before_replace(self) -> None:
         self.canvas.abort_stroke()
         if self.fills.running:
             self.fills.cancel()
         self.edges.reset()
         self.detect.reset()
         self.sampling.reset()
-        self.document = doc
-        self.display = display
+
+    def _replaced(self, doc: Document) -> None:
+        path, display, mask_pyramid = self.session.path, self.session.display, self.session.mask_display
+        assert display is not None and mask_pyramid is not None
         self.comparing.forget()
         self.files.forget_save_path()
-        doc.add_listener(self._on_doc_event)
         self.canvas.set_display(display)
         self.welcome.hide()
         self.zoom_label.setText(f"{self.canvas.scale * 100:.0f} %")
@@ -258,21 +315,14 @@ class MainWindow(QMainWindow):
         self.show_status(f"Opened {name}: {w} x {h}, {doc.pixels.shape[2]} channel(s), {doc.pixels.dtype.itemsize * 8}-bit{shown}")
         self.photoOpened.emit(str(path) if path is not None else "")
 
-    def _on_doc_event(self, event: Any) -> None:
-        box = None if event.box is None else tuple(event.box)
-        if event.kind == "mask":
+    def _on_doc_event(self, kind: str, box: tuple[int, int, int, int] | None) -> None:
+        if kind == "mask":
             self.canvas.overlay_changed("mask", box)
             self.edges.mask_changed()
-        elif event.kind == "photo":
+        elif kind == "photo" and self.document is not None:
             self.canvas.photo_changed(self.document.pixels, box)
-        if event.kind in ("history", "saved") or not self.canvas.stroking:
+        if kind in ("history", "saved") or not self.canvas.stroking:
             self._update_actions()
-
-    def stroke_finished(self) -> None:
-        """A stroke or a selection became a mask edit: fill it now when Auto is on."""
-        self._update_actions()
-        if self.actions.auto_fill.isChecked() and self.canvas.target is self.document and self.document.mask.any():
-            self.fill()
 
     # --- files (the work is in file_commands.py) ------------------------------------------------------
     def open_dialog(self) -> None:
@@ -290,8 +340,6 @@ class MainWindow(QMainWindow):
 
     def paste(self) -> bool:
         """Ctrl+V: the clipboard's image becomes a new untitled photo."""
-        from PySide6.QtWidgets import QApplication
-
         return self.files.open_image(clipboard.image_from_mime(QApplication.clipboard().mimeData()))
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -304,51 +352,6 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
             # Open after the drop returns, so the drag source is not kept waiting on a dialog.
             QTimer.singleShot(0, self, opener)
-
-    # --- fill, undo, cancel ------------------------------------------------------------------------
-    def fill(self) -> None:
-        if self.canvas.finish_polygon():  # Enter closes a polygon lasso in progress first
-            return
-        if self.document is None or self.canvas.stroking:
-            return
-        model = self.model_picker.current_model()
-        if model is None or not self.model_picker.is_enabled_at(self.model_picker.currentIndex()):
-            self.show_error("No model", self.model_picker.reason(model or "") or "Choose a model that can run")
-            return
-        self.fills.fill(model, guide_edges=self.edges.guide_edges())
-
-    def cancel(self) -> None:
-        if self.canvas.stroking:
-            self.canvas.abort_stroke()
-        elif self.detect.handle_escape():
-            pass
-        elif self.fills.running:
-            self.fills.cancel()
-        elif self.files.loading:
-            self.files.cancel_loading()
-        elif self.stack.currentWidget() is not self.canvas:
-            self.show_canvas()
-
-    def undo(self) -> None:
-        if self.sampling.undo() or self.edges.undo():  # in those modes, undo acts on their strokes first
-            return
-        self._move_in_history(lambda doc: doc.undo())
-
-    def redo(self) -> None:
-        if self.sampling.redo() or self.edges.redo():
-            return
-        self._move_in_history(lambda doc: doc.redo())
-
-    def goto_step(self, index: int) -> None:
-        self._move_in_history(lambda doc: doc.goto(index))
-
-    def _move_in_history(self, move: Callable[[Any], object]) -> None:
-        if self.document is not None:
-            self.canvas.abort_stroke()
-            try:
-                move(self.document)
-            except PhotoBusy as exc:  # a save is writing the photo; mask steps still move
-                self.show_status(str(exc))
 
     # --- comparison ------------------------------------------------------------------------------
     def show_canvas(self) -> None:
@@ -387,11 +390,14 @@ class MainWindow(QMainWindow):
     def shutdown(self, fill_wait_ms: int = 30000) -> None:
         """Stop the background threads (cancel, quit, wait): nothing runs after the window is gone,
         except a fill thread still busy after ``fill_wait_ms`` (``threads_running`` says so)."""
-        self.fills.shutdown(fill_wait_ms)
+        self.tasks.shutdown(fill_wait_ms)
+        self.fills.shutdown()
+        self.file_tasks.shutdown()  # waits for a write in flight: the file is then whole or untouched
+        self.project_tasks.shutdown()
         self.files.shutdown()
         self.projects.shutdown()  # a clean quit: the recovery copy goes
 
     def threads_running(self) -> bool:
-        return not (self.fills.runner.thread.isFinished() and self.files.io.thread.isFinished())
+        return not (self.tasks.finished and self.file_tasks.finished and self.project_tasks.finished)
 
 

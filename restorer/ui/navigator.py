@@ -15,7 +15,6 @@ from PySide6.QtWidgets import QDockWidget, QSizePolicy, QWidget
 
 if TYPE_CHECKING:
     from restorer.ui.canvas import CanvasView
-    from restorer.ui.main_window import MainWindow
 
 
 class NavigatorPanel(QWidget):
@@ -87,12 +86,10 @@ class NavigatorPanel(QWidget):
             self._go(event.position())
 
 
-def add_navigator(window: MainWindow) -> NavigatorPanel:
-    """The Navigator dock under the History panel, with its toggle in the View menu."""
-    panel = NavigatorPanel(window.canvas)
-    dock = QDockWidget("Navigator", window)
+def navigator_dock(canvas: CanvasView, parent: QWidget) -> tuple[NavigatorPanel, QDockWidget]:
+    """The Navigator panel in its dock (the window puts it under the History panel, its toggle in View)."""
+    panel = NavigatorPanel(canvas)
+    dock = QDockWidget("Navigator", parent)
     dock.setObjectName("navigator")
     dock.setWidget(panel)
-    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-    window.view_menu.addAction(dock.toggleViewAction())
-    return panel
+    return panel, dock

@@ -11,17 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
+from restorer.core.document import Document
 from restorer.ui import recovery
-from restorer.ui.worker import JobRunner
-
-if TYPE_CHECKING:
-    from restorer.ui.main_window import MainWindow
+from restorer.ui.canvas import CanvasView
+from restorer.ui.file_commands import FileCommands
+from restorer.ui.session import DocumentSession
+from restorer.ui.settings import Settings
+from restorer.ui.tasks import TaskRunner
 
 PROJECT_FILTER = "Restorer project (*.restorer);;All files (*)"
 SAVE_KEYS = "Ctrl+Alt+S"  # Ctrl+S saves the photo and Ctrl+Shift+S is Save As
@@ -42,81 +44,64 @@ def _load(path: Path, original: Path | None) -> Any:
 
 
 class ProjectCommands(QObject):
-    """Owns the project thread, the two File menu commands and the recovery keeper."""
+    """The two File menu commands (``save_action``, ``open_action``: the window places them), the
+    project tasks on ``tasks`` and the recovery keeper. Asks ``files`` before unsaved work is lost."""
 
     projectSaved = Signal(str)
     projectOpened = Signal(str)
     projectFailed = Signal(str)
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
-        self.io = JobRunner("project-io", self)
-        self.io.computed.connect(lambda job, value: self._jobs.pop(job, (_ignore, _ignore))[0](value))
-        self.io.failed.connect(lambda job, message: self._jobs.pop(job, (_ignore, _ignore))[1](message))
-        self.io.idle.connect(lambda: window.file_bar.setVisible(window.files.loading or window.files.saving))
-        self._jobs: dict[int, tuple[Callable[[Any], object], Callable[[str], object]]] = {}
-        self._project_of: tuple[Any, Path] | None = None  # the document and the project it was saved to / opened from
+    def __init__(self, session: DocumentSession, tasks: TaskRunner, settings: Settings, files: FileCommands,
+                 canvas: CanvasView, dialog_parent: QWidget) -> None:
+        super().__init__(session)
+        self.session = session
+        self.tasks = tasks
+        self.settings = settings
+        self.files = files
+        self.canvas = canvas
+        self.dialog_parent = dialog_parent
+        self._project_of: tuple[Document, Path] | None = None  # the document and the project it was saved to / opened from
         self._recovering: tuple[Path, Any] | None = None
         self.recovery = recovery.RecoveryKeeper(self)
-        self.recovery.writeFailed.connect(lambda m: window.show_status(f"The recovery copy could not be written: {m}", 15000))
-        window.photoOpened.connect(lambda _path: self.recovery.watch(window.document))
+        self.recovery.writeFailed.connect(
+            lambda m: session.show_status(f"The recovery copy could not be written: {m}", 15000))
+        session.documentReplaced.connect(self.recovery.watch)
         self.save_action = self._action("Save &Project…", SAVE_KEYS, self.save_dialog,
                                         "Save the photo's mask and whole history as a .restorer project")
         self.open_action = self._action("Open P&roject…", OPEN_KEYS, self.open_dialog,
                                         "Open a .restorer project with its whole history")
-        self._add_to_file_menu()
 
     def _action(self, text: str, keys: str, slot: Callable[[], object], tip: str) -> QAction:
-        action = QAction(text, self.window)
+        action = QAction(text, self.dialog_parent)
         action.setShortcut(QKeySequence(keys))
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         action.setToolTip(f"{tip} ({keys})")
         action.setStatusTip(tip)
         action.triggered.connect(slot)
-        self.window.addAction(action)
+        self.dialog_parent.addAction(action)
         return action
 
-    def _add_to_file_menu(self) -> None:
-        """Open Project after Open…, Save Project after Save As… (wherever the File menu puts those)."""
-        a = self.window.actions
-        for menu in self.window.menuBar().findChildren(QMenu):
-            items = menu.actions()
-            if a.save_as in items:
-                for anchor, action in ((a.save_as, self.save_action), (a.open, self.open_action)):
-                    items = menu.actions()
-                    if anchor in items:
-                        i = items.index(anchor)
-                        if i + 1 < len(items):
-                            menu.insertAction(items[i + 1], action)
-                        else:
-                            menu.addAction(action)
-                return
-
     def shutdown(self) -> None:
-        self.io.shutdown()
-        self._jobs.clear()
+        """The project thread has been shut down: a clean quit, so the recovery copy goes."""
         self.recovery.shutdown()
 
     def _run(self, fn: Callable[[], Any], done: Callable[[Any], object], failed: Callable[[str], object]) -> None:
-        job = self.io.submit_call(lambda cancel: fn())
-        self._jobs[job] = (done, failed)
-        self.window.file_bar.show()
+        self.tasks.submit(lambda cancel, report: fn(), on_done=done, on_failed=failed)
 
     # --- saving ----------------------------------------------------------------------------------
-    def _start_path(self, doc: Any) -> Path:
+    def _start_path(self, doc: Document) -> Path:
         if self._project_of is not None and self._project_of[0] is doc:
             return self._project_of[1]
         if doc.photo.path is not None:
             return Path(doc.photo.path).with_suffix(".restorer")
-        return Path(self.window.settings.last_folder) / "untitled.restorer"
+        return Path(self.settings.last_folder) / "untitled.restorer"
 
     def save_dialog(self) -> bool:
-        doc = self.window.document
+        doc = self.session.document
         if doc is None:
-            self.window.show_status("Open a photo first: a project holds a photo's mask and history")
+            self.session.show_status("Open a photo first: a project holds a photo's mask and history")
             return False
-        name, _ = QFileDialog.getSaveFileName(self.window, "Save Project", str(self._start_path(doc)), PROJECT_FILTER,
+        name, _ = QFileDialog.getSaveFileName(self.dialog_parent, "Save Project", str(self._start_path(doc)), PROJECT_FILTER,
                                               "", QFileDialog.Option.DontConfirmOverwrite)
         if not name:
             return False
@@ -124,7 +109,7 @@ class ProjectCommands(QObject):
         if path.suffix.lower() != ".restorer":
             path = path.with_name(path.name + ".restorer")
         if path.exists():
-            answer = QMessageBox.question(self.window, "Replace project?", f"{path.name} already exists. Replace it?",
+            answer = QMessageBox.question(self.dialog_parent, "Replace project?", f"{path.name} already exists. Replace it?",
                                           Btn.Yes | Btn.No, Btn.No)
             if answer != Btn.Yes:
                 return False
@@ -134,45 +119,45 @@ class ProjectCommands(QObject):
         """Write the document as the project ``path`` in the project thread (True when the write started)."""
         from restorer.core.project import snapshot, write_project
 
-        doc = self.window.document
+        doc = self.session.document
         if doc is None:
             return False
-        self.window.canvas.abort_stroke()
+        self.canvas.abort_stroke()
         snap, revision, photo_revision = snapshot(doc), doc.revision, doc.photo_revision
         self._run(lambda: write_project(snap, path),
                   done=lambda _value: self._saved(doc, path, (revision, photo_revision), len(snap.steps)),
                   failed=self._save_failed)
-        self.window.show_status(f"Saving project {path.name}…", 0)
+        self.session.show_status(f"Saving project {path.name}…", 0)
         return True
 
-    def _saved(self, doc: Any, path: Path, revisions: tuple[int, int], steps: int) -> None:
+    def _saved(self, doc: Document, path: Path, revisions: tuple[int, int], steps: int) -> None:
         self._project_of = (doc, path)
         # The work is kept: closing need not ask again. The photo was not locked during the write,
         # so a fill that landed meanwhile still counts as an unsaved photo change.
         doc.mark_saved(path, revision=revisions[0], photo_revision=revisions[1])
-        self.window.settings.add_recent(path)
-        self.window.files.rebuild_recent()
-        self.window.show_status(f"Saved project {path.name}: {steps} steps, {path.stat().st_size / 1e6:.1f} MB")
+        self.settings.add_recent(path)
+        self.files.rebuild_recent()
+        self.session.show_status(f"Saved project {path.name}: {steps} steps, {path.stat().st_size / 1e6:.1f} MB")
         self.projectSaved.emit(str(path))
 
     def _save_failed(self, message: str) -> None:
-        self.window.show_error("Cannot save project", message)
+        self.session.show_error("Cannot save project", message)
         self.projectFailed.emit(message)
 
     # --- opening ---------------------------------------------------------------------------------
     def open_dialog(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(self.window, "Open Project", self.window.settings.last_folder, PROJECT_FILTER)
+        name, _ = QFileDialog.getOpenFileName(self.dialog_parent, "Open Project", self.settings.last_folder, PROJECT_FILTER)
         if name:
             self.open_path(name)
 
     def open_path(self, path: str | Path, original: Path | None = None, *, confirm: bool = True) -> bool:
         """Start opening the project ``path``; False when the user kept the current photo."""
         path = Path(path)
-        if confirm and not self.window.files.confirm_discard(lambda: self.open_path(path, original), f"{path.name} opens"):
+        if confirm and not self.files.confirm_discard(lambda: self.open_path(path, original), f"{path.name} opens"):
             return False
         self._run(lambda: _load(path, original), done=lambda value: self._loaded(path, value),
                   failed=lambda message: self._open_failed(path, message))
-        self.window.show_status(f"Opening project {path.name}…", 0)
+        self.session.show_status(f"Opening project {path.name}…", 0)
         return True
 
     def _loaded(self, path: Path, value: Any) -> None:
@@ -186,29 +171,29 @@ class ProjectCommands(QObject):
         if recovering:
             doc.revision += 1  # recovered work is saved nowhere the user chose: closing asks first
         # A recovered photo goes into the recent files as itself, not as the recovery file.
-        self.window.install(Path(doc.photo.path) if recovering and doc.photo.path else path, doc, display, mask_pyramid)
+        self.session.install(Path(doc.photo.path) if recovering and doc.photo.path else path, doc, display, mask_pyramid)
         if recovering:
             assert self._recovering is not None
             recovery.remove(*self._recovering)  # the keeper now writes this app's own recovery file
             self._recovering = None
-            self.window.show_status(f"Recovered {len(doc.history)} steps on "
+            self.session.show_status(f"Recovered {len(doc.history)} steps on "
                                     f"{doc.photo.path.name if doc.photo.path else 'the photo'}", 15000)
         else:
             self._project_of = (doc, path)
-            self.window.show_status(f"Opened project {path.name}: {len(doc.history)} steps, "
+            self.session.show_status(f"Opened project {path.name}: {len(doc.history)} steps, "
                                     f"at step {doc.history.index}")
         self.projectOpened.emit(str(path))
 
     def _ask_for_original(self, path: Path, missing: Any) -> None:
         answer = QMessageBox.question(
-            self.window, "Where is the original photo?",
+            self.dialog_parent, "Where is the original photo?",
             f"{missing.problem}.\n\nThe project {path.name} is played forward from its original photo. "
             "Find the original (the file must be the same, byte for byte)?", Btn.Yes | Btn.No, Btn.Yes)
         if answer == Btn.Yes:
-            start = str(missing.info.path.parent if missing.info.path else self.window.settings.last_folder)
+            start = str(missing.info.path.parent if missing.info.path else self.settings.last_folder)
             from restorer.ui.files import OPEN_FILTER
 
-            name, _ = QFileDialog.getOpenFileName(self.window, "Find the Original Photo", start, OPEN_FILTER)
+            name, _ = QFileDialog.getOpenFileName(self.dialog_parent, "Find the Original Photo", start, OPEN_FILTER)
             if name:
                 self.open_path(path, Path(name), confirm=False)
                 return
@@ -218,7 +203,7 @@ class ProjectCommands(QObject):
         if self._recovering is not None and self._recovering[0] == path:
             self._recovering[1].unlock()  # the file stays: it is offered again on the next start
             self._recovering = None
-        self.window.show_error("Cannot open project", message)
+        self.session.show_error("Cannot open project", message)
         self.projectFailed.emit(message)
 
     # --- recovery --------------------------------------------------------------------------------
@@ -237,11 +222,11 @@ class ProjectCommands(QObject):
             data = read_project(path)
         except RestorerError as exc:
             recovery.remove(path, lock)  # torn beyond use (its last commit is always whole, so rare)
-            self.window.show_status(f"A recovery file was left but cannot be read: {exc}", 15000)
+            self.session.show_status(f"A recovery file was left but cannot be read: {exc}", 15000)
             return False
         name = data.original.path.name if data.original.path else "an unsaved photo"
         answer = QMessageBox.question(
-            self.window, "Recover unsaved work?",
+            self.dialog_parent, "Recover unsaved work?",
             f"Restorer did not quit properly last time. Recover the work on {name} "
             f"({len(data.steps)} steps)?\n\nNo discards it.", Btn.Yes | Btn.No, Btn.Yes)
         if answer != Btn.Yes:
@@ -250,6 +235,3 @@ class ProjectCommands(QObject):
         self._recovering = (path, lock)
         return self.open_path(path, confirm=False)
 
-
-def _ignore(_value: Any) -> None:
-    return None

@@ -16,7 +16,8 @@ from typing import Any
 
 from PySide6.QtCore import QLockFile, QObject, QStandardPaths, QTimer, Signal
 
-from restorer.ui.worker import JobRunner
+from restorer.core.document import Document
+from restorer.ui.tasks import TaskRunner
 
 PREFIX = "recovery-"
 
@@ -74,13 +75,10 @@ class RecoveryKeeper(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.runner = JobRunner("recovery", self)
-        self.runner.computed.connect(self._done)
-        self.runner.failed.connect(self._failed)
-        self.runner.cancelled.connect(lambda _job: self._end_write())
+        self.runner = TaskRunner("recovery", self)
         self.path: Path | None = None
         self._lock: QLockFile | None = None
-        self._doc: Any = None
+        self._doc: Document | None = None
         self._writer: Any = None  # a ProjectWriter, used only in the recovery thread
         self._sha: tuple[tuple[Any, ...], Any] | None = None  # the original's info, by (path, size, mtime)
         self._busy = False
@@ -92,7 +90,7 @@ class RecoveryKeeper(QObject):
     def busy(self) -> bool:
         return self._busy or self._pending
 
-    def watch(self, doc: Any) -> None:
+    def watch(self, doc: Document | None) -> None:
         """Follow ``doc`` (the window's new document): the old document's recovery file goes."""
         if doc is self._doc:
             return
@@ -110,7 +108,7 @@ class RecoveryKeeper(QObject):
             self._doc = None
         if self._busy:  # the write in flight finishes first; the file goes after it
             self._pending = False
-            self.runner.submit_call(lambda cancel: self._close_writer())
+            self._submit(self._close_writer)
         else:
             self._close_writer()
         if self.path is not None:
@@ -150,7 +148,11 @@ class RecoveryKeeper(QObject):
         snap = snapshot(doc, with_base=self._base_sent != doc.history.dropped)
         path = self.path
         assert path is not None
-        self.runner.submit_call(lambda cancel: self._sync(path, snap))
+        self._submit(lambda: self._sync(path, snap))
+
+    def _submit(self, fn: Any) -> None:
+        self.runner.submit(lambda cancel, report: fn(), on_done=self._done, on_failed=self._failed,
+                           on_cancelled=self._end_write)
 
     def _claim(self) -> None:
         folder = recovery_folder()
@@ -191,14 +193,14 @@ class RecoveryKeeper(QObject):
         if writer is not None:
             writer.close()
 
-    def _done(self, _job: int, base_dropped: Any) -> None:
+    def _done(self, base_dropped: Any) -> None:
         if base_dropped is not None:
             self._base_sent = base_dropped
         if self.path is not None:
             self.written.emit(str(self.path))
         self._end_write()
 
-    def _failed(self, _job: int, message: str) -> None:
+    def _failed(self, message: str) -> None:
         if not self._warned:  # once: a full disk must not fill the status bar after every stroke
             self._warned = True
             self.writeFailed.emit(message)

@@ -7,17 +7,14 @@ patches (diffusion, learned) ignore it, and the status bar says so.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QColor
 
 from restorer.core.box import BBox
+from restorer.ui.canvas import CanvasView
 from restorer.ui.paint_layer import PaintLayer
-
-if TYPE_CHECKING:
-    from restorer.ui.main_window import MainWindow
+from restorer.ui.session import DocumentSession
 
 ALLOW_COLOR = QColor(60, 220, 90)
 DENY_COLOR = QColor(250, 170, 30)
@@ -33,48 +30,55 @@ class SamplingLayer(PaintLayer):
 
 
 class SamplingController(QObject):
-    """Sampling-area mode: the brush paints the area; undo/redo act on it while the mode is on."""
+    """Sampling-area mode: the brush paints the area; undo/redo act on it while the mode is on.
+
+    Drives the canvas's "sampling" overlay and paint target. The mode's toggle belongs to whoever
+    wires it: ``leaveRequested`` asks it to switch off; ``entering`` comes just before the mode
+    takes the canvas (another mode that owns it leaves first).
+    """
 
     enabledChanged = Signal(bool)
+    entering = Signal()
+    leaveRequested = Signal()
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(self, session: DocumentSession, canvas: CanvasView) -> None:
+        super().__init__(session)
+        self.session = session
+        self.canvas = canvas
         self.layer: SamplingLayer | None = None
         self.enabled = False
         self.mode = "allow"
 
     def set_enabled(self, on: bool) -> None:
-        doc = self.window.document
+        doc = self.session.document
         if on:
             if doc is None:
-                self.window.show_status("Open a photo first")
-                self.window.actions.sampling.setChecked(False)
+                self.session.show_status("Open a photo first")
+                self.leaveRequested.emit()
                 return
-            if self.window.edges.enabled:
-                self.window.actions.edges.setChecked(False)
+            self.entering.emit()
             if self.layer is None or self.layer.area.shape != doc.shape:
                 self.layer = SamplingLayer(doc.shape, self._changed)
-                self.window.canvas.set_overlay("sampling", self.layer.area, self._color(), OPACITY)
-            self.window.canvas.set_overlay_visible("sampling", True)
-            self.window.canvas.target = self.layer
+                self.canvas.set_overlay("sampling", self.layer.area, self._color(), OPACITY)
+            self.canvas.set_overlay_visible("sampling", True)
+            self.canvas.target = self.layer
             self.enabled = True
-            self.window.show_status(self._hint())
+            self.session.show_status(self._hint())
         else:
             self.enabled = False
             if self.layer is not None and not self.layer.area.any():
-                self.window.canvas.set_overlay_visible("sampling", False)
-            if self.window.canvas.target is self.layer:
-                self.window.canvas.target = doc
+                self.canvas.set_overlay_visible("sampling", False)
+            if self.canvas.target is self.layer:
+                self.canvas.target = doc
         self.enabledChanged.emit(self.enabled)
 
     def set_never(self, never: bool) -> None:
         """Paint where never to copy from (True) or where to copy from (False)."""
         self.mode = "deny" if never else "allow"
         if self.layer is not None:
-            self.window.canvas.set_overlay("sampling", self.layer.area, self._color(), OPACITY)
+            self.canvas.set_overlay("sampling", self.layer.area, self._color(), OPACITY)
         if self.enabled:
-            self.window.show_status(self._hint())
+            self.session.show_status(self._hint())
 
     def _color(self) -> QColor:
         return DENY_COLOR if self.mode == "deny" else ALLOW_COLOR
@@ -84,10 +88,10 @@ class SamplingController(QObject):
         return f"Sampling area: paint where synthesis should {where} (S again to go back to the mask)"
 
     def _changed(self, box: BBox | None) -> None:
-        self.window.canvas.overlay_changed("sampling", None if box is None else tuple(box))
+        self.canvas.overlay_changed("sampling", None if box is None else tuple(box))
 
     def _active(self) -> bool:
-        return self.enabled and self.layer is not None and self.window.canvas.target is self.layer
+        return self.enabled and self.layer is not None and self.canvas.target is self.layer
 
     def undo(self) -> bool:
         return self._active() and self.layer.undo()  # type: ignore[union-attr]
@@ -108,6 +112,6 @@ class SamplingController(QObject):
     def reset(self) -> None:
         """A new document: the old area does not fit it."""
         if self.enabled:
-            self.window.actions.sampling.setChecked(False)
+            self.leaveRequested.emit()
         self.layer = None
-        self.window.canvas.set_overlay("sampling", None, ALLOW_COLOR, 0)
+        self.canvas.set_overlay("sampling", None, ALLOW_COLOR, 0)

@@ -9,60 +9,61 @@ brush stroke. Without Alt/Ctrl a selection adds to the mask; with either held it
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QInputDialog, QLabel, QSpinBox, QToolBar
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QInputDialog, QSpinBox, QWidget
 
 from restorer.core import mask as masks
+from restorer.ui.canvas import CanvasView
 from restorer.ui.canvas_select import Selected
-
-if TYPE_CHECKING:
-    from restorer.ui.main_window import MainWindow
+from restorer.ui.session import DocumentSession
+from restorer.ui.settings import Settings
 
 LABELS = {"rectangle": "Rectangle", "lasso": "Lasso", "wand": "Magic wand"}
 
 
 class SelectionController(QObject):
-    """Applies the canvas's selections to the open document's mask; owns the wand's tolerance box."""
+    """Applies the canvas's selections to the open document's mask; owns the wand's tolerance box.
+    ``selectionApplied`` follows each selection that changed the mask (a finished stroke, for Auto fill)."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
+    selectionApplied = Signal(object)  # the Edit
+
+    def __init__(self, session: DocumentSession, settings: Settings, canvas: CanvasView, dialog_parent: QWidget) -> None:
+        super().__init__(session)
+        self.session = session
+        self.settings = settings
+        self.dialog_parent = dialog_parent
         self.tolerance = QSpinBox()
         self.tolerance.setRange(0, 255)
         self.tolerance.setToolTip("Magic wand (W): how far, in 8-bit steps per channel, a colour may be from the "
                                   "clicked pixel's to be selected")
-        self.tolerance.setValue(window.settings.wand_tolerance)
+        self.tolerance.setValue(settings.wand_tolerance)
         self.tolerance.valueChanged.connect(self._tolerance_changed)
-        window.canvas.selectionFinished.connect(self.apply)
-
-    def add_to(self, bar: QToolBar) -> None:
-        bar.addWidget(QLabel(" Tolerance "))
-        bar.addWidget(self.tolerance)
+        canvas.selectionFinished.connect(self.apply)
 
     def mask_command(self, name: str) -> None:
         """'clear', 'invert', 'grow' or 'shrink' the open document's mask (grow/shrink ask how far)."""
-        doc = self.window.document
+        doc = self.session.document
         if doc is None:
             return
         if name in ("grow", "shrink"):
             verb = name.capitalize()
-            px, ok = QInputDialog.getInt(self.window, f"{verb} Mask", f"{verb} every hole by (pixels):",
-                                         self.window.settings.grow_px, 1, 500)
+            px, ok = QInputDialog.getInt(self.dialog_parent, f"{verb} Mask", f"{verb} every hole by (pixels):",
+                                         self.settings.grow_px, 1, 500)
             if not ok:
                 return
-            self.window.settings.grow_px = px
+            self.settings.grow_px = px
             (doc.grow_mask if name == "grow" else doc.shrink_mask)(px)
             return
         {"clear": doc.clear_mask, "invert": doc.invert_mask}[name]()
 
     def _tolerance_changed(self, value: int) -> None:
-        self.window.settings.wand_tolerance = int(value)
+        self.settings.wand_tolerance = int(value)
 
     def apply(self, selected: Selected) -> Any:
         """Turn the gesture into mask pixels and apply them as one edit (None when nothing changed)."""
-        doc = self.window.document
+        doc = self.session.document
         if doc is None:
             return None
         started = time.monotonic()
@@ -80,10 +81,11 @@ class SelectionController(QObject):
             label += " (subtract)"
         edit = doc.select(region, label, subtract=selected.subtract)
         if edit is None:
-            self.window.show_status(f"{label}: the mask did not change")
+            self.session.show_status(f"{label}: the mask did not change")
             return None
         box = edit.box("mask")
-        self.window.show_status(f"{label}: {'removed from' if selected.subtract else 'added to'} the mask "
+        assert box is not None  # a mask edit always has a mask box
+        self.session.show_status(f"{label}: {'removed from' if selected.subtract else 'added to'} the mask "
                                 f"({box.width} x {box.height} px box, {time.monotonic() - started:.2f} s); Ctrl+Z undoes it")
-        self.window.stroke_finished()
+        self.selectionApplied.emit(edit)
         return edit

@@ -77,7 +77,7 @@ def run(app: QApplication, image: Path, timeout: float = 120.0) -> int:
         window.shutdown()
         return 1
     window.shutdown()
-    if not (window.fills.runner.thread.isFinished() and window.files.io.thread.isFinished()):
+    if not (window.tasks.finished and window.file_tasks.finished):
         print("smoke test FAILED: a worker thread is still running after close", file=sys.stderr)
         return 1
     print("worker threads stopped; smoke test passed")

@@ -107,8 +107,8 @@ def window(qtbot: Any, dialogs: DialogRecorder) -> Iterator[Any]:
     yield win
     # Whatever the test did, no thread may outlive it.
     win.shutdown()
-    assert win.fills.runner.thread.isFinished()
-    assert win.files.io.thread.isFinished()
+    assert win.tasks.finished
+    assert win.file_tasks.finished
 
 
 def open_photo(qtbot: Any, win: Any, path: Path) -> Any:

@@ -49,7 +49,7 @@ def test_command_line_opens_the_image(qtbot, photo_png, dialogs):
         assert win.isVisible() and win.document.photo.path == photo_png
     finally:
         win.shutdown()
-    assert win.fills.runner.thread.isFinished() and win.files.io.thread.isFinished()
+    assert win.tasks.finished and win.file_tasks.finished
 
 
 def test_a_bad_file_shows_an_error_and_the_app_stays_up(qtbot, window, tmp_path, photo_png, dialogs, ui):
@@ -155,7 +155,7 @@ def test_closing_with_unsaved_work_asks_first(qtbot, window, photo_png, ui, dial
     assert not window.close()  # not yet: the window closes itself once the file is written
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=20000)
     assert photo_png.with_name("scan-restored.png").exists()
-    assert window.fills.runner.thread.isFinished()
+    assert window.tasks.finished
 
 
 def test_opening_another_photo_with_unsaved_work_asks(qtbot, window, photo_png, photo_tiff16, ui, dialogs):

@@ -143,8 +143,8 @@ def test_closing_the_window_stops_the_worker_thread(qtbot, window, photo_png, ui
     dialogs.answer(dialogs_discard())
     blocking_model.release.set()
     assert window.close()
-    assert window.fills.runner.thread.isFinished()
-    assert window.files.io.thread.isFinished()
+    assert window.tasks.finished
+    assert window.file_tasks.finished
 
 
 def dialogs_discard():
@@ -170,3 +170,73 @@ def test_clicking_a_step_in_the_history_list_goes_there(qtbot, window, photo_png
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert doc.history.index == 2 and np.array_equal(doc.pixels, filled)
     assert np.array_equal(window.display.rgb(0), filled)
+
+
+def test_the_photo_is_locked_while_the_fill_copies_its_crops_and_free_once_they_are(qtbot, window, photo_png, ui,
+                                                                                      monkeypatch):
+    import threading
+
+    from restorer.inference import engine
+    from restorer.ui.fill import PLANNING
+
+    doc = ui.open_photo(qtbot, window, photo_png)
+    assert window.model_picker.set_model("telea")
+    _brush_scratch(qtbot, window, ui)
+    with qtbot.waitSignal(window.fills.fillApplied, timeout=20000):
+        window.actions.fill.trigger()  # a fill step the next one could undo
+    ui.drag(qtbot, window.canvas, [(20, 100), (60, 100)])
+    planning, go_on = threading.Event(), threading.Event()
+    real_plan = engine.plan
+    seen: dict[str, object] = {}
+
+    def held_plan(pixels, *args, **kwargs):
+        planning.set()
+        go_on.wait(10)
+        return real_plan(pixels, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "plan", held_plan)
+    filled = doc.pixels.copy()
+    with qtbot.waitSignal(window.fills.fillApplied, timeout=20000):
+        window.actions.fill.trigger()
+        assert planning.wait(10)
+        seen["lock"] = doc.photo_lock
+        window.goto_step(1)  # back before the first fill: it would change pixels being read, so refused
+        seen["pixels_kept"] = np.array_equal(doc.pixels, filled) and doc.history.index == 3
+        seen["status"] = window.statusBar().currentMessage()
+        seen["saved"] = window.save()  # a save would lock the photo too: not started, one status line
+        go_on.set()
+    assert seen == {"lock": PLANNING, "pixels_kept": True, "status": PLANNING, "saved": False}
+    assert doc.photo_lock is None  # released as soon as the crops were copied
+    window.goto_step(1)  # and photo steps move again
+    assert doc.history.index == 1 and not np.array_equal(doc.pixels, filled)
+
+
+def test_a_new_fill_while_one_is_planning_takes_over_its_lock(qtbot, window, photo_png, ui, monkeypatch):
+    import threading
+
+    from restorer.inference import engine
+
+    doc = ui.open_photo(qtbot, window, photo_png)
+    assert window.model_picker.set_model("telea")
+    _brush_scratch(qtbot, window, ui)
+    planning, go_on = threading.Event(), threading.Event()
+    real_plan = engine.plan
+
+    def held_plan(pixels, *args, **kwargs):
+        planning.set()
+        go_on.wait(10)
+        return real_plan(pixels, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "plan", held_plan)
+    applied: list[object] = []
+    window.fills.fillApplied.connect(applied.append)
+    window.actions.fill.trigger()
+    assert planning.wait(10)
+    first = doc.photo_lock
+    window.actions.fill.trigger()  # Enter again (or Auto after a stroke): not refused by the first's lock
+    assert window.fills.running and doc.photo_lock == first
+    go_on.set()
+    qtbot.waitUntil(lambda: bool(applied), timeout=20000)
+    qtbot.wait(100)
+    assert len(applied) == 1 and doc.photo_lock is None  # the superseded one said nothing
+    assert [e.kind for e in doc.history.steps] == ["stroke", "fill"]

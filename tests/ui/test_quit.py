@@ -23,7 +23,7 @@ def busy(cancel):  # like a model load: it never looks at the cancel flag
 
 def launch_and_quit(args):
     w = launch(args)
-    w.fills.runner.submit_call(busy)
+    w.tasks.submit(lambda cancel, report: busy(cancel))
     def quit_when_busy():
         started.wait(10)
         w.close()

@@ -166,7 +166,7 @@ def test_save_them_first_closes_the_window_only_once_the_file_is_written(qtbot, 
         held_save.release.set()
         qtbot.waitUntil(lambda: not window.isVisible(), timeout=20000)
         assert out.exists() and not doc.dirty
-        assert window.files.io.thread.isFinished()
+        assert window.file_tasks.finished
         return
     held_save.error = OSError(errno.ENOSPC, "No space left on device")
     with qtbot.waitSignal(window.saveFailed, timeout=20000) as failed:
