@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from restorer.core.box import BBox
+from restorer.synthesis.compose import network_part
 
 # A crop up to this many times the model's work size still runs in one pass at full resolution:
 # fully convolutional models cope with a little more than they were trained on.
@@ -152,27 +153,6 @@ def hole_thickness(mask: np.ndarray) -> float:
     known_border = np.pad(small, 1, constant_values=False).astype(np.uint8)
     dist = cv2.distanceTransform(known_border, cv2.DIST_L2, 3)
     return 2.0 * float(dist.max()) * f
-
-
-# A guided fill's network also sees this much of the thin hole next to a thick part, so its guide
-# meets the classical one inside thin hole, away from the thick part (texture.synthesise blends them).
-NET_MARGIN = 24
-
-
-def network_part(mask: np.ndarray, thin: float) -> np.ndarray:
-    """The hole pixels of ``mask`` that belong to parts thicker than ``thin`` px, grown by NET_MARGIN
-    within the hole: where a guided fill needs its network (a thinner hole follows a classical fill).
-
-    The thick parts are the hole's opening by a disc of diameter ``thin``: every disc that fits
-    inside the hole and is wider than a scratch. Two 8-px scratches that cross leave a small blob.
-    """
-    u8 = mask.view(np.uint8) if mask.dtype == bool else mask.astype(np.uint8)
-    dist = cv2.distanceTransform(np.pad(u8, 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
-    core = dist > thin / 2.0
-    if not core.any():
-        return core
-    to_core = cv2.distanceTransform((~core).view(np.uint8), cv2.DIST_L2, 3)
-    return (to_core <= thin / 2.0 + NET_MARGIN) & mask
 
 
 def choose_scale(crop_shape: tuple[int, int], thickness: float, work_size: int | None) -> float:
@@ -368,19 +348,25 @@ def plan_regions(pixels: np.ndarray, mask: np.ndarray, *, work_size: int | None,
         net = None
         if thin is not None and work_size and guide is None:
             net = network_part(sub, thin)
-            if net.sum() == sub.sum():
-                net = None  # thick all over: the network sees all of it
+        single = True
         if work_size is None:
             tiles, overlap = [BBox(0, 0, *work)], 0
         else:
             tile = round_up(work_size, pad_multiple)
             overlap = tile // 4
             tiles = tile_boxes(work, tile, overlap)
+            single = len(tiles) == 1
             if len(tiles) > 1:  # only tiles that hold hole: along the hole, or the grid's when fewer
                 coarse = resize_mask(sub if net is None else net, work)
                 along = hole_tiles(coarse, tile, tile_margin(tile, thickness * scale))
                 grid = [t for t in tiles if coarse[t.slices].any()]
                 tiles = along if len(along) < len(grid) else grid
+        if net is not None:
+            # One tile: the network sees the whole hole anyway. Several: it guides what its tiles cover
+            # (the thick parts and whatever thin hole shares their tiles); the rest is thin.
+            net = None if single else _covered(sub, tiles, work, overlap // 2)
+            if net is not None and net.sum() == sub.sum():
+                net = None
         regions.append(Region(
             crop=crop, patch=patch, pixels=_frozen(pixels[crop.slices]), mask=_frozen(sub), scale=scale,
             work_shape=work, tiles=tuple(tiles), overlap=overlap,
@@ -389,6 +375,21 @@ def plan_regions(pixels: np.ndarray, mask: np.ndarray, *, work_size: int | None,
             net_mask=None if net is None else _frozen(net),
         ))
     return regions
+
+
+def _covered(hole: np.ndarray, tiles: list[BBox], work: tuple[int, int], inset: int) -> np.ndarray:
+    """The hole pixels (crop coordinates) that lie inside a tile (work coordinates), ``inset`` px from its
+    sides that are not the crop's edge: where a tiled network's output is whole."""
+    cover = np.zeros(work, bool)
+    for t in tiles:
+        y0 = t.y0 if t.y0 == 0 else t.y0 + inset
+        x0 = t.x0 if t.x0 == 0 else t.x0 + inset
+        y1 = t.y1 if t.y1 == work[0] else t.y1 - inset
+        x1 = t.x1 if t.x1 == work[1] else t.x1 - inset
+        cover[y0:y1, x0:x1] = True
+    if cover.shape != hole.shape:
+        cover = cv2.resize(cover.view(np.uint8), (hole.shape[1], hole.shape[0]), interpolation=cv2.INTER_NEAREST) > 0
+    return cover & hole
 
 
 def _bbox(area: np.ndarray) -> BBox | None:

@@ -11,7 +11,7 @@ import numpy as np
 
 from restorer.inference.paste import to_float_chw
 from restorer.inference.regions import Region, hole_blocks, hole_thickness
-from restorer.synthesis.compose import classical_guide
+from restorer.synthesis.compose import mosaic
 from restorer.synthesis.grain import add_grain
 from restorer.synthesis.model import Settings, wants_guide
 
@@ -21,28 +21,12 @@ from restorer.synthesis.model import Settings, wants_guide
 BLOCK = 512
 BLOCK_CONTEXT = 64
 BLOCK_THIN = 64.0
-# Where a region's network guide gives way to the classical one (its net_mask), the two are blended over
-# this many px inside the network's part.
-BLEND_PX = 8
 
 
 def needs_guide(region: Region, settings: Settings) -> bool:
     if region.net_mask is not None:
         return bool(region.net_mask.any())
     return wants_guide(region.mask, settings)
-
-
-def mosaic(guide: np.ndarray, image: np.ndarray, region: Region, method: str) -> np.ndarray:
-    """The network's guide (3 x H x W) on the region's thick parts, a classical fill of the thin rest,
-    blended over BLEND_PX inside the thick parts (the network's tiles cover no more than those)."""
-    assert region.net_mask is not None
-    hwc = np.ascontiguousarray(image.transpose(1, 2, 0))
-    thin = region.mask & ~region.net_mask
-    classical = classical_guide(hwc, region.mask, method).transpose(2, 0, 1)
-    inner = cv2.distanceTransform(region.net_mask.view(np.uint8), cv2.DIST_L2, 3)
-    w = np.clip(inner / BLEND_PX, 0.0, 1.0)
-    w[thin] = 0.0
-    return (w * guide + (1.0 - w) * classical).astype(np.float32)
 
 
 def synthesise(region: Region, synth, guide_work: np.ndarray | None, thin_guide: str | None = None
@@ -60,7 +44,9 @@ def synthesise(region: Region, synth, guide_work: np.ndarray | None, thin_guide:
         if guide.shape[1:] != (h, w):
             guide = np.stack([cv2.resize(c, (w, h), interpolation=cv2.INTER_LINEAR) for c in guide_work])
         if region.net_mask is not None and thin_guide:
-            guide = mosaic(guide, img, region, thin_guide)
+            hwc = mosaic(np.ascontiguousarray(guide.transpose(1, 2, 0)), np.ascontiguousarray(img.transpose(1, 2, 0)),
+                         region.mask, region.net_mask, thin_guide)
+            guide = np.ascontiguousarray(hwc.transpose(2, 0, 1))
     if region.allowed is None and region.mask.size > 4 * BLOCK * BLOCK \
             and hole_thickness(region.mask) <= BLOCK_THIN:
         return (yield from _blockwise(img, region.mask, synth, guide, scale))

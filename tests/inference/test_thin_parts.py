@@ -6,7 +6,8 @@ import cv2
 import numpy as np
 
 from restorer.inference import engine, texture
-from restorer.inference.regions import NET_MARGIN, hole_blocks, network_part
+from restorer.inference.regions import hole_blocks
+from restorer.synthesis.compose import NET_MARGIN, network_part
 
 from tests.inference.test_synthesis_engine import _detail, _grainy
 
@@ -83,3 +84,11 @@ def test_a_long_thin_scratch_on_a_big_crop_is_synthesised_in_blocks(monkeypatch)
     assert _detail(out, img, hole) > 0.6
     again, _ = engine.inpaint(img, hole, "guided-ensemble")
     assert np.array_equal(out, again)  # deterministic
+
+
+def test_one_tile_lets_the_network_guide_the_whole_hole() -> None:
+    # at the network's size the tiles cost nothing more: the thin parts keep its (better) guide too
+    img = _grainy((240, 240, 3), np.uint8)
+    hole, _ = _scratches_with_a_blob(240, 240)
+    (region,) = engine.plan(img, hole, "guided-ensemble").regions
+    assert len(region.tiles) == 1 and region.net_mask is None
