@@ -153,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="add the record to FILE if it exists (a JSON-lines log of earlier runs)")
     p.add_argument("--project", metavar="P.restorer",
                    help="also write a one-step project of this fill (open it in the app, or restorer-cli render it)")
+    p.add_argument("--embed-original", action="store_true",
+                   help="with --project: store the original photo's file inside the project, so it opens "
+                        "and renders even when the original moved or is gone")
     _fill_options(p)
     add_detection_options(p, flag=True)
     p.set_defaults(func=cmd_inpaint)

@@ -6,6 +6,10 @@ the same command skips the photos whose output is on disk with the sha256 its "d
 Before a photo's output is written, its path goes into a small in-flight file: an output that a
 killed run left without its record line is then known to be ours and is made again, while any
 other existing file is still refused without --overwrite.
+
+This module finds the photos and their masks and runs them one after another; what is done with
+each photo and how its line is kept is cli_batch_work.py, shared with the run on a Dask cluster
+(--dask, cli_batch_dask.py, imported only then).
 """
 
 from __future__ import annotations
@@ -13,17 +17,32 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from restorer.cli_common import PROG
+from restorer.cli_batch_work import INFLIGHT_NAME, RECORD_NAME, Tally, fill, precheck, read_inflight, write_inflight
+from restorer.cli_batch_work import key as record_key
 from restorer.errors import EXIT_ERROR, EXIT_OK, ImageError, RestorerError
 
-RECORD_NAME = "restorer-batch.jsonl"
-INFLIGHT_NAME = ".restorer-batch.inflight"
+__all__ = ["INFLIGHT_NAME", "RECORD_NAME", "add_parser", "cmd_batch", "find_mask", "read_record"]
+
 FORMATS = {"png": ".png", "tiff": ".tif"}
+_ADDRESS = re.compile(r"^(?:(?:tcp|tls|ws|wss|ucx)://)?\[?[\w.:-]+\]?:\d{1,5}$")
+
+
+def dask_address(text: str) -> str:
+    """--dask: local:N (a cluster of N worker processes on this machine) or a scheduler's address."""
+    if text.startswith("local:"):
+        n = text[len("local:"):]
+        if not n.isdigit() or not 1 <= int(n) <= 1024:
+            raise argparse.ArgumentTypeError(f"expected local:N with N a number of workers (1-1024), got {text!r}")
+        return f"local:{int(n)}"
+    if not _ADDRESS.match(text):
+        raise argparse.ArgumentTypeError(
+            f"expected local:N or a scheduler address such as tcp://HOST:8786, got {text!r}")
+    return text
 
 
 def add_parser(sub: Any, fill_options: Callable[[argparse.ArgumentParser], None],
@@ -37,6 +56,10 @@ def add_parser(sub: Any, fill_options: Callable[[argparse.ArgumentParser], None]
                    help="also fill the photos in subfolders, mirrored in the output folder (and looked up in the masks folder)")
     p.add_argument("--format", default="same", choices=("same", "png", "tiff"),
                    help="output format: the photo's own (default), PNG or TIFF")
+    p.add_argument("--dask", metavar="ADDRESS", type=dask_address,
+                   help="run the photos on a Dask cluster: local:N starts N worker processes here, "
+                        "tcp://HOST:PORT uses a running scheduler (paths must be the same on every machine); "
+                        "needs restorer[cluster]")
     fill_options(p)
     detection_options(p, flag=True)
     p.set_defaults(func=cmd_batch)
@@ -101,55 +124,14 @@ def _already_done(records: list[dict[str, Any]]) -> dict[str, str]:
     return done
 
 
-def _key(target: Path, out: Path) -> str:
-    return Path(os.path.relpath(target, out)).as_posix()
-
-
-def _is_done(target: Path, want: str | None) -> bool:
-    from restorer.checksums import file_sha256
-
-    return want is not None and target.is_file() and file_sha256(target) == want
-
-
-def _write_inflight(path: Path, target: str | None) -> None:
-    """Say which output is being written now (fsynced), or that none is (the file removed)."""
-    if target is None:
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            pass
-        return
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
-    try:
-        os.write(fd, target.encode("utf-8"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _read_inflight(path: Path) -> str | None:
-    try:
-        return path.read_bytes().decode("utf-8", "replace") or None
-    except OSError:
-        return None
-
-
-def _bar(total: int, enabled: bool) -> Any:
-    if not enabled or not sys.stderr.isatty():
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="photo", file=sys.stderr, dynamic_ncols=True)
-
-
 def cmd_batch(args: argparse.Namespace) -> int:
     from restorer import cli_fill
     from restorer.cli_common import same_file
     from restorer.cli_detect import check_mask_source
     from restorer.core.image import LOAD_SUFFIXES
-    from restorer.core.record import append_records
 
     check_mask_source(args, "--masks")
+    cluster = _cluster_module(args) if args.dask else None  # before any work: is Dask installed?
     cli_fill.require_model(args)
     src, masks, out = Path(args.input), Path(args.masks or args.input), Path(args.output)
     for folder, what in ((src, "input"), (masks, "mask")):
@@ -168,28 +150,36 @@ def cmd_batch(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     log, inflight = out / RECORD_NAME, out / INFLIGHT_NAME
     done = _already_done(read_record(log))
-    leftover = _read_inflight(inflight)  # the output a killed run was writing: ours to make again
-    counts = {"done": 0, "failed": 0, "skipped": 0}
-    bar = _bar(len(jobs), not args.quiet)
-    args.batch_bar = bar is not None
-    say = bar.write if bar is not None else print
+    leftover = read_inflight(inflight)  # the outputs a killed run was writing: ours to make again
+    tally = Tally(log, len(jobs), args.quiet)
+    args.batch_bar = tally.bar is not None
     try:
-        for i, (photo, mask, target) in enumerate(jobs, 1):
-            record = _one(args, photo, mask, target, f"[{i}/{len(jobs)}] {photo.name}", done, leftover, inflight)
-            status = record["status"]
-            counts["done" if status == "done" else "failed" if status == "failed" else "skipped"] += 1
-            # One line per photo, on disk before the next one starts: a killed batch keeps its record.
-            append_records(log, [record])
-            _write_inflight(inflight, None)
-            if bar is not None:
-                bar.update(1)
-            if not args.quiet and status != "failed":
-                say(f"[{i}/{len(jobs)}] {photo.name}: {status}" + (f" -> {target}" if status == "done" else ""))
+        if cluster is not None:
+            cluster.run_on_cluster(args, jobs, tally, done, leftover, inflight)
+        else:
+            for i, (photo, mask, target) in enumerate(jobs, 1):
+                record = precheck(args, photo, mask, target, done)
+                if record is None:
+                    name = record_key(target, out)
+                    write_inflight(inflight, [name])
+                    record = fill(args, photo, mask, target, f"[{i}/{len(jobs)}] {photo.name}", own=name in leftover)
+                tally.add(record, photo, target)
+                write_inflight(inflight, [])
     finally:
-        if bar is not None:
-            bar.close()
-    print(f"{counts['done']} restored, {counts['failed']} failed, {counts['skipped']} skipped; record in {log}")
-    return EXIT_ERROR if counts["failed"] else EXIT_OK
+        tally.close()
+    print(tally.summary())
+    return EXIT_ERROR if tally.counts["failed"] else EXIT_OK
+
+
+def _cluster_module(args: argparse.Namespace) -> Any:
+    try:
+        from restorer import cli_batch_dask
+    except ImportError as exc:
+        if (exc.name or "").partition(".")[0] not in ("dask", "distributed"):
+            raise
+        raise RestorerError("--dask needs Dask's distributed package: pip install 'restorer[cluster]'") from None
+    cli_batch_dask.prepare(args)
+    return cli_batch_dask
 
 
 def _plan(args: argparse.Namespace, photos: list[Path], src: Path, masks: Path, out: Path,
@@ -206,46 +196,3 @@ def _plan(args: argparse.Namespace, photos: list[Path], src: Path, masks: Path, 
     for photo, mask, target in pairs:
         if os.path.realpath(photo) not in not_photos:
             yield photo, mask, target
-
-
-def _one(args: argparse.Namespace, photo: Path, mask: Path | None, target: Path, label: str,
-         done: dict[str, str], leftover: str | None, inflight: Path) -> dict[str, Any]:
-    """Fill one photo; its record line, whatever happened (a KeyboardInterrupt still stops the batch)."""
-    from restorer import cli_fill
-
-    key = _key(target, Path(args.output))
-    base: dict[str, Any] = {"source": str(photo), "output": str(target), "in_batch": key, "time": _now()}
-    if mask is None and not args.detect:
-        print(f"{PROG}: {photo.name}: no mask in {args.masks or args.input}; skipped", file=sys.stderr)
-        return {**base, "status": "skipped: no mask"}
-    if _is_done(target, done.get(key)):
-        return {**base, "status": "skipped: already done", "output_sha256": done[key]}
-    run_args = args
-    if leftover is not None and leftover == key and not args.overwrite:
-        # This run's own half-finished photo: its output (and sidecar) may be made again.
-        run_args = argparse.Namespace(**{**vars(args), "overwrite": True})
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        _write_inflight(inflight, key)
-        record = cli_fill.run_fill(run_args, photo, mask, target, label)
-    except RestorerError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return {**base, "status": "failed", "error": str(exc)}
-    except OSError as exc:
-        text = f"{photo}: {exc.strerror or exc}"
-        print(f"{PROG}: error: {text}", file=sys.stderr)
-        return {**base, "status": "failed", "error": text}
-    except Exception as exc:  # a bug or MemoryError on one photo must not lose the others or the record
-        if os.environ.get("RESTORER_DEBUG"):
-            raise
-        text = "out of memory" if isinstance(exc, MemoryError) else f"internal error: {type(exc).__name__}: {exc}"
-        text = " ".join(f"{photo}: {text}".split())
-        print(f"{PROG}: error: {text}", file=sys.stderr)
-        return {**base, "status": "failed", "error": text}
-    return {**record, "in_batch": key, "status": "done"}
-
-
-def _now() -> str:
-    from restorer.core.provenance import utc_now
-
-    return utc_now()

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from restorer.cli_common import PROG, ProgressLine, check_output
+from restorer.errors import RestorerError
 
 
 def require_model(args: argparse.Namespace) -> None:
@@ -53,6 +54,8 @@ def run_fill(args: argparse.Namespace, image: Path, mask_path: Path | None, outp
     sidecar = cli_outputs.wants_sidecar(args)
     cli_outputs.check_sidecar(output, args)
     project = getattr(args, "project", None)
+    if getattr(args, "embed_original", False) and not project:
+        raise RestorerError("--embed-original needs --project P.restorer (it is stored in the project)")
     if project:
         from restorer.cli_project import check_project_output
 

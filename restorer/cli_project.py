@@ -65,7 +65,8 @@ def write_fill_project(path: Path, args: argparse.Namespace, photo: Any, mask: A
                      mask_sha256=provenance.mask_sha256(mask), mask_pixels=int(mask.sum()), time=when,
                      notes=result.notes)
     doc.apply_fill(result.patches, f"Fill ({args.model})", meta=meta)
-    return write_project(snapshot(doc), path, replace=args.overwrite)
+    return write_project(snapshot(doc), path, replace=args.overwrite,
+                         embed_original=bool(getattr(args, "embed_original", False)))
 
 
 def _check_models(data: Any, override: str | None) -> tuple[dict[str, str | None], list[str]]:

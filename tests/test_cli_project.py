@@ -164,3 +164,27 @@ def test_inpaint_project_refuses_an_existing_project_before_any_work(tmp_path, c
     code, _, err = _run(["inpaint", str(source), "-m", str(tmp_path / "mask.png"), "-o", str(tmp_path / "o.png"),
                          "--model", "telea", "--project", str(tmp_path / "p.txt")], capsys)
     assert code == 1 and "must end in .restorer" in err
+
+
+def test_inpaint_project_embeds_the_original_so_render_works_without_it(tmp_path, capsys):
+    source = tmp_path / "scan.png"
+    save_photo(Photo(_photo(40, 50, 3, np.uint8, seed=4), None, PhotoMeta(format="PNG")), source)
+    mask = np.zeros((40, 50), bool)
+    mask[10:20, 10:30] = True
+    save_mask(mask, tmp_path / "mask.png")
+    base = ["inpaint", str(source), "-m", str(tmp_path / "mask.png"), "--model", "telea"]
+    code, _, err = _run([*base, "-o", str(tmp_path / "o.png"), "--embed-original"], capsys)
+    assert code == 1 and "--embed-original needs --project" in err and not (tmp_path / "o.png").exists()
+    plain, embedded = tmp_path / "plain.restorer", tmp_path / "embedded.restorer"
+    assert _run([*base, "-o", str(tmp_path / "a.png"), "--project", str(plain)], capsys)[0] == 0
+    code, _, err = _run([*base, "-o", str(tmp_path / "b.png"), "--project", str(embedded), "--embed-original"], capsys)
+    assert code == 0, err
+    assert read_project(embedded).embedded and not read_project(plain).embedded
+    assert embedded.stat().st_size >= plain.stat().st_size + source.stat().st_size // 2
+    filled = load_photo(tmp_path / "b.png").pixels
+    source.unlink()
+    code, _, err = _run(["render", str(embedded), "-o", str(tmp_path / "again.png")], capsys)
+    assert code == 0, err
+    assert np.array_equal(load_photo(tmp_path / "again.png").pixels, filled)
+    code, _, err = _run(["render", str(plain), "-o", str(tmp_path / "lost.png")], capsys)
+    assert code == 1 and not (tmp_path / "lost.png").exists()

@@ -23,7 +23,7 @@ from restorer.core import mask as masks
 from restorer.core.box import BBox
 from restorer.core.document_queries import HistoryQueries
 from restorer.core.history import Edit, History, Patch, apply_edit, changed_patches
-from restorer.core.stroke import Stroke
+from restorer.core.stroke import GuideStroke, Stroke
 from restorer.errors import MaskError, PhotoBusy
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class DocumentEvent:
-    """What changed: 'mask' or 'photo' (with the box to repaint), 'history' or 'saved'."""
+    """What changed: 'mask', 'photo' or 'guides' (with the box to repaint), 'history' or 'saved'."""
 
     kind: str
     box: BBox | None = None
@@ -39,6 +39,9 @@ class DocumentEvent:
 
 class Document(HistoryQueries):
     """A photo being restored: ``photo``, ``mask`` (bool H x W, True = hole), ``history``.
+
+    ``guides`` and ``unguides`` (bool H x W) are Edges mode's guide lines: the ones drawn, and where
+    the eraser took edges away (core/stroke.py GuideStroke); their strokes are history steps too.
 
     The document takes ownership of ``photo.pixels`` and changes it in place (a read-only array
     is copied first). Mutating methods other than ``paint`` finish a stroke in progress first.
@@ -52,6 +55,8 @@ class Document(HistoryQueries):
             photo = dataclasses.replace(photo, pixels=pixels.copy())
         self.photo = photo
         self.mask = np.zeros(pixels.shape[:2], dtype=np.bool_)
+        self.guides = np.zeros(pixels.shape[:2], dtype=np.bool_)
+        self.unguides = np.zeros(pixels.shape[:2], dtype=np.bool_)
         self.history = History(byte_budget)
         self.revision = 0
         self.saved_path: Path | None = None
@@ -60,7 +65,7 @@ class Document(HistoryQueries):
         self._saved_photo_revision = 0
         self._source_overwritten = False
         self._listeners: list[Callable[[DocumentEvent], None]] = []
-        self._stroke: Stroke | None = None
+        self._stroke: Stroke | GuideStroke | None = None
         self._photo_lock: str | None = None
 
     # -- state -----------------------------------------------------------------------------
@@ -162,6 +167,9 @@ class Document(HistoryQueries):
         for kind in ("photo", "mask"):
             if kind in boxes:
                 self._emit(kind, boxes[kind])
+        guides = [boxes[t] for t in ("guides", "unguides") if t in boxes]
+        if guides:
+            self._emit("guides", guides[0].union(guides[-1]))
         if history:
             self._emit("history")
 
@@ -171,11 +179,14 @@ class Document(HistoryQueries):
 
     # -- strokes: one drag = one edit ------------------------------------------------------
 
-    def begin_stroke(self, erase: bool = False) -> None:
-        """Start a drag (brush, or eraser when ``erase``); a stroke left open is committed."""
+    def begin_stroke(self, erase: bool = False, layer: str = "mask") -> None:
+        """Start a drag (brush, or eraser when ``erase``) over the mask, or over the guide lines
+        with ``layer='guides'``; a stroke left open is committed."""
+        if layer not in ("mask", "guides"):
+            raise ValueError(f"a stroke paints the 'mask' or the 'guides', not {layer!r}")
         if self._stroke is not None:
             self.commit_stroke()
-        self._stroke = Stroke(self.mask, erase)
+        self._stroke = Stroke(self.mask, erase) if layer == "mask" else GuideStroke(self.guides, self.unguides, erase)
 
     def paint(self, p0: tuple[float, float], p1: tuple[float, float], radius: float) -> BBox | None:
         """Paint (or erase) the capsule p0 -> p1 into the mask now; returns the box written.
@@ -186,7 +197,7 @@ class Document(HistoryQueries):
             raise RuntimeError("paint() called outside begin_stroke()/commit_stroke()")
         box = self._stroke.paint(p0, p1, radius)
         if box is not None:
-            self._changed({"mask": box}, history=False)
+            self._changed({"guides" if isinstance(self._stroke, GuideStroke) else "mask": box}, history=False)
         return box
 
     def commit_stroke(self, label: str | None = None) -> Edit | None:
@@ -195,9 +206,11 @@ class Document(HistoryQueries):
         patches = () if stroke is None else stroke.patches()
         if stroke is None or not patches:
             return None
-        kind = "erase" if stroke.erase else "stroke"
-        edit = Edit(label or ("Erase" if stroke.erase else "Brush"), kind, patches,
-                    {"radius": stroke.radius})
+        if isinstance(stroke, GuideStroke):
+            kind, default = ("guide-erase", "Erase guide lines") if stroke.erase else ("guide", "Guide line")
+        else:
+            kind, default = ("erase", "Erase") if stroke.erase else ("stroke", "Brush")
+        edit = Edit(label or default, kind, patches, {"radius": stroke.radius})
         self._push(edit)
         self._emit("history")
         return edit
@@ -207,7 +220,7 @@ class Document(HistoryQueries):
         stroke, self._stroke = self._stroke, None
         box = None if stroke is None else stroke.restore()
         if box is not None:
-            self._changed({"mask": box}, history=False)
+            self._changed({"guides" if isinstance(stroke, GuideStroke) else "mask": box}, history=False)
 
     # -- whole-mask operations -------------------------------------------------------------
 
@@ -276,7 +289,8 @@ class Document(HistoryQueries):
 
         Each array must be the photo's dtype and ``box.height x box.width x C``, inside the
         photo (ValueError otherwise; nothing is changed then). With ``clear_mask`` the mask is
-        cleared too, and undo brings it back. Patches apply in order and may overlap.
+        cleared too, with the guide lines drawn for it; undo brings them back. Patches apply in
+        order and may overlap.
         PhotoBusy (nothing changed) while the photo is locked.
         """
         if self._photo_lock is not None:
@@ -302,13 +316,14 @@ class Document(HistoryQueries):
                 pixels[patch.box.slices] = patch.after
                 out.append(patch)
                 changed["photo"] = changed["photo"].union(patch.box) if "photo" in changed else patch.box
-        hole = masks.bbox(self.mask) if clear_mask else None
-        if hole is not None:
-            for patch in changed_patches("mask", hole, self.mask[hole.slices],
-                                         np.zeros((hole.height, hole.width), dtype=np.bool_)):
-                self.mask[patch.box.slices] = False
-                out.append(patch)
-            changed["mask"] = hole
+        for target, layer in (("mask", self.mask), ("guides", self.guides), ("unguides", self.unguides)):
+            hole = masks.bbox(layer) if clear_mask else None
+            if hole is not None:
+                for patch in changed_patches(target, hole, layer[hole.slices],
+                                             np.zeros((hole.height, hole.width), dtype=np.bool_)):
+                    layer[patch.box.slices] = False
+                    out.append(patch)
+                changed[target] = hole
         edit = self._push(Edit(label, "fill", tuple(out), dict(meta or {})))
         self._changed(changed, history=True)
         return edit
@@ -320,7 +335,7 @@ class Document(HistoryQueries):
             self.commit_stroke()
 
     def _arrays(self) -> dict[str, np.ndarray]:
-        return {"photo": self.pixels, "mask": self.mask}
+        return {"photo": self.pixels, "mask": self.mask, "guides": self.guides, "unguides": self.unguides}
 
     def _move(self, moves: list[tuple[Edit, bool]]) -> None:
         changed: dict[str, BBox] = {}

@@ -18,10 +18,13 @@ import numpy as np
 from restorer.core.box import BBox
 from restorer.core.mask import diff_bbox
 
-TARGETS = ("photo", "mask")
+TARGETS = ("photo", "mask", "guides", "unguides")
+# The bool H x W layers: the mask, and Edges mode's guide lines (drawn ones, and where the eraser
+# took predicted edges away; see core/stroke.py GuideStroke).
+LAYER_TARGETS = ("mask", "guides", "unguides")
 # Patches of a large edit cover only the blocks of this side that changed (changed_patches).
 BLOCK = 64
-KINDS = ("stroke", "erase", "mask", "fill")
+KINDS = ("stroke", "erase", "mask", "fill", "guide", "guide-erase")
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,7 +54,7 @@ class Patch:
 class Edit:
     """One step of the history: what the user did (label, kind) and the patches it changed.
 
-    ``kind`` is one of 'stroke', 'erase', 'mask', 'fill'. Patches are applied in order on redo
+    ``kind`` is one of 'stroke', 'erase', 'mask', 'fill', 'guide', 'guide-erase' (Edges mode's lines). Patches are applied in order on redo
     and in reverse order on undo, so patches of one edit may overlap.
     """
 

@@ -19,6 +19,7 @@ import os
 import sqlite3
 import tempfile
 from collections.abc import Callable
+from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,7 @@ import numpy as np
 from restorer.core import atomic
 from restorer.core import projectdb as db
 from restorer.core.box import BBox
+from restorer.core.history import TARGETS
 from restorer.core.projectdb import SCHEMA_VERSION, ProjectError
 from restorer.core.projectfile import (
     OriginalInfo,
@@ -103,7 +105,7 @@ def snapshot(doc: object, *, with_base: bool = True) -> ProjectSnapshot:
                            shape=tuple(doc.pixels.shape),
                            dtype=str(doc.pixels.dtype), steps=history.steps, position=history.index,
                            dropped=history.dropped,
-                           dropped_targets=frozenset(t for t in ("photo", "mask") if history.has_dropped(t)),
+                           dropped_targets=frozenset(t for t in TARGETS if history.has_dropped(t)),
                            mask=doc.mask.copy(), base_photo=base, base_needed=needed)
 
 
@@ -302,5 +304,21 @@ def open_project(path: str | os.PathLike[str], find_original: FindOriginal | Non
                     raise ProjectError(f"{data.path}: step {k} ({edit.label}) does not fit the saved mask: "
                                        "the project is damaged")
                 mask[p.box.slices] = p.before
+    _replay_guides(doc, data)
     doc.history.restore(data.steps, data.position, dropped=data.dropped, dropped_targets=data.dropped_targets)
     return doc
+
+
+def _replay_guides(doc: Any, data: ProjectData) -> None:
+    """The guide-line layers at the project's position: empty at state 0 (an older Restorer's projects
+    have none), played forward through the applied steps. Where older guide steps were dropped, state 0
+    is not known and the steps' ``before`` is not checked."""
+    check = not ({"guides", "unguides"} & data.dropped_targets)
+    for k, edit in enumerate(data.steps[: data.position], start=1):
+        for p in edit.patches:
+            if p.target in ("guides", "unguides"):
+                layer = doc.guides if p.target == "guides" else doc.unguides
+                if check and not np.array_equal(layer[p.box.slices], p.before):
+                    raise ProjectError(f"{data.path}: step {k} ({edit.label}) does not fit the guide lines "
+                                       "before it: the project is damaged")
+                layer[p.box.slices] = p.after

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from restorer.core import projectdb as db
-from restorer.core.history import KINDS, TARGETS, Edit, Patch
+from restorer.core.history import KINDS, LAYER_TARGETS, TARGETS, Edit, Patch
 from restorer.core.box import BBox
 from restorer.core.projectdb import ProjectError
 
@@ -227,7 +227,7 @@ def _read_steps(conn: sqlite3.Connection, path: Path, shape: tuple[int, int, int
         box = BBox(y0, x0, y1, x1)
         if target not in TARGETS or box.empty or box.clip(hw) != box:
             raise ProjectError(f"{what} is damaged (target {target!r}, box {tuple(box)})")
-        mask = target == "mask"
+        mask = target in LAYER_TARGETS  # bool H x W, like the mask
         pshape = (box.height, box.width) if mask else (box.height, box.width, shape[2])
         pdtype = np.dtype(np.bool_) if mask else dtype
         patches.setdefault(seq, []).append(Patch(target, box, db.unpack(before, pshape, pdtype, what),

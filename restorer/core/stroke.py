@@ -24,8 +24,9 @@ def _tile_box(ty: int, tx: int, shape: tuple[int, ...]) -> BBox:
 class Stroke:
     """One drag of the brush (or eraser, when ``erase``) over ``mask``."""
 
-    def __init__(self, mask: np.ndarray, erase: bool) -> None:
+    def __init__(self, mask: np.ndarray, erase: bool, target: str = "mask") -> None:
         self.mask = mask
+        self.target = target
         self.erase = erase
         self.box: BBox | None = None  # union of the boxes painted so far
         self.radius: float | None = None
@@ -80,7 +81,7 @@ class Stroke:
             whole = whole.union(box)
         if 2 * sum(box.area for box, _ in pieces) >= whole.area:
             pieces = [(whole, self._before(whole))]
-        return tuple(Patch("mask", box, before.copy(), self.mask[box.slices].copy())
+        return tuple(Patch(self.target, box, before.copy(), self.mask[box.slices].copy())
                      for box, before in sorted(pieces, key=lambda p: p[0]))
 
     def restore(self) -> BBox | None:
@@ -88,3 +89,37 @@ class Stroke:
         for (ty, tx), tile in self._tiles.items():
             self.mask[_tile_box(ty, tx, self.mask.shape).slices] = tile
         return self.box
+
+
+class GuideStroke:
+    """One drag over Edges mode's guide layers: ``drawn`` (lines the user drew) and ``erased`` (where
+    the eraser took edges away, predicted ones included). The brush sets ``drawn`` and clears
+    ``erased`` under it; the eraser does the reverse. The guides a fill gets are
+    ``(predicted | drawn) & ~erased``, so the prediction can be redone without losing the user's lines."""
+
+    def __init__(self, drawn: np.ndarray, erased: np.ndarray, erase: bool) -> None:
+        self.erase = erase
+        self._parts = (Stroke(drawn, erase, "guides"), Stroke(erased, not erase, "unguides"))
+
+    @property
+    def nbytes(self) -> int:
+        return sum(p.nbytes for p in self._parts)
+
+    @property
+    def radius(self) -> float | None:
+        return self._parts[0].radius
+
+    @property
+    def box(self) -> BBox | None:
+        return self._parts[0].box
+
+    def paint(self, p0: tuple[float, float], p1: tuple[float, float], radius: float) -> BBox | None:
+        boxes = [b for b in (part.paint(p0, p1, radius) for part in self._parts) if b is not None]
+        return None if not boxes else boxes[0] if len(boxes) == 1 else boxes[0].union(boxes[1])
+
+    def patches(self) -> tuple[Patch, ...]:
+        return self._parts[0].patches() + self._parts[1].patches()
+
+    def restore(self) -> BBox | None:
+        boxes = [b for b in (part.restore() for part in self._parts) if b is not None]
+        return None if not boxes else boxes[0] if len(boxes) == 1 else boxes[0].union(boxes[1])

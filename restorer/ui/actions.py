@@ -65,6 +65,8 @@ class Actions:
     grain: QAction
     feather: QAction
     sidecar: QAction
+    jpeg_master: QAction
+    embed_original: QAction
     fit: QAction
     actual: QAction
     zoom_in: QAction
@@ -193,6 +195,13 @@ def build_actions(w: QWidget, settings: Settings, do: Slots) -> Actions:
         sidecar=_action(w, "Write &Provenance With Each Save", _setting(settings, "write_sidecar"),
                         tip="A NAME.restorer.json beside the saved photo and an XMP history entry in it",
                         checkable=True),
+        jpeg_master=_action(w, "Save JPEG Masters: Keep &Untouched Blocks", _setting(settings, "jpeg_master"),
+                            tip="A JPEG saved as JPEG keeps every 8 x 8 block no fill touched bit for bit; "
+                                "off: the whole photo is re-encoded (restorer-cli --jpeg-reencode)", checkable=True),
+        embed_original=_action(w, "&Embed the Original in Projects", _setting(settings, "embed_original"),
+                               tip="Save Project stores the original photo's file inside the project, so it "
+                                   "opens even when the original moved or is gone (the project grows by its size)",
+                               checkable=True),
         fit=_action(w, "&Fit", do.fit, "Ctrl+0", icon_name="fit"),
         # Photoshop's Ctrl keys and GIMP's bare ones (1, +, -; = is + without Shift on most layouts).
         actual=_action(w, "&100 %", do.actual, ["Ctrl+1", "1"]),
@@ -243,7 +252,8 @@ def build_menus(bar: QMenuBar, a: Actions, recent: QMenu, open_project: QAction,
     file_menu.addAction(a.open)
     file_menu.addAction(open_project)
     file_menu.addMenu(recent)
-    _add_all(file_menu, (None, a.save, a.save_as, save_project, a.sidecar, None, a.import_mask, a.export_mask,
+    _add_all(file_menu, (None, a.save, a.save_as, save_project, a.sidecar, a.jpeg_master,
+                         a.embed_original, None, a.import_mask, a.export_mask,
                          None, a.quit))
     edit = bar.addMenu("&Edit")
     _add_all(edit, (a.undo, a.redo, None, a.paste))

@@ -45,6 +45,7 @@ def to_display_rgb8(pixels: np.ndarray, icc: bytes | None = None) -> np.ndarray:
 THUMB_SIZE = 64
 DISPLAY_MAX_SIDE = 2048
 MASK_TINT = (255, 40, 40)  # the hole colour used in thumbnails and step comparisons
+GUIDE_TINT = (40, 220, 255)  # guide lines in thumbnails: the Edges mode overlay's cyan
 MASK_ALPHA = 0.55
 
 Box = tuple[int, int, int, int]  # y0, x0, y1, x1 (exclusive ends), the layout of core.box.BBox
@@ -129,7 +130,7 @@ def region_at_state(doc: Document, box: Box, state: int, target: str = "photo", 
     row and column (stride 1 equals ``Document.region_at``). Reads only the patches over box,
     so a thumbnail of a 100-megapixel photo at any state costs about as much as its pixels.
     """
-    current = doc.photo.pixels if target == "photo" else doc.mask
+    current = {"photo": doc.photo.pixels, "mask": doc.mask, "guides": doc.guides, "unguides": doc.unguides}[target]
     return doc.history.region_at(current, target, BBox(*box), state, stride)
 
 
@@ -160,14 +161,18 @@ def _fit_exact(height: int, width: int, size: int) -> tuple[int, int]:
     return max(1, round(height * scale)), max(1, round(width * scale))
 
 
-def _box_thumbnail(doc: Document, box: Box, state: int, size: int, tinted: bool) -> np.ndarray:
-    """box of the photo at history state ``state``, longest side = size; ``tinted``: mask shown over it."""
+def _box_thumbnail(doc: Document, box: Box, state: int, size: int, tinted: bool, guides: bool = False) -> np.ndarray:
+    """box of the photo at history state ``state``, longest side = size; ``tinted``: mask shown over it;
+    ``guides``: the guide lines drawn (Edges mode) too."""
     h, w = box[2] - box[0], box[3] - box[1]
     target = _fit_exact(h, w, size)
     s = _stride_for(h, w, target)
     rgb = to_display_rgb8(region_at_state(doc, box, state, "photo", s), doc.photo.meta.icc_profile)
     if tinted:
         rgb = tint_mask(rgb, region_at_state(doc, box, state, "mask", s))
+    if guides:
+        lines = region_at_state(doc, box, state, "guides", s) & ~region_at_state(doc, box, state, "unguides", s)
+        rgb = tint_mask(rgb, lines, GUIDE_TINT, 0.9)
     return resize_rgb8(rgb, target)
 
 
@@ -179,7 +184,8 @@ def state_thumbnail(doc: Document, state: int, size: int = THUMB_SIZE) -> np.nda
 def step_thumbnail(doc: Document, k: int, size: int = THUMB_SIZE) -> np.ndarray:
     """Step k's region (with some context) as it is after the step, longest side = size.
 
-    Mask steps (stroke, erase, mask) show the mask at that state tinted; fills show the photo.
+    Mask steps (stroke, erase, mask) show the mask at that state tinted, guide steps the guide lines
+    over it too; fills show the photo.
     Correct for undone steps too: the region is rebuilt from the history's patches.
     """
     edit = doc.history.steps[k - 1]
@@ -187,7 +193,7 @@ def step_thumbnail(doc: Document, k: int, size: int = THUMB_SIZE) -> np.ndarray:
     if changed is None:
         return state_thumbnail(doc, k, size)
     box = _context_box((changed.y0, changed.x0, changed.y1, changed.x1), doc.photo.pixels.shape[:2])
-    return _box_thumbnail(doc, box, k, size, tinted=edit.kind != "fill")
+    return _box_thumbnail(doc, box, k, size, tinted=edit.kind != "fill", guides=edit.kind.startswith("guide"))
 
 
 # --- comparison pairs ----------------------------------------------------------------------------

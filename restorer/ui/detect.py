@@ -24,8 +24,10 @@ from restorer.core import mask as masks
 from restorer.core.box import BBox
 from restorer.core.document import Document
 from restorer.ui.canvas import CanvasView
+from restorer.ui.detector_picker import DetectorPicker
 from restorer.ui.progress import ProgressWidget
 from restorer.ui.session import DocumentSession
+from restorer.ui.settings import Settings
 from restorer.ui.tasks import TaskHandle, TaskRunner
 
 ACCEPTED_COLOR = QColor(255, 190, 0)
@@ -139,16 +141,16 @@ class ProposalLayer:
 class DetectController(QObject):
     """Detect Damage for the session's document: the task in the worker, the proposals, the review tools.
 
-    It builds its own menu, tool bar (with the sensitivity slider) and progress bar; the window
-    places them. ``leave_other_modes`` is called before a detection takes the canvas's clicks.
+    It builds its own menu, tool bar (the detector picker, remembered in ``settings``, and the
+    sensitivity slider) and progress bar; the window places them. ``leave_other_modes`` is called before a detection takes the canvas's clicks.
     """
 
     detected = Signal()  # proposals are shown
     cleared = Signal()
     proposalsChanged = Signal()
 
-    def __init__(self, session: DocumentSession, tasks: TaskRunner, canvas: CanvasView, action_parent: QWidget,
-                 leave_other_modes: Callable[[], object] = lambda: None) -> None:
+    def __init__(self, session: DocumentSession, tasks: TaskRunner, settings: Settings, canvas: CanvasView,
+                 action_parent: QWidget, leave_other_modes: Callable[[], object] = lambda: None) -> None:
         super().__init__(session)
         self.session = session
         self.tasks = tasks
@@ -157,6 +159,9 @@ class DetectController(QObject):
         self.layer: ProposalLayer | None = None
         self._task: TaskHandle | None = None
         self._job_doc: Document | None = None
+        self.detector_used: str | None = None  # the detector behind the proposals shown
+        self._job_detector = ""
+        self.picker = DetectorPicker(settings)
         self._started = 0.0
         self._started_value = 50
         self.progress = ProgressWidget()
@@ -182,6 +187,7 @@ class DetectController(QObject):
         bar = QToolBar("Detect")
         bar.setObjectName("detect")
         bar.addAction(self.detect_action)
+        bar.addWidget(self.picker)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(1, 99)
         self.slider.setValue(50)
@@ -235,11 +241,12 @@ class DetectController(QObject):
         pixels = doc.pixels
         threshold = self.threshold
         self._started_value = self.slider.value()
+        detector = self._job_detector = self.picker.current_detector()
 
         def work(cancel: threading.Event, report: Any) -> tuple[Any, int, np.ndarray]:
             from restorer.detection import detect_damage
 
-            damage = detect_damage(pixels, cancel=cancel, on_progress=lambda p: report(p.done, p.total, ""))
+            damage = detect_damage(pixels, detector, cancel=cancel, on_progress=lambda p: report(p.done, p.total, ""))
             levels = damage.levels()
             n, labels = components(levels, threshold)  # the first threshold's proposals, off the GUI thread
             return levels, n, labels
@@ -248,8 +255,8 @@ class DetectController(QObject):
         self._started = time.monotonic()
         self._task = self.tasks.submit(work, on_progress=self._on_progress, on_done=self._on_computed,
                                        on_failed=self._on_failed, on_cancelled=self._on_cancelled)
-        self.progress.start("Detecting damage…")
-        self.session.show_status("Detecting damage…")
+        self.progress.start(f"Detecting damage ({detector})…")
+        self.session.show_status(f"Detecting damage with {detector}…")
         return self._task.id
 
     def cancel(self) -> None:
@@ -282,13 +289,15 @@ class DetectController(QObject):
         if doc is not self.session.document:
             return
         levels, n, labels = value
+        self.detector_used = self._job_detector
         self._install(levels, n, labels)
         seconds = time.monotonic() - self._started
+        by = f"{self.detector_used} in {seconds:.1f} s"
         if self.layer is not None and self.layer.count > 1:
-            self.session.show_status(f"{self.layer.count - 1} proposals in {seconds:.1f} s: click one to toggle it, "
+            self.session.show_status(f"{self.layer.count - 1} proposals from {by}: click one to toggle it, "
                                      "Shift+D adds the amber ones to the mask, Esc clears")
         else:
-            self.session.show_status(f"No damage found at this sensitivity ({seconds:.1f} s); raise it to see fainter damage")
+            self.session.show_status(f"No damage found at this sensitivity ({by}); raise it to see fainter damage")
         self.detected.emit()
 
     def _on_failed(self, message: str) -> None:
@@ -321,6 +330,7 @@ class DetectController(QObject):
         if self.layer is not None:
             shown = self.layer.count - 1
             self.count_label.setText(f" {self.layer.accepted_count}/{shown} ")
+            self.count_label.setToolTip(f"Accepted / all proposals from the {self.detector_used} detector")
         self.update_actions()
         self.proposalsChanged.emit()
 
@@ -336,7 +346,7 @@ class DetectController(QObject):
         try:
             from restorer.errors import PhotoBusy
 
-            edit = doc.set_mask(doc.mask | self.layer.accepted_mask(), "Add detected damage")
+            edit = doc.set_mask(doc.mask | self.layer.accepted_mask(), f"Add detected damage ({self.detector_used})")
         except PhotoBusy as exc:
             self.session.show_status(str(exc))
             return None
@@ -356,6 +366,8 @@ class DetectController(QObject):
         canvas.set_overlay("proposals", None, ACCEPTED_COLOR, 0)
         canvas.set_overlay("proposals-rejected", None, REJECTED_COLOR, 0)
         self.count_label.setText("")
+        self.count_label.setToolTip("")
+        self.detector_used = None
         self.update_actions()
         self.cleared.emit()
 

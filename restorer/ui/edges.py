@@ -1,8 +1,11 @@
 """Edges mode (EdgeConnect): show the predicted edge map for the current mask and let the user correct it.
 
-The guide layer is a bool H x W array the brush draws thin lines into (the eraser removes them);
-it starts as the model's predicted edges inside the hole and goes to the fill as
-EngineOptions.guide_edges, where it replaces the edges the model would have predicted.
+What guides the fill is ``(predicted | drawn) & ~erased`` inside the hole: the model's predicted
+edges, redone whenever the mask changes, with the user's corrections over them. The corrections
+are the document's: ``Document.guides`` (lines drawn) and ``Document.unguides`` (where the eraser
+took edges away), painted by guide strokes that are history steps with their own rows ("Guide
+line", "Erase guide lines"), undone and redone like mask strokes and kept in projects. The result
+goes to the fill as EngineOptions.guide_edges, where it replaces the edges the model would predict.
 """
 
 from __future__ import annotations
@@ -17,48 +20,81 @@ from PySide6.QtGui import QColor
 
 from restorer.core import mask as masks
 from restorer.core.box import BBox
+from restorer.core.document import Document
 from restorer.models import registry
 from restorer.ui.canvas import CanvasView
 from restorer.ui.fill import fill_threads, supports_edges
-from restorer.ui.paint_layer import PaintLayer
 from restorer.ui.session import DocumentSession
 from restorer.ui.settings import Settings
 from restorer.ui.tasks import TaskHandle, TaskRunner
 
 EDGE_COLOR = QColor(40, 220, 255)
 CONTEXT_OPACITY = 0.35  # known edges around the hole: shown for orientation, dimmer than the guides
-GUIDE_RADIUS = 1.0  # drawn guide lines are thin like Canny edges, whatever the brush size
+GUIDE_RADIUS = 1.0  # drawn guide lines are thin like Canny edges, whatever the brush size (the cursor shows it)
+DEEP = 8  # a hole this many pixels thick (from its border inwards) is "large": edges should reach inside
 CONTEXT = 96  # pixels of known photo around the hole that the edge model sees
 
 
-class GuideLayer(PaintLayer):
-    """The user-editable edge map: a paint layer (guide strokes undo and redo one by one) whose brush
-    draws thin lines like Canny edges at any brush size; the canvas shows the cursor that size."""
+class GuideLayer:
+    """The edge map Edges mode shows and the fill gets, and the paint target its brush draws with.
+
+    ``edges`` = ``(predicted | doc.guides) & ~doc.unguides``, kept composed for the canvas overlay
+    (``compose`` after the document's guide layers change). Strokes go to the document
+    (``begin_stroke(layer='guides')``), so each is one history step; the brush draws thin lines like
+    Canny edges at any brush size (``brush_radius``: the canvas draws its cursor that size), the
+    eraser erases at the brush's size.
+    """
 
     brush_radius = GUIDE_RADIUS
 
-    def __init__(self, shape: tuple[int, int], on_change: Any) -> None:
-        super().__init__(shape, on_change)
-        self.context = np.zeros(shape, dtype=np.bool_)  # the photo's own edges around the hole
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.predicted = np.zeros(doc.shape, dtype=np.bool_)  # the model's edges inside the hole
+        self.context = np.zeros(doc.shape, dtype=np.bool_)  # the photo's own edges around the hole
+        self.edges = np.zeros(doc.shape, dtype=np.bool_)
+        self._erase = False
+        self.compose(None)
 
-    @property
-    def edges(self) -> np.ndarray:
-        """Inside the hole: what guides the fill."""
-        return self.pixels
+    def compose(self, box: BBox | None) -> None:
+        s = (box or BBox.full(self.doc.shape)).slices
+        self.edges[s] = (self.predicted[s] | self.doc.guides[s]) & ~self.doc.unguides[s]
 
     def set_predicted(self, pieces: list[tuple[BBox, np.ndarray]], hole: np.ndarray) -> None:
-        """Guides := the predicted edges inside ``hole``; the known edges outside it become context.
-        A new prediction replaces the guides, so their undo steps go with them."""
-        self.forget_history()
-        self.edges[:] = False
+        """Predicted := the model's edges inside ``hole``; its edges outside it become context.
+        The user's guide strokes stay (they are the document's) and are drawn over the new prediction."""
+        self.predicted[:] = False
         self.context[:] = False
         for box, edge in pieces:
             box = BBox(*box)
             found = np.asarray(edge).reshape(box.height, box.width) > 0.5
             inside = hole[box.slices]
-            self.edges[box.slices] |= found & inside
+            self.predicted[box.slices] |= found & inside
             self.context[box.slices] |= found & ~inside
-        self._on_change(None)
+        self.compose(None)
+
+    def stops_at_border(self, hole: np.ndarray) -> bool:
+        """Whether the hole is large (thicker than 2 x DEEP) and the predicted edges, though there are
+        some, never get DEEP pixels inside it: the model gave up towards the middle."""
+        box = masks.bbox(hole)
+        if box is None or not self.predicted.any():
+            return False
+        region = box.pad(1, hole.shape)
+        inner = masks.shrink(hole[region.slices], DEEP)
+        return bool(inner.any() and not (self.predicted[region.slices] & inner).any())
+
+    # --- the paint target: strokes are the document's guide steps ----------------------------
+    def begin_stroke(self, erase: bool = False) -> None:
+        self._erase = erase
+        self.doc.begin_stroke(erase, layer="guides")
+
+    def paint(self, p0: tuple[float, float], p1: tuple[float, float], radius: float) -> BBox | None:
+        return self.doc.paint(p0, p1, radius if self._erase else GUIDE_RADIUS)
+
+    def commit_stroke(self, label: str | None = None) -> object:
+        return self.doc.commit_stroke(label)
+
+    def abort_stroke(self) -> None:
+        self.doc.abort_stroke()
 
 
 class EdgesController(QObject):
@@ -84,6 +120,7 @@ class EdgesController(QObject):
         self.enabled = False
         self.guide: GuideLayer | None = None
         self._task: TaskHandle | None = None
+        self._mask_revision = 0  # counts mask changes: a prediction made for an older mask is dropped
         self._repredict = QTimer(self)
         self._repredict.setSingleShot(True)
         self._repredict.setInterval(0)
@@ -106,8 +143,8 @@ class EdgesController(QObject):
                 self.session.show_status(why or "Open a photo first")
                 self.leaveRequested.emit()
                 return
-            if self.guide is None or self.guide.edges.shape != doc.shape:
-                self.guide = GuideLayer(doc.shape, self._guide_changed)
+            if self.guide is None or self.guide.doc is not doc:
+                self.guide = GuideLayer(doc)
                 # context first, so the editable guides are drawn over it
                 canvas.set_overlay("edges-context", self.guide.context, EDGE_COLOR, CONTEXT_OPACITY)
                 canvas.set_overlay("edges", self.guide.edges, EDGE_COLOR, 0.95)
@@ -142,28 +179,24 @@ class EdgesController(QObject):
         elif self.enabled:
             self.predict()
 
-    def undo(self) -> bool:
-        """In Edges mode, undo acts on the guide strokes first (False: none left, the document's turn)."""
-        if self.enabled and self.guide is not None and self.guide.undo():
-            self.session.show_status("Guide line undone (Ctrl+Shift+Z redoes it)")
-            return True
-        return False
-
-    def redo(self) -> bool:
-        return bool(self.enabled and self.guide is not None and self.guide.redo())
-
     def guide_edges(self) -> np.ndarray | None:
         """What the fill gets as EngineOptions.guide_edges (None outside Edges mode)."""
         return self.guide.edges.copy() if self.enabled and self.guide is not None else None
 
     def mask_changed(self) -> None:
+        self._mask_revision += 1
         if self.enabled:
             self._repredict.start()
 
-    def _guide_changed(self, box: BBox | None) -> None:
-        self.canvas.overlay_changed("edges", None if box is None else tuple(box))
-        if box is None:
-            self.canvas.overlay_changed("edges-context", None)
+    def guides_changed(self, box: tuple[int, int, int, int] | None) -> None:
+        """The document's guide lines changed (a stroke, its undo or redo): redraw them."""
+        if self.guide is not None and self.guide.doc is self.session.document:
+            self.guide.compose(None if box is None else BBox(*box))
+            self.canvas.overlay_changed("edges", box)
+
+    def _shown(self) -> None:
+        self.canvas.overlay_changed("edges", None)
+        self.canvas.overlay_changed("edges-context", None)
 
     # --- prediction in the worker ------------------------------------------------------------
     def predict(self) -> None:
@@ -175,6 +208,7 @@ class EdgesController(QObject):
         hole = masks.bbox(doc.mask)
         if hole is None:
             self.guide.set_predicted([], doc.mask)
+            self._shown()
             return
         from restorer.inference import engine
 
@@ -190,7 +224,7 @@ class EdgesController(QObject):
             pieces = engine.predict_edges(pixels, mask, model, options)
             return [(BBox(*b).offset(region.y0, region.x0), e) for b, e in pieces]
 
-        revision = doc.revision
+        revision = self._mask_revision
         self._task = self.tasks.submit(work, on_done=lambda pieces: self._predicted(pieces, revision),
                                        on_failed=self._failed, on_cancelled=self._ended)
         self.session.show_status(f"Predicting edges with {model}…")
@@ -206,12 +240,16 @@ class EdgesController(QObject):
     def _predicted(self, pieces: Any, revision: int) -> None:
         self._task = None
         doc = self.session.document
-        if doc is None or self.guide is None or doc.revision != revision:
+        if doc is None or self.guide is None or self._mask_revision != revision:
             return  # the mask changed meanwhile; a newer prediction is queued
         self.guide.set_predicted(pieces, doc.mask)
-        if not self.guide.edges.any():
+        self._shown()
+        if not self.guide.predicted.any():
             self.session.show_status(f"{self.current_model()} predicted no edges inside the hole: "
                                      "draw guide lines (B) where edges should continue, then press Enter")
+        elif self.guide.stops_at_border(doc.mask):
+            self.session.show_status(f"{self.current_model()}'s edges stop near the hole's border and predict "
+                                     "nothing in its middle: draw guide lines (B) across it, then press Enter")
         else:
             self.session.show_status("Predicted edges shown in cyan: correct them with B / E, then press Enter to fill")
         self.edgesPredicted.emit()

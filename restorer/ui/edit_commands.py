@@ -68,12 +68,12 @@ class EditCommands(QObject):
             self.comparing.show_canvas()
 
     def undo(self) -> None:
-        if self.sampling.undo() or self.edges.undo():  # in those modes, undo acts on their strokes first
+        if self.sampling.undo():  # in Sample mode, undo acts on its strokes first (guide lines are history steps)
             return
         self._move_in_history(lambda doc: doc.undo())
 
     def redo(self) -> None:
-        if self.sampling.redo() or self.edges.redo():
+        if self.sampling.redo():
             return
         self._move_in_history(lambda doc: doc.redo())
 

@@ -46,14 +46,15 @@ class _Save:
 
 
 def _write_photo(photo: image.Photo, path: Path, allow_8bit: bool, drop_alpha: bool,
-                 prov: SaveProvenance | None = None) -> list[str]:
-    """Runs in the file thread: encode and write atomically (with the sidecar when ``prov``);
-    every failure is one line. Returns notes for the status bar (a block the format cannot carry, a
-    sidecar that could not be written)."""
+                 prov: SaveProvenance | None = None, reencode: bool = False) -> list[str]:
+    """Runs in the file thread: encode and write atomically (with the sidecar when ``prov``; a JPEG
+    as a master unless ``reencode``); every failure is one line. Returns notes for the status bar
+    (a block the format cannot carry, a sidecar that could not be written)."""
     try:
         if prov is not None:
-            return save_with_provenance(photo, path, prov, allow_8bit=allow_8bit, drop_alpha=drop_alpha)
-        return jpegmaster.save(photo, path, allow_8bit=allow_8bit, drop_alpha=drop_alpha)[0]
+            return save_with_provenance(photo, path, prov, allow_8bit=allow_8bit, drop_alpha=drop_alpha,
+                                        reencode=reencode)
+        return jpegmaster.save(photo, path, allow_8bit=allow_8bit, drop_alpha=drop_alpha, reencode=reencode)[0]
     except OSError as exc:  # save_photo words its own; this is a last guard against a traceback
         raise ImageError(f"{path}: cannot save: {exc.strerror or exc}") from None
 
@@ -288,7 +289,8 @@ class FileCommands(QObject):
         if self.settings.write_sidecar:
             applied = doc.history.steps[: doc.history.index]
             prov = SaveProvenance(history_steps(applied), doc.history.dropped, replace=path.exists())
-        self.tasks.submit(lambda cancel, report: _write_photo(photo, path, allow_8bit, drop_alpha, prov),
+        reencode = not self.settings.jpeg_master
+        self.tasks.submit(lambda cancel, report: _write_photo(photo, path, allow_8bit, drop_alpha, prov, reencode),
                           on_done=self._written, on_failed=self._write_failed, on_cancelled=self._end_save)
         self.session.show_status(f"Saving {path.name}…", 0)
         self.saveStarted.emit()

@@ -115,7 +115,8 @@ or paste one (Ctrl+V). Restorer never changes the original file: Save (Ctrl+S) w
 NAME-restored beside it.</li>
 <li><b>Mark the damage</b> in red: paint with the brush (B; [ and ] change its size), erase with E,
 or select with the rectangle (M), lasso (L) or magic wand (W). Each stroke or selection is one
-undoable step (Ctrl+Z). Fill &gt; Detect Damage proposes scratches and dust for you to accept.</li>
+undoable step (Ctrl+Z). Detect &gt; Detect Damage (D) proposes scratches and dust for you to accept,
+found by the detector chosen beside it in the Detect tool bar.</li>
 <li><b>Fill</b> (Enter) with the model chosen in the tool bar. Try another model if the result is not
 right: undo, pick, fill again.</li>
 <li><b>Compare</b> before and after (Ctrl+D, or hold \\), then save.</li>
@@ -130,12 +131,12 @@ Fill &gt; Sampling Area (S) says where it may copy from.</li>
 network's time): networks decide the structure, the photo's own patches give the detail at full
 resolution.</li>
 <li>Holes across edges where you want to steer the result: an <b>edgeconnect</b> model with Edges
-mode (G): it shows the edges it predicts and you draw guide lines.</li>
+mode (G): it shows the edges it predicts and you draw guide lines, each an undoable step.</li>
 <li><b>partialconv-compact</b>: quick blotch fills on a CPU when the guided fill is too slow;
 <b>ensemble-compact</b>: the most faithful smooth fill, where texture does not matter.</li>
 </ul>
 <table cellspacing='0' cellpadding='3' border='1'><tr><th>Model</th><th>Best for</th><th>What it is</th></tr>{models}</table>
-<h3>Damage detectors</h3><ul>{found}</ul>
+<h3>Damage detectors (the Detect tool bar's list)</h3><ul>{found}</ul>
 <p>Every key is listed under Help &gt; Keyboard Shortcuts; the models' licences and terms under Help &gt; About.</p>"""
 
 

@@ -241,7 +241,7 @@ def _weak_listener(model: HistoryModel) -> Callable[[Any], None]:
 
     def on_event(event: Any) -> None:
         # Painting sends a 'mask' event per mouse move; only history changes alter the rows.
-        if getattr(event, "kind", None) in ("mask", "photo"):
+        if getattr(event, "kind", None) in ("mask", "photo", "guides"):
             return
         m = ref()
         if m is not None:

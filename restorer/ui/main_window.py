@@ -82,7 +82,7 @@ class MainWindow(QMainWindow):
         self.comparing = CompareController(session, self.stack, canvas, self.history_panel.cursor_step)
         self.fills = FillController(session, self.tasks, self.settings, self)
         self.edges = EdgesController(session, self.tasks, self.settings, canvas, self.model_picker.current_model)
-        self.detect = DetectController(session, self.tasks, canvas, self,
+        self.detect = DetectController(session, self.tasks, self.settings, canvas, self,
                                        leave_other_modes=lambda: self.actions.edges.setChecked(False))
         self.sampling = SamplingController(session, canvas)
         self.files = FileCommands(session, self.file_tasks, self.settings, self,
@@ -190,9 +190,10 @@ class MainWindow(QMainWindow):
         self.canvas.set_brush_size(s.brush_size)
         self._brush_size_changed(self.canvas.brush_size)
         self.opacity_slider.setValue(round(s.overlay_opacity * 100))
-        self.actions.auto_fill.setChecked(s.auto_fill)
-        self.actions.grain.setChecked(s.grain)
-        self.actions.sidecar.setChecked(s.write_sidecar)
+        a = self.actions
+        for action, on in ((a.auto_fill, s.auto_fill), (a.grain, s.grain), (a.sidecar, s.write_sidecar),
+                           (a.jpeg_master, s.jpeg_master), (a.embed_original, s.embed_original)):
+            action.setChecked(on)
         if not (s.model and self.model_picker.set_model(s.model)):
             # First start, or the saved model's weights are gone: the best model installed.
             if not self.model_picker.set_model(registry.default_model()):
@@ -239,7 +240,7 @@ class MainWindow(QMainWindow):
         a.cancel.setEnabled(has or self.files.loading)
         for action in (a.save, a.save_as, a.fill):  # one write at a time, and it holds the photo still
             action.setEnabled(has and not self.files.saving)
-        layered = self.edges.enabled or self.sampling.enabled  # their own strokes undo first
+        layered = self.sampling.enabled  # its own strokes undo first
         a.undo.setEnabled(has and (doc.can_undo or layered))
         a.redo.setEnabled(has and (doc.can_redo or layered))
         a.redo_alt.setEnabled(has and (doc.can_redo or layered))
@@ -319,6 +320,8 @@ class MainWindow(QMainWindow):
         if kind == "mask":
             self.canvas.overlay_changed("mask", box)
             self.edges.mask_changed()
+        elif kind == "guides":
+            self.edges.guides_changed(box)
         elif kind == "photo" and self.document is not None:
             self.canvas.photo_changed(self.document.pixels, box)
         if kind in ("history", "saved") or not self.canvas.stroking:

@@ -1,5 +1,6 @@
 """PaintLayer: a bool H x W layer the canvas paints into (same calls as the Document's mask), with its
-own undo and redo stroke by stroke. The sampling area and the Edges mode's guide lines are ones."""
+own undo and redo stroke by stroke: the sampling area is one. (Edges mode's guide lines are the
+Document's own layers, so their strokes are history steps: ui/edges.py GuideLayer.)"""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from restorer.core.box import BBox
 
 
 class PaintTarget(Protocol):
-    """What a drag paints into: Document (the mask), a PaintLayer (guide lines, sampling area) or the proposals."""
+    """What a drag paints into: Document (the mask), the guide lines (ui/edges.py), a PaintLayer (sampling area) or the proposals."""
 
     def begin_stroke(self, erase: bool = False) -> None: ...
     def paint(self, p0: tuple[float, float], p1: tuple[float, float], radius: float) -> object: ...

@@ -124,20 +124,22 @@ class ProjectCommands(QObject):
             return False
         self.canvas.abort_stroke()
         snap, revision, photo_revision = snapshot(doc), doc.revision, doc.photo_revision
-        self._run(lambda: write_project(snap, path),
-                  done=lambda _value: self._saved(doc, path, (revision, photo_revision), len(snap.steps)),
+        embed = self.settings.embed_original
+        self._run(lambda: write_project(snap, path, embed_original=embed),
+                  done=lambda _value: self._saved(doc, path, (revision, photo_revision), len(snap.steps), embed),
                   failed=self._save_failed)
         self.session.show_status(f"Saving project {path.name}…", 0)
         return True
 
-    def _saved(self, doc: Document, path: Path, revisions: tuple[int, int], steps: int) -> None:
+    def _saved(self, doc: Document, path: Path, revisions: tuple[int, int], steps: int, embed: bool = False) -> None:
         self._project_of = (doc, path)
         # The work is kept: closing need not ask again. The photo was not locked during the write,
         # so a fill that landed meanwhile still counts as an unsaved photo change.
         doc.mark_saved(path, revision=revisions[0], photo_revision=revisions[1])
         self.settings.add_recent(path)
         self.files.rebuild_recent()
-        self.session.show_status(f"Saved project {path.name}: {steps} steps, {path.stat().st_size / 1e6:.1f} MB")
+        embedded = ", the original inside" if embed and doc.photo.path is not None else ""
+        self.session.show_status(f"Saved project {path.name}: {steps} steps, {path.stat().st_size / 1e6:.1f} MB{embedded}")
         self.projectSaved.emit(str(path))
 
     def _save_failed(self, message: str) -> None:

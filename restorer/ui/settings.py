@@ -69,9 +69,15 @@ class Settings:
     grain = _Pref("fill/grain", lambda v: _bool(v, False), bool)
     model = _Pref("fill/model", lambda v: str(v or ""), str)  # "" = never chosen: the registry's default
     device = _Pref("fill/device", lambda v: str(v or "auto"), str)
+    detector = _Pref("detect/detector", lambda v: str(v or ""), str)  # "" = never chosen: the registry's default
     last_folder = _Pref("files/lastFolder", lambda v: str(v or ""), str)
     # Provenance: NAME.restorer.json beside each saved photo and an XMP history entry in it (issue 17).
     write_sidecar = _Pref("files/sidecar", lambda v: _bool(v, True), bool)
+    # JPEG to JPEG keeps the source's DCT blocks no fill touched (core/jpegmaster.py); off = the
+    # CLI's --jpeg-reencode, a full re-encode at the default quality.
+    jpeg_master = _Pref("files/jpegMaster", lambda v: _bool(v, True), bool)
+    # Save Project puts the original's bytes into the project, so it opens when the file moved or is gone.
+    embed_original = _Pref("files/embedOriginal", lambda v: _bool(v, False), bool)
     wand_tolerance = _Pref("mask/wandTolerance", lambda v: min(255, max(0, _int(v, 32))), int)
     grow_px = _Pref("mask/growPx", lambda v: min(500, max(1, _int(v, 3))), int)  # Grow/Shrink Mask's last amount
     feather_px = _Pref("fill/featherPx", lambda v: min(64, max(-1, _int(v, -1))), int)  # -1 automatic, 0 off

@@ -51,6 +51,12 @@ def _edit_a_lot(doc: Document, rng: np.random.Generator) -> None:
     doc.begin_stroke()
     doc.paint((8, 8), (30, 20), 4)
     doc.commit_stroke()
+    doc.begin_stroke(layer="guides")  # Edges mode's guide lines: steps of their own
+    doc.paint((10, 10), (28, 18), 1)
+    doc.commit_stroke()
+    doc.begin_stroke(erase=True, layer="guides")
+    doc.paint((12, 12), (14, 12), 2)
+    doc.commit_stroke()
     fill("Fill (telea)")
     doc.begin_stroke()
     doc.paint((40, 30), (50, 40), 3)
@@ -73,6 +79,7 @@ def _same_states(a: Document, b: Document) -> None:
         b.goto(k)
         assert np.array_equal(a.pixels, b.pixels), f"photo differs at state {k}"
         assert np.array_equal(a.mask, b.mask), f"mask differs at state {k}"
+        assert np.array_equal(a.guides, b.guides) and np.array_equal(a.unguides, b.unguides), f"guides differ at {k}"
     a.undo(), b.undo()
     assert np.array_equal(a.pixels, b.pixels) and np.array_equal(a.mask, b.mask)
     a.redo(), b.redo()
@@ -94,10 +101,10 @@ def test_round_trip_restores_every_state_exactly(tmp_path, channels, dtype):
     for a, b in zip(doc.history.steps, opened.history.steps):
         assert (a.label, a.kind) == (b.label, b.kind)
         assert [(p.target, p.box) for p in a.patches] == [(p.target, p.box) for p in b.patches]
-    fill = opened.history.steps[1]
+    fill = opened.history.steps[3]
     assert fill.meta["model"] == "telea" and fill.meta["options"] == {"grain": False, "guide_mode": "replace"}
     assert fill.meta["notes"] == ["a note"] and fill.meta["guide"][0] == BBox(10, 10, 14, 20)
-    assert np.array_equal(fill.meta["guide"][1], doc.history.steps[1].meta["guide"][1])
+    assert np.array_equal(fill.meta["guide"][1], doc.history.steps[3].meta["guide"][1])
     _same_states(doc, opened)
 
 
@@ -112,8 +119,8 @@ def test_the_fills_mask_and_the_original_are_recorded(tmp_path):
     assert data.original.path == source.absolute() and not data.embedded and data.base_photo is None
     kinds = [e.kind for e in data.steps]
     assert [m is not None for m in data.fill_masks] == [k == "fill" for k in kinds]
-    box, filled = data.fill_masks[1]
-    mask_before_fill = doc.region_at(1, BBox.full(doc.shape), "mask")
+    box, filled = data.fill_masks[3]
+    mask_before_fill = doc.region_at(3, BBox.full(doc.shape), "mask")
     assert filled.any() and np.array_equal(filled, mask_before_fill[box.slices])
     assert not mask_before_fill[~np.pad(np.ones(filled.shape, bool), ((box.y0, 48 - box.y1), (box.x0, 64 - box.x1)))].any()
 

@@ -111,7 +111,7 @@ def test_predicted_guides_stay_inside_the_hole(qtbot, window, photo_png, ui, edg
     assert window.canvas.overlays["edges-context"].visible
 
 
-def test_guide_lines_undo_and_redo_one_stroke_at_a_time(qtbot, window, photo_png, ui, edge_weights):
+def test_guide_lines_are_history_steps_undone_and_redone_by_the_keys(qtbot, window, photo_png, ui, edge_weights):
     doc, hole = _enter_edges_mode(qtbot, window, ui, photo_png)
     guide = window.edges.guide
     predicted = guide.edges.copy()
@@ -120,16 +120,98 @@ def test_guide_lines_undo_and_redo_one_stroke_at_a_time(qtbot, window, photo_png
     first = guide.edges.copy()
     ui.drag(qtbot, window.canvas, [(60, 68), (100, 52)])
     assert not np.array_equal(guide.edges, first)
+    assert len(doc.history) == steps + 2 and [e.kind for e in doc.history.steps[-2:]] == ["guide", "guide"]
+
+    # each guide line has its own row in the History panel, named as such
+    model = window.history_panel.model()
+    rows = [model.index(r).data() for r in range(model.rowCount())]
+    kinds = [model.index(r).data(model.KindRole) for r in range(model.rowCount())]
+    assert rows[-2:] == ["Guide line", "Guide line"] and kinds[-1] == "guide"
+
     ctrl = Qt.KeyboardModifier.ControlModifier
     qtbot.keyClick(window.canvas, Qt.Key.Key_Z, ctrl)
     assert np.array_equal(guide.edges, first), "Ctrl+Z takes back the last guide line"
-    assert np.array_equal(doc.mask, hole) and len(doc.history) == steps and doc.history.index == steps
+    assert np.array_equal(doc.mask, hole) and doc.history.index == steps + 1
+    assert window.history_panel.model().index(model.rowCount() - 1).data(model.StateRole) == "undone"
     qtbot.keyClick(window.canvas, Qt.Key.Key_Z, ctrl)
-    assert np.array_equal(guide.edges, predicted)
+    assert np.array_equal(guide.edges, predicted) and doc.history.index == steps
     qtbot.keyClick(window.canvas, Qt.Key.Key_Z, ctrl | Qt.KeyboardModifier.ShiftModifier)
     assert np.array_equal(guide.edges, first)
-    # with no guide strokes left to undo, Ctrl+Z goes back to the document's history
-    window.edges.guide.forget_history()
+    # past the guide lines, Ctrl+Z goes on to the mask stroke, in the same history
     qtbot.keyClick(window.canvas, Qt.Key.Key_Z, ctrl)
-    assert doc.history.index == steps - 1
-    assert window.canvas.target is guide and guide.brush_radius == 1.0  # the cursor shows what is drawn
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Z, ctrl)
+    assert doc.history.index == steps - 1 and not doc.mask.any()
+
+
+def test_guide_lines_are_drawn_at_the_width_the_cursor_shows(qtbot, window, photo_png, ui, edge_weights):
+    from restorer.ui.edges import GUIDE_RADIUS
+
+    doc, hole = _enter_edges_mode(qtbot, window, ui, photo_png)
+    guide = window.edges.guide
+    window.canvas.set_brush_size(24)
+    assert window.canvas.target is guide and guide.brush_radius == GUIDE_RADIUS  # the cursor's radius
+    before = doc.guides.copy()
+    ui.drag(qtbot, window.canvas, [(60, 60), (100, 60)])
+    drawn = doc.guides & ~before
+    width = int(drawn[:, 80].sum())
+    assert 2 * GUIDE_RADIUS <= width <= 2 * GUIDE_RADIUS + 1, "a guide line is as wide as the cursor's circle"
+    # the eraser erases at the brush size, and its stroke is a step too
+    qtbot.keyClick(window.canvas, Qt.Key.Key_E)
+    ui.drag(qtbot, window.canvas, [(70, 60), (74, 60)])
+    assert doc.history.steps[-1].kind == "guide-erase"
+    assert not guide.edges[50:70, 64:80].any() and doc.unguides[60, 72]
+
+
+def test_guide_lines_survive_a_new_prediction_and_a_saved_project(qtbot, window, photo_png, ui, edge_weights, tmp_path):
+    from restorer.core.project import open_project, save_project
+
+    doc, hole = _enter_edges_mode(qtbot, window, ui, photo_png)
+    ui.drag(qtbot, window.canvas, [(60, 52), (100, 68)])
+    lines = doc.guides.copy()
+    assert lines.any()
+    # a mask stroke makes the model predict again; the user's line is still there
+    qtbot.keyClick(window.canvas, Qt.Key.Key_G)
+    ui.drag(qtbot, window.canvas, [(50, 90), (80, 90)])
+    with qtbot.waitSignal(window.edges.edgesPredicted, timeout=30000):
+        qtbot.keyClick(window.canvas, Qt.Key.Key_G)
+    assert window.edges.guide.edges[lines].all()
+
+    path = tmp_path / "guides.restorer"
+    save_project(doc, path)
+    back = open_project(path)
+    assert np.array_equal(back.guides, doc.guides) and np.array_equal(back.unguides, doc.unguides)
+    assert [e.kind for e in back.history.steps] == [e.kind for e in doc.history.steps]
+    back.undo()  # the second mask stroke
+    assert np.array_equal(back.guides, lines)
+    back.undo()  # the guide line
+    assert not back.guides.any() and back.history.steps[back.history.index].kind == "guide"
+
+
+def test_the_status_bar_says_when_predicted_edges_stop_at_a_large_holes_border(qtbot, window, photo_png, ui,
+                                                                                 edge_weights, monkeypatch):
+    from restorer.core import mask as masks
+    from restorer.core.box import BBox
+    from restorer.inference import engine
+
+    def border_only(pixels, mask, model, options):  # edges along the hole's rim, none inside
+        return [(BBox(0, 0, *mask.shape), (mask & ~masks.shrink(mask, 2)).astype(np.float32))]
+
+    monkeypatch.setattr(engine, "predict_edges", border_only)
+    doc = ui.open_photo(qtbot, window, photo_png)
+    window.model_picker.reload()
+    assert window.model_picker.set_model("edgeconnect-compact")
+    window.canvas.set_brush_size(40)
+    ui.drag(qtbot, window.canvas, [(50, 60), (110, 60)])
+    with qtbot.waitSignal(window.edges.edgesPredicted, timeout=30000):
+        qtbot.keyClick(window.canvas, Qt.Key.Key_G)
+    assert window.edges.guide.predicted.any()
+    assert "stop near the hole's border" in window.statusBar().currentMessage()
+
+    # a thin hole with the same rim-only edges is fully covered by them: no such warning
+    qtbot.keyClick(window.canvas, Qt.Key.Key_G)
+    doc.clear_mask()
+    window.canvas.set_brush_size(6)
+    ui.drag(qtbot, window.canvas, [(50, 60), (110, 60)])
+    with qtbot.waitSignal(window.edges.edgesPredicted, timeout=30000):
+        qtbot.keyClick(window.canvas, Qt.Key.Key_G)
+    assert "Predicted edges shown" in window.statusBar().currentMessage()

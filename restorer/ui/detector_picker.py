@@ -1,0 +1,83 @@
+"""DetectorPicker: the Detect tool bar's list of every registered damage detector, remembered in Settings.
+
+A detector that cannot run (weights missing, corrupt or modified) is listed disabled with the
+reason as its tooltip, as the model picker does for fills; the box's tooltip describes the chosen one.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QStandardItemModel
+from PySide6.QtWidgets import QComboBox, QWidget
+
+from restorer.detection import registry
+from restorer.ui.settings import Settings
+
+
+class DetectorPicker(QComboBox):
+    """Every registered detector; the choice is stored in ``settings.detector`` ("" = the registry's default)."""
+
+    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.setMinimumContentsLength(10)
+        self.reload()
+        self.currentIndexChanged.connect(self._chosen)
+
+    def reload(self) -> None:
+        """List the detectors again (their weights may have appeared) and select the remembered one."""
+        self.blockSignals(True)
+        self.clear()
+        model = self.model()
+        assert isinstance(model, QStandardItemModel)
+        for spec in registry.all_specs():
+            try:
+                state = registry.check(spec)
+                ready, reason = state.ready, state.reason
+            except Exception as exc:  # noqa: BLE001 - a broken entry must not stop the app from starting
+                ready, reason = False, f"cannot check this detector: {exc}"
+            self.addItem(spec.name, spec.name)
+            i = self.count() - 1
+            tip = f"{spec.description}\nLicence: {spec.licence}" if ready else f"Unavailable: {reason}"
+            self.setItemData(i, tip, Qt.ItemDataRole.ToolTipRole)
+            item = model.item(i)
+            item.setEnabled(ready)
+        wanted = self.settings.detector
+        if not (wanted and self._select(wanted)):
+            self._select(registry.default_name())
+        self.blockSignals(False)
+        self._update_tip()
+
+    def _select(self, name: str) -> bool:
+        i = self.findData(name)
+        if i < 0 or not self.is_enabled_at(i):
+            return False
+        self.setCurrentIndex(i)
+        return True
+
+    def set_detector(self, name: str) -> bool:
+        """Choose ``name`` if it is listed and can run (remembered); False, choice unchanged, otherwise."""
+        return self._select(name)
+
+    def current_detector(self) -> str:
+        data = self.currentData()
+        return str(data) if data is not None else registry.default_name()
+
+    def is_enabled_at(self, i: int) -> bool:
+        model = self.model()
+        assert isinstance(model, QStandardItemModel)
+        item = model.item(i)
+        return bool(item is not None and item.isEnabled())
+
+    def reason(self, name: str) -> str:
+        """The tooltip of ``name``'s entry: its description, or why it cannot run."""
+        i = self.findData(name)
+        return str(self.itemData(i, Qt.ItemDataRole.ToolTipRole) or "") if i >= 0 else ""
+
+    def _chosen(self, _index: int) -> None:
+        self.settings.detector = self.current_detector()
+        self._update_tip()
+
+    def _update_tip(self) -> None:
+        tip = self.reason(self.current_detector())
+        self.setToolTip(f"Detector used by Detect Damage: {self.current_detector()}\n{tip}")
