@@ -3,6 +3,11 @@
     python benchmarks/bench_detect.py                  # 6000 x 4000, 8-bit RGB and 16-bit gray
     python benchmarks/bench_detect.py --width 3000 --height 2000
     python benchmarks/bench_detect.py --detector damage-unet --repeat 1   # -> detect-damage-unet.json/.md
+    python benchmarks/bench_detect.py --detector damage-unet --compare-plain   # also the unfolded NCHW network
+
+With --compare-plain (learned detectors) the same photo also goes through the plain network (BatchNorm
+not folded, NCHW, 512 px tiles: the detector before the speed-up) in the same run: its seconds, the ratio,
+and the largest difference between the two probability maps (uint8 levels).
 
 The photo is generated (soft tones, grain, rendered scratches and dust); nothing is read from disk.
 Beside each time it prints the ratio to one cv2.GaussianBlur (sigma 2) of the same photo, timed in the
@@ -29,10 +34,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from restorer.detection import detect_damage
+from restorer.detection import registry
+from restorer.detection.tiles import detect_blocking
 from restorer.detection.render import DamageCounts, render_damage
 
 RESULTS = ROOT / "benchmarks" / "results"
+PLAIN_TILE = 512  # the learned detector's tile before the speed-up
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from timing import best_of  # noqa: E402
 
@@ -60,17 +67,27 @@ def main() -> None:
     parser.add_argument("--height", type=int, default=4000)
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--detector", default="classical")
+    parser.add_argument("--compare-plain", action="store_true", help="learned detectors: time the plain network too")
     args = parser.parse_args()
     rows = []
     name = args.detector
+    detector = registry.load(name)
+    plain = None
+    if args.compare_plain:
+        from restorer.detection.learned import LearnedDetector
+
+        if not isinstance(detector, LearnedDetector):
+            parser.error("--compare-plain is for a learned detector (e.g. --detector damage-unet)")
+        plain = LearnedDetector(detector.net, detector.name, detector.logit_bias, fast=False)
+        plain.tile = PLAIN_TILE  # type: ignore[misc]
     for label, channels, dtype in (("8-bit RGB", 3, np.uint8), ("16-bit gray", 1, np.uint16)):
         photo = make_scan(args.height, args.width, channels, dtype)
         blur = best_of(lambda p=photo: cv2.GaussianBlur(p, (0, 0), 2), args.repeat)
         rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        seconds = best_of(lambda p=photo: detect_damage(p, name), args.repeat)
+        seconds = best_of(lambda p=photo: detect_blocking(p, detector), args.repeat)
         rss = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) * 1024
         tracemalloc.start()
-        damage = detect_damage(photo, name)
+        damage = detect_blocking(photo, detector)
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         row = {"photo": f"{args.width} x {args.height} {label}", "megapixels": args.width * args.height / 1e6,
@@ -78,10 +95,19 @@ def main() -> None:
                "ratio_to_blur": round(seconds / blur, 1), "peak_mb": round(peak / 2**20),
                "photo_mb": round(photo.nbytes / 2**20), "peak_rss_growth_mb": round(rss / 2**20),
                "flagged_share": round(float(damage.mask().mean()), 5)}
+        if plain is not None:
+            row["plain_seconds"] = round(best_of(lambda p=photo, d=plain: detect_blocking(p, d), args.repeat), 2)
+            row["speedup_over_plain"] = round(row["plain_seconds"] / seconds, 2)
+            before = detect_blocking(photo, plain)
+            row["max_level_difference"] = max(int(np.abs(before.maps[k].astype(int) - damage.maps[k]).max())
+                                              for k in damage.maps)
         rows.append(row)
         print(json.dumps(row))
     meta = {"detector": name, "machine": platform.machine(), "cpus": os.cpu_count(), "python": platform.python_version(),
-            "opencv": cv2.__version__, "cv2_threads": cv2.getNumThreads()}
+            "opencv": cv2.__version__, "cv2_threads": cv2.getNumThreads(),
+            "load_average_after": [round(x, 1) for x in os.getloadavg()]}
+    if "torch" in sys.modules:
+        meta["torch_threads"] = sys.modules["torch"].get_num_threads()
     RESULTS.mkdir(parents=True, exist_ok=True)
     stem = "detect" if name == "classical" else f"detect-{name}"
     (RESULTS / f"{stem}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
@@ -89,6 +115,10 @@ def main() -> None:
              "|---|---|---|---|---|---|---|"]
     lines += [f"| {r['photo']} | {r['seconds']} | {r['gaussian_blur_seconds']} | {r['ratio_to_blur']}x | "
               f"{r['peak_mb']} | {r['peak_rss_growth_mb']} | {r['photo_mb']} |" for r in rows]
+    if plain is not None:
+        lines += ["", "| photo | plain network (s) | speed-up | largest map difference (uint8 levels) |", "|---|---|---|---|"]
+        lines += [f"| {r['photo']} | {r['plain_seconds']} | {r['speedup_over_plain']}x | {r['max_level_difference']} |"
+                  for r in rows]
     (RESULTS / f"{stem}.md").write_text(f"Machine: {meta}\n\n" + "\n".join(lines) + "\n")
 
 

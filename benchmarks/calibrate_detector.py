@@ -71,7 +71,7 @@ def main() -> None:
                         "f1": total.f1, "clean_flagged": float(np.mean(shares))})
     results.sort(key=lambda r: (-round(r["f1"], 3), r["clean_flagged"]))
     best = results[0]
-    bias = ",".join(f"{math.log(t / (1 - t)):.3f}" for t in best["thresholds"].values())
+    bias = ",".join(f"{kind}={math.log(t / (1 - t)):.3f}" for kind, t in best["thresholds"].items())
     for r in results[:8]:
         print(json.dumps(r))
     print(f"best: {best['thresholds']} -> restorer-cli export CKPT --name {args.detector} --logit-bias {bias}")

@@ -119,9 +119,10 @@ def add_parsers(subparsers: Any) -> None:
     x.add_argument("--command", default=None, help="the training command for the card")
     x.add_argument("--iterations", type=int, default=None,
                    help="total training steps for the card (default: the checkpoint's, plus those behind its --init)")
-    x.add_argument("--logit-bias", type=float, default=None,
+    x.add_argument("--logit-bias", type=_logit_bias, default=None,
                    help="damage-unet: subtract this from the logits at inference, so threshold 0.5 is the operating "
-                        "point chosen with an evaluate-detection sweep on calibration photos (e.g. 3.89 = threshold 0.98)")
+                        "point chosen with an evaluate-detection sweep on calibration photos (e.g. 3.89 = threshold 0.98); "
+                        "one per kind as scratches=B,dust=B,cracks=B")
     x.add_argument("--force", action="store_true",
                    help="write into the repository's weights/ even if the metrics miss the shipping bar")
     x.set_defaults(func=run_export)
@@ -140,6 +141,17 @@ def add_parsers(subparsers: Any) -> None:
     k.add_argument("--quality", type=int, default=90, help="JPEG quality")
     k.add_argument("--seed", type=int, default=0)
     k.set_defaults(func=run_pack)
+
+
+def _logit_bias(text: str) -> float | dict[str, float]:
+    """'3.5' -> 3.5; 'scratches=2.9,dust=6,cracks=-1.4' -> one per kind (argparse reports a ValueError as usage)."""
+    if "=" not in text:
+        return float(text)
+    out = {}
+    for item in text.split(","):
+        name, _, value = item.partition("=")
+        out[name.strip()] = float(value)
+    return out
 
 
 # --- handlers ------------------------------------------------------------------------------------

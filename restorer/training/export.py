@@ -103,9 +103,13 @@ def checkpoint_inpainter(path: Path, device: str = "cpu") -> Any:
     return task.inpainter()
 
 
+def _bias_text(bias: float | dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:g}" for k, v in bias.items()) if isinstance(bias, dict) else f"{bias:g}"
+
+
 def export_checkpoint(path: Path, name: str, out_dir: Path, *, metrics: Mapping[str, Any] | None = None,
                       command: str | None = None, iterations: int | None = None,
-                      logit_bias: float | None = None) -> tuple[Path, Path]:
+                      logit_bias: float | dict[str, float] | None = None) -> tuple[Path, Path]:
     """``logit_bias``: the detector's calibration (restorer/detection/learned.py), written into its card's config."""
     from restorer.training.tasks import DETECTOR, network_config
 
@@ -120,12 +124,18 @@ def export_checkpoint(path: Path, name: str, out_dir: Path, *, metrics: Mapping[
     if logit_bias is not None:
         if not detector:
             raise RestorerError("--logit-bias calibrates a detector; this checkpoint is an inpainting model")
-        config["logit_bias"] = float(logit_bias)
+        config["logit_bias"] = dict(logit_bias) if isinstance(logit_bias, dict) else float(logit_bias)
+        from restorer.detection.learned import config_problem
+
+        problem = config_problem(config)
+        if problem:
+            raise RestorerError(f"--logit-bias: {problem}")
     return export_generator(task.generator, config, name, out_dir, iterations=iterations,
                             command=command or cfg.get("argv"), metrics=metrics,
                             training={**{k: cfg.get(k) for k in keep}, **({} if logit_bias is None else {
-                                "calibration": f"logits - {logit_bias:g} at inference: threshold 0.5 is the operating "
-                                               "point chosen with an evaluate-detection threshold sweep on calibration "
-                                               "photos (benchmarks/results/detection_calibration.md)"})},
+                                "calibration": f"logits - {_bias_text(logit_bias)} at inference: threshold 0.5 is the operating "
+                                               "point chosen on training photos, never the validation ones "
+                                               "(benchmarks/calibrate_combined.py, calibrate_detector.py or an "
+                                               "evaluate-detection threshold sweep)"})},
                             data=DETECTOR_DATA_NOTE if detector else DATA_NOTE,
                             licence=DETECTOR_LICENCE_NOTE if detector else LICENCE_NOTE)

@@ -57,9 +57,9 @@ def test_tiles_agree_with_one_whole_photo_run() -> None:
 def test_its_own_tile_size_progress_and_cancel() -> None:
     det = _detector()
     progress: list = []
-    photo = np.zeros((1100, 600, 3), np.uint16)
+    photo = np.zeros((1600, 900, 3), np.uint16)
     detect_blocking(photo, det, on_progress=progress.append)
-    assert [p.done for p in progress] == [1, 2, 3, 4, 5, 6]  # 512 px tiles (bounded memory): 3 rows x 2
+    assert [p.done for p in progress] == [1, 2, 3, 4, 5, 6]  # 768 px tiles (bounded memory): 3 rows x 2
     cancel = threading.Event()
 
     def stop_after_two(p) -> None:
@@ -132,3 +132,45 @@ def test_card_logit_bias_shifts_the_probability_it_reports(tmp_path: Path) -> No
     logit = np.log(plain / (1 - plain))
     assert np.abs(calibrated - 1 / (1 + np.exp(-(logit - 2.0)))).max() < 0.02  # fp16 weights
     assert "logit_bias" in str(config_problem({**network_config(4), "logit_bias": "high"}))
+
+
+def test_the_fast_path_gives_the_plain_networks_probabilities() -> None:
+    """BatchNorm folded, channels-last, inference_mode: the speed-up changes no output beyond float rounding."""
+    fast = _detector(3)
+    plain = LearnedDetector(fast.net, fast=False)
+    rng = np.random.default_rng(4)
+    for shape in ((64, 64), (97, 130), (300, 211)):
+        gray = rng.random(shape, dtype=np.float32)
+        a, b = fast(gray), plain(gray)
+        for kind in a:
+            assert a[kind].shape == shape and a[kind].flags.c_contiguous
+            assert np.abs(a[kind] - b[kind]).max() < 1e-4, kind
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fast._run.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in fast.net.modules())  # the network itself is untouched
+
+
+def test_logit_bias_applies_on_the_fast_path_too() -> None:
+    det = _detector(5)
+    shifted = LearnedDetector(det.net, logit_bias=2.0)
+    gray = np.random.default_rng(6).random((40, 40), dtype=np.float32)
+    a, b = det(gray)["dust"], shifted(gray)["dust"]
+    logit = np.log(a / (1 - a))
+    expect = 1 / (1 + np.exp(-(logit - 2.0)))
+    assert np.abs(b - expect).max() < 1e-4
+
+
+def test_a_logit_bias_per_kind_shifts_each_kinds_map_by_its_own(tmp_path: Path) -> None:
+    from restorer.training.export import export_generator
+
+    det = _detector(7)
+    bias = {"scratches": 1.0, "dust": -2.0, "cracks": 4.0}
+    export_generator(det.net, network_config(4, logit_bias=bias), "damage-unet", tmp_path, iterations=1)
+    shifted = registry.load("damage-unet", tmp_path)
+    assert shifted.logit_bias == bias
+    gray = np.random.default_rng(8).random((40, 40), dtype=np.float32)
+    plain, calibrated = det(gray), shifted(gray)
+    for kind, b in bias.items():
+        logit = np.log(plain[kind] / (1 - plain[kind]))
+        assert np.abs(calibrated[kind] - 1 / (1 + np.exp(-(logit - b)))).max() < 0.02, kind  # fp16 weights
+    assert "one number for each" in str(config_problem({**network_config(4), "logit_bias": {"dust": 1.0}}))
+    assert "from -20 to 20" in str(config_problem({**network_config(4), "logit_bias": {**bias, "dust": 99}}))

@@ -90,6 +90,16 @@ def test_export_logit_bias_goes_into_the_card_and_only_for_a_detector(tmp_path: 
     card = json.loads((out / "damage-unet.json").read_text())
     assert card["config"]["logit_bias"] == 3.5 and "sweep" in card["training"]["calibration"]
     assert registry.load("damage-unet", out).logit_bias == 3.5
+    per_kind = ["export", str(ckpt), "--name", "damage-unet", "--out", str(tmp_path / "k"),
+                "--logit-bias", "scratches=2.5,dust=8.4,cracks=-1.4"]
+    assert commands.main(per_kind) == 0
+    card = json.loads((tmp_path / "k" / "damage-unet.json").read_text())
+    assert card["config"]["logit_bias"] == {"scratches": 2.5, "dust": 8.4, "cracks": -1.4}
+    assert "dust 8.4" in card["training"]["calibration"]
+    assert registry.load("damage-unet", tmp_path / "k").logit_bias == {"scratches": 2.5, "dust": 8.4, "cracks": -1.4}
+    capsys.readouterr()
+    assert commands.main([*per_kind[:-1], "scratches=1,stains=2", "--out", str(tmp_path / "bad")]) == EXIT_ERROR
+    assert "one number for each" in capsys.readouterr().err and not (tmp_path / "bad" / "damage-unet.json").exists()
     pconv = ["train", "--model", "partialconv", "--run-dir", str(tmp_path / "p"), "--data", str(tmp_path / "photos"),
              "--mask-dir", "", "--crop", "32", "--depth", "5", "--width", "8", "--batch", "2", "--steps", "1",
              "--workers", "0", "--threads", "1", "--quiet"]
@@ -98,3 +108,29 @@ def test_export_logit_bias_goes_into_the_card_and_only_for_a_detector(tmp_path: 
     assert commands.main(["export", str(tmp_path / "p" / "latest.pt"), "--name", "x", "--out", str(out),
                           "--logit-bias", "1"]) == EXIT_ERROR
     assert "calibrates a detector" in capsys.readouterr().err
+
+
+def test_the_dice_term_trains_each_kinds_own_map() -> None:
+    """Per-kind Dice: damage of one kind pulls that kind's map up and pushes another kind's map down there.
+
+    (The earlier Dice of the kinds' maximum sent its whole gradient to the highest map, whatever the
+    kind: the first shipped weights put everything in the cracks map.)"""
+    from restorer.detection.damage import KINDS
+    from restorer.training.tasks import kind_dice
+
+    dust, cracks = KINDS.index("dust"), KINDS.index("cracks")
+    target = torch.zeros(2, len(KINDS), 8, 8)
+    target[:, dust, 2:5, 2:5] = 1
+    prob = torch.full((2, len(KINDS), 8, 8), 0.2)
+    prob[:, cracks] = 0.9  # the cracks map is the highest everywhere, as the old weights had it
+    prob.requires_grad_(True)
+    loss = kind_dice(prob, target)
+    loss.backward()
+    assert prob.grad is not None
+    on_dust = target[:, dust] > 0
+    assert (prob.grad[:, dust][on_dust] < 0).all()  # raise dust where the dust is
+    assert (prob.grad[:, cracks][on_dust] > 0).all()  # lower cracks there
+    perfect = kind_dice(target.clone(), target)
+    assert float(perfect) < loss.item()
+    # an exact map of every kind present scores near 0 (the +1 smoothing keeps it just above)
+    assert float(kind_dice(target[:, dust:dust + 1], target[:, dust:dust + 1])) < 0.01
