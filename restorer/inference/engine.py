@@ -66,7 +66,10 @@ def plan(pixels: np.ndarray, mask: np.ndarray, model: str, options: EngineOption
     sources = _sources(options, mask) if spec.kind == "synthesis" else None
     # a plain synthesis crop grows to reach a sampling area; a guided one keeps the network's crop
     reach = sources is not None and options.sample_mode == "allow" and spec.guide_model is None
+    thin = None
     if spec.guide_model is not None:  # crops are planned for the network that runs on them
+        if spec.config.get("thin_guide"):  # its thin parts follow a classical fill: no network there
+            thin = float(spec.config.get("unguided_below", 0.0)) or None
         spec = registry.get_spec(spec.guide_model)
     guide = options.guide_edges
     if guide is not None:
@@ -80,7 +83,7 @@ def plan(pixels: np.ndarray, mask: np.ndarray, model: str, options: EngineOption
         pixels, mask, work_size=work_size, pad_multiple=max(1, spec.pad_multiple),
         min_margin=margin if options.min_margin is None else options.min_margin,
         margin_ratio=ratio if options.margin_ratio is None else options.margin_ratio,
-        guide=guide, pack=options.pack, grow=spec.learned, sources=sources, reach_sources=reach,
+        guide=guide, pack=options.pack, grow=spec.learned, sources=sources, reach_sources=reach, thin=thin,
     )
     options = dataclasses.replace(options, guide_edges=None, sample_area=None)
     return Job(id=job_id, revision=revision, model=model, options=options,

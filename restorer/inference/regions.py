@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from restorer.core.box import BBox
+from restorer.synthesis.compose import network_part
 
 # A crop up to this many times the model's work size still runs in one pass at full resolution:
 # fully convolutional models cope with a little more than they were trained on.
@@ -42,6 +43,9 @@ class Region:
     overlap: int  # pixels two neighbouring tiles share (scaled coordinates), blended linearly
     guide: np.ndarray | None = None  # bool crop edges the user drew (edge-guided models only)
     allowed: np.ndarray | None = None  # bool crop: where synthesis may copy patches from (None = anywhere)
+    # bool crop: the hole pixels a guided fill's network guides (its tiles cover only these; the thin
+    # rest follows a classical fill); None = the whole hole
+    net_mask: np.ndarray | None = None
 
     @property
     def own(self) -> np.ndarray:
@@ -235,12 +239,17 @@ def hole_tiles(mask: np.ndarray, tile: int, margin: int) -> list[BBox]:
     columns are slid to serve the most unserved hole pixels of that band. A thin diagonal scratch
     needs about half the tiles of a grid over its bounding box, a scratch along a grid line fewer.
     """
+    return [t for t, _ in hole_blocks(mask, tile, margin)]
+
+
+def hole_blocks(mask: np.ndarray, tile: int, margin: int) -> list[tuple[BBox, BBox]]:
+    """``hole_tiles``'s tiles, each with its inner box: the hole pixels it serves first lie in it."""
     h, w = mask.shape
     # As on the grid, an axis that fits within FIT_FACTOR tiles is not split.
     th, tw = (n if n <= FIT_FACTOR * tile else tile for n in (h, w))
     todo = mask.copy()
     left = todo.sum(axis=1)  # unserved hole pixels per row: no pass over the whole mask per tile
-    boxes: list[BBox] = []
+    boxes: list[tuple[BBox, BBox]] = []
     py = 0
     while True:
         rows = np.flatnonzero(left[py:])
@@ -254,7 +263,7 @@ def hole_tiles(mask: np.ndarray, tile: int, margin: int) -> list[BBox]:
         x0 = _best_start(todo[iy0:iy1].sum(axis=0), px, tw, margin, w)
         ix0 = x0 if x0 == 0 else x0 + margin
         ix1 = x0 + tw if x0 + tw == w else x0 + tw - margin
-        boxes.append(BBox(y0, x0, y0 + th, x0 + tw))
+        boxes.append((BBox(y0, x0, y0 + th, x0 + tw), BBox(iy0, ix0, iy1, ix1)))
         left[iy0:iy1] -= todo[iy0:iy1, ix0:ix1].sum(axis=1)
         todo[iy0:iy1, ix0:ix1] = False
 
@@ -306,13 +315,15 @@ def resize_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 def plan_regions(pixels: np.ndarray, mask: np.ndarray, *, work_size: int | None, pad_multiple: int,
                  min_margin: int = 32, margin_ratio: float = 0.5, guide: np.ndarray | None = None,
                  pack: bool = True, grow: bool = True, sources: np.ndarray | None = None,
-                 reach_sources: bool = False) -> list[Region]:
+                 reach_sources: bool = False, thin: float | None = None) -> list[Region]:
     """Split a photo's holes into regions, each owning copies of only its crop's pixels, mask and guide.
 
     ``grow``: small crops grow to shared square sizes so they batch into few model calls (worth it
     for learned models; a classical model loops over a batch anyway and only pays for the area).
     ``sources``: bool photo-sized, where synthesis may copy from; with ``reach_sources`` every crop
     grows to hold all of it (a sampling area the user painted far from the hole).
+    ``thin``: a guided fill's network runs only on the parts of a hole thicker than this
+    (``network_part``; each region's ``net_mask``), the rest follows a classical fill.
     """
     shape = mask.shape
     regions = []
@@ -334,24 +345,51 @@ def plan_regions(pixels: np.ndarray, mask: np.ndarray, *, work_size: int | None,
         thickness = hole_thickness(sub) if work_size else 0.0
         scale = choose_scale((crop.height, crop.width), thickness, work_size)
         work = scaled_shape(crop, scale)
+        net = None
+        if thin is not None and work_size and guide is None:
+            net = network_part(sub, thin)
+        single = True
         if work_size is None:
             tiles, overlap = [BBox(0, 0, *work)], 0
         else:
             tile = round_up(work_size, pad_multiple)
             overlap = tile // 4
             tiles = tile_boxes(work, tile, overlap)
+            single = len(tiles) == 1
             if len(tiles) > 1:  # only tiles that hold hole: along the hole, or the grid's when fewer
-                coarse = resize_mask(sub, work)
+                coarse = resize_mask(sub if net is None else net, work)
                 along = hole_tiles(coarse, tile, tile_margin(tile, thickness * scale))
                 grid = [t for t in tiles if coarse[t.slices].any()]
                 tiles = along if len(along) < len(grid) else grid
+        if net is not None:
+            # One tile: the network sees the whole hole anyway. Several: it guides what its tiles cover
+            # (the thick parts and whatever thin hole shares their tiles); the rest is thin.
+            net = None if single else _covered(sub, tiles, work, overlap // 2)
+            if net is not None and net.sum() == sub.sum():
+                net = None
         regions.append(Region(
             crop=crop, patch=patch, pixels=_frozen(pixels[crop.slices]), mask=_frozen(sub), scale=scale,
             work_shape=work, tiles=tuple(tiles), overlap=overlap,
             guide=None if guide is None else _frozen(guide[crop.slices]),
             allowed=None if sources is None else _frozen(sources[crop.slices]),
+            net_mask=None if net is None else _frozen(net),
         ))
     return regions
+
+
+def _covered(hole: np.ndarray, tiles: list[BBox], work: tuple[int, int], inset: int) -> np.ndarray:
+    """The hole pixels (crop coordinates) that lie inside a tile (work coordinates), ``inset`` px from its
+    sides that are not the crop's edge: where a tiled network's output is whole."""
+    cover = np.zeros(work, bool)
+    for t in tiles:
+        y0 = t.y0 if t.y0 == 0 else t.y0 + inset
+        x0 = t.x0 if t.x0 == 0 else t.x0 + inset
+        y1 = t.y1 if t.y1 == work[0] else t.y1 - inset
+        x1 = t.x1 if t.x1 == work[1] else t.x1 - inset
+        cover[y0:y1, x0:x1] = True
+    if cover.shape != hole.shape:
+        cover = cv2.resize(cover.view(np.uint8), (hole.shape[1], hole.shape[0]), interpolation=cv2.INTER_NEAREST) > 0
+    return cover & hole
 
 
 def _bbox(area: np.ndarray) -> BBox | None:

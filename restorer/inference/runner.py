@@ -219,7 +219,7 @@ def execute(job: Job, cancel: threading.Event | None, *, fill: bool) -> Generato
     def synthesise_region(i: int, guide: np.ndarray | None) -> Generator[Progress, None, None]:
         nonlocal done
         region = job.regions[i]
-        gen = synthesise(region, session.synth, guide)
+        gen = synthesise(region, session.synth, guide, session.settings.thin_guide if session.settings else None)
         while True:
             check()
             try:

@@ -34,6 +34,9 @@ class Settings:
     # The full-resolution level costs most (4x the next) and starts from a good field: fewer rounds
     em_finest: int = 1
     passes_finest: int = 2
+    # A guided hole thin enough for one level (a scratch, a speck) starts from its guide, not from
+    # random matches: 2 EM iterations did as well as 4 on the validation pairs' thin holes, in half the time
+    em_single: int = 2
     guide_weight: float = 2.0  # weight of the guide's low frequencies against the patch's own pixels
     final: str = "best"  # the last vote: "best" copies whole pixels (grain kept); "mean" averages
     sharpen: bool = True  # every EM iteration after a level's first votes "best" (the mean's blur would
@@ -188,6 +191,8 @@ def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None 
         holes.append(_shrink_mask(holes[-1], any_=True))
         alloweds.append(_shrink_mask(alloweds[-1], any_=False) & ~holes[-1])
     def rounds(depth: int) -> tuple[int, int]:
+        if n == 0 and guide is not None:
+            return settings.em_single, settings.passes
         if depth == n:
             return settings.em_coarse, settings.passes
         if depth == 0:

@@ -31,7 +31,44 @@ def classical_guide(image: np.ndarray, hole: np.ndarray, method: str) -> np.ndar
     out = image.copy()
     h8 = hole.astype(np.uint8)
     for c in range(image.shape[2]):
-        out[..., c] = cv2.inpaint(np.ascontiguousarray(image[..., c] * 255.0), h8, 5, flag) / 255.0
+        out[..., c] = cv2.inpaint(np.ascontiguousarray(image[..., c] * 255.0, np.float32), h8, 5, flag) / 255.0
+    return out
+
+
+# A guided fill's network also sees this much of the thin hole next to a thick part, so its guide
+# meets the classical one inside thin hole, away from the thick part (``mosaic`` blends them).
+NET_MARGIN = 24
+# ... over this many px inside the network's part
+BLEND_PX = 8
+
+
+def network_part(hole: np.ndarray, thin: float) -> np.ndarray:
+    """The pixels of ``hole`` (bool H x W) in parts thicker than ``thin`` px, grown by NET_MARGIN within
+    the hole: where a guided fill needs its network (a thinner hole follows a classical fill).
+
+    The thick parts are the hole's opening by a disc of diameter ``thin``: every disc that fits
+    inside the hole and is wider than a scratch. Two 8-px scratches that cross leave a small blob.
+    """
+    u8 = hole.view(np.uint8) if hole.dtype == bool else hole.astype(np.uint8)
+    dist = cv2.distanceTransform(np.pad(u8, 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
+    core = dist > thin / 2.0
+    if not core.any():
+        return core
+    to_core = cv2.distanceTransform((~core).view(np.uint8), cv2.DIST_L2, 3)
+    return (to_core <= thin / 2.0 + NET_MARGIN) & hole
+
+
+def mosaic(guide: np.ndarray, image: np.ndarray, hole: np.ndarray, net: np.ndarray, method: str) -> np.ndarray:
+    """The network's ``guide`` (H x W x C) on ``net`` (``network_part``), a classical fill of the rest
+    of the hole, blended over BLEND_PX inside ``net`` (the network's output may end at its border)."""
+    out = classical_guide(image, hole, method)
+    rows, cols = np.flatnonzero(net.any(axis=1)), np.flatnonzero(net.any(axis=0))
+    if rows.size == 0:
+        return out
+    box = (slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1))
+    w = np.clip(cv2.distanceTransform(net[box].view(np.uint8), cv2.DIST_L2, 3) / BLEND_PX, 0.0, 1.0)
+    view = out[box]
+    view += w[..., None] * (guide[box] - view)
     return out
 
 

@@ -123,3 +123,14 @@ def test_a_guides_off_hue_blotch_does_not_reach_the_fill() -> None:
     tinted = complete_blocking(img, hole, guide=guide, settings=Settings(lows=2.0, guide_colour=True))
     assert cast(own) < 0.01 < 0.05 < cast(tinted)
     assert abs(own[hole].mean() - img[~hole].mean()) < 0.02
+
+
+def test_a_guided_scratch_takes_em_single_rounds_and_an_unguided_one_em_coarse() -> None:
+    img = _texture(128, 200)
+    scratch = _hole(img.shape[:2], (60, 10, 66, 190))
+    settings = Settings(em_single=2, em_coarse=4)
+    guided = list(_steps(complete(img, scratch, guide=img, settings=settings)))
+    plain = list(_steps(complete(img, scratch, settings=settings)))
+    assert guided[-1] == (2, 2) and plain[-1] == (4, 4)
+    filled = complete_blocking(img, scratch, guide=img, settings=settings)
+    assert np.abs(filled - img)[scratch].mean() < 0.05  # a periodic texture's scratch comes back
