@@ -11,6 +11,7 @@ from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import QComboBox, QWidget
 
 from restorer.detection import registry
+from restorer.ui.model_picker import list_specs
 from restorer.ui.settings import Settings
 
 
@@ -27,21 +28,8 @@ class DetectorPicker(QComboBox):
     def reload(self) -> None:
         """List the detectors again (their weights may have appeared) and select the remembered one."""
         self.blockSignals(True)
-        self.clear()
-        model = self.model()
-        assert isinstance(model, QStandardItemModel)
-        for spec in registry.all_specs():
-            try:
-                state = registry.check(spec)
-                ready, reason = state.ready, state.reason
-            except Exception as exc:  # noqa: BLE001 - a broken entry must not stop the app from starting
-                ready, reason = False, f"cannot check this detector: {exc}"
-            self.addItem(spec.name, spec.name)
-            i = self.count() - 1
-            tip = f"{spec.description}\nLicence: {spec.licence}" if ready else f"Unavailable: {reason}"
-            self.setItemData(i, tip, Qt.ItemDataRole.ToolTipRole)
-            item = model.item(i)
-            item.setEnabled(ready)
+        list_specs(self, registry.all_specs(), registry.check, "detector",
+                   lambda spec: f"{spec.description}\nLicence: {spec.licence}")
         wanted = self.settings.detector
         if not (wanted and self._select(wanted)):
             self._select(registry.default_name())

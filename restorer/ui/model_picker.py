@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from typing import Any
+
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import QComboBox, QStyledItemDelegate, QStyleOptionViewItem, QWidget
@@ -10,6 +13,28 @@ from restorer.models import registry
 from restorer.models.terms import model_terms
 
 BEST_FOR_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def list_specs(box: QComboBox, specs: Iterable[Any], check: Callable[[Any], Any], what: str,
+               ready_tip: Callable[[Any], str]) -> list[Any]:
+    """Fill ``box`` with one item per registry spec (data = its name): enabled with ``ready_tip(spec)``
+    as its tooltip when ``check(spec).ready``, else disabled with the reason. Returns the specs listed."""
+    box.clear()
+    model = box.model()
+    assert isinstance(model, QStandardItemModel)
+    listed = []
+    for spec in specs:
+        try:
+            state = check(spec)
+            ready, reason = state.ready, state.reason
+        except Exception as exc:  # noqa: BLE001 - a broken entry must not stop the app from starting
+            ready, reason = False, f"cannot check this {what}: {exc}"
+        box.addItem(spec.name, spec.name)
+        i = box.count() - 1
+        box.setItemData(i, ready_tip(spec) if ready else f"Unavailable: {reason}", Qt.ItemDataRole.ToolTipRole)
+        model.item(i).setEnabled(ready)
+        listed.append(spec)
+    return listed
 
 
 class _BestForDelegate(QStyledItemDelegate):
@@ -40,23 +65,10 @@ class ModelPicker(QComboBox):
     def reload(self) -> None:
         current = self.current_model()
         self.blockSignals(True)
-        self.clear()
-        model = self.model()
-        assert isinstance(model, QStandardItemModel)
-        for spec in registry.all_specs():
-            try:
-                state = registry.check(spec)
-                ready, reason = state.ready, state.reason
-            except Exception as exc:  # noqa: BLE001 - a broken entry must not stop the app from starting
-                ready, reason = False, f"cannot check this model: {exc}"
-            self.addItem(spec.name, spec.name)
-            i = self.count() - 1
+        specs = list_specs(self, registry.all_specs(), registry.check, "model",
+                           lambda spec: f"{spec.description}\n{model_terms(spec).short()}")
+        for i, spec in enumerate(specs):
             self.setItemData(i, spec.best_for, BEST_FOR_ROLE)
-            terms = model_terms(spec).short()
-            tip = f"{spec.description}\n{terms}" if ready else f"Unavailable: {reason}"
-            self.setItemData(i, tip, Qt.ItemDataRole.ToolTipRole)
-            item = model.item(i)
-            item.setEnabled(ready)
         self.blockSignals(False)
         if current:
             self.set_model(current)
