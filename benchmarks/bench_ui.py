@@ -25,7 +25,9 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# --code DIR measures another checkout's restorer (main's, for a before/after ratio in one run)
+CODE = Path(sys.argv[sys.argv.index("--code") + 1]).resolve() if "--code" in sys.argv[:-1] else ROOT
+sys.path.insert(0, str(CODE))
 RESULTS = ROOT / "benchmarks" / "results"
 STALL_TARGET_MS = 50.0
 
@@ -106,7 +108,7 @@ def measure_launch(image: Path, runs: int = 3) -> dict:
     times = []
     for _ in range(runs):
         t0 = time.time()
-        out = subprocess.run([sys.executable, __file__, "--child-launch", str(image), "--t0", repr(t0)],
+        out = subprocess.run([sys.executable, __file__, "--child-launch", str(image), "--t0", repr(t0), "--code", str(CODE)],
                              capture_output=True, text=True, timeout=300, env=dict(os.environ))
         line = [s for s in out.stdout.splitlines() if s.startswith("{")]
         if not line:
@@ -192,6 +194,44 @@ def paint_times(app, window, steps: int = 40) -> dict:
     return out
 
 
+class ApplyTimer:
+    """Milliseconds the GUI thread spends in each step of applying a finished fill (wrapped methods)."""
+
+    # (owner attribute on the window or None for the window itself, method): what a fill's apply runs
+    PARTS = (("fills", "_on_finished"), ("document", "apply_fill"), ("document", "apply_prepared"),
+             ("canvas", "photo_changed"), ("canvas", "photo_tiles_changed"), ("canvas", "overlay_changed"),
+             ("edges", "mask_changed"), (None, "_update_actions"))
+
+    def __init__(self, window) -> None:
+        self.window = window
+        self.ms: dict[str, float] = {}
+        self._undo: list = []
+
+    def start(self) -> None:
+        for owner_name, name in self.PARTS:
+            owner = self.window if owner_name is None else getattr(self.window, owner_name, None)
+            method = getattr(owner, name, None) if owner is not None else None
+            if method is None:
+                continue
+            self._undo.append((owner, name))
+            setattr(owner, name, self._timed(f"{owner_name or 'window'}.{name}", method))
+
+    def _timed(self, key: str, method):
+        def timed(*args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                self.ms[key] = self.ms.get(key, 0.0) + (time.perf_counter() - t0) * 1000
+        return timed
+
+    def stop(self) -> dict:
+        for owner, name in self._undo:
+            delattr(owner, name)
+        self._undo.clear()
+        return {k: round(v, 1) for k, v in self.ms.items()}
+
+
 def measure_fill(app, window, model: str, photo: Path) -> dict:
     """Brush a long scratch (about 1 % of the photo), fill it, and keep the window busy meanwhile."""
     from PySide6.QtCore import QPointF, QTimer
@@ -233,15 +273,19 @@ def measure_fill(app, window, model: str, photo: Path) -> dict:
     done = {}
     window.fills.fillApplied.connect(lambda _e: done.setdefault("ok", True))
     window.fills.fillDropped.connect(lambda why: done.setdefault("dropped", why))
+    timer = ApplyTimer(window)
+    timer.start()  # before the fill: its callbacks are bound when it is submitted
     meter.start()
     driver.start()
     t0 = time.perf_counter()
     window.fill()
     wait_for(app, lambda: bool(done), 900)
     seconds = time.perf_counter() - t0
+    wait_for(app, lambda: False, 0.5)  # the repaints that follow the apply count too
     driver.stop()
     stall = meter.stop()
-    return {"model": model, "photo": f"{w} x {h}", "masked_percent": round(100 * masked, 2),
+    apply_ms = timer.stop()
+    return {"apply_ms": apply_ms, "model": model, "photo": f"{w} x {h}", "masked_percent": round(100 * masked, 2),
             "fill_s": round(seconds, 2), "applied": "ok" in done, "dropped": done.get("dropped"),
             "device": window.fills.device_label.text().replace("Device: ", ""), "frames_driven": tick["i"], **stall,
             "idle_longest_ms": idle["longest_ms"], "idle_p99_ms": idle["p99_ms"]}
@@ -288,11 +332,13 @@ def measure_big(app, window, path: Path) -> dict:
 
 
 def to_markdown(report: dict) -> str:
-    lines = [f"# UI responsiveness ({report['machine']})", "",
-             f"Launch to a shown window with a {report['launch_photo']} photo: "
-             f"**{report['launch']['median_s']:.2f} s** (median of {report['launch']['runs']}, best {report['launch']['best_s']:.2f} s)", "",
-             "| fill | photo | masked | fill time | longest GUI stall | p99 | stalls > 50 ms | same interaction, no fill: longest / p99 | device |",
+    lines = [f"# UI responsiveness ({report['machine']}; restorer from {report.get('code', '?')})", ""]
+    if "launch" in report:
+        lines += [f"Launch to a shown window with a {report['launch_photo']} photo: "
+                  f"**{report['launch']['median_s']:.2f} s** (median of {report['launch']['runs']}, best {report['launch']['best_s']:.2f} s)", ""]
+    lines += ["| fill | photo | masked | fill time | longest GUI stall | p99 | stalls > 50 ms | same interaction, no fill: longest / p99 | device |",
              "|---|---|---|---|---|---|---|---|---|"]
+    breakdown = []
     for f in report["fills"]:
         if "skipped" in f:
             lines.append(f"| {f['model']} | skipped: {f['skipped']} ||||||||")
@@ -301,6 +347,9 @@ def to_markdown(report: dict) -> str:
         ok += " (random weights)" if f.get("random_weights") else ""
         lines.append(f"| {f['model']}{ok} | {f['photo']} | {f['masked_percent']} % | {f['fill_s']} s | "
                      f"**{f['longest_ms']} ms** | {f['p99_ms']} ms | {f['over_50ms']} | {f['idle_longest_ms']} / {f['idle_p99_ms']} ms | {f['device']} |")
+        parts = ", ".join(f"{k} {v} ms" for k, v in f.get("apply_ms", {}).items())
+        breakdown.append(f"- {f['model']}: GUI-thread time (nested: a document change includes its listeners): {parts}")
+    lines += ["", *breakdown]
     big = report.get("big")
     if big:
         s = big["stall_while_opening"]
@@ -327,6 +376,8 @@ def main() -> int:
     parser.add_argument("--random-weights", action="store_true",
                         help="give learned models random weights (when none are trained yet) to time them")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--code", type=Path, default=ROOT, help="the checkout whose restorer is measured (default: this one)")
+    parser.add_argument("--no-launch", action="store_true", help="skip the launch-time runs")
     args = parser.parse_args()
     if args.child_launch:
         child_launch(args.child_launch, args.t0)
@@ -348,8 +399,10 @@ def main() -> int:
     report: dict = {"machine": f"{platform.machine()}, {os.cpu_count()} CPU threads, {platform.python_version()}",
                     "launch_photo": "4000 x 3000 8-bit TIFF"}
     report["load"] = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    report["launch"] = measure_launch(launch_photo)
-    print(f"launch: {report['launch']}", flush=True)
+    report["code"] = str(CODE)
+    if not args.no_launch:
+        report["launch"] = measure_launch(launch_photo)
+        print(f"launch: {report['launch']}", flush=True)
 
     from restorer.ui.app import make_app
     from restorer.ui.main_window import MainWindow
