@@ -206,8 +206,8 @@ class FillController(QObject):
         preference = self.settings.device
 
         def warm(cancel: object, report: object) -> str:
+            importlib.import_module("restorer.inference.engine")  # first: a fill may come before torch is in
             importlib.import_module("torch")
-            importlib.import_module("restorer.inference.engine")
             from restorer.models.device import resolve_device
 
             try:
