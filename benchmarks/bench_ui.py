@@ -203,6 +203,28 @@ def paint_times(app, window, steps: int = 40) -> dict:
     return out
 
 
+class GcPauses:
+    """The longest garbage collection on the GUI thread (a full collection with torch loaded is slow)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.gui = threading.get_ident()
+        self.longest_ms = 0.0
+        self.generation = -1
+        self._t0 = 0.0
+
+    def __call__(self, phase: str, info: dict) -> None:
+        import threading
+
+        if threading.get_ident() != self.gui:
+            return
+        if phase == "start":
+            self._t0 = time.perf_counter()
+        elif (ms := (time.perf_counter() - self._t0) * 1000) > self.longest_ms:
+            self.longest_ms, self.generation = ms, info.get("generation", -1)
+
+
 class ApplyTimer:
     """Milliseconds the GUI thread spends in each step of applying a finished fill (wrapped methods)."""
 
@@ -287,8 +309,12 @@ def measure_fill(app, window, model: str, photo: Path) -> dict:
     done = {}
     window.fills.fillApplied.connect(lambda _e: done.setdefault("ok", True))
     window.fills.fillDropped.connect(lambda why: done.setdefault("dropped", why))
+    import gc
+
     timer = ApplyTimer(window)
     timer.start()  # before the fill: its callbacks are bound when it is submitted
+    pauses = GcPauses()
+    gc.callbacks.append(pauses)
     meter.start()
     driver.start()
     t0 = time.perf_counter()
@@ -299,6 +325,9 @@ def measure_fill(app, window, model: str, photo: Path) -> dict:
     driver.stop()
     stall = meter.stop()
     apply_ms = timer.stop()
+    gc.callbacks.remove(pauses)
+    stall["gui_gc_longest_ms"] = round(pauses.longest_ms, 1)
+    stall["gui_gc_generation"] = pauses.generation
     applied_at = timer.started.get("fills._on_finished")
     if meter.busy and applied_at is not None:  # when the GUI thread's busiest gap ended, from the apply's start
         i = max(range(len(meter.busy)), key=meter.busy.__getitem__)
