@@ -25,7 +25,9 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# --code DIR measures another checkout's restorer (main's, for a before/after ratio in one run)
+CODE = Path(sys.argv[sys.argv.index("--code") + 1]).resolve() if "--code" in sys.argv[:-1] else ROOT
+sys.path.insert(0, str(CODE))
 RESULTS = ROOT / "benchmarks" / "results"
 STALL_TARGET_MS = 50.0
 
@@ -106,7 +108,7 @@ def measure_launch(image: Path, runs: int = 3) -> dict:
     times = []
     for _ in range(runs):
         t0 = time.time()
-        out = subprocess.run([sys.executable, __file__, "--child-launch", str(image), "--t0", repr(t0)],
+        out = subprocess.run([sys.executable, __file__, "--child-launch", str(image), "--t0", repr(t0), "--code", str(CODE)],
                              capture_output=True, text=True, timeout=300, env=dict(os.environ))
         line = [s for s in out.stdout.splitlines() if s.startswith("{")]
         if not line:
@@ -129,16 +131,22 @@ class StallMeter:
         self.timer.setInterval(5)
         self.timer.timeout.connect(self._tick)
         self.gaps: list[float] = []
-        self._last = 0.0
+        self.busy: list[float] = []  # the GUI thread's own CPU time in each gap (waiting for a core or the GIL is not)
+        self.ends: list[float] = []  # perf_counter at the end of each gap
+        self._last = self._last_cpu = 0.0
 
     def _tick(self) -> None:
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.thread_time()
         self.gaps.append((now - self._last) * 1000)
-        self._last = now
+        self.busy.append((cpu - self._last_cpu) * 1000)
+        self.ends.append(now)
+        self._last, self._last_cpu = now, cpu
 
     def start(self) -> None:
         self.gaps.clear()
-        self._last = time.perf_counter()
+        self.busy.clear()
+        self.ends.clear()
+        self._last, self._last_cpu = time.perf_counter(), time.thread_time()
         self.timer.start()
 
     def stop(self) -> dict:
@@ -149,6 +157,9 @@ class StallMeter:
             "p99_ms": round(gaps[int(0.99 * (len(gaps) - 1))], 1),
             "ticks": len(self.gaps),
             "over_50ms": sum(g > 50 for g in gaps),
+            # on a loaded machine a gap can be long while the GUI thread only waited for a core:
+            # the most CPU time it spent between two ticks is what the code itself held it for
+            "longest_busy_ms": round(max(self.busy, default=0.0), 1),
         }
 
 
@@ -192,6 +203,71 @@ def paint_times(app, window, steps: int = 40) -> dict:
     return out
 
 
+class GcPauses:
+    """The longest garbage collection on the GUI thread (a full collection with torch loaded is slow)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.gui = threading.get_ident()
+        self.longest_ms = 0.0
+        self.generation = -1
+        self._t0 = 0.0
+
+    def __call__(self, phase: str, info: dict) -> None:
+        import threading
+
+        if threading.get_ident() != self.gui:
+            return
+        if phase == "start":
+            self._t0 = time.perf_counter()
+        elif (ms := (time.perf_counter() - self._t0) * 1000) > self.longest_ms:
+            self.longest_ms, self.generation = ms, info.get("generation", -1)
+
+
+class ApplyTimer:
+    """Milliseconds the GUI thread spends in each step of applying a finished fill (wrapped methods)."""
+
+    # (owner attribute on the window or None for the window itself, method): what a fill's apply runs
+    PARTS = (("fills", "_on_finished"), ("document", "apply_fill"), ("document", "apply_prepared"),
+             ("canvas", "photo_changed"), ("canvas", "photo_tiles_changed"), ("canvas", "overlay_changed"),
+             ("edges", "mask_changed"), (None, "_update_actions"), ("history_panel._model", "sync"),
+             ("history_panel._model", "_thumbnail"), (None, "fill"), ("fills", "fill"))
+
+    def __init__(self, window) -> None:
+        self.window = window
+        self.ms: dict[str, float] = {}
+        self.started: dict[str, float] = {}  # perf_counter when each was first called
+        self._undo: list = []
+
+    def start(self) -> None:
+        for owner_name, name in self.PARTS:
+            owner = self.window
+            for part in (owner_name or "").split(".") if owner_name else ():
+                owner = getattr(owner, part, None)
+            method = getattr(owner, name, None) if owner is not None else None
+            if method is None:
+                continue
+            self._undo.append((owner, name))
+            setattr(owner, name, self._timed(f"{owner_name or 'window'}.{name}", method))
+
+    def _timed(self, key: str, method):
+        def timed(*args, **kwargs):
+            t0 = time.perf_counter()
+            self.started.setdefault(key, t0)
+            try:
+                return method(*args, **kwargs)
+            finally:
+                self.ms[key] = self.ms.get(key, 0.0) + (time.perf_counter() - t0) * 1000
+        return timed
+
+    def stop(self) -> dict:
+        for owner, name in self._undo:
+            delattr(owner, name)
+        self._undo.clear()
+        return {k: round(v, 1) for k, v in self.ms.items()}
+
+
 def measure_fill(app, window, model: str, photo: Path) -> dict:
     """Brush a long scratch (about 1 % of the photo), fill it, and keep the window busy meanwhile."""
     from PySide6.QtCore import QPointF, QTimer
@@ -233,18 +309,34 @@ def measure_fill(app, window, model: str, photo: Path) -> dict:
     done = {}
     window.fills.fillApplied.connect(lambda _e: done.setdefault("ok", True))
     window.fills.fillDropped.connect(lambda why: done.setdefault("dropped", why))
+    import gc
+
+    timer = ApplyTimer(window)
+    timer.start()  # before the fill: its callbacks are bound when it is submitted
+    pauses = GcPauses()
+    gc.callbacks.append(pauses)
     meter.start()
     driver.start()
     t0 = time.perf_counter()
     window.fill()
     wait_for(app, lambda: bool(done), 900)
     seconds = time.perf_counter() - t0
+    wait_for(app, lambda: False, 0.5)  # the repaints that follow the apply count too
     driver.stop()
     stall = meter.stop()
-    return {"model": model, "photo": f"{w} x {h}", "masked_percent": round(100 * masked, 2),
+    apply_ms = timer.stop()
+    gc.callbacks.remove(pauses)
+    stall["gui_gc_longest_ms"] = round(pauses.longest_ms, 1)
+    stall["gui_gc_generation"] = pauses.generation
+    applied_at = timer.started.get("fills._on_finished")
+    if meter.busy and applied_at is not None:  # when the GUI thread's busiest gap ended, from the apply's start
+        i = max(range(len(meter.busy)), key=meter.busy.__getitem__)
+        stall["longest_busy_from_apply_s"] = round(meter.ends[i] - applied_at, 2)
+    return {"apply_ms": apply_ms, "model": model, "photo": f"{w} x {h}", "masked_percent": round(100 * masked, 2),
             "fill_s": round(seconds, 2), "applied": "ok" in done, "dropped": done.get("dropped"),
             "device": window.fills.device_label.text().replace("Device: ", ""), "frames_driven": tick["i"], **stall,
-            "idle_longest_ms": idle["longest_ms"], "idle_p99_ms": idle["p99_ms"]}
+            "idle_longest_ms": idle["longest_ms"], "idle_p99_ms": idle["p99_ms"],
+            "idle_longest_busy_ms": idle["longest_busy_ms"]}
 
 
 def stroke_times(app, window, segments: int = 60) -> dict:
@@ -288,19 +380,25 @@ def measure_big(app, window, path: Path) -> dict:
 
 
 def to_markdown(report: dict) -> str:
-    lines = [f"# UI responsiveness ({report['machine']})", "",
-             f"Launch to a shown window with a {report['launch_photo']} photo: "
-             f"**{report['launch']['median_s']:.2f} s** (median of {report['launch']['runs']}, best {report['launch']['best_s']:.2f} s)", "",
-             "| fill | photo | masked | fill time | longest GUI stall | p99 | stalls > 50 ms | same interaction, no fill: longest / p99 | device |",
+    lines = [f"# UI responsiveness ({report['machine']}; restorer from {report.get('code', '?')})", ""]
+    if "launch" in report:
+        lines += [f"Launch to a shown window with a {report['launch_photo']} photo: "
+                  f"**{report['launch']['median_s']:.2f} s** (median of {report['launch']['runs']}, best {report['launch']['best_s']:.2f} s)", ""]
+    lines += ["| fill | photo | masked | fill time | longest GUI stall | p99 | stalls > 50 ms | same interaction, no fill: longest / p99 | device |",
              "|---|---|---|---|---|---|---|---|---|"]
+    breakdown = []
     for f in report["fills"]:
         if "skipped" in f:
-            lines.append(f"| {f['model']} | skipped: {f['skipped']} ||||||||")
+            lines.append(f"| {f['model']} | skipped: {f['skipped']} |||||||||")
             continue
         ok = "" if f["applied"] else f" (not applied: {f['dropped']})"
         ok += " (random weights)" if f.get("random_weights") else ""
         lines.append(f"| {f['model']}{ok} | {f['photo']} | {f['masked_percent']} % | {f['fill_s']} s | "
-                     f"**{f['longest_ms']} ms** | {f['p99_ms']} ms | {f['over_50ms']} | {f['idle_longest_ms']} / {f['idle_p99_ms']} ms | {f['device']} |")
+                     f"**{f['longest_ms']} ms** | {f['p99_ms']} ms | {f['over_50ms']} | {f.get('longest_busy_ms', '?')} ms | "
+                     f"{f['idle_longest_ms']} / {f['idle_p99_ms']} / {f.get('idle_longest_busy_ms', '?')} ms | {f['device']} |")
+        parts = ", ".join(f"{k} {v} ms" for k, v in f.get("apply_ms", {}).items())
+        breakdown.append(f"- {f['model']}: GUI-thread time (nested: a document change includes its listeners): {parts}")
+    lines += ["", *breakdown]
     big = report.get("big")
     if big:
         s = big["stall_while_opening"]
@@ -327,6 +425,8 @@ def main() -> int:
     parser.add_argument("--random-weights", action="store_true",
                         help="give learned models random weights (when none are trained yet) to time them")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--code", type=Path, default=ROOT, help="the checkout whose restorer is measured (default: this one)")
+    parser.add_argument("--no-launch", action="store_true", help="skip the launch-time runs")
     args = parser.parse_args()
     if args.child_launch:
         child_launch(args.child_launch, args.t0)
@@ -348,8 +448,10 @@ def main() -> int:
     report: dict = {"machine": f"{platform.machine()}, {os.cpu_count()} CPU threads, {platform.python_version()}",
                     "launch_photo": "4000 x 3000 8-bit TIFF"}
     report["load"] = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    report["launch"] = measure_launch(launch_photo)
-    print(f"launch: {report['launch']}", flush=True)
+    report["code"] = str(CODE)
+    if not args.no_launch:
+        report["launch"] = measure_launch(launch_photo)
+        print(f"launch: {report['launch']}", flush=True)
 
     from restorer.ui.app import make_app
     from restorer.ui.main_window import MainWindow

@@ -22,6 +22,7 @@ import numpy as np
 from restorer.core import mask as masks
 from restorer.core.box import BBox
 from restorer.core.document_queries import HistoryQueries
+from restorer.core.fill_step import PreparedFill, check_fill_patches, cleared_layer_patches
 from restorer.core.history import Edit, History, Patch, apply_edit, changed_patches
 from restorer.core.stroke import GuideStroke, Stroke
 from restorer.errors import MaskError, PhotoBusy
@@ -297,18 +298,10 @@ class Document(HistoryQueries):
             raise PhotoBusy(self._photo_lock)
         self._finish_stroke()
         pixels = self.pixels
-        h, w, c = pixels.shape
-        for box, arr in patches:
-            box = BBox(*box)
-            if box.empty or box.clip(pixels.shape) != box:
-                raise ValueError(f"fill box {tuple(box)} is empty or outside the {w} x {h} photo")
-            if arr.dtype != pixels.dtype or arr.shape != (box.height, box.width, c):
-                raise ValueError(f"fill patch for {tuple(box)} is {arr.dtype} {arr.shape}, expected "
-                                 f"{pixels.dtype} {(box.height, box.width, c)}")
+        checked = check_fill_patches(patches, pixels.shape, pixels.dtype)
         out: list[Patch] = []
         changed: dict[str, BBox] = {}
-        for box, arr in patches:
-            box = BBox(*box)
+        for box, arr in checked:
             # Keep only the blocks that changed: the engine's crops carry unchanged context, and a
             # long scratch's box is mostly untouched photo.
             parts = changed_patches("photo", box, pixels[box.slices], arr)
@@ -316,16 +309,32 @@ class Document(HistoryQueries):
                 pixels[patch.box.slices] = patch.after
                 out.append(patch)
                 changed["photo"] = changed["photo"].union(patch.box) if "photo" in changed else patch.box
-        for target, layer in (("mask", self.mask), ("guides", self.guides), ("unguides", self.unguides)):
-            hole = masks.bbox(layer) if clear_mask else None
-            if hole is not None:
-                for patch in changed_patches(target, hole, layer[hole.slices],
-                                             np.zeros((hole.height, hole.width), dtype=np.bool_)):
-                    layer[patch.box.slices] = False
-                    out.append(patch)
-                changed[target] = hole
+        if clear_mask:
+            arrays = self._arrays()
+            cleared, boxes = cleared_layer_patches(arrays)
+            for patch in cleared:
+                arrays[patch.target][patch.box.slices] = False
+            out += cleared
+            changed.update(boxes)
         edit = self._push(Edit(label, "fill", tuple(out), dict(meta or {})))
         self._changed(changed, history=True)
+        return edit
+
+    def apply_prepared(self, step: PreparedFill, label: str, *, meta: dict[str, Any] | None = None) -> Edit | None:
+        """Apply a fill step made by ``core.fill_step.prepare_fill`` (in a worker) as one Edit: only
+        its ``after`` arrays are written. None, and nothing changed, when the document is no longer
+        at the step's revision or shape (a stale step); PhotoBusy while the photo is locked.
+        """
+        if self._photo_lock is not None:
+            raise PhotoBusy(self._photo_lock)
+        self._finish_stroke()
+        if step.revision != self.revision or step.shape != self.pixels.shape or step.dtype != self.pixels.dtype:
+            return None
+        arrays = self._arrays()
+        for patch in step.patches:
+            arrays[patch.target][patch.box.slices] = patch.after
+        edit = self._push(Edit(label, "fill", step.patches, dict(meta or {})))
+        self._changed(dict(step.boxes), history=True)
         return edit
 
     # -- history ---------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QWidget
 from restorer.ui.canvas_paint import Overlay, paint_photo
 from restorer.ui.canvas_select import SELECT_TOOLS, SelectionGesture
 from restorer.ui.convert import MaskPyramid, OverlayCache, RgbPyramid
+from restorer.ui.display_tiles import PyramidTiles
 from restorer.ui.paint_layer import PaintTarget
 
 MIN_SCALE = 1 / 256
@@ -93,15 +94,23 @@ class CanvasView(QWidget):
             self.overlays[name].cache.set_opacity(opacity)
             self.update()
 
-    def overlay_changed(self, name: str, box: tuple[int, int, int, int] | None) -> None:
-        """The layer's level 0 changed inside ``box`` (None = everywhere): refresh and repaint that box."""
+    def overlay_changed(self, name: str, box: tuple[int, int, int, int] | None,
+                        tiles: PyramidTiles | None = None) -> None:
+        """The layer's level 0 changed inside ``box`` (None = everywhere): refresh and repaint that box.
+        ``tiles`` made in a worker (ui/display_tiles.py) are swapped in instead, if made for this layer."""
         if name in self.overlays:
-            self.overlays[name].cache.update(box)
+            cache = self.overlays[name].cache
+            if tiles is not None and tiles.swap(cache.pyramid):
+                cache.recolour(tiles.levels)
+            else:
+                cache.update(box)
             self.update_image_box(box)
 
-    def photo_changed(self, pixels: np.ndarray, box: tuple[int, int, int, int] | None) -> None:
+    def photo_changed(self, pixels: np.ndarray, box: tuple[int, int, int, int] | None,
+                      tiles: PyramidTiles | None = None) -> None:
         if self.display is not None:
-            self.display.refresh(pixels, box)
+            if tiles is None or not tiles.swap(self.display):
+                self.display.refresh(pixels, box)
             self.update_image_box(box)
 
     def set_alternate(self, display: RgbPyramid | None) -> None:

@@ -7,7 +7,7 @@ scan reads a few megapixels instead of the whole photo. Pyramids update only the
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Self
 
 import cv2
@@ -237,6 +237,12 @@ class OverlayCache:
         if level not in self._levels:
             self._levels[level] = overlay_argb(layer, self.value)
         return self._levels[level]
+
+    def recolour(self, levels: Sequence[Sequence[tuple[Box, np.ndarray]]]) -> None:
+        """The pyramid's levels were given these tiles (display_tiles.PyramidTiles.levels): recolour them."""
+        for level, argb in self._levels.items():
+            for (y0, x0, y1, x1), layer in levels[level]:
+                argb[y0:y1, x0:x1] = overlay_argb(layer, self.value)
 
     def update(self, box: Box | None) -> None:
         """The layer changed inside ``box`` (level-0 coordinates; None = everywhere)."""

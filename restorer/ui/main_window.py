@@ -318,12 +318,12 @@ class MainWindow(QMainWindow):
 
     def _on_doc_event(self, kind: str, box: tuple[int, int, int, int] | None) -> None:
         if kind == "mask":
-            self.canvas.overlay_changed("mask", box)
+            self.canvas.overlay_changed("mask", box, self.session.take_tiles("mask"))
             self.edges.mask_changed()
         elif kind == "guides":
             self.edges.guides_changed(box)
         elif kind == "photo" and self.document is not None:
-            self.canvas.photo_changed(self.document.pixels, box)
+            self.canvas.photo_changed(self.document.pixels, box, self.session.take_tiles("photo"))
         if kind in ("history", "saved") or not self.canvas.stroking:
             self._update_actions()
 
