@@ -2,6 +2,7 @@
 
     python benchmarks/bench_texture.py              # all cases
     python benchmarks/bench_texture.py --quick      # smaller photos, one repeat (a smoke run)
+    python benchmarks/bench_texture.py --code=../old-checkout --out-stem texture-old   # another tree's code
 
 Cases, each timed warm (models loaded, numba compiled by a first call) through the engine's Python API:
 - a 10 % object-sized hole (an ellipse) in a 2000 x 1500 photo: the default against Telea and pypatchmatch;
@@ -24,7 +25,9 @@ import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# --code=DIR times another checkout's restorer (e.g. an older commit in a git worktree) with these cases
+CODE = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--code=")), None)
+sys.path.insert(0, str(CODE or ROOT))
 
 from restorer.inference import engine  # noqa: E402
 from restorer.models import registry  # noqa: E402
@@ -72,6 +75,8 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--model", default=registry.default_model())
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--code", help="=DIR: import restorer from DIR instead of this checkout")
+    ap.add_argument("--out-stem", default="texture", help="results file name (benchmarks/results/STEM.md/.json)")
     args = ap.parse_args()
     repeat = 1 if args.quick else args.repeat
     scale = 0.25 if args.quick else 1.0
@@ -105,13 +110,15 @@ def main() -> int:
     growth = by[(f"40 % hole, {w}x{h}", args.model)] / by[(f"10 % hole, {w}x{h}", args.model)]
     print(f"4x the hole's area: {growth:.2f} x the time")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    meta = {"machine": platform.processor() or platform.machine(), "python": platform.python_version(),
+    import restorer
+
+    meta = {"code": str(Path(restorer.__file__).parents[1]), "machine": platform.processor() or platform.machine(), "python": platform.python_version(),
             "quick": args.quick, "growth_4x_area": growth}
-    (RESULTS / "texture.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
+    (RESULTS / f"{args.out_stem}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
     lines = ["| case | model | seconds | x Telea |", "| --- | --- | --- | --- |"]
     lines += [f"| {r['case']} | {r['model']} | {r['seconds']:.2f} | {r['x_telea']:.2f} |" for r in rows]
     lines.append(f"\n4x the hole's area (10 % -> 40 %): {growth:.2f} x the default's time.")
-    (RESULTS / "texture.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / f"{args.out_stem}.md").write_text("\n".join(lines) + "\n")
     return 0
 
 
