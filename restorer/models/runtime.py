@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 import threading
 import warnings
 from typing import Any
@@ -105,18 +106,29 @@ class Runtime:
             model = self._models.get(key[:2])
             if model is None:
                 model = self._models[key[:2]] = _convert(module, fn, inputs)
-            import openvino as ov
-
             config = {"INFERENCE_NUM_THREADS": threads, "INFERENCE_PRECISION_HINT": "f32"}
-            compiled = ov.Core().compile_model(model, "CPU", config)
+            compiled = _openvino().Core().compile_model(model, "CPU", config)
             self._compiled[key] = compiled
             return compiled
 
 
+def _openvino() -> Any:
+    """``import openvino`` with its usage telemetry off.
+
+    Importing openvino imports its model converter, which sends usage events to Google Analytics by
+    default (in forked processes, from whatever thread imports it) unless the user opted out. A photo
+    restorer sends nothing: with ``openvino_telemetry`` unimportable OpenVINO uses its own no-op stub.
+    """
+    if "openvino" not in sys.modules:
+        sys.modules.setdefault("openvino_telemetry", None)  # type: ignore[arg-type]
+    import openvino
+
+    return openvino
+
+
 def _convert(module: nn.Module, fn: Any, inputs: tuple[torch.Tensor, ...]) -> Any:
     """Trace ``fn`` on ``inputs`` and convert it, with dynamic batch, height and width."""
-    import openvino as ov
-
+    ov = _openvino()
     shapes = [ov.PartialShape([-1, int(t.shape[1]), -1, -1]) for t in inputs]
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # tracer warnings about shape checks, evaluated once per trace

@@ -6,6 +6,7 @@ warn that the comparison with OpenVINO was not made."""
 
 from __future__ import annotations
 
+import sys
 import warnings
 
 import numpy as np
@@ -57,6 +58,7 @@ def test_runtime_matches_eager_on_a_tile_or_falls_back(name):
         warnings.warn("openvino is not installed: checked the PyTorch fallback only", stacklevel=1)
         return
     assert model.runtime.note is None
+    assert sys.modules.get("openvino_telemetry") is None  # OpenVINO's usage telemetry never loads
     assert model.runtime.converted == 2  # both stages (U-Net + head, or both generators) went through it
     # The hole actually differs from the input, so the comparison above is not of two copies of it.
     hole = np.broadcast_to(mask > 0.5, img.shape)
