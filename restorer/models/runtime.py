@@ -90,7 +90,10 @@ class Runtime:
             return fn(*inputs)
         try:
             compiled = self._get(tag, module, fn, inputs)
-            out = compiled([np.ascontiguousarray(t.detach().float().numpy()) for t in inputs])[0]
+            # A request per call: the compiled model's own one is not safe to share between threads
+            # (the app's edge preview and a fill may call one cached model at once).
+            request = compiled.create_infer_request()
+            out = request.infer([np.ascontiguousarray(t.detach().float().numpy()) for t in inputs])[0]
             return torch.from_numpy(np.array(out, dtype=np.float32, copy=True))
         except Exception as exc:  # noqa: BLE001 - any failure of the optional runtime falls back to PyTorch
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
