@@ -44,6 +44,9 @@ class EngineOptions:
     sample_area: np.ndarray | None = field(default=None, compare=False, repr=False)
     sample_mode: str = "allow"
     weights_folder: Path | None = None  # None = registry.weights_dir()
+    # Learned networks on the CPU: 'auto' = OpenVINO when the `fast` extra is installed (models/runtime.py),
+    # else PyTorch; 'torch' = always PyTorch (so does the RESTORER_RUNTIME=torch environment variable).
+    runtime: str = "auto"
 
 
 @dataclass(frozen=True, eq=False)

@@ -93,6 +93,7 @@ class _Session:
         folder = self.job.options.weights_folder
         if self.net is not None:
             self.model = get_model(self.net, self.device, half, folder)
+            self._set_runtime()
             self.two_stage = bool(getattr(self.model, "two_stage", False)) and self.fill
         if self.synthesis:
             self.synth = get_model(self.job.model, "cpu", False, folder)
@@ -104,6 +105,17 @@ class _Session:
         assert self.settings is not None  # a synthesis model always has its settings
         return self.net is None or not needs_guide(region, self.settings)
 
+    def _set_runtime(self) -> None:
+        setter = getattr(self.model, "set_runtime", None)
+        if setter is not None:
+            setter(self.job.options.runtime)
+
+    def runtime_note(self) -> None:
+        """The faster runtime's fallback note, if it failed on this model (it then stays on PyTorch)."""
+        note = getattr(getattr(self.model, "runtime", None), "note", None)
+        if isinstance(note, str) and self.device == "cpu" and self.job.options.runtime != "torch":
+            self._note(note)
+
     def _note(self, text: str) -> None:
         if text not in self.notes:
             self.notes.append(text)
@@ -112,6 +124,7 @@ class _Session:
         self._note(NOTE_CPU)
         self.device = "cpu"
         self.model = get_model(self.net or self.job.model, "cpu", False, self.job.options.weights_folder)
+        self._set_runtime()
         try:
             import torch
 
@@ -267,6 +280,7 @@ def execute(job: Job, cancel: threading.Event | None, *, fill: bool) -> Generato
         yield from synthesise_region(i, None)
     check()  # a job cancelled during its last call returns nothing either
     result.device = session.device
+    session.runtime_note()
     result.notes.extend(session.notes)
     return result
 

@@ -26,6 +26,7 @@ from restorer.errors import ModelUnavailable, OutOfMemory
 from restorer.models import edgeconnect, partialconv
 from restorer.models.architectures import ARCHITECTURES
 from restorer.models.device import resolve_device
+from restorer.models.runtime import Runtime
 from restorer.models.spec import ModelSpec
 
 _BUILDERS: dict[str, Callable[[dict[str, Any]], nn.Module]] = {
@@ -70,6 +71,7 @@ class TorchInpainter:
         self._half_kind = half_kind if half_kind in _HALF else None  # what the card allows, if anything
         self.half = False
         self.set_half(half)
+        self.runtime = Runtime()  # OpenVINO on the CPU when the `fast` extra is installed, else PyTorch
 
     @property
     def precision(self) -> str:
@@ -78,6 +80,10 @@ class TorchInpainter:
     def set_half(self, enabled: bool) -> None:
         """Use half precision (autocast) if asked, on CUDA, and if the model card says it is safe."""
         self.half = bool(enabled) and self.device.startswith("cuda") and self._half_kind is not None
+
+    def set_runtime(self, setting: str) -> None:
+        """'auto' (OpenVINO on the CPU if installed) | 'torch' | 'openvino' (models/runtime.py)."""
+        self.runtime.set(setting)
 
     def __call__(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         img, hole, crop = self._inputs(image, mask)
@@ -99,7 +105,7 @@ class TorchInpainter:
         """The first stage: its prediction in the hole (not clamped: the head wants it raw), the input elsewhere."""
         img, hole, (h, w) = self._inputs(image, mask)
         with self._running():
-            pred = self.network(img, hole, head=False) if bool(hole.any()) else img
+            pred = self._unet(img, hole) if bool(hole.any()) else img
             out = torch.where(hole > 0.5, pred.float(), img)
         return out[:, :, :h, :w].cpu().numpy().astype(np.float32, copy=False)
 
@@ -122,7 +128,7 @@ class TorchInpainter:
                 part = (slice(k, k + 1), slice(None), slice(a0, a1), slice(b0, b1))
                 img, first, sub_hole = (torch.from_numpy(np.ascontiguousarray(a[part], dtype=np.float32)).to(self.device)
                                         for a in (image, coarse, hole[:, None]))
-                pred = self._composite(img, sub_hole, head.dense(first, img, sub_hole), (a1 - a0, b1 - b0))
+                pred = self._composite(img, sub_hole, self._dense(first, img, sub_hole), (a1 - a0, b1 - b0))
                 done.append(((slice(k, k + 1), slice(None), slice(y0, y1), slice(x0, x1)),
                              pred[:, :, y0 - a0 : y1 - a0, x0 - b0 : x1 - b0]))
         if out is None:
@@ -134,7 +140,19 @@ class TorchInpainter:
     # --- shared plumbing ---------------------------------------------------------------------------
 
     def _predict(self, image: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
-        return self.network(image, hole)
+        head = getattr(self.network, "refine", None)
+        if head is None and not hasattr(self.network, "refine"):
+            return self.network(image, hole)  # not a PConvUNet: no split to run through the runtime
+        out = self._unet(image, hole)  # what PConvUNet.forward does, its two parts through the runtime
+        return out if head is None else head(out, image, hole, dense=self._dense)
+
+    def _unet(self, image: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+        net = self.network
+        return self.runtime.run("unet", net, lambda a, b: net(a, b, head=False), image, hole)
+
+    def _dense(self, coarse: torch.Tensor, image: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+        head = self.network.refine
+        return self.runtime.run("head", head, head.dense, coarse, image, hole)
 
     def _inputs(self, image: np.ndarray, mask: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, tuple[int, int]]:
         if image.ndim != 4 or image.shape[1] != 3:
@@ -185,7 +203,7 @@ class EdgeConnectInpainter(TorchInpainter):
         img, hole, (h, w) = self._inputs(image, mask)
         with self._running():
             known = self._known_edges(img, hole)
-            pred = self.network.edge(edgeconnect.to_gray(img), known, hole).float()
+            pred = self._edges(img, known, hole).float()
             edges = edgeconnect.compose_edges(pred, known, hole)
         return edges[:, :, :h, :w].cpu().numpy().astype(np.float32, copy=False)
 
@@ -194,15 +212,26 @@ class EdgeConnectInpainter(TorchInpainter):
         if not bool(hole.any()):
             return self._composite(img, hole, img, crop)
         with self._running():
-            if edges is None:
-                pred, _ = self.network(img, hole, self._known_edges(img, hole))
+            if edges is None:  # EdgeConnect.forward, its generators' bodies through the runtime
+                known = self._known_edges(img, hole)
+                composed = edgeconnect.compose_edges(self._edges(img, known, hole), known, hole)
+                pred = self._inpaint(img, composed, hole)
             else:
                 if edges.shape != (image.shape[0], 1, *image.shape[2:]):
                     raise ValueError(f"expected edges N x 1 x H x W matching the image, got shape {edges.shape}")
                 given = torch.from_numpy((np.asarray(edges) > 0.5).astype(np.float32)).to(self.device)
                 ph, pw = img.shape[2] - crop[0], img.shape[3] - crop[1]
-                pred = self.network.inpaint(img, torch.nn.functional.pad(given, (0, pw, 0, ph)), hole)
+                pred = self._inpaint(img, torch.nn.functional.pad(given, (0, pw, 0, ph)), hole)
         return self._composite(img, hole, pred, crop)
+
+    def _edges(self, img: torch.Tensor, known: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+        gen = self.network.edge
+        return gen(edgeconnect.to_gray(img), known, hole,
+                   run=lambda x: self.runtime.run("edge", gen, gen._run, x))
+
+    def _inpaint(self, img: torch.Tensor, edges: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+        gen = self.network.inpaint
+        return gen(img, edges, hole, run=lambda x: self.runtime.run("inpaint", gen, gen._run, x))
 
     def _known_edges(self, img: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
         return edgeconnect.known_edges(edgeconnect.to_gray(img.float()), hole, self.network.sigma)
