@@ -6,16 +6,14 @@ reason as its tooltip, as the model picker does for fills; the box's tooltip des
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QStandardItemModel
-from PySide6.QtWidgets import QComboBox, QWidget
+from PySide6.QtWidgets import QWidget
 
 from restorer.detection import registry
-from restorer.ui.model_picker import list_specs
+from restorer.ui.model_picker import SpecPicker, list_specs
 from restorer.ui.settings import Settings
 
 
-class DetectorPicker(QComboBox):
+class DetectorPicker(SpecPicker):
     """Every registered detector; the choice is stored in ``settings.detector`` ("" = the registry's default)."""
 
     def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
@@ -50,17 +48,6 @@ class DetectorPicker(QComboBox):
     def current_detector(self) -> str:
         data = self.currentData()
         return str(data) if data is not None else registry.default_name()
-
-    def is_enabled_at(self, i: int) -> bool:
-        model = self.model()
-        assert isinstance(model, QStandardItemModel)
-        item = model.item(i)
-        return bool(item is not None and item.isEnabled())
-
-    def reason(self, name: str) -> str:
-        """The tooltip of ``name``'s entry: its description, or why it cannot run."""
-        i = self.findData(name)
-        return str(self.itemData(i, Qt.ItemDataRole.ToolTipRole) or "") if i >= 0 else ""
 
     def _chosen(self, _index: int) -> None:
         self.settings.detector = self.current_detector()

@@ -37,6 +37,21 @@ def list_specs(box: QComboBox, specs: Iterable[Any], check: Callable[[Any], Any]
     return listed
 
 
+class SpecPicker(QComboBox):
+    """A list of registry entries filled by ``list_specs``: which can run, and why one cannot."""
+
+    def is_enabled_at(self, i: int) -> bool:
+        model = self.model()
+        assert isinstance(model, QStandardItemModel)
+        item = model.item(i)
+        return bool(item is not None and item.isEnabled())
+
+    def reason(self, name: str) -> str:
+        """The tooltip of ``name``'s entry: its description, or why it cannot run."""
+        i = self.findData(name)
+        return str(self.itemData(i, Qt.ItemDataRole.ToolTipRole) or "") if i >= 0 else ""
+
+
 class _BestForDelegate(QStyledItemDelegate):
     """The open list shows "name — best for"; the closed box keeps the bare name, so the tool bar stays narrow."""
 
@@ -47,7 +62,7 @@ class _BestForDelegate(QStyledItemDelegate):
             option.text = f"{option.text}  —  {best}"
 
 
-class ModelPicker(QComboBox):
+class ModelPicker(SpecPicker):
     """Every registered model with what it is best for; ones that cannot run are disabled, with the
     reason as the tooltip. The tooltip of the box is the chosen model's: what it is and its terms."""
 
@@ -86,12 +101,3 @@ class ModelPicker(QComboBox):
         self.setCurrentIndex(i)
         return True
 
-    def is_enabled_at(self, i: int) -> bool:
-        model = self.model()
-        assert isinstance(model, QStandardItemModel)
-        item = model.item(i)
-        return bool(item is not None and item.isEnabled())
-
-    def reason(self, name: str) -> str:
-        i = self.findData(name)
-        return str(self.itemData(i, Qt.ItemDataRole.ToolTipRole) or "") if i >= 0 else ""
