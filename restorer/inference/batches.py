@@ -11,7 +11,8 @@ import numpy as np
 from restorer.core.box import BBox
 from restorer.inference.job import Job
 from restorer.inference.paste import to_float_chw
-from restorer.inference.regions import Region, resize_mask, round_up, tile_weight
+from restorer.inference.regions import Region, resize_mask
+from restorer.inference.tiles import round_up, tile_weight
 
 
 def pad_to(arr: np.ndarray, h: int, w: int) -> np.ndarray:

@@ -15,7 +15,8 @@ from restorer.errors import Cancelled, OutOfMemory, RestorerError
 from restorer.inference.batches import Canvas, batch_arrays, schedule, work_inputs
 from restorer.inference.job import Job, Progress, Result
 from restorer.inference.paste import make_patch
-from restorer.inference.regions import Region, round_up, tile_boxes
+from restorer.inference.regions import Region
+from restorer.inference.tiles import round_up, tile_boxes
 from restorer.inference.texture import needs_guide, synthesise, with_grain
 from restorer.synthesis.model import settings_from
 from restorer.models import device as devices

@@ -10,7 +10,8 @@ import cv2
 import numpy as np
 
 from restorer.inference.paste import to_float_chw
-from restorer.inference.regions import Region, hole_blocks, hole_thickness
+from restorer.inference.regions import Region, hole_thickness
+from restorer.inference.tiles import hole_blocks
 from restorer.synthesis.compose import mosaic
 from restorer.synthesis.grain import add_grain
 from restorer.synthesis.model import Settings, wants_guide

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from restorer.core.mask import BBox
-from restorer.inference.regions import hole_tiles, plan_regions, tile_boxes, tile_margin
+from restorer.inference.regions import plan_regions
+from restorer.inference.tiles import hole_tiles, tile_boxes, tile_margin
 
 
 def _served(mask: np.ndarray, tiles: list[BBox], margin: int) -> np.ndarray:

@@ -14,9 +14,8 @@ from restorer.inference.regions import (
     group_holes,
     hole_thickness,
     plan_regions,
-    tile_boxes,
-    tile_weight,
 )
+from restorer.inference.tiles import tile_boxes, tile_weight
 
 
 def _overlap(a: BBox, b: BBox) -> bool:

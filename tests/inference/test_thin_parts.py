@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from restorer.inference import engine, texture
-from restorer.inference.regions import hole_blocks
+from restorer.inference.tiles import hole_blocks
 from restorer.synthesis.compose import NET_MARGIN, network_part
 
 from tests.inference.test_synthesis_engine import _detail, _grainy
