@@ -19,6 +19,8 @@ from PIL import Image
 from restorer.cli import main
 from restorer.cli_batch import INFLIGHT_NAME, RECORD_NAME
 
+from tests.test_cli_batch import _log, _run
+
 distributed = pytest.importorskip("distributed", reason="restorer[cluster] (Dask's distributed) is in the test extra")
 cloudpickle = pytest.importorskip("cloudpickle")
 dask = pytest.importorskip("dask")
@@ -80,16 +82,6 @@ def folders(tmp_path: Path, monkeypatch) -> tuple[Path, Path]:
 
 def _batch(src: Path, masks: Path, out: Path, *extra: str) -> list[str]:
     return [str(a) for a in ("batch", src, "-m", masks, "-o", out, "--model", "telea", "-q", *extra)]
-
-
-def _run(argv: list[str], capsys) -> tuple[int, str, str]:
-    code = main(argv)
-    got = capsys.readouterr()
-    return code, got.out, got.err
-
-
-def _log(out: Path) -> list[dict]:
-    return [json.loads(x) for x in (out / RECORD_NAME).read_text().splitlines()]
 
 
 def _files(out: Path) -> dict[str, bytes]:
