@@ -87,7 +87,6 @@ def _blockwise(img: np.ndarray, hole: np.ndarray, synth, guide: np.ndarray | Non
     return out
 
 
-
 def with_grain(region: Region, out: np.ndarray, seed: int) -> np.ndarray:
     """A crop-sized fill (float32 3 x H x W) with grain like the known pixels' added in the hole."""
     known = to_float_chw(region.pixels).transpose(1, 2, 0)
