@@ -140,7 +140,7 @@ PATCHMATCH = register(
 # measures about 13): 16 rather than 12 cost 0.06 dB at 1-10 % on 30 pairs per bucket and spares
 # scratches the two networks, most of their time (benchmarks/bench_texture.py).
 GUIDED_CONFIG = {"patch": 7, "lows": 0.7, "gain": 1.3, "guide_colour": False, "texture_colour": False,
-                 "thin_guide": "navier-stokes", "unguided_below": 16.0}
+                 "thin_guide": "navier-stokes", "unguided_below": 16.0, "large_hole": 65536}
 
 
 def _guided(name: str, guide: str, description: str, best_for: str) -> ModelSpec:

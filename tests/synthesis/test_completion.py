@@ -134,3 +134,32 @@ def test_a_guided_scratch_takes_em_single_rounds_and_an_unguided_one_em_coarse()
     assert guided[-1] == (2, 2) and plain[-1] == (4, 4)
     filled = complete_blocking(img, scratch, guide=img, settings=settings)
     assert np.abs(filled - img)[scratch].mean() < 0.05  # a periodic texture's scratch comes back
+
+
+def test_a_large_hole_sweeps_its_full_resolution_level_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from restorer.synthesis import kernels
+
+    img = _texture(160, 200)
+    hole = _hole(img.shape[:2], (40, 50, 120, 150))  # 8000 px, two levels
+    sweeps: list[tuple[int, int]] = []  # (targets, passes) per search
+    real = kernels.patchmatch
+
+    def spy(feat, valid, targets, index, nnf, cost, r, passes, seed, bounds):
+        sweeps.append((len(targets), passes))
+        return real(feat, valid, targets, index, nnf, cost, r, passes, seed, bounds)
+
+    monkeypatch.setattr(kernels, "patchmatch", spy)
+
+    def finest() -> list[int]:  # the passes of the searches over the most targets (the full-resolution level)
+        most = max(k for k, _ in sweeps)
+        return [p for k, p in sweeps if k == most]
+
+    complete_blocking(img, hole, settings=Settings(passes_finest=2, large_hole=0))
+    assert finest() == [2]
+    sweeps.clear()
+    out = complete_blocking(img, hole, settings=Settings(passes_finest=2, large_hole=7999))
+    assert finest() == [1]
+    assert np.abs(out - img)[hole].mean() < 0.08  # still the texture
+    sweeps.clear()
+    complete_blocking(img, hole, settings=Settings(passes_finest=2, large_hole=8000))  # not larger: two sweeps
+    assert finest() == [2]
