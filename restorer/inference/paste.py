@@ -81,9 +81,11 @@ _BLOCK = 512
 def make_patch(region: Region, filled: np.ndarray, radius: int) -> np.ndarray:
     """The region's patch box in the photo's dtype: its own hole pixels from ``filled``, the rest untouched.
 
-    ``filled`` is float32 3 x crop.height x crop.width. Blocks of the patch are converted one at a
-    time; a block is feathered only when it holds part of the hole's rim.
+    ``filled`` is float32 3 x crop.height x crop.width, or the crop in the photo's dtype and layout
+    (a fill made block by block). Blocks of the patch are converted one at a time; a block is
+    feathered only when it holds part of the hole's rim.
     """
+    pixels = filled.dtype == region.pixels.dtype
     crop, box = region.crop, region.patch
     patch = region.pixels[box.relative_to(crop)].copy()
     pad = 3 * radius + 2
@@ -96,10 +98,15 @@ def make_patch(region: Region, filled: np.ndarray, radius: int) -> np.ndarray:
             near = BBox(max(core.y0 - pad, crop.y0), max(core.x0 - pad, crop.x0),
                         min(core.y1 + pad, crop.y1), min(core.x1 + pad, crop.x1))
             hole = region.mask[near.relative_to(crop)]
-            values = filled[(slice(None), *near.relative_to(crop))].transpose(1, 2, 0)
-            if radius > 0 and not hole.all():
-                values = feather(to_float3(region.pixels[near.relative_to(crop)]), values, hole, radius)
-            new = from_float3(values[core.relative_to(near)], region.pixels)
+            feathered = radius > 0 and not hole.all()
+            if pixels and not feathered:
+                new = filled[core.relative_to(crop)]
+            else:
+                values = to_float3(filled[near.relative_to(crop)]) if pixels else \
+                    filled[(slice(None), *near.relative_to(crop))].transpose(1, 2, 0)
+                if feathered:
+                    values = feather(to_float3(region.pixels[near.relative_to(crop)]), values, hole, radius)
+                new = from_float3(values[core.relative_to(near)], region.pixels)
             block = patch[core.relative_to(box)]
             block[own] = new[own]
     return patch

@@ -117,45 +117,47 @@ def patchmatch(feat, valid, targets, index, nnf, cost, r, passes, seed, bounds):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def vote(image, hole, targets, index, nnf, cost, r, sigma2, best_only):
+def vote(image, pixels, index, nnf, cost, r, sigma2, best_only):
     """New values of the hole pixels from every target patch that covers them (Wexler et al. 2007).
 
-    ``image`` H x W x C (padded like ``feat``) is what is copied; ``sigma2`` scales the similarity
-    weights exp(-cost / sigma2) of the mean vote. ``best_only``: each pixel takes its value from the
-    single best-matching patch that covers it instead of the weighted mean, so the copied grain is
-    not averaged away. Returns an H x W x C array; only hole pixels are meaningful.
+    ``image`` H x W x C (padded like ``feat``) is what is copied; ``pixels`` int32 P x 2 are the hole
+    pixels to vote (padded coordinates); ``sigma2`` scales the similarity weights exp(-cost / sigma2) of
+    the mean vote. ``best_only``: each pixel takes its value from the single best-matching patch that
+    covers it instead of the weighted mean, so the copied grain is not averaged away. Returns P x C.
     """
     h, w, chans = image.shape
-    out = np.zeros((h, w, chans), np.float32)
-    weight = np.zeros((h, w), np.float32)
-    best = np.full((h, w), _BIG, np.float32)
-    for y in prange(h):
-        for x in range(w):
-            if not hole[y, x]:
-                continue
-            for dy in range(-r, r + 1):
-                for dx in range(-r, r + 1):
-                    qy, qx = y - dy, x - dx
-                    if qy < 0 or qx < 0 or qy >= h or qx >= w:
-                        continue
-                    j = index[qy, qx]
-                    if j < 0:
-                        continue
-                    sy, sx = nnf[j, 0] + dy, nnf[j, 1] + dx
-                    if best_only:
-                        if cost[j] < best[y, x]:
-                            best[y, x] = cost[j]
-                            for c in range(chans):
-                                out[y, x, c] = image[sy, sx, c]
-                            weight[y, x] = 1.0
-                    else:
-                        wt = np.float32(np.exp(-cost[j] / sigma2)) + np.float32(1e-12)
+    n = pixels.shape[0]
+    out = np.zeros((n, chans), np.float32)
+    for i in prange(n):
+        y, x = pixels[i, 0], pixels[i, 1]
+        weight = np.float32(0.0)
+        best = _BIG
+        for dy in range(-r, r + 1):
+            for dx in range(-r, r + 1):
+                qy, qx = y - dy, x - dx
+                if qy < 0 or qx < 0 or qy >= h or qx >= w:
+                    continue
+                j = index[qy, qx]
+                if j < 0:
+                    continue
+                sy, sx = nnf[j, 0] + dy, nnf[j, 1] + dx
+                if best_only:
+                    if cost[j] < best:
+                        best = cost[j]
                         for c in range(chans):
-                            out[y, x, c] += wt * image[sy, sx, c]
-                        weight[y, x] += wt
-            if weight[y, x] > 0:
-                for c in range(chans):
-                    out[y, x, c] /= weight[y, x]
+                            out[i, c] = image[sy, sx, c]
+                        weight = np.float32(1.0)
+                else:
+                    wt = np.float32(np.exp(-cost[j] / sigma2)) + np.float32(1e-12)
+                    for c in range(chans):
+                        out[i, c] += wt * image[sy, sx, c]
+                    weight += wt
+        if weight > 0:
+            for c in range(chans):
+                out[i, c] /= weight
+        else:
+            for c in range(chans):
+                out[i, c] = image[y, x, c]
     return out
 
 

@@ -72,9 +72,9 @@ def test_a_long_thin_scratch_on_a_big_crop_is_synthesised_in_blocks(monkeypatch)
     calls: list[tuple[int, ...]] = []
     real = texture._blockwise
 
-    def spy(img_, hole_, synth, guide, scale):
-        calls.append(hole_.shape)
-        return (yield from real(img_, hole_, synth, guide, scale))
+    def spy(region, synth, guide_work, thin_guide):
+        calls.append(region.mask.shape)
+        return (yield from real(region, synth, guide_work, thin_guide))
 
     monkeypatch.setattr(texture, "_blockwise", spy)
     out, _ = engine.inpaint(img, hole, "guided-ensemble")
