@@ -245,7 +245,7 @@ class Encode:
     extra: dict[str, Any]
     source_format: str
     quality: int
-    png_level: int = 3  # zlib level of PNG pixel data (see core.image.DEFAULT_PNG_LEVEL)
+    png_level: int = 1  # zlib level of PNG pixel data (see core.image.DEFAULT_PNG_LEVEL)
 
     def interleaved(self) -> np.ndarray:
         """Pixels with alpha as the last channel, H x W for gray without alpha (what the encoders take)."""

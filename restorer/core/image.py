@@ -72,10 +72,11 @@ from restorer.errors import ImageError, RestorerError
 DEFAULT_MAX_PIXELS: int = Limits.max_pixels
 DEFAULT_MAX_BYTES: int = Limits.max_bytes
 
-# zlib level of PNG saves. 3 rather than zlib's usual 6: on photos about 3x faster to encode for
-# files within about 1 % of the size (level 1: about 4x, 1-10 % larger; 9: slowest, a few % smaller);
-# benchmarks/bench_save.py measures it. PNG is lossless at every level.
-DEFAULT_PNG_LEVEL: int = 3
+# zlib level of PNG saves. 1 rather than zlib's usual 6: on a 24 MP photo 1.6x faster to encode than
+# level 3 for files about 5 % larger (level 6: 3x slower than 3 for 5 % smaller; 16-bit photos differ
+# less), so a save costs little more than OpenCV's own imwrite; benchmarks/bench_save.py measures it.
+# PNG is lossless at every level; --png-level / png_level choose another.
+DEFAULT_PNG_LEVEL: int = 1
 
 
 SAVE_FORMATS: dict[str, str] = {
