@@ -11,15 +11,24 @@ model is cached in memory per (tag, input channels), with dynamic batch and spat
 fill pays nothing. Any conversion or runtime error switches this runtime to PyTorch for good and
 leaves a one-line ``note`` for the fill's notes. ``RESTORER_RUNTIME=torch`` (or
 ``EngineOptions.runtime = "torch"``) turns it off.
+
+Converting (tracing, then OpenVINO's converter) takes 3-8 s a network, more than most fills, so each
+converted model is also kept on disk (``cache_dir()``, OpenVINO's own IR format) under a key of
+everything it was made from: the weights, the source of the network's code, the input channels and
+both libraries' versions. A later process reads it in a fraction of a second; a change to any of them
+gives a new key. A cache that cannot be read or written only costs the conversion.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import inspect
 import os
 import sys
 import threading
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -108,7 +117,7 @@ class Runtime:
                 return self._compiled[key]
             model = self._models.get(key[:2])
             if model is None:
-                model = self._models[key[:2]] = _convert(module, fn, inputs)
+                model = self._models[key[:2]] = _cached_convert(tag, module, fn, inputs)
             config = {"INFERENCE_NUM_THREADS": threads, "INFERENCE_PRECISION_HINT": "f32"}
             compiled = _openvino().Core().compile_model(model, "CPU", config)
             self._compiled[key] = compiled
@@ -137,3 +146,64 @@ def _convert(module: nn.Module, fn: Any, inputs: tuple[torch.Tensor, ...]) -> An
         warnings.simplefilter("ignore")  # tracer warnings about shape checks, evaluated once per trace
         return ov.convert_model(_Call(fn, module).eval(), example_input=tuple(t.float() for t in inputs),
                                 input=shapes)
+
+
+def cache_dir() -> Path | None:
+    """Where converted models are kept: RESTORER_CACHE_DIR, else the user's cache folder
+    (platformdirs: ~/.cache/restorer on Linux, ~/Library/Caches/restorer on macOS, %LOCALAPPDATA% on
+    Windows); None when RESTORER_CACHE_DIR is "off" (nothing is written)."""
+    env = os.environ.get("RESTORER_CACHE_DIR", "").strip()
+    if env.lower() in ("off", "none", "0"):
+        return None
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("restorer", appauthor=False))
+
+
+def _key(tag: str, module: nn.Module, fn: Any, inputs: tuple[torch.Tensor, ...]) -> str:
+    """A digest of everything a converted model depends on."""
+    ov = _openvino()
+    h = hashlib.sha256()
+    for part in (tag, ov.__version__, torch.__version__, type(module).__qualname__,
+                 *(str(tuple(t.shape[1:2])) for t in inputs)):
+        h.update(part.encode() + b"\0")
+    for path in {inspect.getsourcefile(type(module)), getattr(getattr(fn, "__code__", None), "co_filename", None)}:
+        if path and os.path.exists(path):
+            h.update(Path(path).read_bytes())
+    for name, tensor in sorted(module.state_dict().items()):
+        h.update(name.encode())
+        h.update(np.ascontiguousarray(tensor.detach().cpu().float().numpy()).tobytes())
+    return h.hexdigest()[:32]
+
+
+def _cached_convert(tag: str, module: nn.Module, fn: Any, inputs: tuple[torch.Tensor, ...]) -> Any:
+    """``_convert``, read from / written to ``cache_dir()`` when it can be."""
+    folder = cache_dir()
+    if folder is None:
+        return _convert(module, fn, inputs)
+    ov = _openvino()
+    try:
+        xml = folder / "openvino" / f"{tag}-{_key(tag, module, fn, inputs)}.xml"
+    except Exception:  # noqa: BLE001 - no key, no cache
+        return _convert(module, fn, inputs)
+    if xml.exists():
+        try:
+            return ov.Core().read_model(str(xml))
+        except Exception:  # noqa: BLE001 - a damaged entry is converted again and replaced
+            pass
+    model = _convert(module, fn, inputs)
+    tmp = xml.with_name(f".{xml.stem}-{os.getpid()}-{threading.get_ident()}.xml")
+    try:
+        xml.parent.mkdir(parents=True, exist_ok=True)
+        ov.save_model(model, str(tmp), compress_to_fp16=False)
+        os.replace(tmp.with_suffix(".bin"), xml.with_suffix(".bin"))  # the weights first: an .xml means both
+        os.replace(tmp, xml)
+    except Exception:  # noqa: BLE001 - an unwritable cache only costs the next process the conversion
+        for leftover in (tmp, tmp.with_suffix(".bin")):
+            try:
+                leftover.unlink(missing_ok=True)
+            except OSError:
+                pass
+    return model

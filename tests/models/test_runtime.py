@@ -133,6 +133,7 @@ def test_engine_notes_a_failed_conversion_and_fills_with_torch(monkeypatch):
     runner.clear_models()  # a fresh instance, whose runtime has converted nothing yet
     try:
         monkeypatch.setattr(runtime, "available", lambda: True)
+        monkeypatch.setenv("RESTORER_CACHE_DIR", "off")  # no converted model on disk to fall back on
 
         def broken(*_args):
             raise RuntimeError("conversion exploded\nsecond line")
@@ -146,3 +147,56 @@ def test_engine_notes_a_failed_conversion_and_fills_with_torch(monkeypatch):
         assert notes == [runtime.NOTE_FALLBACK.format(error="conversion exploded")]
     finally:
         runner.clear_models()
+
+
+def _fresh(name: str = "partialconv-compact"):
+    return runner.registry.load(name, device="cpu")  # its own Runtime: nothing converted in memory yet
+
+
+@pytest.mark.skipif(not runtime.available(), reason="the disk cache holds OpenVINO models: needs the fast extra")
+def test_a_converted_model_is_kept_on_disk_and_a_new_process_reads_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("RESTORER_CACHE_DIR", str(tmp_path))
+    img, mask = _tile(n=1, size=128)
+    first = _fresh()
+    expected = _eager(first, img, mask)
+    first(img, mask)
+    files = sorted(p.name for p in (tmp_path / "openvino").iterdir())
+    assert len([f for f in files if f.endswith(".xml")]) == 2 and len(files) == 4  # U-Net and head, .xml + .bin
+    assert not [f for f in files if f.startswith(".")]  # no temporary left
+
+    def no_conversion(*_args):
+        raise AssertionError("converted again although the cache holds the model")
+
+    monkeypatch.setattr(runtime, "_convert", no_conversion)
+    second = _fresh()
+    got = second(img, mask)
+    assert second.runtime.note is None and second.runtime.converted == 2
+    assert np.abs(got - expected).max() <= TOL
+
+
+@pytest.mark.skipif(not runtime.available(), reason="the disk cache holds OpenVINO models: needs the fast extra")
+def test_a_damaged_or_stale_cache_entry_is_never_used(tmp_path, monkeypatch):
+    monkeypatch.setenv("RESTORER_CACHE_DIR", str(tmp_path))
+    img, mask = _tile(n=1, size=128)
+    _fresh()(img, mask)
+    for xml in (tmp_path / "openvino").glob("*.xml"):
+        xml.write_text("<not a model")
+    model = _fresh()
+    got = model(img, mask)
+    assert model.runtime.note is None  # converted again, not failed over to PyTorch
+    assert np.abs(got - _eager(model, img, mask)).max() <= TOL
+    # other weights are another entry: a changed network never reads the old one
+    changed = _fresh()
+    with runtime.torch.no_grad():
+        next(changed.network.parameters()).add_(0.01)
+    changed(img, mask)
+    assert len(list((tmp_path / "openvino").glob("unet-*.xml"))) == 2
+
+
+def test_the_cache_can_be_turned_off(tmp_path, monkeypatch):
+    monkeypatch.setenv("RESTORER_CACHE_DIR", "off")
+    assert runtime.cache_dir() is None
+    monkeypatch.setenv("RESTORER_CACHE_DIR", str(tmp_path / "c"))
+    assert runtime.cache_dir() == tmp_path / "c"
+    monkeypatch.delenv("RESTORER_CACHE_DIR")
+    assert runtime.cache_dir() is not None and runtime.cache_dir().name == "restorer"
