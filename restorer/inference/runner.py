@@ -221,10 +221,10 @@ def execute(job: Job, cancel: threading.Event | None, *, fill: bool) -> Generato
     result = Result(job_id=job.id, revision=job.revision, patches=[], device=session.device)
     if not total or (not fill and not batches):
         return result
-    devices.set_cpu_threads(job.options.threads, torch_too=session.learned)
     yield Progress(0, total, ("Filling" if fill else "Predicting edges") if session.loaded else f"Loading {job.model}")
     check()
     session.load()
+    devices.set_cpu_threads(job.options.threads, torch_too=session.learned)  # after the load: numba is imported
     if not fill and not session.edge_model:
         return result
     with_guide = session.edge_model and any(r.guide is not None for r in job.regions)

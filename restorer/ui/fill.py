@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib
 import itertools
-import os
 import sys
 import threading
 import time
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 from restorer.core.document import Document
 from restorer.errors import RestorerError
 from restorer.models import registry
+from restorer.models.device import idle_cores, usable_cores
 from restorer.ui.fill_result import Finished, prepare_result
 from restorer.ui.progress import ProgressWidget
 from restorer.ui.session import DocumentSession
@@ -40,8 +40,9 @@ def supports_edges(spec: registry.ModelSpec) -> bool:
 
 
 def fill_threads() -> int:
-    """CPU threads for a fill: all cores but one, so the GUI thread always has a core to repaint on."""
-    return max(1, (os.cpu_count() or 2) - 1)
+    """CPU threads for a fill: the cores idle now, and never all of them, so the GUI thread always
+    has a core to repaint on."""
+    return max(1, min(usable_cores() - 1, idle_cores()))
 
 
 class _PlanLock:
