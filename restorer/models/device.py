@@ -86,4 +86,4 @@ def set_cpu_threads(threads: int | None, *, torch_too: bool = True) -> None:
     if "numba" in sys.modules:
         import numba
 
-        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+        numba.set_num_threads(max(1, min(threads, int(getattr(numba.config, "NUMBA_NUM_THREADS", threads)))))
