@@ -109,7 +109,7 @@ def _fill_options(p: argparse.ArgumentParser) -> None:
                    help="model name (see 'restorer-cli models'); default auto: the best learned model whose "
                         "weights are installed, else telea")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"), help="where learned models run")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads for the model (default: all)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for the fill (default: the cores idle now)")
     p.add_argument("--grain", action="store_true",
                    help="add grain like the photo's around the hole to fills smoother than it "
                         "(diffusion and learned models; synthesis copies the photo's own grain)")

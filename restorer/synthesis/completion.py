@@ -34,9 +34,11 @@ class Settings:
     # The full-resolution level costs most (4x the next) and starts from a good field: fewer rounds
     em_finest: int = 1
     passes_finest: int = 2
-    # ... and one sweep when the full-resolution hole has more than ``large_hole`` pixels (0 = never): at
-    # 2000 x 1500 that level is most of the time; at 512 px one sweep lost 0.01-0.02 dB (README, "Texture")
+    # A hole of more than ``large_hole`` pixels at full resolution (0 = none is large) takes fewer sweeps:
+    # ``passes_large`` per EM iteration, one at full resolution. At 2000 x 1500 its two finest levels
+    # were nearly all of the time; at 512 px this lost 0.003-0.02 dB per bucket (README, "Texture").
     large_hole: int = 0
+    passes_large: int = 2
     # A guided hole thin enough for one level (a scratch, a speck) starts from its guide, not from
     # random matches: 2 EM iterations did as well as 4 on the validation pairs' thin holes, and 1 cost
     # 0.04 dB more there (36.21 -> 36.17 on 42 thin holes) for half the time of a long scratch
@@ -195,14 +197,17 @@ def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None 
         guides.append(None if guides[-1] is None else _shrink(guides[-1], np.ones_like(known)))
         holes.append(_shrink_mask(holes[-1], any_=True))
         alloweds.append(_shrink_mask(alloweds[-1], any_=False) & ~holes[-1])
+    large = 0 < settings.large_hole < np.count_nonzero(hole)
+    passes = settings.passes_large if large else settings.passes
+
     def rounds(depth: int) -> tuple[int, int]:
         if n == 0 and guide is not None:
-            return settings.em_single, settings.passes
+            return settings.em_single, passes
         if depth == n:
-            return settings.em_coarse, settings.passes
+            return settings.em_coarse, passes
         if depth == 0:
-            return settings.em_finest, 1 if 0 < settings.large_hole < np.count_nonzero(hole) else settings.passes_finest
-        return settings.em_fine, settings.passes
+            return settings.em_finest, 1 if large else settings.passes_finest
+        return settings.em_fine, passes
 
     total = sum(rounds(d)[0] for d in range(n + 1))
     done = 0
