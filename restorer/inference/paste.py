@@ -73,6 +73,16 @@ def to_float_chw(pixels: np.ndarray) -> np.ndarray:
     return out
 
 
+def to_float_hwc(pixels: np.ndarray) -> np.ndarray:
+    """Photo pixels as float32 H x W x 3 in [0, 1] (synthesis' layout), built in one allocation."""
+    h, w = pixels.shape[:2]
+    chans = pixels.reshape(h, w, -1)
+    out = np.empty((h, w, 3), np.float32)
+    out[...] = chans[..., :3] if chans.shape[2] >= 3 else chans[..., :1]
+    out /= np.float32(_peak(pixels.dtype))
+    return out
+
+
 # make_patch works in blocks of this side, so feathering a 10-megapixel hole never holds more than
 # a few blocks' worth of float arrays.
 _BLOCK = 512

@@ -79,11 +79,11 @@ def set_cpu_threads(threads: int | None, *, torch_too: bool = True) -> None:
     import cv2
 
     cv2.setNumThreads(threads)
+    if "numba" in sys.modules:  # before torch: launching numba's OpenMP layer resets OpenMP's thread count
+        import numba
+
+        numba.set_num_threads(max(1, min(threads, int(getattr(numba.config, "NUMBA_NUM_THREADS", threads)))))
     if torch_too or "torch" in sys.modules:
         import torch
 
         torch.set_num_threads(threads)
-    if "numba" in sys.modules:
-        import numba
-
-        numba.set_num_threads(max(1, min(threads, int(getattr(numba.config, "NUMBA_NUM_THREADS", threads)))))

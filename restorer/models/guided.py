@@ -31,6 +31,11 @@ class GuidedInpainter:
               ) -> Generator[tuple[int, int], None, np.ndarray]:
         return self.synth.steps(image, mask, guide, allowed, guide_scale)
 
+    def fill(self, image: np.ndarray, hole: np.ndarray, guide: np.ndarray | None = None,
+             allowed: np.ndarray | None = None, guide_scale: float = 1.0
+             ) -> Generator[tuple[int, int], None, np.ndarray]:
+        return self.synth.fill(image, hole, guide, allowed, guide_scale)
+
     def guide(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """The learned model's fill of the batch (a direct call: the network pads to its multiple and crops back)."""
         if self._net is None:

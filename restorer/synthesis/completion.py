@@ -21,7 +21,7 @@ import numpy as np
 from restorer.core.steps import drain
 from restorer.errors import MaskError
 from restorer.synthesis import kernels
-from restorer.synthesis.compose import classical_guide, compose
+from restorer.synthesis.compose import classical_guide, compose_into
 
 
 @dataclass(frozen=True)
@@ -257,10 +257,11 @@ def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None 
     out = image.copy()
     filled = prev.unpadded()
     if guide is not None and settings.lows > 0:
-        filled = compose(filled, image, hole, guide, lows=settings.lows, gain=settings.gain,
-                         guide_colour=settings.guide_colour, texture_colour=settings.texture_colour,
-                         guide_scale=guide_scale)
-    out[hole] = filled[hole]
+        compose_into(out, filled, image, hole, guide, lows=settings.lows, gain=settings.gain,
+                     guide_colour=settings.guide_colour, texture_colour=settings.texture_colour,
+                     guide_scale=guide_scale)
+    else:
+        out[hole] = filled[hole]
     return out[..., 0] if squeeze else out
 
 

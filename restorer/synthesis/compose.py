@@ -102,3 +102,21 @@ def compose(filled: np.ndarray, image: np.ndarray, hole: np.ndarray, guide: np.n
         base = _blur(filled, CHROMA_SCALE * sigma)
         out = base + (_brightness(out) - _brightness(base))
     return out
+
+
+def compose_into(out: np.ndarray, filled: np.ndarray, image: np.ndarray, hole: np.ndarray, guide: np.ndarray, *,
+                 lows: float, gain: float, guide_colour: bool, texture_colour: bool, guide_scale: float = 1.0) -> None:
+    """``out[hole] = compose(...)[hole]``, computed over the hole's bounding box grown by the widest blur's
+    reach only (the same values: every blur that reaches a hole pixel stays inside that box). On a crop
+    with wide context around the hole that is a fraction of compose's temporaries."""
+    rows, cols = np.flatnonzero(hole.any(axis=1)), np.flatnonzero(hole.any(axis=0))
+    if rows.size == 0:
+        return
+    sigma = lows * max(1.0, guide_scale) * (1.0 if texture_colour or guide_colour else CHROMA_SCALE)
+    reach = int(np.ceil(4 * sigma)) + 2  # OpenCV's float Gaussian kernels reach 4 sigma
+    box = (slice(max(0, int(rows[0]) - reach), int(rows[-1]) + 1 + reach),
+           slice(max(0, int(cols[0]) - reach), int(cols[-1]) + 1 + reach))
+    part = compose(filled[box], image[box], hole[box], guide[box], lows=lows, gain=gain, guide_colour=guide_colour,
+                   texture_colour=texture_colour, guide_scale=guide_scale)
+    view = out[box]
+    view[hole[box]] = part[hole[box]]

@@ -43,10 +43,18 @@ class PatchInpainter:
                 continue
             g = None if guide is None else np.ascontiguousarray(guide[n].transpose(1, 2, 0), np.float32)
             a = None if allowed is None else allowed[n, 0] > 0.5
-            filled = yield from complete(np.ascontiguousarray(out[n].transpose(1, 2, 0)), hole, allowed=a,
-                                         guide=g, settings=self.settings, guide_scale=guide_scale)
-            out[n] = np.clip(filled, 0.0, 1.0).transpose(2, 0, 1)
+            filled = yield from self.fill(np.ascontiguousarray(out[n].transpose(1, 2, 0)), hole, g, a, guide_scale)
+            out[n] = filled.transpose(2, 0, 1)
         return out
+
+    def fill(self, image: np.ndarray, hole: np.ndarray, guide: np.ndarray | None = None,
+             allowed: np.ndarray | None = None, guide_scale: float = 1.0
+             ) -> Generator[tuple[int, int], None, np.ndarray]:
+        """One image as ``complete`` takes it (float32 H x W x C, bool hole; guide H x W x C): the
+        engine's form, without the batch layout's copies. Returns the fill clipped to [0, 1]."""
+        filled = yield from complete(image, hole, allowed=allowed, guide=guide, settings=self.settings,
+                                     guide_scale=guide_scale)
+        return np.clip(filled, 0.0, 1.0, out=filled)
 
     def __call__(self, image: np.ndarray, mask: np.ndarray, guide: np.ndarray | None = None,
                  allowed: np.ndarray | None = None) -> np.ndarray:

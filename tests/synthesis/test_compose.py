@@ -109,3 +109,21 @@ def test_copied_colour_specks_are_smoothed_while_the_brightness_detail_stays() -
     left = float(np.abs(chroma(out) - chroma(clean))[inner].max())
     assert left < 0.2 * speck  # hue at 3x the split: a 1-px speck all but gone (at the split alone: 0.4x)
     assert _lap_std(out, hole) > 0.5 * _lap_std(filled, hole)  # brightness detail kept
+
+
+def test_compose_into_gives_compose_s_values_from_the_hole_s_box_only() -> None:
+    from restorer.synthesis.compose import compose, compose_into
+
+    rng = np.random.default_rng(3)
+    img = rng.random((260, 300, 3), dtype=np.float32)
+    filled = rng.random((260, 300, 3), dtype=np.float32)
+    guide = cv2.GaussianBlur(img, (0, 0), 3)
+    hole = np.zeros((260, 300), bool)
+    hole[100:150, 120:170] = True  # far from the edges: the box is a sixth of the image
+    for kw in ({"lows": 0.7, "gain": 1.3, "guide_colour": False, "texture_colour": False, "guide_scale": 3.0},
+               {"lows": 1.0, "gain": 1.0, "guide_colour": True, "texture_colour": True}):
+        expected = img.copy()
+        expected[hole] = compose(filled, img, hole, guide, **kw)[hole]
+        out = img.copy()
+        compose_into(out, filled, img, hole, guide, **kw)
+        assert np.array_equal(out, expected)
