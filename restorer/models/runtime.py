@@ -169,8 +169,11 @@ def _key(tag: str, module: nn.Module, fn: Any, inputs: tuple[torch.Tensor, ...])
     for part in (tag, ov.__version__, torch.__version__, type(module).__qualname__,
                  *(str(tuple(t.shape[1:2])) for t in inputs)):
         h.update(part.encode() + b"\0")
-    for path in {inspect.getsourcefile(type(module)), getattr(getattr(fn, "__code__", None), "co_filename", None)}:
-        if path and os.path.exists(path):
+    # the code of every layer class in it that is not torch's own (torch's is its version), and of ``fn``
+    sources = {inspect.getsourcefile(type(m)) for m in module.modules() if not type(m).__module__.startswith("torch")}
+    sources.add(getattr(getattr(fn, "__code__", None), "co_filename", None))
+    for path in sorted(p for p in sources if p):
+        if os.path.exists(path):
             h.update(Path(path).read_bytes())
     for name, tensor in sorted(module.state_dict().items()):
         h.update(name.encode())
