@@ -119,7 +119,14 @@ class Runtime:
             if model is None:
                 model = self._models[key[:2]] = _cached_convert(tag, module, fn, inputs)
             config = {"INFERENCE_NUM_THREADS": threads, "INFERENCE_PRECISION_HINT": "f32"}
-            compiled = _openvino().Core().compile_model(model, "CPU", config)
+            core = _openvino().Core()
+            folder = cache_dir()
+            if folder is not None:  # OpenVINO's own cache of compiled models, beside the converted ones
+                try:
+                    core.set_property({"CACHE_DIR": str(folder / "openvino" / "compiled")})
+                except Exception:  # noqa: BLE001 - without it compiling only takes longer
+                    pass
+            compiled = core.compile_model(model, "CPU", config)
             self._compiled[key] = compiled
             return compiled
 
