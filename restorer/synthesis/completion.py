@@ -267,7 +267,8 @@ def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None 
 
 def _vote_into(level: _Level, nnf: np.ndarray, cost: np.ndarray, *, best: bool) -> None:
     sigma2 = float(max(np.percentile(cost, 75), 1e-6)) if len(cost) else 1.0
-    new = kernels.vote(level.image, level.pixels, level.index, nnf, cost, level.r, sigma2, best)
+    weights = cost if best else kernels.vote_weights(cost, sigma2)  # a best vote compares costs only
+    new = kernels.vote(level.image, level.pixels, level.index, nnf, cost, weights, level.r, best)
     level.image[level.pixels[:, 0], level.pixels[:, 1]] = new
 
 

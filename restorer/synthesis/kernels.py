@@ -117,12 +117,12 @@ def patchmatch(feat, valid, targets, index, nnf, cost, r, passes, seed, bounds):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def vote(image, pixels, index, nnf, cost, r, sigma2, best_only):
+def vote(image, pixels, index, nnf, cost, weights, r, best_only):
     """New values of the hole pixels from every target patch that covers them (Wexler et al. 2007).
 
     ``image`` H x W x C (padded like ``feat``) is what is copied; ``pixels`` int32 P x 2 are the hole
-    pixels to vote (padded coordinates); ``sigma2`` scales the similarity weights exp(-cost / sigma2) of
-    the mean vote. ``best_only``: each pixel takes its value from the single best-matching patch that
+    pixels to vote (padded coordinates); ``weights`` (K) are each target's similarity weight in the mean
+    vote (``vote_weights``: one exp per target, not one per pixel it covers). ``best_only``: each pixel takes its value from the single best-matching patch that
     covers it instead of the weighted mean, so the copied grain is not averaged away. Returns P x C.
     """
     h, w, chans = image.shape
@@ -148,7 +148,7 @@ def vote(image, pixels, index, nnf, cost, r, sigma2, best_only):
                             out[i, c] = image[sy, sx, c]
                         weight = np.float32(1.0)
                 else:
-                    wt = np.float32(np.exp(-cost[j] / sigma2)) + np.float32(1e-12)
+                    wt = weights[j]
                     for c in range(chans):
                         out[i, c] += wt * image[sy, sx, c]
                     weight += wt
@@ -159,6 +159,11 @@ def vote(image, pixels, index, nnf, cost, r, sigma2, best_only):
             for c in range(chans):
                 out[i, c] = image[y, x, c]
     return out
+
+
+def vote_weights(cost: np.ndarray, sigma2: float) -> np.ndarray:
+    """exp(-cost / sigma2) + 1e-12 per target, float32 (computed in float64 first, as it always was)."""
+    return np.exp(-cost.astype(np.float64) / sigma2).astype(np.float32) + np.float32(1e-12)
 
 
 @njit(cache=True, nogil=True)
