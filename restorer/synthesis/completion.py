@@ -133,22 +133,23 @@ class _Level:
         self.hole = _pad(hole.astype(np.uint8), r).astype(bool)
         self.hole[:r], self.hole[-r:], self.hole[:, :r], self.hole[:, -r:] = False, False, False, False
         self.pixels = np.argwhere(self.hole).astype(np.int32)  # the hole pixels a vote sets
-        self.image = _pad(image.astype(np.float32), r)
-        self.guide_feat = None
+        # One array holds what a patch is compared on: the image's channels (which the votes write),
+        # then, with a guide, its low frequencies; ``image`` is a view of the first ones.
+        chans = image.shape[2]
+        self._feat = _pad(image.astype(np.float32), r)
         if guide is not None:
             blur = max(1.0, r / 2.0)
             composite = np.where(hole[..., None], guide, image).astype(np.float32)
-            self.guide_feat = _pad(cv2.GaussianBlur(composite, (0, 0), blur).reshape(image.shape), r)
-            self.guide_feat *= np.float32(guide_weight)
+            low = cv2.GaussianBlur(composite, (0, 0), blur).reshape(image.shape) * np.float32(guide_weight)
+            self._feat = np.concatenate([self._feat, _pad(low, r)], axis=2)
+        self.image = self._feat[..., :chans]
 
     def features(self) -> np.ndarray:
-        if self.guide_feat is None:
-            return self.image
-        return np.ascontiguousarray(np.concatenate([self.image, self.guide_feat], axis=2))
+        return self._feat
 
     def unpadded(self) -> np.ndarray:
         r = self.r
-        return self.image[r:-r, r:-r]
+        return np.ascontiguousarray(self.image[r:-r, r:-r])
 
 
 def _bands(targets: np.ndarray, rows: int) -> np.ndarray:
