@@ -42,7 +42,7 @@ class DetectorSpec:
 
 
 _SPECS: dict[str, DetectorSpec] = {}
-DEFAULT = "classical"
+DEFAULT = "damage-unet"
 
 
 def default_name(folder: Path | None = None) -> str:
@@ -127,8 +127,8 @@ LEARNED = register(
         name="damage-unet",
         description="a compact U-Net (58 k parameters) trained on damage rendered onto photos made to look like old "
                     "prints, clean ones included: finds scratches, dust, hairs and cracks with far fewer false alarms "
-                    "on texture and edges than the classical detector (F1 0.74 against 0.30 on the validation "
-                    "table), each kind in its own map; misses about half the dust; 3-4x slower",
+                    "on texture and edges than the classical detector (F1 0.77 against 0.31 on the validation "
+                    "table), each kind in its own map; misses about two fifths of the dust; 2-6x slower",
         factory="restorer.detection.learned:build",
         licence="weights: research and non-commercial use only (trained on research-only photo collections); "
                 "code GPL-3.0-or-later",

@@ -3,8 +3,10 @@
 The tests, the detection evaluation and (later) the learned detector's training data all use this
 one renderer, so what "damage" means is written down once:
 
-- a *scratch* is a long thin line, straight or gently curved, 0.8-4 px wide, soft or sharp, bright
-  (emulsion scraped off a print) or dark (a scratch on the negative), fading along its length;
+- a *scratch* is a long thin line, straight or gently curved, bright (emulsion scraped off a print)
+  or dark (a scratch on the negative): mostly 0.8-4 px wide with a soft or sharp rim, fading along its
+  length; a share ``HARD_SCRATCHES`` of them hard-edged and even instead, 1-4 whole pixels wide, one
+  strength from end to end (a clean cut, or a line drawn on a scan);
 - *dust* is a compact speck, 1-10 px across, irregular, mostly bright on prints;
 - a *hair* is a thin winding fibre 30-250 px long;
 - a *crack* is a jagged branching network of fine lines (craquelure of a dried emulsion).
@@ -28,6 +30,7 @@ import numpy as np
 
 KINDS = ("scratches", "dust", "cracks")
 VISIBLE = 0.05  # luminance change (0..1) from which a rendered pixel counts as damage
+HARD_SCRATCHES = 0.35  # share of scratches drawn hard-edged and even (no rim, no fade)
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,31 @@ def _line_alpha(points: np.ndarray, shape: tuple[int, int], width: float, soft: 
     return (alpha * strength).astype(np.float32), (slice(y0, y1), slice(x0, x1))
 
 
+def _hard_line_alpha(points: np.ndarray, shape: tuple[int, int], width: int,
+                     strength: float) -> tuple[np.ndarray, tuple[slice, slice]] | None:
+    """Alpha of a hard-edged polyline ``width`` whole pixels wide: ``strength`` on it, 0 off it (no rim).
+
+    A pixel is on the line when the band ``width`` px wide around the centreline covers at least half
+    of it (measured on a 4x grid), so a vertical line is exactly ``width`` px wide wherever it falls.
+    """
+    h, w = shape
+    pad = width + 3
+    x0 = max(int(points[:, 0].min()) - pad, 0)
+    y0 = max(int(points[:, 1].min()) - pad, 0)
+    x1 = min(int(points[:, 0].max()) + pad + 1, w)
+    y1 = min(int(points[:, 1].max()) + pad + 1, h)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    up = 4
+    centre = np.full(((y1 - y0) * up, (x1 - x0) * up), 255, np.uint8)
+    # integer coordinates are pixel centres (as in OpenCV): on the 4x grid x lands at 4 x + 1.5
+    pts = np.round(((points - [x0, y0]) * up + (up - 1) / 2) * 8).astype(np.int32)
+    cv2.polylines(centre, [pts], False, 0, 1, cv2.LINE_8, shift=3)
+    band = (cv2.distanceTransform(centre, cv2.DIST_L2, 5) < width * up / 2).astype(np.float32)
+    cover = cv2.resize(band, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
+    return (cover >= 0.5).astype(np.float32) * np.float32(strength), (slice(y0, y1), slice(x0, x1))
+
+
 def _fade(rng: np.random.Generator, n: int, depth: float) -> np.ndarray:
     """Strength along a line: 1 with slow dips of up to ``depth`` (a scratch is rarely even)."""
     knots = rng.uniform(1 - depth, 1, max(2, n // 40 + 2))
@@ -154,7 +182,14 @@ def _scratch(rng: np.random.Generator, shape: tuple[int, int]) -> tuple[np.ndarr
     pts = _bezier(c - d, c + normal * bend, c + d, n)
     width = float(np.exp(rng.uniform(math.log(0.8), math.log(4.0))))
     soft = rng.uniform(0.0, 1.0)
-    return _line_alpha(pts, shape, width, soft, _fade(rng, n, 0.6) * rng.uniform(0.45, 0.95))
+    fade = _fade(rng, n, 0.6)
+    level = rng.uniform(0.45, 0.95)
+    # The hard/soft choice reuses the softness draw, so the random stream (and with it every other
+    # item of a seeded photo) is the one the renderer drew before hard scratches existed.
+    if soft < HARD_SCRATCHES:
+        return _hard_line_alpha(pts, shape, int(np.clip(round(width), 1, 4)), 0.6 + (level - 0.45) * 0.8)
+    soft = (soft - HARD_SCRATCHES) / (1 - HARD_SCRATCHES)
+    return _line_alpha(pts, shape, width, soft, fade * level)
 
 
 def _speck(rng: np.random.Generator, shape: tuple[int, int]) -> tuple[np.ndarray, tuple[slice, slice]] | None:

@@ -196,8 +196,8 @@ def _detector_config(cfg: dict[str, Any]) -> None:
     """The damage detector's run: its own stage, width and losses; no inpainting validation or perceptual net."""
     if int(cfg.get("val_every") or 0) > 0:
         raise RestorerError("--val-every validates inpainting; score a detector with restorer-cli evaluate-detection")
-    if cfg.get("refine") or cfg.get("init"):
-        raise RestorerError("--refine and --init are for the inpainting models, not --model damage-unet")
+    if cfg.get("refine"):
+        raise RestorerError("--refine is for the inpainting models, not --model damage-unet")
     cfg["stage"] = "detect"
     if "width" not in cfg["explicit"]:
         cfg["width"] = DETECTOR_WIDTH

@@ -15,7 +15,8 @@ from restorer.training.config import TrainConfig
 
 # Training options that set a card's architecture values (card key -> run config key).
 ARCH_KEYS = {"partialconv": ("width", "depth", "refine", "refine_width"),
-             "edgeconnect": ("width", "blocks", "sigma", "prefill")}
+             "edgeconnect": ("width", "blocks", "sigma", "prefill"),
+             "damage-unet": ("width",)}
 _DEFAULTS = {"refine": 0, "refine_width": 32, "prefill": "white"}
 
 
@@ -34,7 +35,13 @@ def read_card(path: Path) -> dict[str, Any]:
         raise RestorerError(f"{path}: its model card {card_path.name} is missing (it holds the architecture)") from None
     except (OSError, ValueError) as exc:
         raise RestorerError(f"{card_path}: model card is unreadable ({exc})") from None
-    problem = config_problem(card.get("config") if isinstance(card, dict) else None)
+    config = card.get("config") if isinstance(card, dict) else None
+    if isinstance(config, dict) and config.get("arch") == "damage-unet":  # the detector checks its own card
+        from restorer.detection.learned import config_problem as detector_problem
+
+        problem = detector_problem(config)
+    else:
+        problem = config_problem(config)
     if problem:
         raise RestorerError(f"{card_path}: model card {problem}")
     if str(card.get("sha256", "")).lower() != file_sha256(path):

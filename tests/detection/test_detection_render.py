@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from restorer.detection.evaluate import flagged_share, score
-from restorer.detection.render import VISIBLE, render_damage, to_float
+from restorer.detection.render import VISIBLE, DamageCounts, render_damage, to_float
 
 
 def test_same_seed_same_damage_and_the_contract_kept(make_smooth_photo) -> None:
@@ -41,3 +42,28 @@ def test_scores_count_tolerances_of_three_and_one_pixels() -> None:
     assert s.precision == 20 / 30
     assert score(np.zeros_like(truth), truth).recall == 0.0
     assert flagged_share(detected) == 30 / 900
+
+
+def test_hard_scratches_are_even_hard_edged_and_all_in_the_truth() -> None:
+    """A share of the scratches is drawn like cv2.line: 1-4 whole pixels, one tone end to end, no rim;
+    on a flat photo the truth mask is exactly the pixels the line changed."""
+    flat = np.full((160, 200), 128, np.uint8)
+    only_scratches = DamageCounts(scratches=1.0, dust=0, hairs=0, cracks=0, per_pixels=160 * 200)
+    hard, tones = 0, set()
+    for seed in range(60):
+        damaged = render_damage(flat, seed, only_scratches)
+        changed = damaged.pixels != flat
+        values = np.unique(damaged.pixels[changed])
+        if not changed.any() or len(values) != 1:
+            continue  # no scratch, a soft one, or two crossing
+        hard += 1
+        tones.add(bool(values[0] > 128))
+        assert np.array_equal(damaged.truth["scratches"], changed)
+        assert not damaged.truth["dust"].any() and not damaged.truth["cracks"].any()
+        # 1-4 px wide: no drawn pixel lies more than 2.5 px inside the line
+        inside = cv2.distanceTransform(changed.astype(np.uint8), cv2.DIST_L2, 5)
+        assert inside.max() <= 2.5
+        assert changed.sum() >= 0.15 * np.hypot(160, 200) * 0.5  # a long line, not a speck
+    assert hard >= 8  # about a third of the scratches
+    assert tones == {True, False}  # bright and dark ones
+

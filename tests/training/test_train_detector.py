@@ -72,6 +72,30 @@ def test_export_gives_registry_ready_weights_with_a_card(tmp_path: Path, capsys)
     assert set(probs) == {"scratches", "dust", "cracks"} and probs["dust"].shape == (40, 44)
 
 
+def test_fine_tune_starts_from_exported_weights_and_counts_their_steps(tmp_path: Path) -> None:
+    """--init NAME.safetensors (an export with its card, a logit bias included) starts a detector run:
+    the first step's weights are the export's, the card's width is taken, its steps are counted."""
+    _photos(tmp_path / "photos")
+    out = tmp_path / "weights"
+    ckpt = _train(tmp_path, "a", "--steps", "2", "--ckpt-every", "0")
+    assert commands.main(["export", str(ckpt), "--name", "damage-unet", "--out", str(out),
+                          "--logit-bias", "scratches=1,dust=2,cracks=0"]) == 0
+    args = ["train", "--model", "damage-unet", "--run-dir", str(tmp_path / "b"), "--data", str(tmp_path / "photos"),
+            "--crop", "32", "--batch", "2", "--workers", "0", "--threads", "1", "--quiet", "--lr", "0",
+            "--steps", "1", "--init", str(out / "damage-unet.safetensors")]
+    assert commands.main(args) == 0
+    tuned = torch.load(tmp_path / "b" / "latest.pt", weights_only=True)
+    assert tuned["network_config"]["width"] == 4 and tuned["config"]["init_steps"] == 2
+    start = torch.load(ckpt, weights_only=True)["nets"]["generator"]
+    assert start.keys() == tuned["nets"]["generator"].keys()
+    weights = [k for k, v in start.items() if k.endswith("weight") and v.ndim == 4]
+    for k in weights:  # lr 0: still the exported weights (fp16 rounding)
+        assert torch.allclose(tuned["nets"]["generator"][k], start[k], atol=1e-3), k
+    assert commands.main(["export", str(tmp_path / "b" / "latest.pt"), "--name", "damage-unet",
+                          "--out", str(tmp_path / "w2")]) == 0
+    assert json.loads((tmp_path / "w2" / "damage-unet.json").read_text())["iterations"] == 3
+
+
 @pytest.mark.parametrize(("extra", "message"), [(["--val-every", "5"], "evaluate-detection"),
                                                 (["--refine", "2"], "inpainting models, not --model damage-unet")])
 def test_inpainting_options_are_refused_for_the_detector(extra, message, tmp_path: Path, capsys) -> None:
