@@ -101,17 +101,24 @@ def _walk(rng: np.random.Generator, start: np.ndarray, angle: float, length: flo
     return start + np.vstack([[0, 0], np.cumsum(steps, 0)])
 
 
-def _line_alpha(points: np.ndarray, shape: tuple[int, int], width: float, soft: float,
-                strength: np.ndarray | float) -> tuple[np.ndarray, tuple[slice, slice]] | None:
-    """Alpha of a polyline of ``width`` px with edges softened by ``soft`` px, cropped to its box."""
+def _box(points: np.ndarray, shape: tuple[int, int], pad: int) -> tuple[int, int, int, int] | None:
+    """x0, y0, x1, y1 of the points' bounding box grown by ``pad`` within ``shape``; None if under 2 px."""
     h, w = shape
-    pad = int(width + 3 * soft + 3)
     x0 = max(int(points[:, 0].min()) - pad, 0)
     y0 = max(int(points[:, 1].min()) - pad, 0)
     x1 = min(int(points[:, 0].max()) + pad + 1, w)
     y1 = min(int(points[:, 1].max()) + pad + 1, h)
-    if x1 - x0 < 2 or y1 - y0 < 2:
+    return None if x1 - x0 < 2 or y1 - y0 < 2 else (x0, y0, x1, y1)
+
+
+def _line_alpha(points: np.ndarray, shape: tuple[int, int], width: float, soft: float,
+                strength: np.ndarray | float) -> tuple[np.ndarray, tuple[slice, slice]] | None:
+    """Alpha of a polyline of ``width`` px with edges softened by ``soft`` px, cropped to its box."""
+    pad = int(width + 3 * soft + 3)
+    box = _box(points, shape, pad)
+    if box is None:
         return None
+    x0, y0, x1, y1 = box
     centre = np.full((y1 - y0, x1 - x0), 255, np.uint8)
     # 8x sub-pixel precision: the centreline lands where the curve is, not on the nearest pixel.
     pts = np.round((points - [x0, y0]) * 8).astype(np.int32)
@@ -141,14 +148,10 @@ def _hard_line_alpha(points: np.ndarray, shape: tuple[int, int], width: int,
     A pixel is on the line when the band ``width`` px wide around the centreline covers at least half
     of it (measured on a 4x grid), so a vertical line is exactly ``width`` px wide wherever it falls.
     """
-    h, w = shape
-    pad = width + 3
-    x0 = max(int(points[:, 0].min()) - pad, 0)
-    y0 = max(int(points[:, 1].min()) - pad, 0)
-    x1 = min(int(points[:, 0].max()) + pad + 1, w)
-    y1 = min(int(points[:, 1].max()) + pad + 1, h)
-    if x1 - x0 < 2 or y1 - y0 < 2:
+    box = _box(points, shape, int(width + 3))
+    if box is None:
         return None
+    x0, y0, x1, y1 = box
     up = 4
     centre = np.full(((y1 - y0) * up, (x1 - x0) * up), 255, np.uint8)
     # integer coordinates are pixel centres (as in OpenCV): on the 4x grid x lands at 4 x + 1.5
