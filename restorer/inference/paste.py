@@ -15,13 +15,14 @@ def _peak(dtype: np.dtype) -> float:
 
 
 def to_float3(pixels: np.ndarray) -> np.ndarray:
-    """Photo pixels (uint8/uint16, gray or RGB) as float32 H x W x 3 in [0, 1]; gray is replicated."""
-    arr = pixels.astype(np.float32) / _peak(pixels.dtype)
-    if arr.ndim == 2:
-        arr = arr[..., None]
-    if arr.shape[2] == 1:
-        arr = np.repeat(arr, 3, axis=2)
-    return arr
+    """Photo pixels (uint8/uint16, gray or RGB) as float32 H x W x 3 in [0, 1], built in one allocation;
+    gray is replicated (synthesis' and feathering's layout)."""
+    h, w = pixels.shape[:2]
+    chans = pixels.reshape(h, w, -1)
+    out = np.empty((h, w, 3), np.float32)
+    out[...] = chans[..., :3] if chans.shape[2] >= 3 else chans[..., :1]
+    out /= np.float32(_peak(pixels.dtype))
+    return out
 
 
 def from_float3(arr: np.ndarray, like: np.ndarray) -> np.ndarray:
@@ -69,16 +70,6 @@ def to_float_chw(pixels: np.ndarray) -> np.ndarray:
     out = np.empty((3, h, w), np.float32)
     for c in range(3):
         out[c] = chans[..., min(c, chans.shape[2] - 1)]
-    out /= np.float32(_peak(pixels.dtype))
-    return out
-
-
-def to_float_hwc(pixels: np.ndarray) -> np.ndarray:
-    """Photo pixels as float32 H x W x 3 in [0, 1] (synthesis' layout), built in one allocation."""
-    h, w = pixels.shape[:2]
-    chans = pixels.reshape(h, w, -1)
-    out = np.empty((h, w, 3), np.float32)
-    out[...] = chans[..., :3] if chans.shape[2] >= 3 else chans[..., :1]
     out /= np.float32(_peak(pixels.dtype))
     return out
 

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Generator
 
-import cv2
 import numpy as np
 
 from restorer.core.box import BBox
-from restorer.inference.paste import from_float3, to_float_hwc
+from restorer.inference.paste import from_float3, to_float3
 from restorer.inference.regions import Region, hole_thickness
 from restorer.inference.tiles import hole_blocks
 from restorer.synthesis.compose import mosaic
@@ -42,18 +41,24 @@ def synthesise(region: Region, synth, guide_work: np.ndarray | None, thin_guide:
     if region.allowed is None and region.mask.size > 4 * BLOCK * BLOCK \
             and hole_thickness(region.mask) <= BLOCK_THIN:
         return (yield from _blockwise(region, synth, guide_work, thin_guide))
-    img = to_float_hwc(region.pixels)
-    guide, scale = None, 1.0
-    if guide_work is not None:
-        scale = max(h / guide_work.shape[1], w / guide_work.shape[2])
-        guide = np.ascontiguousarray(guide_work.transpose(1, 2, 0), np.float32)
-        if guide.shape[:2] != (h, w):
-            guide = np.asarray(cv2.resize(guide, (w, h), interpolation=cv2.INTER_LINEAR), np.float32).reshape(h, w, -1)
+    img = to_float3(region.pixels)
+    work, scale = _work(guide_work, (h, w))
+    guide = None
+    if work is not None:
+        guide = upscaled(work, (h, w), BBox(0, 0, h, w))
         if region.net_mask is not None and thin_guide:
             guide = mosaic(guide, img, region.mask, region.net_mask, thin_guide)
     filled = yield from synth.fill(img, region.mask, guide, region.allowed, scale)
     del img, guide
     return from_float3(filled, region.pixels)  # the photo's dtype: a fifth to a half of the floats' bytes
+
+
+def _work(guide_work: np.ndarray | None, shape: tuple[int, int]) -> tuple[np.ndarray | None, float]:
+    """The network's work-resolution fill (C x h x w) as h x w x C, and how many times the crop is larger."""
+    if guide_work is None:
+        return None, 1.0
+    scale = max(shape[0] / guide_work.shape[1], shape[1] / guide_work.shape[2])
+    return np.ascontiguousarray(guide_work.transpose(1, 2, 0), np.float32), scale
 
 
 def upscaled(work: np.ndarray, shape: tuple[int, int], box: BBox) -> np.ndarray:
@@ -82,15 +87,14 @@ def _blockwise(region: Region, synth, guide_work: np.ndarray | None, thin_guide:
     is kept in the photo's dtype: the work and the memory follow the hole's area, not the crop's."""
     hole = region.mask
     h, w = hole.shape
-    scale = 1.0 if guide_work is None else max(h / guide_work.shape[1], w / guide_work.shape[2])
-    work = None if guide_work is None else np.ascontiguousarray(guide_work.transpose(1, 2, 0), np.float32)
+    work, scale = _work(guide_work, (h, w))
     filled = region.pixels.copy()
     todo = hole.copy()
     blocks = hole_blocks(hole, BLOCK, BLOCK_CONTEXT)
     for k, (tile, inner) in enumerate(blocks):
         sub = todo[tile.slices]
         if sub.any():
-            img = to_float_hwc(filled[tile.slices])
+            img = to_float3(filled[tile.slices])
             guide = None
             if work is not None:
                 guide = upscaled(work, (h, w), tile)
@@ -116,6 +120,6 @@ def _blockwise(region: Region, synth, guide_work: np.ndarray | None, thin_guide:
 
 def with_grain(region: Region, out: np.ndarray, seed: int) -> np.ndarray:
     """A crop-sized fill (float32 3 x H x W) with grain like the known pixels' added in the hole."""
-    known = to_float_hwc(region.pixels)
+    known = to_float3(region.pixels)
     grainy = add_grain(np.ascontiguousarray(out.transpose(1, 2, 0)), np.ascontiguousarray(known), region.mask, seed)
     return np.ascontiguousarray(grainy.transpose(2, 0, 1))

@@ -122,8 +122,9 @@ def vote(image, pixels, index, nnf, cost, weights, r, best_only):
 
     ``image`` H x W x C (padded like ``feat``) is what is copied; ``pixels`` int32 P x 2 are the hole
     pixels to vote (padded coordinates); ``weights`` (K) are each target's similarity weight in the mean
-    vote (``vote_weights``: one exp per target, not one per pixel it covers). ``best_only``: each pixel takes its value from the single best-matching patch that
-    covers it instead of the weighted mean, so the copied grain is not averaged away. Returns P x C.
+    vote (``vote_weights``: one exp per target, not one per pixel it covers). ``best_only``: each pixel
+    takes its value from the single best-matching patch that covers it instead of the weighted mean,
+    so the copied grain is not averaged away (``weights`` is then unused). Returns P x C.
     """
     h, w, chans = image.shape
     n = pixels.shape[0]
