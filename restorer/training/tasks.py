@@ -352,14 +352,10 @@ def kind_dice(prob: torch.Tensor, target: torch.Tensor, keep: torch.Tensor | Non
 
 
 def near_keep(target: torch.Tensor, near: int) -> torch.Tensor | None:
-    """1 where a pixel's flag counts in the loss, 0 on undamaged pixels within ``near`` px (a square) of
-    damage of any kind; None when ``near`` is 0 (every pixel counts).
-
-    The evaluation counts a flag within 3 px of true damage as right, but the loss punished it: a rim
-    the truth's 13/255 cut leaves out (faint specks and scratches under grain and JPEG are all rim)
-    took 46 % of the shipped weights' false-alarm mass in the Dice on training crops, the part
-    of the gradient that was not spent on false alarms on texture, which set the calibrated threshold.
-    ``near`` up to 2 keeps the square inside the evaluation's 3 px disc."""
+    """1 where a flag counts in the loss, 0 on undamaged pixels within ``near`` px (a square) of damage of
+    any kind; None for ``near`` 0. The evaluation counts such flags as right (3 px), the loss punished
+    them: a rim the truth's 13/255 cut leaves out held 46 % of the shipped weights' Dice false-alarm
+    mass on training crops, gradient not spent on false alarms on texture (what sets the threshold)."""
     if near <= 0:
         return None
     band = F.max_pool2d(target.amax(1, keepdim=True), 2 * near + 1, stride=1, padding=near)
