@@ -110,38 +110,66 @@ def _pad(arr: np.ndarray, r: int) -> np.ndarray:
     return np.pad(arr, widths, mode="reflect" if min(arr.shape[:2]) > r else "edge")
 
 
-class _Level:
-    """One pyramid level in padded coordinates: the targets, the valid sources and the search state."""
+def _pad_into(arr: np.ndarray, r: int) -> None:
+    """Fill the ``r``-px border of ``arr`` from its inside, as ``_pad`` would have padded the inside."""
+    h, w = arr.shape[0] - 2 * r, arr.shape[1] - 2 * r
+    if min(h, w) > r:  # np.pad's "reflect": the border mirrors the inside, its edge row not repeated
+        arr[:r, r:-r] = arr[2 * r:r:-1, r:-r]
+        arr[-r:, r:-r] = arr[-r - 2:-2 * r - 2:-1, r:-r]
+        arr[:, :r] = arr[:, 2 * r:r:-1]
+        arr[:, -r:] = arr[:, -r - 2:-2 * r - 2:-1]
+    else:  # "edge"
+        arr[:r, r:-r] = arr[r, r:-r]
+        arr[-r:, r:-r] = arr[-r - 1, r:-r]
+        arr[:, :r] = arr[:, r:r + 1]
+        arr[:, -r:] = arr[:, -r - 1:-r]
 
-    def __init__(self, image: np.ndarray, hole: np.ndarray, allowed: np.ndarray, guide: np.ndarray | None,
-                 r: int, guide_weight: float) -> None:
+
+class _Level:
+    """One pyramid level in padded coordinates: the targets, the valid sources and the search state.
+
+    ``image`` is the level's photo (its hole pixels are not read), ``start`` the first estimate of the
+    hole (H x W x C; only its hole pixels are read). Only one image-sized float array is kept: the
+    patch features, whose first channels are the level's image (the votes write them).
+    """
+
+    def __init__(self, image: np.ndarray, start: np.ndarray, hole: np.ndarray, allowed: np.ndarray,
+                 guide: np.ndarray | None, r: int, guide_weight: float) -> None:
         self.r = r
         self.hole_raw = hole
         side = 2 * r + 1
         kernel = np.ones((side, side), np.uint8)
         known_p = _pad((~hole).astype(np.uint8), r)
         whole = cv2.erode(known_p, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
-        inside = np.zeros_like(whole)
-        inside[r:-r, r:-r] = allowed
-        self.valid = np.ascontiguousarray(whole & inside)
-        self.coords = np.argwhere(self.valid).astype(np.int32)
+        del known_p
+        whole[r:-r, r:-r] &= allowed
+        whole[:r], whole[-r:], whole[:, :r], whole[:, -r:] = False, False, False, False
+        self.valid = np.ascontiguousarray(whole)
+        self.coords = kernels.nonzero_coords(self.valid, 0)
         touch = cv2.dilate(hole.astype(np.uint8), kernel) > 0
-        self.targets = (np.argwhere(touch) + r).astype(np.int32)
+        self.targets = kernels.nonzero_coords(touch, r)
+        del touch
         self.index = np.full(self.valid.shape, -1, np.int32)
         self.index[self.targets[:, 0], self.targets[:, 1]] = np.arange(len(self.targets), dtype=np.int32)
         self.bands = _bands(self.targets, rows=max(8, 2 * side))
-        self.hole = _pad(hole.astype(np.uint8), r).astype(bool)
-        self.hole[:r], self.hole[-r:], self.hole[:, :r], self.hole[:, -r:] = False, False, False, False
-        self.pixels = np.argwhere(self.hole).astype(np.int32)  # the hole pixels a vote sets
+        self.hole = np.zeros(self.valid.shape, bool)
+        self.hole[r:-r, r:-r] = hole
+        self.pixels = kernels.nonzero_coords(self.hole, 0)  # the hole pixels a vote sets
         # One array holds what a patch is compared on: the image's channels (which the votes write),
         # then, with a guide, its low frequencies; ``image`` is a view of the first ones.
-        chans = image.shape[2]
-        self._feat = _pad(image.astype(np.float32), r)
+        h, w, chans = image.shape
+        self._feat = np.empty((h + 2 * r, w + 2 * r, chans * (1 if guide is None else 2)), np.float32)
+        inner = self._feat[r:-r, r:-r]
+        inner[..., :chans] = image
+        inner[..., :chans][hole] = start[hole]
         if guide is not None:
             blur = max(1.0, r / 2.0)
-            composite = np.where(hole[..., None], guide, image).astype(np.float32)
-            low = cv2.GaussianBlur(composite, (0, 0), blur).reshape(image.shape) * np.float32(guide_weight)
-            self._feat = np.concatenate([self._feat, _pad(low, r)], axis=2)
+            low = cv2.GaussianBlur(np.where(hole[..., None], guide, image).astype(np.float32), (0, 0), blur)
+            low = low.reshape(image.shape)
+            low *= np.float32(guide_weight)
+            inner[..., chans:] = low
+            del low
+        _pad_into(self._feat, r)
         self.image = self._feat[..., :chans]
 
     def features(self) -> np.ndarray:
@@ -215,15 +243,16 @@ def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None 
     prev: _Level | None = None
     prev_nnf: np.ndarray | None = None
     for depth in range(n, -1, -1):
-        img, hl = images[depth].copy(), holes[depth]
-        gd = guides[depth]
+        img, hl, gd = images[depth], holes[depth], guides[depth]
         if prev is None:
             start = gd if gd is not None else _first_guess(img, hl)
         else:
-            up = cv2.resize(prev.unpadded(), (img.shape[1], img.shape[0]), interpolation=cv2.INTER_LINEAR)
-            start = up.reshape(img.shape)
-        img[hl] = start[hl]
-        level = _Level(img, hl, alloweds[depth], gd, r, settings.guide_weight)
+            start = cv2.resize(prev.unpadded(), (img.shape[1], img.shape[0]), interpolation=cv2.INTER_LINEAR)
+            start = start.reshape(img.shape)
+        level = _Level(img, start, hl, alloweds[depth], gd, r, settings.guide_weight)
+        del start
+        if depth > 0:  # a coarse level's image and guide now live in its features only
+            images[depth] = guides[depth] = None  # type: ignore[call-overload]
         if level.coords.shape[0] == 0:
             if guide is not None and not restricted and (depth == 0 or prev is None):
                 # a hole (nearly) as large as the photo leaves no whole patch to copy: the guide is
@@ -241,6 +270,7 @@ def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None 
             nnf = fallback
         else:
             nnf = kernels.upsample_nnf(prev.index, prev_nnf, level.targets, level.valid, fallback, r)
+            prev = None  # the coarser level is done with
             _vote_into(level, nnf, kernels.nnf_costs(level.features(), level.targets, nnf, r), best=False)
         iters, passes = rounds(depth)
         for it in range(iters):
@@ -255,14 +285,13 @@ def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None 
             yield done, total
         prev, prev_nnf = level, nnf
     assert prev is not None
-    out = image.copy()
-    filled = prev.unpadded()
+    out = prev.unpadded()  # the fill: its known pixels are ``image``'s, votes write hole pixels only
+    del prev, level
     if guide is not None and settings.lows > 0:
-        compose_into(out, filled, image, hole, guide, lows=settings.lows, gain=settings.gain,
+        # the composition over the patches' fill (compose_into reads it whole before it writes)
+        compose_into(out, out, image, hole, guide, lows=settings.lows, gain=settings.gain,
                      guide_colour=settings.guide_colour, texture_colour=settings.texture_colour,
                      guide_scale=guide_scale)
-    else:
-        out[hole] = filled[hole]
     return out[..., 0] if squeeze else out
 
 
