@@ -125,6 +125,22 @@ def _pad_into(arr: np.ndarray, r: int) -> None:
         arr[:, -r:] = arr[:, -r - 1:-r]
 
 
+def _lows_into(out: np.ndarray, image: np.ndarray, guide: np.ndarray, hole: np.ndarray, sigma: float,
+               weight: float, band: int = 256) -> None:
+    """``out[:] = GaussianBlur(where(hole, guide, image), sigma) * weight`` (all H x W x C), in bands of
+    ``band`` rows, so its temporaries are band-sized: each band is blurred with the rows its kernel
+    reaches (OpenCV's float kernels reach 4 sigma), which gives the whole blur's values exactly."""
+    h = image.shape[0]
+    reach = int(np.ceil(4 * sigma)) + 2
+    for y0 in range(0, h, band):
+        y1 = min(h, y0 + band)
+        a, b = max(0, y0 - reach), min(h, y1 + reach)
+        comp = np.where(hole[a:b, :, None], guide[a:b], image[a:b]).astype(np.float32, copy=False)
+        low = cv2.GaussianBlur(comp, (0, 0), sigma).reshape(comp.shape)[y0 - a:y1 - a]
+        low *= np.float32(weight)
+        out[y0:y1] = low
+
+
 class _Level:
     """One pyramid level in padded coordinates: the targets, the valid sources and the search state.
 
@@ -161,14 +177,9 @@ class _Level:
         self._feat = np.empty((h + 2 * r, w + 2 * r, chans * (1 if guide is None else 2)), np.float32)
         inner = self._feat[r:-r, r:-r]
         inner[..., :chans] = image
-        inner[..., :chans][hole] = start[hole]
+        np.copyto(inner[..., :chans], start, where=hole[..., None])  # no hole-sized temporaries
         if guide is not None:
-            blur = max(1.0, r / 2.0)
-            low = cv2.GaussianBlur(np.where(hole[..., None], guide, image).astype(np.float32), (0, 0), blur)
-            low = low.reshape(image.shape)
-            low *= np.float32(guide_weight)
-            inner[..., chans:] = low
-            del low
+            _lows_into(inner[..., chans:], image, guide, hole, max(1.0, r / 2.0), guide_weight)
         _pad_into(self._feat, r)
         self.image = self._feat[..., :chans]
 

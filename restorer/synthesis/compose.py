@@ -128,5 +128,4 @@ def compose_into(out: np.ndarray, filled: np.ndarray, image: np.ndarray, hole: n
            slice(max(0, int(cols[0]) - reach), int(cols[-1]) + 1 + reach))
     part = compose(filled[box], image[box], hole[box], guide[box], lows=lows, gain=gain, guide_colour=guide_colour,
                    texture_colour=texture_colour, guide_scale=guide_scale)
-    view = out[box]
-    view[hole[box]] = part[hole[box]]
+    np.copyto(out[box], part, where=hole[box][..., None])

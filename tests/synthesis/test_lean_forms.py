@@ -8,7 +8,7 @@ import pytest
 
 from restorer.synthesis import compose as C
 from restorer.synthesis import kernels
-from restorer.synthesis.completion import _pad, _pad_into
+from restorer.synthesis.completion import _lows_into, _pad, _pad_into
 
 
 @pytest.mark.parametrize("shape", [(9, 11, 3), (20, 6, 2), (3, 30, 1), (2, 2, 4)])
@@ -64,4 +64,15 @@ def test_compose_in_place_equals_the_plain_expression(chans: int, guide_colour: 
     got = C.compose(filled, image, hole, guide, guide_scale=1.7, **kw)
     want = _plain_compose(filled, image, hole, guide, scale=1.7, **kw)
     assert got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("chans", [3, 1])
+def test_guide_lows_in_bands_equal_one_blur_of_the_whole(chans: int) -> None:
+    rng = np.random.default_rng(3)
+    image, guide = (rng.random((300, 70, chans), dtype=np.float32) for _ in range(2))
+    hole = rng.random((300, 70)) > 0.6
+    want = cv2.GaussianBlur(np.where(hole[..., None], guide, image), (0, 0), 1.5).reshape(image.shape) * np.float32(2.0)
+    got = np.empty_like(image)
+    _lows_into(got, image, guide, hole, 1.5, 2.0, band=32)
     np.testing.assert_array_equal(got, want)
