@@ -136,7 +136,8 @@ def _lows_into(out: np.ndarray, image: np.ndarray, guide: np.ndarray, hole: np.n
         y1 = min(h, y0 + band)
         a, b = max(0, y0 - reach), min(h, y1 + reach)
         comp = np.where(hole[a:b, :, None], guide[a:b], image[a:b]).astype(np.float32, copy=False)
-        low = cv2.GaussianBlur(comp, (0, 0), sigma).reshape(comp.shape)[y0 - a:y1 - a]
+        low: np.ndarray = np.asarray(cv2.GaussianBlur(comp, (0, 0), sigma), np.float32).reshape(comp.shape)
+        low = low[y0 - a:y1 - a]
         low *= np.float32(weight)
         out[y0:y1] = low
 

@@ -60,7 +60,7 @@ def test_compose_in_place_equals_the_plain_expression(chans: int, guide_colour: 
     rng = np.random.default_rng(2)
     filled, image, guide = (rng.random((40, 50, chans), dtype=np.float32) for _ in range(3))
     hole = rng.random((40, 50)) > 0.5
-    kw = dict(lows=0.7, gain=1.3, guide_colour=guide_colour, texture_colour=texture_colour)
+    kw = {"lows": 0.7, "gain": 1.3, "guide_colour": guide_colour, "texture_colour": texture_colour}
     got = C.compose(filled, image, hole, guide, guide_scale=1.7, **kw)
     want = _plain_compose(filled, image, hole, guide, scale=1.7, **kw)
     assert got.shape == want.shape
