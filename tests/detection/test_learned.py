@@ -203,3 +203,16 @@ def test_the_detector_runs_through_openvino_when_it_is_installed_and_falls_back_
         assert np.abs(again[kind] - want[kind]).max() < 1e-4, kind
     if runtime.available():
         assert broken.runtime.note and "no such plugin" in broken.runtime.note
+
+
+def test_shared_detectors_are_built_once_per_weights(tmp_path: Path) -> None:
+    from restorer.training.export import export_generator
+
+    a, b = registry.shared("damage-unet"), registry.shared("damage-unet")
+    assert a is b and a is not registry.load("damage-unet")
+    export_generator(_detector(13).net, network_config(4), "damage-unet", tmp_path, iterations=1)
+    other = registry.shared("damage-unet", tmp_path)
+    assert other is not a and registry.shared("damage-unet", tmp_path) is other
+    (tmp_path / "damage-unet.safetensors").write_bytes(b"changed")  # modified weights are refused, not reused
+    with pytest.raises(ModelUnavailable):
+        registry.shared("damage-unet", tmp_path)
