@@ -203,13 +203,15 @@ def _bands(targets: np.ndarray, rows: int) -> np.ndarray:
 
 
 def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None = None,
-             guide: np.ndarray | None = None, settings: Settings = Settings(), guide_scale: float = 1.0
-             ) -> Generator[tuple[int, int], None, np.ndarray]:
+             guide: np.ndarray | None = None, settings: Settings = Settings(), guide_scale: float = 1.0,
+             owned: bool = False) -> Generator[tuple[int, int], None, np.ndarray]:
     """Fill ``hole`` (bool H x W) of ``image`` (float32 H x W x C in [0, 1]) from its own patches.
 
     ``allowed``: bool H x W, where patch centres may be copied from (None = anywhere known).
     ``guide``: float32 H x W x C, a structural fill to follow (None = none, or ``settings.thin_guide``).
     ``guide_scale``: how many times the guide was upscaled to this size (its detail is that coarse).
+    ``owned``: the caller gives ``image`` up (it keeps no reference): its hole pixels may be
+    overwritten, so the finest level's first estimate needs no array of its own. The result is the same.
     Returns a new array: known pixels unchanged, hole pixels synthesised.
     Raises NothingToCopy when no source patch lies wholly in known, allowed pixels.
     """
@@ -261,6 +263,9 @@ def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None 
         else:
             start = cv2.resize(prev.unpadded(), (img.shape[1], img.shape[0]), interpolation=cv2.INTER_LINEAR)
             start = start.reshape(img.shape)
+        if owned and depth == 0 and img is image:  # the estimate goes into the caller's array itself
+            np.copyto(img, start, where=hl[..., None])
+            start = img
         level = _Level(img, start, hl, alloweds[depth], gd, r, settings.guide_weight)
         del start
         if depth > 0:  # a coarse level's image and guide now live in its features only
@@ -276,6 +281,8 @@ def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None 
                 raise NothingToCopy("the sampling area leaves no known patch to copy from")
             prev, prev_nnf = level, None  # this level is too small to search: carry the estimate up
             continue
+        if depth == 0:  # from here on the level's features hold the image (the fill's known pixels are it)
+            images[0] = img = image = None  # type: ignore[call-overload,assignment]
         seed = settings.seed * 1009 + depth * 101
         fallback = kernels.random_sources(level.coords, len(level.targets), seed)
         if prev is None or prev_nnf is None:
@@ -301,7 +308,7 @@ def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None 
     del prev, level
     if guide is not None and settings.lows > 0:
         # the composition over the patches' fill (compose_into reads it whole before it writes)
-        compose_into(out, out, image, hole, guide, lows=settings.lows, gain=settings.gain,
+        compose_into(out, out, out, hole, guide, lows=settings.lows, gain=settings.gain,
                      guide_colour=settings.guide_colour, texture_colour=settings.texture_colour,
                      guide_scale=guide_scale)
     return out[..., 0] if squeeze else out

@@ -76,3 +76,20 @@ def test_guide_lows_in_bands_equal_one_blur_of_the_whole(chans: int) -> None:
     got = np.empty_like(image)
     _lows_into(got, image, guide, hole, 1.5, 2.0, band=32)
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("guided", [True, False])
+def test_an_owned_image_gives_the_same_fill_and_a_lent_one_is_left_alone(guided: bool) -> None:
+    from restorer.synthesis.completion import Settings, complete_blocking
+
+    rng = np.random.default_rng(4)
+    image = cv2.GaussianBlur(rng.random((90, 110, 3), dtype=np.float32), (0, 0), 2.0)
+    hole = np.zeros((90, 110), bool)
+    hole[30:70, 40:80] = True
+    guide = cv2.GaussianBlur(image, (0, 0), 5.0) if guided else None
+    settings = Settings(lows=0.7, gain=1.3) if guided else Settings()
+    lent = image.copy()
+    want = complete_blocking(lent, hole, guide=guide, settings=settings)
+    np.testing.assert_array_equal(lent, image)  # not owned: not touched
+    got = complete_blocking(image.copy(), hole, guide=guide, settings=settings, owned=True)
+    np.testing.assert_array_equal(got, want)
