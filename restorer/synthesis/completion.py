@@ -51,6 +51,10 @@ class Settings:
     # and takes only the band above it from the copied patches, scaled by ``gain``.
     lows: float = 0.0
     gain: float = 1.0
+    # ``gain`` for a hole composed over ``thin_guide`` (too thin for a network: a scratch, a speck);
+    # None = ``gain``. Grain that is not the original's costs PSNR wherever it is put, and a thin
+    # hole's grain is all copied (README, "Texture").
+    gain_thin: float | None = None
     guide_colour: bool = True  # False: take only the guide's brightness, the hue from the copied patches
     texture_colour: bool = True  # False: the copied band above ``lows`` in brightness only (compose.py)
     # With no guide given (a hole too thin for the network), steer and compose with this classical
@@ -227,8 +231,10 @@ def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None 
         raise ValueError("patch side must be odd and at least 3")
     restricted = allowed is not None
     allowed = ~hole if allowed is None else (np.asarray(allowed, bool) & ~hole)
+    gain = settings.gain
     if guide is None and settings.thin_guide is not None:
         guide, guide_scale = classical_guide(image, hole, settings.thin_guide), 1.0
+        gain = settings.gain if settings.gain_thin is None else settings.gain_thin
     r = settings.patch // 2
     n = level_count(hole, settings)
 
@@ -308,7 +314,7 @@ def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None 
     del prev, level
     if guide is not None and settings.lows > 0:
         # the composition over the patches' fill (compose_into reads it whole before it writes)
-        compose_into(out, out, out, hole, guide, lows=settings.lows, gain=settings.gain,
+        compose_into(out, out, out, hole, guide, lows=settings.lows, gain=gain,
                      guide_colour=settings.guide_colour, texture_colour=settings.texture_colour,
                      guide_scale=guide_scale)
     return out[..., 0] if squeeze else out
