@@ -47,11 +47,15 @@ def main() -> int:
     args = ap.parse_args()
     pairs = make_pairs(args.photos, args.masks, args.size, args.pairs, 0)
     base = settings_from(GUIDED_CONFIG)
-    guided = np.array([wants_guide(m[0] > 0.5, base) for m in pairs.masks])
+    variants = [dataclasses.replace(base, **json.loads(text)) for text in args.variants]
+    # a variant's own unguided_below decides which holes it guides; guides are made for any that does
+    wants = np.array([[wants_guide(m[0] > 0.5, v) for v in [base, *variants]] for m in pairs.masks])
+    guided = wants[:, 0]
+    needs = wants.any(axis=1)
     keep = np.flatnonzero(~guided) if args.thin_only else np.arange(len(guided))
     sub = SimpleNamespace(images=pairs.images[keep], masks=pairs.masks[keep], buckets=[pairs.buckets[i] for i in keep])
     guides = np.zeros_like(sub.images)
-    todo = np.flatnonzero(guided[keep])
+    todo = np.flatnonzero(needs[keep])
     if todo.size:
         net = registry.load("ensemble-compact", device="cpu")
         for i in range(0, todo.size, 16):
@@ -70,14 +74,14 @@ def main() -> int:
         ns = registry.load("navier-stokes", device="cpu")
         out = ns(np.ascontiguousarray(sub.images * (1 - sub.masks)), sub.masks)
         report("navier-stokes", np.clip(out, 0, 1) * sub.masks + sub.images * (1 - sub.masks), 0.0)
-    for text in args.variants:
-        synth = PatchInpainter("variant", dataclasses.replace(base, **json.loads(text)))
+    for v, (text, settings) in enumerate(zip(args.variants, variants)):
+        synth = PatchInpainter("variant", settings)
         outs = []
         t = time.perf_counter()
         for i in range(len(sub.images)):
             img, m = sub.images[i:i + 1], sub.masks[i:i + 1]
             try:
-                o = synth(np.ascontiguousarray(img * (1 - m)), m, guides[i:i + 1] if guided[keep[i]] else None)
+                o = synth(np.ascontiguousarray(img * (1 - m)), m, guides[i:i + 1] if wants[keep[i], v + 1] else None)
             except NothingToCopy:  # a hole that leaves no patch: the guide, as the registry model does
                 o = guides[i:i + 1]
             outs.append(np.clip(o, 0, 1) * m + img * (1 - m))

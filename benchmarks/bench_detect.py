@@ -4,10 +4,12 @@
     python benchmarks/bench_detect.py --width 3000 --height 2000
     python benchmarks/bench_detect.py --detector damage-unet --repeat 1   # -> detect-damage-unet.json/.md
     python benchmarks/bench_detect.py --detector damage-unet --compare-plain   # also the unfolded NCHW network
+    python benchmarks/bench_detect.py --detector damage-unet --compare-torch   # also eager PyTorch (no OpenVINO)
 
 With --compare-plain (learned detectors) the same photo also goes through the plain network (BatchNorm
 not folded, NCHW, 512 px tiles: the detector before the speed-up) in the same run: its seconds, the ratio,
-and the largest difference between the two probability maps (uint8 levels).
+and the largest difference between the two probability maps (uint8 levels). --compare-torch does the same for
+the same fast network run by eager PyTorch instead of OpenVINO (what runs without the ``fast`` extra).
 
 The photo is generated (soft tones, grain, rendered scratches and dust); nothing is read from disk.
 Beside each time it prints the ratio to one cv2.GaussianBlur (sigma 2) of the same photo, timed in the
@@ -68,18 +70,28 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--detector", default="classical")
     parser.add_argument("--compare-plain", action="store_true", help="learned detectors: time the plain network too")
+    parser.add_argument("--compare-torch", action="store_true",
+                        help="learned detectors: time the same network through eager PyTorch too")
+    parser.add_argument("--threads", type=int, default=0, help="torch / OpenVINO threads (0 = torch's default)")
     args = parser.parse_args()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     rows = []
     name = args.detector
     detector = registry.load(name)
     plain = None
-    if args.compare_plain:
+    if args.compare_plain or args.compare_torch:
         from restorer.detection.learned import LearnedDetector
 
         if not isinstance(detector, LearnedDetector):
-            parser.error("--compare-plain is for a learned detector (e.g. --detector damage-unet)")
-        plain = LearnedDetector(detector.net, detector.name, detector.logit_bias, fast=False)
-        plain.tile = PLAIN_TILE  # type: ignore[misc]
+            parser.error("--compare-plain/--compare-torch are for a learned detector (e.g. --detector damage-unet)")
+        if args.compare_plain:
+            plain = LearnedDetector(detector.net, detector.name, detector.logit_bias, fast=False)
+            plain.tile = PLAIN_TILE  # type: ignore[misc]
+        else:
+            plain = LearnedDetector(detector.net, detector.name, detector.logit_bias, runtime="torch")
     for label, channels, dtype in (("8-bit RGB", 3, np.uint8), ("16-bit gray", 1, np.uint16)):
         photo = make_scan(args.height, args.width, channels, dtype)
         blur = best_of(lambda p=photo: cv2.GaussianBlur(p, (0, 0), 2), args.repeat)
@@ -108,6 +120,9 @@ def main() -> None:
             "load_average_after": [round(x, 1) for x in os.getloadavg()]}
     if "torch" in sys.modules:
         meta["torch_threads"] = sys.modules["torch"].get_num_threads()
+    runtime = getattr(detector, "runtime", None)
+    if runtime is not None:
+        meta["runtime"] = "openvino" if runtime.active("cpu") else "torch"
     RESULTS.mkdir(parents=True, exist_ok=True)
     stem = "detect" if name == "classical" else f"detect-{name}"
     (RESULTS / f"{stem}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
@@ -116,7 +131,8 @@ def main() -> None:
     lines += [f"| {r['photo']} | {r['seconds']} | {r['gaussian_blur_seconds']} | {r['ratio_to_blur']}x | "
               f"{r['peak_mb']} | {r['peak_rss_growth_mb']} | {r['photo_mb']} |" for r in rows]
     if plain is not None:
-        lines += ["", "| photo | plain network (s) | speed-up | largest map difference (uint8 levels) |", "|---|---|---|---|"]
+        what = "plain network" if args.compare_plain else "eager PyTorch"
+        lines += ["", f"| photo | {what} (s) | speed-up | largest map difference (uint8 levels) |", "|---|---|---|---|"]
         lines += [f"| {r['photo']} | {r['plain_seconds']} | {r['speedup_over_plain']}x | {r['max_level_difference']} |"
                   for r in rows]
     (RESULTS / f"{stem}.md").write_text(f"Machine: {meta}\n\n" + "\n".join(lines) + "\n")

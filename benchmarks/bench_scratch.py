@@ -5,8 +5,8 @@
 
 1. Fill time, warm, through the engine's Python API (``engine.inpaint``, one thread unless
    ``--threads``): a 25 px wide, 2500 px long diagonal scratch on a generated 6000 x 4000 photo;
-   telea, partialconv-compact and edgeconnect-compact (best of ``--repeat``), guided-partialconv
-   once; each as a ratio to Telea's time in the same run.
+   telea, partialconv-compact and edgeconnect-compact (best of ``--repeat``), the default (``--model
+   auto``: guided-ensemble) once; each as a ratio to Telea's time in the same run.
 2. Ideal time for the learned models: the network's multiply-accumulates per pixel (counted with
    hooks on every convolution) times the hole's pixels plus a 16 px ring of context, over this CPU's
    measured convolution throughput (a 32 -> 32 channel 3x3 convolution, channels-last, same
@@ -45,7 +45,7 @@ from bench_save import grainy_photo
 RESULTS = ROOT / "benchmarks" / "results"
 H, W = 4000, 6000
 TIMED = ("telea", "partialconv-compact", "edgeconnect-compact")
-ONCE = ("guided-partialconv",)
+ONCE = ("guided-ensemble",)  # the default (registry.PREFERRED[0])
 CONTEXT_RING = 16  # px of known context the ideal counts around the hole
 
 
@@ -211,7 +211,7 @@ def markdown(res: dict) -> str:
     t, rss = res["seconds"], res.get("peak_rss_mib", {})
     telea = t["telea"]
     head = (f"Scratch benchmark, {res['when']}: {res['machine']}, {res['threads']} thread(s), best of "
-            f"{res['repeat']} (guided-partialconv once).")
+            f"{res['repeat']} ({', '.join(ONCE)} once).")
     scratch = (f"Scratch: 25 x 2500 px diagonal on 6000 x 4000, {res['hole_pixels']:,} hole pixels; ideal counts "
                f"{res['ideal_pixels']:,} pixels (hole + {CONTEXT_RING} px ring) at "
                f"{res['conv_gmacs']:.1f} G MAC/s (measured 3x3 convolution).")

@@ -30,11 +30,13 @@ __all__ = ["DEFAULT_THRESHOLD", "GROW_PX", "KINDS", "Damage", "Progress", "detec
 
 def detect_damage(pixels: np.ndarray, detector: str | None = None, cancel: threading.Event | None = None,
                   on_progress: Callable[[Progress], None] | None = None) -> Damage:
-    """Run the named detector (None: registry.default_name()) over a photo (array contract) in the calling thread."""
+    """Run the named detector (None: registry.default_name()) over a photo (array contract) in the calling thread.
+
+    The detector is loaded once per process (``registry.shared``)."""
     from restorer.detection import registry
     from restorer.detection.tiles import detect_blocking
 
-    return detect_blocking(pixels, registry.load(detector or registry.default_name()), cancel, on_progress)
+    return detect_blocking(pixels, registry.shared(detector or registry.default_name()), cancel, on_progress)
 
 
 def parse_kinds(text: str | None) -> list[str] | None:

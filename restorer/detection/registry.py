@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,10 +103,35 @@ def check(spec: DetectorSpec, folder: Path | None = None) -> Availability:
 
 def load(name: str = DEFAULT, folder: Path | None = None) -> Detector:
     """Build the detector ``name``; raises ModelUnavailable (with the reason) when it cannot run."""
+    spec, _ = _ready(name, folder)
+    return _build(spec, folder)
+
+
+_SHARED: dict[tuple[str, str, str | None], Detector] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared(name: str = DEFAULT, folder: Path | None = None) -> Detector:
+    """``load``, built once per process for the same weights (the app's and a batch's detections
+    reuse it: no second fold, conversion or compile). The weights are checked every time; other
+    weights (a new sha256) build a new one. Callers must not change the detector they get."""
+    spec, state = _ready(name, folder)
+    key = (name, str(folder), state.sha256)
+    with _SHARED_LOCK:
+        if key not in _SHARED:
+            _SHARED[key] = _build(spec, folder)
+        return _SHARED[key]
+
+
+def _ready(name: str, folder: Path | None) -> tuple[DetectorSpec, Availability]:
     spec = get_spec(name)
     state = check(spec, folder)
     if not state.ready:
         raise ModelUnavailable(f"detector {name!r} is unavailable: {state.reason}")
+    return spec, state
+
+
+def _build(spec: DetectorSpec, folder: Path | None) -> Detector:
     module_name, func_name = spec.factory.split(":")
     factory = getattr(importlib.import_module(module_name), func_name)
     weights = None if spec.weights is None else (weights_dir() if folder is None else folder) / spec.weights

@@ -48,8 +48,10 @@ def synthesise(region: Region, synth, guide_work: np.ndarray | None, thin_guide:
         guide = upscaled(work, (h, w), BBox(0, 0, h, w))
         if region.net_mask is not None and thin_guide:
             guide = mosaic(guide, img, region.mask, region.net_mask, thin_guide)
-    filled = yield from synth.fill(img, region.mask, guide, region.allowed, scale)
-    del img, guide
+    gen = synth.fill(img, region.mask, guide, region.allowed, scale, owned=True)
+    del img  # the synthesis owns the crop's floats now: the finest level's features replace them
+    filled = yield from gen
+    del guide
     return from_float3(filled, region.pixels)  # the photo's dtype: a fifth to a half of the floats' bytes
 
 
@@ -100,7 +102,8 @@ def _blockwise(region: Region, synth, guide_work: np.ndarray | None, thin_guide:
                 guide = upscaled(work, (h, w), tile)
                 if region.net_mask is not None and thin_guide:
                     guide = mosaic(guide, img, sub, region.net_mask[tile.slices] & sub, thin_guide)
-            gen = synth.fill(img, sub, guide, None, scale)
+            gen = synth.fill(img, sub, guide, None, scale, owned=True)
+            del img
             while True:  # a block's own passes are too fine to report; cancel is checked between them
                 try:
                     next(gen)

@@ -32,9 +32,9 @@ class GuidedInpainter:
         return self.synth.steps(image, mask, guide, allowed, guide_scale)
 
     def fill(self, image: np.ndarray, hole: np.ndarray, guide: np.ndarray | None = None,
-             allowed: np.ndarray | None = None, guide_scale: float = 1.0
+             allowed: np.ndarray | None = None, guide_scale: float = 1.0, owned: bool = False
              ) -> Generator[tuple[int, int], None, np.ndarray]:
-        return self.synth.fill(image, hole, guide, allowed, guide_scale)
+        return self.synth.fill(image, hole, guide, allowed, guide_scale, owned)
 
     def guide(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """The learned model's fill of the batch (a direct call: the network pads to its multiple and crops back)."""

@@ -51,6 +51,10 @@ class Settings:
     # and takes only the band above it from the copied patches, scaled by ``gain``.
     lows: float = 0.0
     gain: float = 1.0
+    # ``gain`` for a hole composed over ``thin_guide`` (too thin for a network: a scratch, a speck);
+    # None = ``gain``. Grain that is not the original's costs PSNR wherever it is put, and a thin
+    # hole's grain is all copied (README, "Texture").
+    gain_thin: float | None = None
     guide_colour: bool = True  # False: take only the guide's brightness, the hue from the copied patches
     texture_colour: bool = True  # False: the copied band above ``lows`` in brightness only (compose.py)
     # With no guide given (a hole too thin for the network), steer and compose with this classical
@@ -110,38 +114,78 @@ def _pad(arr: np.ndarray, r: int) -> np.ndarray:
     return np.pad(arr, widths, mode="reflect" if min(arr.shape[:2]) > r else "edge")
 
 
-class _Level:
-    """One pyramid level in padded coordinates: the targets, the valid sources and the search state."""
+def _pad_into(arr: np.ndarray, r: int) -> None:
+    """Fill the ``r``-px border of ``arr`` from its inside, as ``_pad`` would have padded the inside."""
+    h, w = arr.shape[0] - 2 * r, arr.shape[1] - 2 * r
+    if min(h, w) > r:  # np.pad's "reflect": the border mirrors the inside, its edge row not repeated
+        arr[:r, r:-r] = arr[2 * r:r:-1, r:-r]
+        arr[-r:, r:-r] = arr[-r - 2:-2 * r - 2:-1, r:-r]
+        arr[:, :r] = arr[:, 2 * r:r:-1]
+        arr[:, -r:] = arr[:, -r - 2:-2 * r - 2:-1]
+    else:  # "edge"
+        arr[:r, r:-r] = arr[r, r:-r]
+        arr[-r:, r:-r] = arr[-r - 1, r:-r]
+        arr[:, :r] = arr[:, r:r + 1]
+        arr[:, -r:] = arr[:, -r - 1:-r]
 
-    def __init__(self, image: np.ndarray, hole: np.ndarray, allowed: np.ndarray, guide: np.ndarray | None,
-                 r: int, guide_weight: float) -> None:
+
+def _lows_into(out: np.ndarray, image: np.ndarray, guide: np.ndarray, hole: np.ndarray, sigma: float,
+               weight: float, band: int = 256) -> None:
+    """``out[:] = GaussianBlur(where(hole, guide, image), sigma) * weight`` (all H x W x C), in bands of
+    ``band`` rows, so its temporaries are band-sized: each band is blurred with the rows its kernel
+    reaches (OpenCV's float kernels reach 4 sigma), which gives the whole blur's values exactly."""
+    h = image.shape[0]
+    reach = int(np.ceil(4 * sigma)) + 2
+    for y0 in range(0, h, band):
+        y1 = min(h, y0 + band)
+        a, b = max(0, y0 - reach), min(h, y1 + reach)
+        comp = np.where(hole[a:b, :, None], guide[a:b], image[a:b]).astype(np.float32, copy=False)
+        low: np.ndarray = np.asarray(cv2.GaussianBlur(comp, (0, 0), sigma), np.float32).reshape(comp.shape)
+        low = low[y0 - a:y1 - a]
+        low *= np.float32(weight)
+        out[y0:y1] = low
+
+
+class _Level:
+    """One pyramid level in padded coordinates: the targets, the valid sources and the search state.
+
+    ``image`` is the level's photo (its hole pixels are not read), ``start`` the first estimate of the
+    hole (H x W x C; only its hole pixels are read). Only one image-sized float array is kept: the
+    patch features, whose first channels are the level's image (the votes write them).
+    """
+
+    def __init__(self, image: np.ndarray, start: np.ndarray, hole: np.ndarray, allowed: np.ndarray,
+                 guide: np.ndarray | None, r: int, guide_weight: float) -> None:
         self.r = r
         self.hole_raw = hole
         side = 2 * r + 1
         kernel = np.ones((side, side), np.uint8)
         known_p = _pad((~hole).astype(np.uint8), r)
         whole = cv2.erode(known_p, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
-        inside = np.zeros_like(whole)
-        inside[r:-r, r:-r] = allowed
-        self.valid = np.ascontiguousarray(whole & inside)
-        self.coords = np.argwhere(self.valid).astype(np.int32)
+        del known_p
+        whole[r:-r, r:-r] &= allowed
+        whole[:r], whole[-r:], whole[:, :r], whole[:, -r:] = False, False, False, False
+        self.valid = np.ascontiguousarray(whole)
+        self.coords = kernels.nonzero_coords(self.valid, 0)
         touch = cv2.dilate(hole.astype(np.uint8), kernel) > 0
-        self.targets = (np.argwhere(touch) + r).astype(np.int32)
+        self.targets = kernels.nonzero_coords(touch, r)
+        del touch
         self.index = np.full(self.valid.shape, -1, np.int32)
         self.index[self.targets[:, 0], self.targets[:, 1]] = np.arange(len(self.targets), dtype=np.int32)
         self.bands = _bands(self.targets, rows=max(8, 2 * side))
-        self.hole = _pad(hole.astype(np.uint8), r).astype(bool)
-        self.hole[:r], self.hole[-r:], self.hole[:, :r], self.hole[:, -r:] = False, False, False, False
-        self.pixels = np.argwhere(self.hole).astype(np.int32)  # the hole pixels a vote sets
+        self.hole = np.zeros(self.valid.shape, bool)
+        self.hole[r:-r, r:-r] = hole
+        self.pixels = kernels.nonzero_coords(self.hole, 0)  # the hole pixels a vote sets
         # One array holds what a patch is compared on: the image's channels (which the votes write),
         # then, with a guide, its low frequencies; ``image`` is a view of the first ones.
-        chans = image.shape[2]
-        self._feat = _pad(image.astype(np.float32), r)
+        h, w, chans = image.shape
+        self._feat = np.empty((h + 2 * r, w + 2 * r, chans * (1 if guide is None else 2)), np.float32)
+        inner = self._feat[r:-r, r:-r]
+        inner[..., :chans] = image
+        np.copyto(inner[..., :chans], start, where=hole[..., None])  # no hole-sized temporaries
         if guide is not None:
-            blur = max(1.0, r / 2.0)
-            composite = np.where(hole[..., None], guide, image).astype(np.float32)
-            low = cv2.GaussianBlur(composite, (0, 0), blur).reshape(image.shape) * np.float32(guide_weight)
-            self._feat = np.concatenate([self._feat, _pad(low, r)], axis=2)
+            _lows_into(inner[..., chans:], image, guide, hole, max(1.0, r / 2.0), guide_weight)
+        _pad_into(self._feat, r)
         self.image = self._feat[..., :chans]
 
     def features(self) -> np.ndarray:
@@ -163,13 +207,15 @@ def _bands(targets: np.ndarray, rows: int) -> np.ndarray:
 
 
 def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None = None,
-             guide: np.ndarray | None = None, settings: Settings = Settings(), guide_scale: float = 1.0
-             ) -> Generator[tuple[int, int], None, np.ndarray]:
+             guide: np.ndarray | None = None, settings: Settings = Settings(), guide_scale: float = 1.0,
+             owned: bool = False) -> Generator[tuple[int, int], None, np.ndarray]:
     """Fill ``hole`` (bool H x W) of ``image`` (float32 H x W x C in [0, 1]) from its own patches.
 
     ``allowed``: bool H x W, where patch centres may be copied from (None = anywhere known).
     ``guide``: float32 H x W x C, a structural fill to follow (None = none, or ``settings.thin_guide``).
     ``guide_scale``: how many times the guide was upscaled to this size (its detail is that coarse).
+    ``owned``: the caller gives ``image`` up (it keeps no reference): its hole pixels may be
+    overwritten, so the finest level's first estimate needs no array of its own. The result is the same.
     Returns a new array: known pixels unchanged, hole pixels synthesised.
     Raises NothingToCopy when no source patch lies wholly in known, allowed pixels.
     """
@@ -185,8 +231,10 @@ def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None 
         raise ValueError("patch side must be odd and at least 3")
     restricted = allowed is not None
     allowed = ~hole if allowed is None else (np.asarray(allowed, bool) & ~hole)
+    gain = settings.gain
     if guide is None and settings.thin_guide is not None:
         guide, guide_scale = classical_guide(image, hole, settings.thin_guide), 1.0
+        gain = settings.gain if settings.gain_thin is None else settings.gain_thin
     r = settings.patch // 2
     n = level_count(hole, settings)
 
@@ -215,15 +263,19 @@ def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None 
     prev: _Level | None = None
     prev_nnf: np.ndarray | None = None
     for depth in range(n, -1, -1):
-        img, hl = images[depth].copy(), holes[depth]
-        gd = guides[depth]
+        img, hl, gd = images[depth], holes[depth], guides[depth]
         if prev is None:
             start = gd if gd is not None else _first_guess(img, hl)
         else:
-            up = cv2.resize(prev.unpadded(), (img.shape[1], img.shape[0]), interpolation=cv2.INTER_LINEAR)
-            start = up.reshape(img.shape)
-        img[hl] = start[hl]
-        level = _Level(img, hl, alloweds[depth], gd, r, settings.guide_weight)
+            start = cv2.resize(prev.unpadded(), (img.shape[1], img.shape[0]), interpolation=cv2.INTER_LINEAR)
+            start = start.reshape(img.shape)
+        if owned and depth == 0 and img is image:  # the estimate goes into the caller's array itself
+            np.copyto(img, start, where=hl[..., None])
+            start = img
+        level = _Level(img, start, hl, alloweds[depth], gd, r, settings.guide_weight)
+        del start
+        if depth > 0:  # a coarse level's image and guide now live in its features only
+            images[depth] = guides[depth] = None  # type: ignore[call-overload]
         if level.coords.shape[0] == 0:
             if guide is not None and not restricted and (depth == 0 or prev is None):
                 # a hole (nearly) as large as the photo leaves no whole patch to copy: the guide is
@@ -235,12 +287,15 @@ def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None 
                 raise NothingToCopy("the sampling area leaves no known patch to copy from")
             prev, prev_nnf = level, None  # this level is too small to search: carry the estimate up
             continue
+        if depth == 0:  # from here on the level's features hold the image (the fill's known pixels are it)
+            images[0] = img = image = None  # type: ignore[call-overload,assignment]
         seed = settings.seed * 1009 + depth * 101
         fallback = kernels.random_sources(level.coords, len(level.targets), seed)
         if prev is None or prev_nnf is None:
             nnf = fallback
         else:
             nnf = kernels.upsample_nnf(prev.index, prev_nnf, level.targets, level.valid, fallback, r)
+            prev = None  # the coarser level is done with
             _vote_into(level, nnf, kernels.nnf_costs(level.features(), level.targets, nnf, r), best=False)
         iters, passes = rounds(depth)
         for it in range(iters):
@@ -255,14 +310,13 @@ def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None 
             yield done, total
         prev, prev_nnf = level, nnf
     assert prev is not None
-    out = image.copy()
-    filled = prev.unpadded()
+    out = prev.unpadded()  # the fill: its known pixels are ``image``'s, votes write hole pixels only
+    del prev, level
     if guide is not None and settings.lows > 0:
-        compose_into(out, filled, image, hole, guide, lows=settings.lows, gain=settings.gain,
+        # the composition over the patches' fill (compose_into reads it whole before it writes)
+        compose_into(out, out, out, hole, guide, lows=settings.lows, gain=gain,
                      guide_colour=settings.guide_colour, texture_colour=settings.texture_colour,
                      guide_scale=guide_scale)
-    else:
-        out[hole] = filled[hole]
     return out[..., 0] if squeeze else out
 
 

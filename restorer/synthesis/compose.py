@@ -77,30 +77,40 @@ def _blur(x: np.ndarray, sigma: float) -> np.ndarray:
 
 
 def _brightness(x: np.ndarray) -> np.ndarray:
-    """The per-pixel brightness of H x W x C (C = 1 or 3), repeated over the channels."""
+    """The per-pixel brightness of H x W x C (C = 1 or 3) as H x W x 1 (it broadcasts over the channels)."""
     if x.shape[2] != 3:
         return x
-    return np.repeat((x @ LUMA)[..., None], 3, axis=2)
+    return (x @ LUMA)[..., None]
 
 
 def compose(filled: np.ndarray, image: np.ndarray, hole: np.ndarray, guide: np.ndarray, *, lows: float,
             gain: float, guide_colour: bool, texture_colour: bool, guide_scale: float = 1.0) -> np.ndarray:
-    """The guide's low frequencies plus the copied patches' detail above them (all H x W x C float32)."""
+    """The guide's low frequencies plus the copied patches' detail above them (all H x W x C float32).
+
+    Written in place where it can be (each step's values are those of the plain expression): at most
+    four image-sized arrays are alive at once."""
     sigma = lows * max(1.0, guide_scale)
     low = _blur(np.where(hole[..., None], guide, image).astype(np.float32), sigma)
-    own = _blur(filled, sigma)
-    detail = filled - own
+    out = _blur(filled, sigma)  # the patches' own low frequencies
+    detail = filled - out
     if not texture_colour:
         detail = _brightness(detail)
-    delta = low - own
+    low -= out  # the guide's low frequencies over the patches': what the output moves by
+    delta = low
     if not guide_colour and delta.shape[2] == 3:
-        delta = np.repeat(delta.mean(axis=2, keepdims=True), 3, axis=2)
-    out = own + delta + gain * detail
+        delta = delta.mean(axis=2, keepdims=True)
+    del low
+    out += delta
+    del delta
+    detail *= np.float32(gain)
+    out += detail
+    del detail
     if not texture_colour and not guide_colour and out.shape[2] == 3:
         # Hue from the patches only at CHROMA_SCALE times the split: a copied speck of another hue
         # (a tongue's pink in fur) is smoothed away; the brightness keeps every band.
         base = _blur(filled, CHROMA_SCALE * sigma)
-        out = base + (_brightness(out) - _brightness(base))
+        base += _brightness(out) - _brightness(base)
+        return base
     return out
 
 
@@ -118,5 +128,4 @@ def compose_into(out: np.ndarray, filled: np.ndarray, image: np.ndarray, hole: n
            slice(max(0, int(cols[0]) - reach), int(cols[-1]) + 1 + reach))
     part = compose(filled[box], image[box], hole[box], guide[box], lows=lows, gain=gain, guide_colour=guide_colour,
                    texture_colour=texture_colour, guide_scale=guide_scale)
-    view = out[box]
-    view[hole[box]] = part[hole[box]]
+    np.copyto(out[box], part, where=hole[box][..., None])

@@ -168,6 +168,26 @@ def vote_weights(cost: np.ndarray, sigma2: float) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
+def nonzero_coords(mask, offset):
+    """(row, col) + ``offset`` of every True pixel of ``mask`` (bool H x W) in raster order, int32 N x 2:
+    ``np.argwhere(mask) + offset`` without its int64 arrays (16 bytes per pixel found, twice)."""
+    h, w = mask.shape
+    n = 0
+    for y in range(h):
+        for x in range(w):
+            if mask[y, x]:
+                n += 1
+    out = np.empty((n, 2), np.int32)
+    k = 0
+    for y in range(h):
+        for x in range(w):
+            if mask[y, x]:
+                out[k, 0], out[k, 1] = y + offset, x + offset
+                k += 1
+    return out
+
+
+@njit(cache=True, nogil=True)
 def random_sources(valid_coords, k, seed):
     """``k`` source centres drawn uniformly from ``valid_coords`` (M x 2)."""
     np.random.seed(seed)

@@ -48,12 +48,15 @@ class PatchInpainter:
         return out
 
     def fill(self, image: np.ndarray, hole: np.ndarray, guide: np.ndarray | None = None,
-             allowed: np.ndarray | None = None, guide_scale: float = 1.0
+             allowed: np.ndarray | None = None, guide_scale: float = 1.0, owned: bool = False
              ) -> Generator[tuple[int, int], None, np.ndarray]:
         """One image as ``complete`` takes it (float32 H x W x C, bool hole; guide H x W x C): the
-        engine's form, without the batch layout's copies. Returns the fill clipped to [0, 1]."""
-        filled = yield from complete(image, hole, allowed=allowed, guide=guide, settings=self.settings,
-                                     guide_scale=guide_scale)
+        engine's form, without the batch layout's copies. Returns the fill clipped to [0, 1].
+        ``owned``: as for ``complete`` (the caller keeps no reference to ``image``)."""
+        gen = complete(image, hole, allowed=allowed, guide=guide, settings=self.settings,
+                       guide_scale=guide_scale, owned=owned)
+        del image
+        filled = yield from gen
         return np.clip(filled, 0.0, 1.0, out=filled)
 
     def __call__(self, image: np.ndarray, mask: np.ndarray, guide: np.ndarray | None = None,

@@ -109,3 +109,22 @@ def test_cli_bad_png_level_is_one_line_and_exit_2(tmp_path, capsys, text):
     err = capsys.readouterr().err
     assert "--png-level: expected a whole number 0-9" in err and "Traceback" not in err
     assert not (tmp_path / "o.png").exists()
+
+
+@pytest.mark.parametrize("mode", ["L", "LA", "RGB", "RGBA"])
+def test_8bit_pngs_decode_through_opencv_to_pillows_pixels(tmp_path: Path, mode: str) -> None:
+    rng = np.random.default_rng(len(mode))
+    bands = len(mode)
+    arr = rng.integers(0, 256, (37, 53, bands), dtype=np.uint8)
+    path = tmp_path / f"{mode}.png"
+    Image.fromarray(arr[..., 0] if bands == 1 else arr, mode).save(path)
+    photo = load_photo(path)
+    with Image.open(path) as im:
+        want = np.asarray(im)
+    want = want[..., None] if want.ndim == 2 else want
+    colour = 1 if mode.startswith("L") else 3
+    np.testing.assert_array_equal(photo.pixels.reshape(37, 53, -1), want[..., :colour])
+    if mode.endswith("A"):
+        np.testing.assert_array_equal(photo.alpha, want[..., -1])
+    else:
+        assert photo.alpha is None

@@ -174,3 +174,45 @@ def test_a_logit_bias_per_kind_shifts_each_kinds_map_by_its_own(tmp_path: Path) 
         assert np.abs(calibrated[kind] - 1 / (1 + np.exp(-(logit - b)))).max() < 0.02, kind  # fp16 weights
     assert "one number for each" in str(config_problem({**network_config(4), "logit_bias": {"dust": 1.0}}))
     assert "from -20 to 20" in str(config_problem({**network_config(4), "logit_bias": {**bias, "dust": 99}}))
+
+
+def test_the_detector_runs_through_openvino_when_it_is_installed_and_falls_back_to_torch(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from restorer.models import runtime
+
+    gray = np.random.default_rng(9).random((90, 70), dtype=np.float32)
+    torch_only = LearnedDetector(_detector(11).net, runtime="torch")
+    want = torch_only(gray)
+    assert torch_only.runtime.converted == 0
+    det = LearnedDetector(torch_only.net)
+    got = det(gray)
+    assert det.runtime.converted == (1 if runtime.available() else 0)
+    for kind in want:
+        assert np.abs(got[kind] - want[kind]).max() < 1e-4, kind
+    monkeypatch.setenv("RESTORER_RUNTIME", "torch")
+    assert not LearnedDetector(torch_only.net).runtime.active("cpu")
+    monkeypatch.delenv("RESTORER_RUNTIME")
+    broken = LearnedDetector(torch_only.net)
+
+    def fail(*args: object) -> None:
+        raise RuntimeError("no such plugin")
+
+    monkeypatch.setattr(broken.runtime, "_get", fail)
+    again = broken(gray)  # a failing runtime: the same maps, from PyTorch
+    for kind in want:
+        assert np.abs(again[kind] - want[kind]).max() < 1e-4, kind
+    if runtime.available():
+        assert broken.runtime.note and "no such plugin" in broken.runtime.note
+
+
+def test_shared_detectors_are_built_once_per_weights(tmp_path: Path) -> None:
+    from restorer.training.export import export_generator
+
+    a, b = registry.shared("damage-unet"), registry.shared("damage-unet")
+    assert a is b and a is not registry.load("damage-unet")
+    export_generator(_detector(13).net, network_config(4), "damage-unet", tmp_path, iterations=1)
+    other = registry.shared("damage-unet", tmp_path)
+    assert other is not a and registry.shared("damage-unet", tmp_path) is other
+    (tmp_path / "damage-unet.safetensors").write_bytes(b"changed")  # modified weights are refused, not reused
+    with pytest.raises(ModelUnavailable):
+        registry.shared("damage-unet", tmp_path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -163,3 +165,21 @@ def test_a_large_hole_sweeps_its_full_resolution_level_once(monkeypatch: pytest.
     sweeps.clear()
     complete_blocking(img, hole, settings=Settings(passes_finest=2, large_hole=8000))  # not larger: two sweeps
     assert finest() == [2]
+
+
+def test_gain_thin_sets_the_copied_band_only_of_holes_composed_over_the_classical_fill() -> None:
+    import cv2
+
+    rng = np.random.default_rng(8)
+    image = np.clip(0.5 + 0.08 * rng.standard_normal((80, 90, 3)), 0, 1).astype(np.float32)
+    hole = np.zeros((80, 90), bool)
+    hole[38:43, 5:85] = True  # a 5-px scratch
+    base = Settings(lows=0.7, gain=1.3, thin_guide="navier-stokes", guide_colour=False, texture_colour=False)
+    thin = complete_blocking(image, hole, settings=dataclasses.replace(base, gain_thin=1.0))
+    same = complete_blocking(image, hole, settings=dataclasses.replace(base, gain=1.0))
+    np.testing.assert_array_equal(thin, same)
+    assert not np.array_equal(thin, complete_blocking(image, hole, settings=base))
+    guide = cv2.GaussianBlur(image, (0, 0), 3.0)  # a network's guide: gain_thin does not apply
+    np.testing.assert_array_equal(
+        complete_blocking(image, hole, guide=guide, settings=dataclasses.replace(base, gain_thin=1.0)),
+        complete_blocking(image, hole, guide=guide, settings=base))
