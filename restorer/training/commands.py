@@ -75,7 +75,7 @@ def add_parsers(subparsers: Any) -> None:
     t.add_argument("--adv-pconv", action="store_true", help="partialconv: add the adversarial term too")
     t.add_argument("--weight", action="append", default=[], metavar="NAME=VALUE",
                    help="override a loss weight (hole, valid, tv, ssim, perceptual, style, adv, fm, edge_adv, edge_fm, edge_bce; "
-                        "the detector's: bce, dice)")
+                        "the detector's: bce, dice, near = px around damage not punished)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--workers", type=int, default=1)
     t.add_argument("--threads", type=int, default=None, help="torch CPU threads")
