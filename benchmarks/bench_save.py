@@ -1,4 +1,4 @@
-"""Save benchmark (run by hand, not a test): PNG encode time and size per zlib level, against OpenCV.
+"""Save benchmark (run by hand, not a test): PNG encode time and size per zlib level, and load time, against OpenCV.
 
     python benchmarks/bench_save.py              # a 24 MP (6000 x 4000) 8-bit RGB photo
     python benchmarks/bench_save.py --small      # sides / 4, checks the script quickly
@@ -7,7 +7,8 @@ Every number is a ratio to ``cv2.imwrite`` of the same array (OpenCV's defaults:
 zlib's run-length strategy) in the same run, so the machine's load cancels out: the floor a
 process that only writes the PNG would reach. Rows: ``save_photo`` at levels 1, 3 (the default)
 and 6, and Pillow's encoder at 6 (what ``save_photo`` did before). Each time is the best of
-``--repeat`` writes to a temporary folder after one warm-up write. Results go to benchmarks/results/save.md and .json.
+``--repeat`` writes to a temporary folder after one warm-up write. Loads: ``load_photo`` of the
+level-1 file (pixels and metadata) as a ratio to ``cv2.imread`` of it (pixels only). Results go to benchmarks/results/save.md and .json.
 """
 
 from __future__ import annotations
@@ -73,11 +74,18 @@ def run(h: int, w: int, repeat: int) -> dict:
         secs = timed(pillow6, repeat)
         rows.append({"encoder": "Pillow level 6 (before)", "seconds": secs,
                      "bytes": (Path(tmp) / "pillow6.png").stat().st_size})
+        one = Path(tmp) / "level1.png"
+
+        imread_s = timed(lambda: cv2.imread(str(one), cv2.IMREAD_UNCHANGED), repeat)
+        loads = [{"reader": "load_photo", "seconds": timed(lambda: load_photo(one), repeat)}]
+        for r in loads:
+            r["time_vs_imread"] = r["seconds"] / imread_s
     for r in rows:
         r["time_vs_imwrite"] = r["seconds"] / floor_s
         r["size_vs_imwrite"] = r["bytes"] / floor_bytes
     return {"photo": f"{w} x {h} 8-bit RGB, generated", "imwrite_seconds": floor_s, "imwrite_bytes": floor_bytes,
             "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}", "repeat": repeat, "rows": rows,
+            "imread_seconds": imread_s, "loads": loads,
             "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
 
@@ -90,6 +98,9 @@ def markdown(res: dict) -> str:
     for r in res["rows"]:
         lines.append(f"| {r['encoder']} | {r['time_vs_imwrite']:.2f} | {r['size_vs_imwrite']:.3f} | "
                      f"{r['seconds']:.2f} | {r['bytes'] / 2**20:.1f} |")
+    lines += ["", f"Loads of the level-1 file; floor: cv2.imread, {res['imread_seconds']:.2f} s.", "",
+              "| reader | time / imread | seconds |", "|---|---|---|"]
+    lines += [f"| {r['reader']} | {r['time_vs_imread']:.2f} | {r['seconds']:.2f} |" for r in res["loads"]]
     return "\n".join(lines) + "\n"
 
 

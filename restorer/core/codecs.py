@@ -166,17 +166,14 @@ def _supported_mode(im: Image.Image, extra: dict[str, Any]) -> Image.Image:
 
 
 def read_png(path: Path, check_size: SizeCheck) -> Decoded:
-    """PNG: metadata from the chunks; the pixels through OpenCV (16-bit, and 8-bit gray, RGB and their
-    alpha forms: 1.3x Pillow's decode of 24 MP, the same pixels), palettes, low bit depths and colour
-    keys of 8-bit files through Pillow."""
+    """PNG: metadata from the chunks; 8-bit pixels through Pillow, 16-bit through OpenCV."""
     info = pngchunks.read_info(path)
     channels = {0: 1, 2: 3, 3: 3, 4: 2, 6: 4}.get(info.color_type, 4)
     if info.transparency and info.color_type in (0, 2, 3):
         channels += 1
     check_size(info.width, info.height, channels, 2 if info.bit_depth == 16 else 1)
-    plain8 = info.bit_depth == 8 and info.color_type in (0, 2, 4, 6) and not info.transparency
-    if info.bit_depth == 16 or plain8:
-        decoded = _read_png_opencv(path, info.color_type, info.transparency, np.uint16 if info.bit_depth == 16 else np.uint8)
+    if info.bit_depth == 16:
+        decoded = _read_png16(path, info.color_type, info.transparency)
     else:
         decoded = read_pillow(path, "PNG", check_size)
     decoded.icc_profile = info.icc_profile
@@ -189,7 +186,7 @@ def read_png(path: Path, check_size: SizeCheck) -> Decoded:
     return decoded
 
 
-def _read_png_opencv(path: Path, color_type: int, transparency: bytes | None, dtype: type) -> Decoded:
+def _read_png16(path: Path, color_type: int, transparency: bytes | None) -> Decoded:
     # Pillow has no 16-bit RGB mode, so 16-bit PNGs go through OpenCV (BGR only inside this call).
     raw = np.fromfile(path, dtype=np.uint8)  # imread cannot take non-ASCII paths on Windows
     pngchunks.verify(raw.data)
@@ -199,7 +196,7 @@ def _read_png_opencv(path: Path, color_type: int, transparency: bytes | None, dt
     del raw
     arr = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_UNCHANGED)
     del png
-    if arr is None or arr.dtype != dtype:
+    if arr is None or arr.dtype != np.uint16:
         raise Damaged("not a valid PNG file (its image data are damaged or cut short)")
     if transparency and color_type in (0, 2):
         extra = {"converted_from": ("L" if color_type == 0 else "RGB") + "+transparency"}

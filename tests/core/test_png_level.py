@@ -112,7 +112,7 @@ def test_cli_bad_png_level_is_one_line_and_exit_2(tmp_path, capsys, text):
 
 
 @pytest.mark.parametrize("mode", ["L", "LA", "RGB", "RGBA"])
-def test_8bit_pngs_decode_through_opencv_to_pillows_pixels(tmp_path: Path, mode: str) -> None:
+def test_8bit_pngs_load_to_pillows_pixels_and_alpha(tmp_path: Path, mode: str) -> None:
     rng = np.random.default_rng(len(mode))
     bands = len(mode)
     arr = rng.integers(0, 256, (37, 53, bands), dtype=np.uint8)
