@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import calibrate_combined as cc  # noqa: E402
 
 from restorer.core.image import LOAD_SUFFIXES, load_photo  # noqa: E402
-from restorer.detection.damage import KINDS, level_of  # noqa: E402
+from restorer.detection.damage import KINDS  # noqa: E402
 from restorer.detection.evaluate import CLEAN, RECALL_PX, Score, _near  # noqa: E402
 
 GRID = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 1.0)
@@ -36,10 +36,7 @@ def per_row(cases: cc.Cases, chosen: dict[tuple[str, str], float | None]) -> dic
     scores: dict[str, Score] = {}
     clean: list[float] = []
     for row, truth, near, maps in cases.items:
-        found = np.zeros(truth.shape, bool)
-        for key, t in chosen.items():
-            if t is not None:
-                found |= maps[key] >= level_of(t)
+        found = cc.Cases.found(maps, chosen, truth.shape)
         if row == CLEAN:
             clean.append(float(found.mean()))
         else:
@@ -55,7 +52,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", required=True)
     parser.add_argument("--weights-dir", required=True)
-    parser.add_argument("--cap", type=float, required=True, help="most clean pixels flagged, in %")
+    parser.add_argument("--cap", type=float, required=True, help="most clean pixels flagged, in %%")
     parser.add_argument("--pairs", type=int, default=20)
     parser.add_argument("--seed", type=int, default=99)
     parser.add_argument("--out", default=str(cc.RESULTS / "detection_calibration_capped"))

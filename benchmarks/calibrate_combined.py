@@ -50,13 +50,19 @@ class Cases:
                 self.items.append((row, truth, _near(truth, PRECISION_PX), maps))
                 print(f"{row} {i + 1}/{pairs}", file=sys.stderr, flush=True)
 
+    @staticmethod
+    def found(maps: dict, chosen: dict[tuple[str, str], float | None], shape: tuple[int, ...]) -> np.ndarray:
+        """The pixels flagged by the chosen maps, each at its own threshold (None = map not used)."""
+        found = np.zeros(shape, bool)
+        for key, t in chosen.items():
+            if t is not None:
+                found |= maps[key] >= level_of(t)
+        return found
+
     def evaluate(self, chosen: dict[tuple[str, str], float | None]) -> dict[str, float]:
         total, shares = Score(), []
         for row, truth, near, maps in self.items:
-            found = np.zeros(truth.shape, bool)
-            for key, t in chosen.items():
-                if t is not None:
-                    found |= maps[key] >= level_of(t)
+            found = self.found(maps, chosen, truth.shape)
             if row == CLEAN:
                 shares.append(float(found.mean()))
             else:
