@@ -155,6 +155,11 @@ class _Run:
         try:
             self._top_up(todo, done, leftover)
             for n, future in enumerate(self.completed, 1):
+                if future.status in ("lost", "pending"):
+                    # Finished, then lost with its worker before its result was read (that worker
+                    # died on another photo): the scheduler computes it again; wait for that.
+                    self.completed.add(future)
+                    continue
                 photo, target, name = self.pending.pop(future)
                 self.tally.add(self._outcome(future, photo, target), photo, target)
                 self.claimed.discard(name)

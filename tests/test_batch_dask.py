@@ -3,6 +3,7 @@ failures recorded, a worker killed mid-batch losing no photo, one model load per
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -192,6 +193,48 @@ def test_a_worker_killed_mid_batch_loses_no_photo(folders, tmp_path: Path, clust
     assert "6 restored, 0 failed, 0 skipped" in stdout
     assert _files(out) == files and _lines(_log(out)) == _lines(records)
     cluster.run(_disarm)  # the worker that was not killed still has the patch
+
+
+def _finished_record(name: str) -> tuple[dict, str, str]:
+    """On a worker: what photo_task returns, naming the process that computed it."""
+    return {"in_batch": name, "status": "done", "pid": os.getpid()}, "", ""
+
+
+def _die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_a_finished_photo_lost_with_its_worker_before_it_was_read_is_computed_again(tmp_path: Path, cluster) -> None:
+    """The race behind a failed CI run: a photo's task finished on a worker that then died on another
+    photo before the client read the result; its future comes out of as_completed already 'lost'."""
+    import argparse
+
+    from restorer.cli_batch_dask import _Run
+    from restorer.cli_batch_work import Tally
+
+    tally = Tally(tmp_path / "record.jsonl", 1, quiet=True)
+    run = _Run(cluster, argparse.Namespace(output=str(tmp_path)), tally, tmp_path / "inflight")
+    future = cluster.submit(_finished_record, "a.png", pure=False)
+    distributed.wait(future)
+    first = future.result()[0]["pid"]
+    run.pending[future] = (tmp_path / "a.png", tmp_path / "out.png", "a.png")
+    run.completed.add(future)  # queued as finished
+    holder = next(iter(cluster.who_has(future)[future.key]))
+    with contextlib.suppress(Exception):  # the worker dies before it answers
+        cluster.run(_die, workers=[holder])
+    deadline = time.monotonic() + 30
+    while future.status != "lost" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert future.status == "lost", future.status
+    run.go([], {}, frozenset())
+    assert tally.counts == {"done": 1, "failed": 0, "skipped": 0}
+    (line,) = _log_lines(tmp_path / "record.jsonl")
+    assert line["in_batch"] == "a.png" and line["pid"] != first  # computed again, on another process
+    cluster.wait_for_workers(2, timeout=60)  # the nanny restarts the dead one for the tests after
+
+
+def _log_lines(path: Path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text().splitlines()]
 
 
 class _Killer(distributed.WorkerPlugin):
