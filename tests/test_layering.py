@@ -47,3 +47,16 @@ def test_engine_and_core_never_import_ui() -> None:
     loaded = _modules_after_import("restorer.core.document", "restorer.inference.engine", "restorer.cli")
     assert not any(m.startswith("restorer.ui") for m in loaded)
     assert not any(m.startswith("restorer.training.") and m != "restorer.training.commands" for m in loaded)
+
+
+def test_a_classical_fill_loads_neither_the_synthesis_nor_torch() -> None:
+    # numba (the synthesis' kernels) takes a quarter of a second to import and torch seconds: a Telea
+    # fill through the engine needs neither.
+    code = ("import json, sys\nimport numpy as np\nfrom restorer.inference import engine\n"
+            "px = np.zeros((40, 50, 3), np.uint8); m = np.zeros((40, 50), bool); m[10:20, 10:30] = True\n"
+            "engine.inpaint(px, m, 'telea', engine.EngineOptions(device='cpu', threads=1))\n"
+            "print(json.dumps(sorted(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    loaded = set(json.loads(out.strip().splitlines()[-1]))
+    assert "numba" not in loaded and "restorer.synthesis.kernels" not in loaded
+    assert "torch" not in loaded

@@ -17,8 +17,6 @@ from restorer.inference.job import Job, Progress, Result
 from restorer.inference.paste import make_patch
 from restorer.inference.regions import Region
 from restorer.inference.tiles import round_up, tile_boxes
-from restorer.inference.texture import needs_guide, synthesise, with_grain
-from restorer.synthesis.model import settings_from
 from restorer.models import device as devices
 from restorer.models import registry
 
@@ -72,7 +70,11 @@ class _Session:
         self.model: registry.Inpainter | None = None
         self.synth: registry.Inpainter | None = None
         self.synthesis = synthesis and fill
-        self.settings = settings_from(self.spec.config) if synthesis else None
+        self.settings = None
+        if synthesis:  # the synthesis and its numba kernels load only for models that use them
+            from restorer.synthesis.model import settings_from
+
+            self.settings = settings_from(self.spec.config)
         # Declared, not guessed from the loaded object: the spec of the network that runs on the crops.
         self.edge_model = self.net is not None and net_spec.predicts_edges
         self.two_stage = False  # the model's head runs once per region (TorchInpainter.coarse/refine)
@@ -104,6 +106,8 @@ class _Session:
         if not self.synthesis:
             return False
         assert self.settings is not None  # a synthesis model always has its settings
+        from restorer.inference.texture import needs_guide
+
         return self.net is None or not needs_guide(region, self.settings)
 
     def _set_runtime(self) -> None:
@@ -233,6 +237,8 @@ def execute(job: Job, cancel: threading.Event | None, *, fill: bool) -> Generato
     def synthesise_region(i: int, guide: np.ndarray | None) -> Generator[Progress, None, None]:
         nonlocal done
         region = job.regions[i]
+        from restorer.inference.texture import synthesise
+
         gen = synthesise(region, session.synth, guide, session.settings.thin_guide if session.settings else None)
         while True:
             check()
@@ -314,6 +320,8 @@ def _finish(region: Region, canvas: Canvas, inputs: tuple[np.ndarray, np.ndarray
             big[c] = cv2.resize(out[c], (cw, ch), interpolation=cv2.INTER_CUBIC)
         out = np.clip(big, 0.0, 1.0, out=big)
     if job.options.grain:
+        from restorer.inference.texture import with_grain
+
         out = with_grain(region, out, seed=len(result.patches))
     chosen = job.options.feather_px
     radius = (_feather_radius(region.scale, session.learned) if chosen is None else max(0, int(chosen))) \
