@@ -145,6 +145,10 @@ class LearnedDetector:
     tile = TILE
     align = PAD_MULTIPLE
     kinds = KINDS
+    # A proposal must reach 0.9 somewhere at the default 0.5 (damage.proposals): chosen for damage-unet's
+    # calibrated maps on the calibration pairs (training photos; README, "How well"): F1 0.8757 ->
+    # 0.8760 with 15 % fewer clean pixels flagged (0.061 -> 0.052 %).
+    confirm = 0.8
 
     def __init__(self, net: DamageUNet, name: str = ARCH, logit_bias: Bias = 0.0, *, fast: bool = True,
                  runtime: str = "auto") -> None:

@@ -86,7 +86,7 @@ def detect(pixels: np.ndarray, detector: Detector, cancel: threading.Event | Non
         for kind, prob in found.items():
             maps[kind][y0:y1, x0:x1] = np.clip(prob[core] * 255 + 0.5, 0, 255).astype(np.uint8)
         yield Progress(i + 1, len(boxes), "Detecting damage")
-    return Damage(maps, detector=detector.name)
+    return Damage(maps, detector=detector.name, confirm=float(getattr(detector, "confirm", 0.0)))
 
 
 def detect_blocking(pixels: np.ndarray, detector: Detector, cancel: threading.Event | None = None,

@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import cv2
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence
@@ -36,21 +35,20 @@ OPACITY = 0.8
 CLICK_PX = 4  # a press and release closer than this (photo px) is a click, not a drag
 
 
-def components(levels: np.ndarray, threshold: float) -> tuple[int, np.ndarray]:
-    """(count + 1, int32 labels) of the proposals at ``threshold``; label 0 is 'no proposal'."""
-    from restorer.detection.damage import level_of
+def components(levels: np.ndarray, threshold: float, confirm: float = 0.0) -> tuple[int, np.ndarray]:
+    """(count + 1, int32 labels) of the proposals at ``threshold`` (``damage.proposals``); label 0 is 'no proposal'."""
+    from restorer.detection.damage import proposals
 
-    on = (levels >= level_of(threshold)).view(np.uint8)
-    n, labels = cv2.connectedComponents(on, connectivity=8, ltype=cv2.CV_32S)
-    return n, labels
+    return proposals(levels, threshold, confirm)
 
 
 class ProposalLayer:
     """The proposals of one detection; a canvas PaintTarget whose click toggles the proposal under it."""
 
     def __init__(self, levels: np.ndarray, threshold: float, on_change: Any, grow: int,
-                 labelled: tuple[int, np.ndarray] | None = None) -> None:
+                 labelled: tuple[int, np.ndarray] | None = None, confirm: float = 0.0) -> None:
         self.levels = levels  # uint8 H x W: damage probability x 255, the detector's output
+        self.confirm = confirm  # the detector's: how sure a proposal must be somewhere
         self.grow = grow
         self.accepted = np.zeros(levels.shape, np.bool_)  # overlay layers (the canvas keeps references)
         self.rejected = np.zeros(levels.shape, np.bool_)
@@ -60,13 +58,13 @@ class ProposalLayer:
         self._last: tuple[float, float] | None = None
         self.threshold = threshold
         # ``labelled``: the components at ``threshold``, when the worker has already found them
-        self.count, self.labels = labelled if labelled is not None else components(levels, threshold)
+        self.count, self.labels = labelled if labelled is not None else components(levels, threshold, confirm)
         self._paint()
 
     # --- what the controller asks -------------------------------------------------------------
     def set_threshold(self, threshold: float) -> None:
         self.threshold = threshold
-        self.count, self.labels = components(self.levels, threshold)
+        self.count, self.labels = components(self.levels, threshold, self.confirm)
         self._paint()
 
     def toggle_at(self, x: float, y: float) -> bool | None:
@@ -243,13 +241,14 @@ class DetectController(QObject):
         self._started_value = self.slider.value()
         detector = self._job_detector = self.picker.current_detector()
 
-        def work(cancel: threading.Event, report: Any) -> tuple[Any, int, np.ndarray]:
+        def work(cancel: threading.Event, report: Any) -> tuple[Any, int, np.ndarray, float]:
             from restorer.detection import detect_damage
 
             damage = detect_damage(pixels, detector, cancel=cancel, on_progress=lambda p: report(p.done, p.total, ""))
             levels = damage.levels()
-            n, labels = components(levels, threshold)  # the first threshold's proposals, off the GUI thread
-            return levels, n, labels
+            # the first threshold's proposals, off the GUI thread
+            n, labels = components(levels, threshold, damage.confirm)
+            return levels, n, labels, damage.confirm
 
         self._job_doc = doc
         self._started = time.monotonic()
@@ -288,9 +287,9 @@ class DetectController(QObject):
         self._end()
         if doc is not self.session.document:
             return
-        levels, n, labels = value
+        levels, n, labels, confirm = value
         self.detector_used = self._job_detector
-        self._install(levels, n, labels)
+        self._install(levels, n, labels, confirm)
         seconds = time.monotonic() - self._started
         by = f"{self.detector_used} in {seconds:.1f} s"
         if self.layer is not None and self.layer.count > 1:
@@ -309,12 +308,13 @@ class DetectController(QObject):
         self.session.show_status("Detection cancelled")
 
     # --- proposals ------------------------------------------------------------------------------
-    def _install(self, levels: np.ndarray, n: int, labels: np.ndarray) -> None:
+    def _install(self, levels: np.ndarray, n: int, labels: np.ndarray, confirm: float) -> None:
         from restorer.detection import GROW_PX
 
         # the worker labelled the proposals at the threshold it started with; the slider may have moved since
         started_at = 1.0 - self._started_value / 100.0
-        self.layer = ProposalLayer(levels, started_at, self._layer_changed, GROW_PX, labelled=(n, labels))
+        self.layer = ProposalLayer(levels, started_at, self._layer_changed, GROW_PX, labelled=(n, labels),
+                                   confirm=confirm)
         canvas = self.canvas
         canvas.set_overlay("proposals-rejected", self.layer.rejected, REJECTED_COLOR, OPACITY * 0.6)
         canvas.set_overlay("proposals", self.layer.accepted, ACCEPTED_COLOR, OPACITY)

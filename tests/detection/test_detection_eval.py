@@ -148,3 +148,14 @@ def test_cli_bad_options_one_line_nothing_written(extra: list[str], message: str
 def test_cli_missing_photo_folder(tmp_path: Path, capsys) -> None:
     code = main(["evaluate-detection", "--photos", str(tmp_path / "nowhere"), "--out", str(tmp_path / "e.md")])
     assert code != 0 and "does not exist" in capsys.readouterr().err
+
+
+def test_cli_missing_output_folder_is_said_before_the_run(tmp_path: Path, make_smooth_photo, capsys, monkeypatch) -> None:
+    from restorer.detection import evaluate
+
+    folder = _photo_folder(tmp_path, make_smooth_photo)
+    monkeypatch.setattr(evaluate, "evaluate_detectors", lambda *a, **k: pytest.fail("the evaluation ran"))
+    code = main(["evaluate-detection", "--detector", "classical", "--photos", str(folder),
+                 "--out", str(tmp_path / "nowhere" / "e.md")])
+    err = capsys.readouterr().err
+    assert code != 0 and "does not exist" in err and len(err.strip().splitlines()) == 1

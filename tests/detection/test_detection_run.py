@@ -94,6 +94,33 @@ def test_masks_grow_and_thresholds_are_checked() -> None:
         parse_kinds("dust,mould")
 
 
+def test_a_confirming_detector_proposes_only_regions_that_are_sure_somewhere() -> None:
+    from restorer.detection.damage import confirm_level, proposals
+
+    levels = np.zeros((30, 40), np.uint8)
+    levels[2:6, 2:20] = 140  # a faint streak, 0.55 at most
+    levels[10:14, 5:30] = 150
+    levels[12, 17] = 240  # a streak sure at one pixel (0.94)
+    levels[20:25, 30:35] = 250  # a sure speck
+    assert confirm_level(0.5, 0.8) == round(0.9 * 255)
+    n, labels = proposals(levels, 0.5)  # no confirming: every region at the threshold
+    assert n == 4
+    n, labels = proposals(levels, 0.5, 0.8)
+    assert n == 3 and sorted(np.unique(labels)) == [0, 1, 2]  # labels stay 1..count
+    assert not labels[2:6, 2:20].any()  # the faint streak is gone
+    assert (labels[10:14, 5:30] > 0).all() and (labels[20:25, 30:35] > 0).all()  # the others whole
+    damage = Damage({"dust": levels, "scratches": np.zeros_like(levels), "cracks": np.zeros_like(levels)}, confirm=0.8)
+    assert damage.mask(0.5).sum() == 4 * 25 + 25
+    assert damage.mask(0.5, grow=1)[1, 2] == 0  # grown from the proposals only
+    assert Damage(damage.maps).mask(0.5).sum() == 4 * 18 + 4 * 25 + 25
+
+
+def test_the_learned_detector_confirms_and_the_classical_one_does_not(damaged: np.ndarray) -> None:
+    assert detect_damage(damaged, "classical").confirm == 0.0
+    learned = registry.load("damage-unet")
+    assert detect_blocking(damaged, learned).confirm == 0.8
+
+
 def test_registry_lists_classical_ready_and_explains_what_cannot_run(tmp_path) -> None:
     names = [s.name for s in registry.all_specs()]
     assert "classical" in names and registry.check(registry.get_spec("classical")).ready

@@ -83,6 +83,11 @@ def test_sensitivity_slider_rethresholds_without_detecting_again(qtbot, window, 
     loose = int(layer.accepted.sum())
     assert strict < at_half <= loose
     assert window.detect.layer is layer and len(calls) == 1 and not window.detect.running
+    # the detector's own confirming rule holds at every threshold (damage.proposals)
+    from restorer.detection.damage import proposals
+
+    assert layer.confirm == real(window.session.document.pixels, window.detect.picker.current_detector()).confirm
+    assert layer.count == proposals(layer.levels, layer.threshold, layer.confirm)[0]
 
 
 def test_click_toggles_a_proposal_after_zoom_and_pan(qtbot, window, damaged_png, ui):
