@@ -23,7 +23,6 @@ from restorer.core.steps import drain
 from restorer.errors import MaskError
 from restorer.synthesis import kernels
 from restorer.synthesis.compose import classical_guide, compose_box, compose_into
-from restorer.synthesis.levels import Level, floats, store_into
 from restorer.synthesis.resample import upscaled
 
 
@@ -116,6 +115,157 @@ def _first_guess(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
     return classical_guide(image, hole, "telea")
 
 
+def _pad(arr: np.ndarray, r: int) -> np.ndarray:
+    widths = ((r, r), (r, r)) + ((0, 0),) * (arr.ndim - 2)
+    return np.pad(arr, widths, mode="reflect" if min(arr.shape[:2]) > r else "edge")
+
+
+def _pad_into(arr: np.ndarray, r: int) -> None:
+    """Fill the ``r``-px border of ``arr`` from its inside, as ``_pad`` would have padded the inside."""
+    h, w = arr.shape[0] - 2 * r, arr.shape[1] - 2 * r
+    if min(h, w) > r:  # np.pad's "reflect": the border mirrors the inside, its edge row not repeated
+        arr[:r, r:-r] = arr[2 * r:r:-1, r:-r]
+        arr[-r:, r:-r] = arr[-r - 2:-2 * r - 2:-1, r:-r]
+        arr[:, :r] = arr[:, 2 * r:r:-1]
+        arr[:, -r:] = arr[:, -r - 2:-2 * r - 2:-1]
+    else:  # "edge"
+        arr[:r, r:-r] = arr[r, r:-r]
+        arr[-r:, r:-r] = arr[-r - 1, r:-r]
+        arr[:, :r] = arr[:, r:r + 1]
+        arr[:, -r:] = arr[:, -r - 1:-r]
+
+
+# A level's image and guide lows are kept as uint16, 0..Q for 0..1: half float32's bytes, a 16-bit
+# photo's own values, an 8-bit one's exactly (x 257); a vote's mean is rounded to 1/65535.
+Q = 65535.0
+BAND = 256  # rows per band of the banded conversions
+
+
+def _stored(values: np.ndarray) -> np.ndarray:
+    """Float values (0..1) as the levels keep them, clipped."""
+    return np.clip(np.rint(values * np.float32(Q)), 0.0, Q).astype(np.uint16)
+
+
+def _floats(arr: np.ndarray) -> np.ndarray:
+    """A float32 copy (0..1) of ``arr``: stored uint16 values, or floats as they are."""
+    out = np.array(arr, np.float32)
+    if arr.dtype == np.uint16:
+        out /= np.float32(Q)
+    return out
+
+
+def _store_into(dst: np.ndarray, values: np.ndarray, where: np.ndarray | None = None) -> None:
+    """``dst[...] = _stored(values)`` (where ``where``, H x W), in bands of rows: band-sized temporaries."""
+    for y0 in range(0, dst.shape[0], BAND):
+        rows = slice(y0, y0 + BAND)
+        if where is None:
+            dst[rows] = _stored(values[rows])
+        else:
+            np.copyto(dst[rows], _stored(values[rows]), where=where[rows][..., None])
+
+
+def _lows_into(out: np.ndarray, image: np.ndarray, guide: np.ndarray, hole: np.ndarray, sigma: float,
+               band: int = BAND, box: tuple[slice, slice] | None = None) -> None:
+    """``out[:] = GaussianBlur(where(hole, guide, image), sigma)`` (all H x W x C; ``out`` uint16 stores
+    it as ``_stored``, ``image`` may be stored too), in bands of ``band`` rows, so its temporaries are
+    band-sized: each band is blurred with the rows its kernel reaches (OpenCV's float kernels reach
+    4 sigma), which gives the whole blur's values exactly. ``box``: ``guide`` is only that part of
+    the image (it holds every hole pixel)."""
+    h = image.shape[0]
+    reach = int(np.ceil(4 * sigma)) + 2
+    for y0 in range(0, h, band):
+        y1 = min(h, y0 + band)
+        a, b = max(0, y0 - reach), min(h, y1 + reach)
+        comp = _floats(image[a:b])
+        if box is None:
+            np.copyto(comp, guide[a:b], where=hole[a:b, :, None])
+        else:
+            ga, gb = max(a, box[0].start), min(b, box[0].stop)
+            if ga < gb:
+                rows = slice(ga - a, gb - a)
+                np.copyto(comp[rows, box[1]], guide[ga - box[0].start:gb - box[0].start],
+                          where=hole[ga:gb, box[1], None])
+        low: np.ndarray = np.asarray(cv2.GaussianBlur(comp, (0, 0), sigma), np.float32).reshape(comp.shape)
+        low = low[y0 - a:y1 - a]
+        out[y0:y1] = _stored(low) if out.dtype == np.uint16 else low
+
+
+class _Level:
+    """One pyramid level in padded coordinates: the targets, the valid sources and the search state.
+
+    ``image`` is the level's photo (its hole pixels are not read), ``start`` the first estimate of the
+    hole (H x W x C; only its hole pixels are read). A patch is compared on two padded uint16 arrays
+    (``_stored``): ``image``, the level's image (the votes write it), and ``low``, the guide's low
+    frequencies (no channels without a guide; the cost weighs them by ``guide_weight`` squared).
+    ``padded``: an (H + 2r) x (W + 2r) x C uint16 array whose inside is ``image`` stored already, used
+    as the level's image instead of a new one (the caller gives it up). ``guide_box``: ``guide`` is
+    only that part of the level (it holds the whole hole); ``start`` too when ``start_box`` is set.
+    """
+
+    def __init__(self, image: np.ndarray, start: np.ndarray, hole: np.ndarray, allowed: np.ndarray,
+                 guide: np.ndarray | None, r: int, guide_weight: float, padded: np.ndarray | None = None,
+                 guide_box: tuple[slice, slice] | None = None, start_box: tuple[slice, slice] | None = None) -> None:
+        self.r = r
+        self.lw = np.float32(guide_weight * guide_weight)
+        self.hole_raw = hole
+        side = 2 * r + 1
+        kernel = np.ones((side, side), np.uint8)
+        known_p = _pad((~hole).astype(np.uint8), r)
+        whole = cv2.erode(known_p, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
+        del known_p
+        whole[r:-r, r:-r] &= allowed
+        whole[:r], whole[-r:], whole[:, :r], whole[:, -r:] = False, False, False, False
+        self.valid = np.ascontiguousarray(whole)
+        # the valid centres' places without a coordinate pair each (kernels.random_sources)
+        self.rows, self.chunks = kernels.valid_index(self.valid)
+        self.sources = int(self.rows[-1])
+        touch = cv2.dilate(hole.astype(np.uint8), kernel) > 0
+        self.targets = kernels.nonzero_coords(touch, r)
+        del touch
+        self.index = np.full(self.valid.shape, -1, np.int32)
+        self.index[self.targets[:, 0], self.targets[:, 1]] = np.arange(len(self.targets), dtype=np.int32)
+        self.bands = _bands(self.targets, rows=max(8, 2 * side))
+        self.hole = np.zeros(self.valid.shape, bool)
+        self.hole[r:-r, r:-r] = hole
+        self.pixels = kernels.nonzero_coords(self.hole, 0)  # the hole pixels a vote sets
+        h, w, chans = image.shape
+        if padded is None:
+            padded = np.empty((h + 2 * r, w + 2 * r, chans), np.uint16)
+            _store_into(padded[r:-r, r:-r], image)
+        inner = padded[r:-r, r:-r]
+        at = start_box or (slice(None), slice(None))
+        _store_into(inner[at], start, where=hole[at])  # no hole-sized temporaries
+        self.low = np.empty((h + 2 * r, w + 2 * r, 0 if guide is None else chans), np.uint16)
+        if guide is not None:  # ``image``'s hole pixels are not read: it may be ``inner`` itself
+            _lows_into(self.low[r:-r, r:-r], image, guide, hole, max(1.0, r / 2.0), box=guide_box)
+            _pad_into(self.low, r)
+        _pad_into(padded, r)
+        self.image = padded
+
+    def features(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.image, self.low
+
+    def unpadded(self) -> np.ndarray:
+        """The level's image as float32 (0..1), unpadded."""
+        r = self.r
+        return _floats(self.image[r:-r, r:-r])
+
+    def release(self) -> None:
+        """Keep only what a finer level's start needs of this one (its ``index``)."""
+        self.image = self.low = self.valid = self.hole = self.pixels = self.targets = None  # type: ignore[assignment]
+        self.rows = self.chunks = None
+
+
+def _bands(targets: np.ndarray, rows: int) -> np.ndarray:
+    """Start indices of row bands of ``rows`` rows over raster-ordered targets, then the end."""
+    if len(targets) == 0:
+        return np.zeros(1, np.int64)
+    y0, y1 = int(targets[0, 0]), int(targets[-1, 0]) + 1
+    edges = np.arange(y0, y1, rows)
+    starts = np.searchsorted(targets[:, 0], edges, side="left")
+    return np.append(starts, len(targets)).astype(np.int64)
+
+
 def _cut_guide(guide: np.ndarray | None, hole: np.ndarray, settings: Settings, guide_scale: float
                ) -> tuple[np.ndarray | None, tuple[slice, slice] | None]:
     """The part of the finest level's guide that it (in the hole) and the composition (around it) read,
@@ -131,7 +281,7 @@ def _cut_guide(guide: np.ndarray | None, hole: np.ndarray, settings: Settings, g
 def _stored_padded(image: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray]:
     """The finest level's padded uint16 image array with ``image`` stored inside, and that inside."""
     padded = np.empty((image.shape[0] + 2 * r, image.shape[1] + 2 * r, image.shape[2]), np.uint16)
-    store_into(padded[r:-r, r:-r], image)
+    _store_into(padded[r:-r, r:-r], image)
     return padded, padded[r:-r, r:-r]
 
 
@@ -213,14 +363,14 @@ def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None 
 
     total = sum(rounds(d)[0] for d in range(n + 1))
     done = 0
-    prev: Level | None = None
+    prev: _Level | None = None
     prev_nnf: np.ndarray | None = None
     for depth in range(n, -1, -1):
         img, hl, gd = images[depth], holes[depth], guides[depth]
         box = cbox if depth == 0 else None  # where the level's guide lies
         start_box = None
         if prev is None:
-            start = gd if gd is not None else _first_guess(floats(img) if img.dtype == np.uint16 else img, hl)
+            start = gd if gd is not None else _first_guess(_floats(img) if img.dtype == np.uint16 else img, hl)
             start_box = box if gd is not None else None
         else:
             # the coarser level's fill, upscaled over the hole's box only (its pixels are all it gives)
@@ -231,7 +381,7 @@ def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None 
         padded = None
         if finest is not None and depth == 0:
             padded, finest = finest, None
-        level = Level(img, start, hl, alloweds[depth], gd, r, settings.guide_weight, padded, box, start_box)
+        level = _Level(img, start, hl, alloweds[depth], gd, r, settings.guide_weight, padded, box, start_box)
         del start, padded
         if depth > 0:  # a coarse level's image and guide now live in its features only
             images[depth] = guides[depth] = None  # type: ignore[call-overload]
@@ -239,7 +389,7 @@ def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None 
             if guide is not None and not restricted and (depth == 0 or prev is None):
                 # a hole (nearly) as large as the photo leaves no whole patch to copy: the guide is
                 # the fill (only when the user did not restrict the sampling area: that is an error)
-                out = floats(image)
+                out = _floats(image)
                 where = cbox if cbox is not None else (slice(None), slice(None))  # where ``guide`` lies
                 out[where][hole[where]] = guide[hole[where]]
                 return out[..., 0] if squeeze else out
@@ -276,7 +426,7 @@ def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None 
     # values), votes wrote hole pixels only; a lent image's own known values are put back
     stored = prev.image[r:-r, r:-r]
     del prev, level  # the search's arrays go before the floats are made
-    out = floats(stored)
+    out = _floats(stored)
     del stored
     if lent is not None:
         np.copyto(out, lent, where=~hole[..., None])
@@ -294,7 +444,7 @@ def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None 
     return out[..., 0] if squeeze else out
 
 
-def _vote_into(level: Level, nnf: np.ndarray, cost: np.ndarray, *, best: bool) -> None:
+def _vote_into(level: _Level, nnf: np.ndarray, cost: np.ndarray, *, best: bool) -> None:
     sigma2 = float(max(np.percentile(cost, 75), 1e-6)) if len(cost) else 1.0
     weights = cost if best else kernels.vote_weights(cost, sigma2)  # a best vote compares costs only
     new = kernels.vote(level.image, level.pixels, level.index, nnf, cost, weights, level.r, best)

@@ -8,7 +8,7 @@ import pytest
 
 from restorer.synthesis import compose as C
 from restorer.synthesis import kernels
-from restorer.synthesis.levels import lows_into, pad, pad_into, stored
+from restorer.synthesis.completion import _lows_into, _pad, _pad_into, _stored
 
 
 @pytest.mark.parametrize("shape", [(9, 11, 3), (20, 6, 2), (3, 30, 1), (2, 2, 4)])
@@ -17,8 +17,8 @@ def test_pad_into_fills_the_border_as_pad_would(shape: tuple[int, int, int]) -> 
     x = np.random.default_rng(0).random(shape, dtype=np.float32)
     out = np.full((shape[0] + 2 * r, shape[1] + 2 * r, shape[2]), np.nan, np.float32)
     out[r:-r, r:-r] = x
-    pad_into(out, r)
-    np.testing.assert_array_equal(out, pad(x, r))
+    _pad_into(out, r)
+    np.testing.assert_array_equal(out, _pad(x, r))
 
 
 def test_nonzero_coords_are_argwhere_in_int32() -> None:
@@ -98,11 +98,11 @@ def test_guide_lows_in_bands_equal_one_blur_of_the_whole(chans: int) -> None:
     hole = rng.random((300, 70)) > 0.6
     want = cv2.GaussianBlur(np.where(hole[..., None], guide, image), (0, 0), 1.5).reshape(image.shape)
     got = np.empty_like(image)
-    lows_into(got, image, guide, hole, 1.5, band=32)
+    _lows_into(got, image, guide, hole, 1.5, band=32)
     np.testing.assert_array_equal(got, want)
-    kept = np.empty(image.shape, np.uint16)  # as the levels keep them; from a stored image too
-    lows_into(kept, stored(image), guide, hole, 1.5, band=32)
-    assert np.abs(kept / 65535.0 - want).max() < 1.5 / 65535
+    stored = np.empty(image.shape, np.uint16)  # as the levels keep them; from a stored image too
+    _lows_into(stored, _stored(image), guide, hole, 1.5, band=32)
+    assert np.abs(stored / 65535.0 - want).max() < 1.5 / 65535
 
 
 @pytest.mark.parametrize("guided", [True, False])
