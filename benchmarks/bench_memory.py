@@ -7,7 +7,7 @@ Target (issue 11): a 100 MP 16-bit scan with a 10 % hole peaks under 2x the phot
 model. Each fill runs in a fresh process that loads the photo from a .npy and fills it in place, as
 the CLI does; its peak RSS (VmHWM) is compared with ``budget`` = 2 x the photo's bytes + the peak of
 a process that only loaded the same model and filled a small photo (interpreter, libraries, weights,
-numba code). Results: benchmarks/results/memory.md and .json (100 MP; other sizes memory-NNmp.*).
+numba code). Results: benchmarks/results/memory.md and .json.
 """
 
 from __future__ import annotations
@@ -110,13 +110,12 @@ def main() -> int:
                   f"(2 x {photo_mib:.0f} photo + {base['peak_mib']:.0f} model)  {big['seconds']:.0f} s", flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     meta = {"width": w, "height": h, "hole": args.hole, "machine": platform.processor() or platform.machine()}
-    stem = "memory" if args.megapixels == 100 else f"memory-{args.megapixels:g}mp"  # one file per size
-    (RESULTS / f"{stem}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
+    (RESULTS / "memory.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
     lines = [f"{w} x {h} 16-bit RGB, {args.hole:.0%} hole (an ellipse), filled in place, one thread", "",
              "| model | peak MiB | budget MiB (2 x photo + model) | within | seconds |", "| --- | --- | --- | --- | --- |"]
     lines += [f"| {r['model']} | {r['peak_mib']:.0f} | {r['budget_mib']:.0f} | {'yes' if r['within'] else 'no'} | "
               f"{r['seconds']:.0f} |" for r in rows]
-    (RESULTS / f"{stem}.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / "memory.md").write_text("\n".join(lines) + "\n")
     return 0
 
 

@@ -15,7 +15,6 @@ from restorer.inference.tiles import hole_blocks
 from restorer.synthesis.compose import mosaic
 from restorer.synthesis.grain import add_grain
 from restorer.synthesis.model import Settings, wants_guide
-from restorer.synthesis.resample import upscaled
 
 
 # A thin hole (at most BLOCK_THIN px thick) in a crop of more than 4 blocks is synthesised in blocks of
@@ -63,6 +62,28 @@ def _work(guide_work: np.ndarray | None, shape: tuple[int, int]) -> tuple[np.nda
         return None, 1.0
     scale = max(shape[0] / guide_work.shape[1], shape[1] / guide_work.shape[2])
     return np.ascontiguousarray(guide_work.transpose(1, 2, 0), np.float32), scale
+
+
+def upscaled(work: np.ndarray, shape: tuple[int, int], box: BBox, band: int = 256) -> np.ndarray:
+    """``box`` of ``work`` (h x w x C) resized to ``shape``, computed for that box only: box.height x
+    box.width x C float32, bilinear with cv2.resize's pixel-centre mapping (equal to a slice of it to 1e-6)."""
+    def axis(lo: int, hi: int, n: int, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        pos = ((np.arange(lo, hi) + 0.5) * (n / size) - 0.5).clip(0, n - 1)
+        i0 = np.minimum(pos.astype(np.int64), n - 1)
+        return i0, np.minimum(i0 + 1, n - 1), (pos - i0).astype(np.float32)
+
+    work = np.asarray(work, np.float32)
+    if work.shape[:2] == shape:
+        return np.ascontiguousarray(work[box.slices])
+    y0, y1, fy = axis(box.y0, box.y1, work.shape[0], shape[0])
+    x0, x1, fx = axis(box.x0, box.x1, work.shape[1], shape[1])
+    out = np.empty((box.height, box.width, work.shape[2]), np.float32)
+    wx0, wx1 = (1 - fx)[:, None], fx[:, None]
+    for a in range(0, box.height, band):  # each row on its own: bands keep the temporaries band-sized
+        b = min(box.height, a + band)
+        rows = work[y0[a:b]] * (1 - fy[a:b])[:, None, None] + work[y1[a:b]] * fy[a:b, None, None]
+        out[a:b] = rows[:, x0] * wx0 + rows[:, x1] * wx1
+    return out
 
 
 def _blockwise(region: Region, synth, guide_work: np.ndarray | None, thin_guide: str | None

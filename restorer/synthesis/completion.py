@@ -18,12 +18,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from restorer.core.box import BBox
 from restorer.core.steps import drain
 from restorer.errors import MaskError
 from restorer.synthesis import kernels
 from restorer.synthesis.compose import classical_guide, compose_box, compose_into
-from restorer.synthesis.resample import upscaled
 
 
 @dataclass(frozen=True)
@@ -90,17 +88,13 @@ def level_count(hole: np.ndarray, settings: Settings) -> int:
     return n
 
 
-def _shrink(image: np.ndarray, known: np.ndarray | None, zeroed: bool = False) -> np.ndarray:
-    """Half size, averaging only ``known`` pixels (hole pixels must not bleed into the context; None =
-    every pixel counts). ``zeroed``: ``image``'s unknown pixels are 0 already (no image-sized product)."""
+def _shrink(image: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Half size, averaging only known pixels (hole pixels must not bleed into the context)."""
     h, w = (image.shape[0] + 1) // 2, (image.shape[1] + 1) // 2
-    num = cv2.resize(image if known is None or zeroed else image * known[..., None], (w, h),
-                     interpolation=cv2.INTER_AREA)
+    wk = cv2.resize(known.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA)
+    num = cv2.resize(image * known[..., None], (w, h), interpolation=cv2.INTER_AREA)
     if num.ndim == 2:
         num = num[..., None]
-    if known is None:
-        return num
-    wk = cv2.resize(known.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA)
     return num / np.maximum(wk, 1e-6)[..., None]
 
 
@@ -135,51 +129,21 @@ def _pad_into(arr: np.ndarray, r: int) -> None:
         arr[:, -r:] = arr[:, -r - 1:-r]
 
 
-# A level's image and guide lows are kept as uint16, 0..Q for 0..1: half float32's bytes, a 16-bit
-# photo's own values, an 8-bit one's exactly (x 257); a vote's mean is rounded to 1/65535.
-Q = 65535.0
-BAND = 256  # rows per band of the banded conversions
-
-
-def _stored(values: np.ndarray) -> np.ndarray:
-    """Float values (0..1) as the levels keep them, clipped."""
-    return np.clip(np.rint(values * np.float32(Q)), 0.0, Q).astype(np.uint16)
-
-
-def _floats(arr: np.ndarray) -> np.ndarray:
-    """A float32 copy (0..1) of ``arr``: stored uint16 values, or floats as they are."""
-    out = np.array(arr, np.float32)
-    if arr.dtype == np.uint16:
-        out /= np.float32(Q)
-    return out
-
-
-def _store_into(dst: np.ndarray, values: np.ndarray, where: np.ndarray | None = None) -> None:
-    """``dst[...] = _stored(values)`` (where ``where``, H x W), in bands of rows: band-sized temporaries."""
-    for y0 in range(0, dst.shape[0], BAND):
-        rows = slice(y0, y0 + BAND)
-        if where is None:
-            dst[rows] = _stored(values[rows])
-        else:
-            np.copyto(dst[rows], _stored(values[rows]), where=where[rows][..., None])
-
-
 def _lows_into(out: np.ndarray, image: np.ndarray, guide: np.ndarray, hole: np.ndarray, sigma: float,
-               band: int = BAND, box: tuple[slice, slice] | None = None) -> None:
-    """``out[:] = GaussianBlur(where(hole, guide, image), sigma)`` (all H x W x C; ``out`` uint16 stores
-    it as ``_stored``, ``image`` may be stored too), in bands of ``band`` rows, so its temporaries are
-    band-sized: each band is blurred with the rows its kernel reaches (OpenCV's float kernels reach
-    4 sigma), which gives the whole blur's values exactly. ``box``: ``guide`` is only that part of
-    the image (it holds every hole pixel)."""
+               weight: float, band: int = 256, box: tuple[slice, slice] | None = None) -> None:
+    """``out[:] = GaussianBlur(where(hole, guide, image), sigma) * weight`` (all H x W x C), in bands of
+    ``band`` rows, so its temporaries are band-sized: each band is blurred with the rows its kernel
+    reaches (OpenCV's float kernels reach 4 sigma), which gives the whole blur's values exactly.
+    ``box``: ``guide`` is only that part of the image (it holds every hole pixel)."""
     h = image.shape[0]
     reach = int(np.ceil(4 * sigma)) + 2
     for y0 in range(0, h, band):
         y1 = min(h, y0 + band)
         a, b = max(0, y0 - reach), min(h, y1 + reach)
-        comp = _floats(image[a:b])
         if box is None:
-            np.copyto(comp, guide[a:b], where=hole[a:b, :, None])
+            comp = np.where(hole[a:b, :, None], guide[a:b], image[a:b]).astype(np.float32, copy=False)
         else:
+            comp = np.array(image[a:b], np.float32)
             ga, gb = max(a, box[0].start), min(b, box[0].stop)
             if ga < gb:
                 rows = slice(ga - a, gb - a)
@@ -187,26 +151,25 @@ def _lows_into(out: np.ndarray, image: np.ndarray, guide: np.ndarray, hole: np.n
                           where=hole[ga:gb, box[1], None])
         low: np.ndarray = np.asarray(cv2.GaussianBlur(comp, (0, 0), sigma), np.float32).reshape(comp.shape)
         low = low[y0 - a:y1 - a]
-        out[y0:y1] = _stored(low) if out.dtype == np.uint16 else low
+        low *= np.float32(weight)
+        out[y0:y1] = low
 
 
 class _Level:
     """One pyramid level in padded coordinates: the targets, the valid sources and the search state.
 
     ``image`` is the level's photo (its hole pixels are not read), ``start`` the first estimate of the
-    hole (H x W x C; only its hole pixels are read). A patch is compared on two padded uint16 arrays
-    (``_stored``): ``image``, the level's image (the votes write it), and ``low``, the guide's low
-    frequencies (no channels without a guide; the cost weighs them by ``guide_weight`` squared).
-    ``padded``: an (H + 2r) x (W + 2r) x C uint16 array whose inside is ``image`` stored already, used
-    as the level's image instead of a new one (the caller gives it up). ``guide_box``: ``guide`` is
-    only that part of the level (it holds the whole hole); ``start`` too when ``start_box`` is set.
+    hole (H x W x C; only its hole pixels are read). A patch is compared on two padded float arrays:
+    ``image``, the level's image (the votes write it), and ``low``, the guide's low frequencies (no
+    channels without a guide). ``padded``: an (H + 2r) x (W + 2r) x C array whose inside is ``image``
+    already, used as the level's image instead of a new one (the caller gives it up). ``guide_box``:
+    ``guide`` is only that part of the level (it holds the whole hole).
     """
 
     def __init__(self, image: np.ndarray, start: np.ndarray, hole: np.ndarray, allowed: np.ndarray,
                  guide: np.ndarray | None, r: int, guide_weight: float, padded: np.ndarray | None = None,
-                 guide_box: tuple[slice, slice] | None = None, start_box: tuple[slice, slice] | None = None) -> None:
+                 guide_box: tuple[slice, slice] | None = None) -> None:
         self.r = r
-        self.lw = np.float32(guide_weight * guide_weight)
         self.hole_raw = hole
         side = 2 * r + 1
         kernel = np.ones((side, side), np.uint8)
@@ -230,14 +193,13 @@ class _Level:
         self.pixels = kernels.nonzero_coords(self.hole, 0)  # the hole pixels a vote sets
         h, w, chans = image.shape
         if padded is None:
-            padded = np.empty((h + 2 * r, w + 2 * r, chans), np.uint16)
-            _store_into(padded[r:-r, r:-r], image)
+            padded = np.empty((h + 2 * r, w + 2 * r, chans), np.float32)
+            padded[r:-r, r:-r] = image
         inner = padded[r:-r, r:-r]
-        at = start_box or (slice(None), slice(None))
-        _store_into(inner[at], start, where=hole[at])  # no hole-sized temporaries
-        self.low = np.empty((h + 2 * r, w + 2 * r, 0 if guide is None else chans), np.uint16)
+        np.copyto(inner, start, where=hole[..., None])  # no hole-sized temporaries
+        self.low = np.empty((h + 2 * r, w + 2 * r, 0 if guide is None else chans), np.float32)
         if guide is not None:  # ``image``'s hole pixels are not read: it may be ``inner`` itself
-            _lows_into(self.low[r:-r, r:-r], image, guide, hole, max(1.0, r / 2.0), box=guide_box)
+            _lows_into(self.low[r:-r, r:-r], image, guide, hole, max(1.0, r / 2.0), guide_weight, box=guide_box)
             _pad_into(self.low, r)
         _pad_into(padded, r)
         self.image = padded
@@ -246,9 +208,8 @@ class _Level:
         return self.image, self.low
 
     def unpadded(self) -> np.ndarray:
-        """The level's image as float32 (0..1), unpadded."""
         r = self.r
-        return _floats(self.image[r:-r, r:-r])
+        return np.ascontiguousarray(self.image[r:-r, r:-r])
 
     def release(self) -> None:
         """Keep only what a finer level's start needs of this one (its ``index``)."""
@@ -266,30 +227,6 @@ def _bands(targets: np.ndarray, rows: int) -> np.ndarray:
     return np.append(starts, len(targets)).astype(np.int64)
 
 
-def _cut_guide(guide: np.ndarray | None, hole: np.ndarray, settings: Settings, guide_scale: float
-               ) -> tuple[np.ndarray | None, tuple[slice, slice] | None]:
-    """The part of the finest level's guide that it (in the hole) and the composition (around it) read,
-    and where it lies; (None, None) without a guide."""
-    if guide is None:
-        return None, None
-    cbox = compose_box(hole, lows=settings.lows, guide_scale=guide_scale,
-                       guide_colour=settings.guide_colour, texture_colour=settings.texture_colour)
-    assert cbox is not None  # the hole is not empty
-    return guide[cbox].copy(), cbox
-
-
-def _stored_padded(image: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray]:
-    """The finest level's padded uint16 image array with ``image`` stored inside, and that inside."""
-    padded = np.empty((image.shape[0] + 2 * r, image.shape[1] + 2 * r, image.shape[2]), np.uint16)
-    _store_into(padded[r:-r, r:-r], image)
-    return padded, padded[r:-r, r:-r]
-
-
-def _hole_box(hole: np.ndarray) -> BBox:
-    rows, cols = np.flatnonzero(hole.any(axis=1)), np.flatnonzero(hole.any(axis=0))
-    return BBox(int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1)
-
-
 def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None = None,
              guide: np.ndarray | None = None, settings: Settings = Settings(), guide_scale: float = 1.0,
              owned: bool = False) -> Generator[tuple[int, int], None, np.ndarray]:
@@ -301,9 +238,9 @@ def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None 
     ``owned``: the caller gives ``image`` and ``guide`` up (it keeps no reference to either): the
     image moves at once into the finest level's padded array, which takes the first estimate and
     the votes, and of the guide only the part the final composition reads is kept once the finest
-    level holds its low frequencies. The result is the same, but for known pixels, which are then
-    the image's values to 1/65535 (exactly for an 8- or 16-bit photo's values; a lent image's are its own).
-    Returns a new array: known pixels unchanged, hole pixels synthesised.
+    level holds its low frequencies. The result is the same.
+    Returns a new array (it may be a view of a slightly larger one): known pixels unchanged, hole
+    pixels synthesised.
     Raises NothingToCopy when no source patch lies wholly in known, allowed pixels.
     """
     image = np.asarray(image, np.float32)
@@ -314,7 +251,6 @@ def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None 
     hole = np.asarray(hole, bool)
     if not hole.any():
         return image[..., 0].copy() if squeeze else image.copy()
-    lent = None if owned else image  # its known pixels go back into the fill as they are
     if settings.patch % 2 == 0 or settings.patch < 3:
         raise ValueError("patch side must be odd and at least 3")
     restricted = allowed is not None
@@ -327,28 +263,25 @@ def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None 
     n = level_count(hole, settings)
     finest: np.ndarray | None = None
     cbox: tuple[slice, slice] | None = None  # set once only that part of the guide is kept
+    if owned:  # the finest level's image array, padded, from the start: no second crop-sized copy later
+        finest = np.empty((image.shape[0] + 2 * r, image.shape[1] + 2 * r, image.shape[2]), np.float32)
+        finest[r:-r, r:-r] = image
+        image = finest[r:-r, r:-r]
 
     # pyramid, finest first
     images, holes, alloweds, guides = [image], [hole], [allowed], [guide]
-    for depth in range(n):
+    for _ in range(n):
         known = ~holes[-1]
-        guides.append(None if guides[-1] is None else _shrink(guides[-1], None))
-        zeroed = owned and depth == 0
-        if zeroed:
-            guide, cbox = _cut_guide(guide, hole, settings, guide_scale)
-            guides[0] = guide
-            np.copyto(image, 0.0, where=hole[..., None])  # ours, and its hole pixels are not read again
-        images.append(_shrink(images[-1], known, zeroed))
-        if owned and depth == 0:
-            finest, image = _stored_padded(image, r)
-            images[0] = image
+        images.append(_shrink(images[-1], known))
+        guides.append(None if guides[-1] is None else _shrink(guides[-1], np.ones_like(known)))
         holes.append(_shrink_mask(holes[-1], any_=True))
         alloweds.append(_shrink_mask(alloweds[-1], any_=False) & ~holes[-1])
-    if owned and n == 0:  # one level: the same, without a pyramid
-        guide, cbox = _cut_guide(guide, hole, settings, guide_scale)
-        guides[0] = guide
-        finest, image = _stored_padded(image, r)
-        images[0] = image
+    if owned and guide is not None:
+        # the finest level reads the guide in the hole only and the composition around it: keep that part
+        cbox = compose_box(hole, lows=settings.lows, guide_scale=guide_scale,
+                           guide_colour=settings.guide_colour, texture_colour=settings.texture_colour)
+        assert cbox is not None  # the hole is not empty
+        guide = guides[0] = guide[cbox].copy()
     large = 0 < settings.large_hole < np.count_nonzero(hole)
     passes = settings.passes_large if large else settings.passes
 
@@ -367,21 +300,21 @@ def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None 
     prev_nnf: np.ndarray | None = None
     for depth in range(n, -1, -1):
         img, hl, gd = images[depth], holes[depth], guides[depth]
-        box = cbox if depth == 0 else None  # where the level's guide lies
-        start_box = None
         if prev is None:
-            start = gd if gd is not None else _first_guess(_floats(img) if img.dtype == np.uint16 else img, hl)
-            start_box = box if gd is not None else None
+            start = gd if gd is not None else _first_guess(img, hl)
         else:
-            # the coarser level's fill, upscaled over the hole's box only (its pixels are all it gives)
-            hb = _hole_box(hl)
-            start = upscaled(prev.unpadded(), hl.shape, hb)
-            start_box = hb.slices
+            start = cv2.resize(prev.unpadded(), (img.shape[1], img.shape[0]), interpolation=cv2.INTER_LINEAR)
+            start = start.reshape(img.shape)
             prev.release()  # what is left of it (its index) serves upsample_nnf
         padded = None
-        if finest is not None and depth == 0:
-            padded, finest = finest, None
-        level = _Level(img, start, hl, alloweds[depth], gd, r, settings.guide_weight, padded, box, start_box)
+        box = cbox if depth == 0 else None  # where the level's guide lies
+        if finest is not None and depth == 0:  # the estimate goes into the finest array itself
+            if start is gd and box is not None:  # the guide's part
+                np.copyto(img[box], start, where=hl[box][..., None])
+            else:
+                np.copyto(img, start, where=hl[..., None])
+            start, padded, finest = img, finest, None
+        level = _Level(img, start, hl, alloweds[depth], gd, r, settings.guide_weight, padded, box)
         del start, padded
         if depth > 0:  # a coarse level's image and guide now live in its features only
             images[depth] = guides[depth] = None  # type: ignore[call-overload]
@@ -389,7 +322,7 @@ def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None 
             if guide is not None and not restricted and (depth == 0 or prev is None):
                 # a hole (nearly) as large as the photo leaves no whole patch to copy: the guide is
                 # the fill (only when the user did not restrict the sampling area: that is an error)
-                out = _floats(image)
+                out = image.copy()
                 where = cbox if cbox is not None else (slice(None), slice(None))  # where ``guide`` lies
                 out[where][hole[where]] = guide[hole[where]]
                 return out[..., 0] if squeeze else out
@@ -407,12 +340,12 @@ def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None 
             nnf = kernels.upsample_nnf(prev.index, prev_nnf, level.targets, level.valid, level.rows,
                                        level.chunks, seed, r)
             prev = None  # the coarser level is done with
-            _vote_into(level, nnf, kernels.nnf_costs(*level.features(), level.lw, level.targets, nnf, r), best=False)
+            _vote_into(level, nnf, kernels.nnf_costs(*level.features(), level.targets, nnf, r), best=False)
         iters, passes = rounds(depth)
         for it in range(iters):
             img_f, low_f = level.features()
-            cost = kernels.nnf_costs(img_f, low_f, level.lw, level.targets, nnf, r)
-            kernels.patchmatch(img_f, low_f, level.lw, level.valid, level.targets, level.index, nnf, cost, r,
+            cost = kernels.nnf_costs(img_f, low_f, level.targets, nnf, r)
+            kernels.patchmatch(img_f, low_f, level.valid, level.targets, level.index, nnf, cost, r,
                                passes, seed + it + 1, level.bands)
             del img_f, low_f
             last = depth == 0 and it == iters - 1
@@ -422,14 +355,9 @@ def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None 
             yield done, total
         prev, prev_nnf = level, nnf
     assert prev is not None
-    # the fill as floats: its known pixels are ``image``'s stored (exactly, for an 8- or 16-bit photo's
-    # values), votes wrote hole pixels only; a lent image's own known values are put back
-    stored = prev.image[r:-r, r:-r]
-    del prev, level  # the search's arrays go before the floats are made
-    out = _floats(stored)
-    del stored
-    if lent is not None:
-        np.copyto(out, lent, where=~hole[..., None])
+    # the fill, a view of the finest level's image: its known pixels are ``image``'s, votes wrote hole pixels only
+    out = prev.image[r:-r, r:-r]
+    del prev, level
     if guide is not None and settings.lows > 0:
         # the composition over the patches' fill (compose_into reads it whole before it writes),
         # computed over the part it reads (the same values)
@@ -448,7 +376,6 @@ def _vote_into(level: _Level, nnf: np.ndarray, cost: np.ndarray, *, best: bool) 
     sigma2 = float(max(np.percentile(cost, 75), 1e-6)) if len(cost) else 1.0
     weights = cost if best else kernels.vote_weights(cost, sigma2)  # a best vote compares costs only
     new = kernels.vote(level.image, level.pixels, level.index, nnf, cost, weights, level.r, best)
-    np.rint(new, out=new)  # a mean vote's value, to the stored step (a best vote's is a stored value)
     level.image[level.pixels[:, 0], level.pixels[:, 1]] = new
 
 

@@ -6,11 +6,9 @@ losing PatchMatch's whole point; numba compiles the plain loops to machine code,
 with wheels for every platform we ship and needs no C extension of ours. ``cache=True`` keeps the
 compiled code on disk, so only the first fill after an install pays for compiling.
 
-Arrays: a patch is compared on two arrays, ``img`` H x W x C (the level's image, which the votes
-write) and ``low`` H x W x G (the guide's low frequencies, G = 0 without a guide, weighted by ``lw``
-in the cost), both padded by the patch radius on every side, so every centre's patch lies inside
-them. The synthesis keeps them as uint16 (0..65535 for 0..1: half float32's bytes, and a 16-bit
-photo's own values); any numeric dtype works. ``valid`` bool H x W: centres whose whole patch is known and may be copied;
+Arrays: a patch is compared on two float32 arrays, ``img`` H x W x C (the level's image, which the
+votes write) and ``low`` H x W x G (the guide's low frequencies, G = 0 without a guide), both padded
+by the patch radius on every side, so every centre's patch lies inside them; ``valid`` bool H x W: centres whose whole patch is known and may be copied;
 ``targets`` int32 K x 2: the centres whose patches touch the hole, in raster order; ``nnf`` int32
 K x 2 (source centre per target), ``cost`` float32 K.
 """
@@ -24,9 +22,9 @@ _BIG = np.float32(3.0e38)
 
 
 @njit(cache=True, nogil=True)
-def _patch_cost(img, low, lw, ty, tx, sy, sx, r, limit):
-    """Sum of squared differences of two (2r+1)^2 patches over all channels of ``img``, plus ``lw``
-    times that of ``low`` (float32); stops past ``limit``."""
+def _patch_cost(img, low, ty, tx, sy, sx, r, limit):
+    """Sum of squared differences of two (2r+1)^2 patches over all channels of ``img`` then ``low``
+    (per pixel, in that order); stops past ``limit``."""
     total = np.float32(0.0)
     chans, extra = img.shape[2], low.shape[2]
     for dy in range(-r, r + 1):
@@ -34,28 +32,26 @@ def _patch_cost(img, low, lw, ty, tx, sy, sx, r, limit):
             a = img[ty + dy, tx + dx]
             b = img[sy + dy, sx + dx]
             for c in range(chans):
-                d = np.float32(a[c]) - np.float32(b[c])
+                d = a[c] - b[c]
                 total += d * d
             if extra:
                 a = low[ty + dy, tx + dx]
                 b = low[sy + dy, sx + dx]
-                part = np.float32(0.0)
                 for c in range(extra):
-                    d = np.float32(a[c]) - np.float32(b[c])
-                    part += d * d
-                total += lw * part
+                    d = a[c] - b[c]
+                    total += d * d
         if total > limit:
             return total
     return total
 
 
 @njit(cache=True, nogil=True)
-def nnf_costs(img, low, lw, targets, nnf, r):
+def nnf_costs(img, low, targets, nnf, r):
     """The cost of every target's current match (after the target's own pixels changed)."""
     k = targets.shape[0]
     cost = np.empty(k, np.float32)
     for i in range(k):
-        cost[i] = _patch_cost(img, low, lw, targets[i, 0], targets[i, 1], nnf[i, 0], nnf[i, 1], r, _BIG)
+        cost[i] = _patch_cost(img, low, targets[i, 0], targets[i, 1], nnf[i, 0], nnf[i, 1], r, _BIG)
     return cost
 
 
@@ -69,7 +65,7 @@ def _next(state):
 
 
 @njit(cache=True, nogil=True)
-def _sweep(img, low, lw, valid, targets, index, nnf, cost, r, lo, hi, step, state):
+def _sweep(img, low, valid, targets, index, nnf, cost, r, lo, hi, step, state):
     """One scanline sweep over targets[lo:hi] (forward when ``step`` is 1): propagation from the
     neighbours already visited, then random search in shrinking windows around the best match."""
     h, w = valid.shape
@@ -88,7 +84,7 @@ def _sweep(img, low, lw, valid, targets, index, nnf, cost, r, lo, hi, step, stat
             cx = nnf[j, 1] + (tx - nx)
             if cy < 0 or cx < 0 or cy >= h or cx >= w or not valid[cy, cx] or (cy == by and cx == bx):
                 continue
-            c = _patch_cost(img, low, lw, ty, tx, cy, cx, r, best)
+            c = _patch_cost(img, low, ty, tx, cy, cx, r, best)
             if c < best:
                 by, bx, best = cy, cx, c
         rad = reach
@@ -98,7 +94,7 @@ def _sweep(img, low, lw, valid, targets, index, nnf, cost, r, lo, hi, step, stat
             state = _next(state)
             cx = bx + np.int64(state % np.uint64(2 * rad + 1)) - rad
             if 0 <= cy < h and 0 <= cx < w and valid[cy, cx]:
-                c = _patch_cost(img, low, lw, ty, tx, cy, cx, r, best)
+                c = _patch_cost(img, low, ty, tx, cy, cx, r, best)
                 if c < best:
                     by, bx, best = cy, cx, c
             rad //= 2
@@ -107,7 +103,7 @@ def _sweep(img, low, lw, valid, targets, index, nnf, cost, r, lo, hi, step, stat
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def patchmatch(img, low, lw, valid, targets, index, nnf, cost, r, passes, seed, bounds):
+def patchmatch(img, low, valid, targets, index, nnf, cost, r, passes, seed, bounds):
     """Improve ``nnf``/``cost`` in place: ``passes`` alternating scanline sweeps of propagation and
     random search (Barnes et al. 2009). ``index`` H x W int32 maps a centre to its target row (-1 if none).
 
@@ -124,7 +120,7 @@ def patchmatch(img, low, lw, valid, targets, index, nnf, cost, r, passes, seed, 
         for phase in range(2):
             for k in prange((nb - phase + 1) // 2):
                 b = 2 * k + phase
-                states[b] = _sweep(img, low, lw, valid, targets, index, nnf, cost, r, bounds[b], bounds[b + 1],
+                states[b] = _sweep(img, low, valid, targets, index, nnf, cost, r, bounds[b], bounds[b + 1],
                                    step, states[b])
 
 
@@ -158,19 +154,19 @@ def vote(image, pixels, index, nnf, cost, weights, r, best_only):
                     if cost[j] < best:
                         best = cost[j]
                         for c in range(chans):
-                            out[i, c] = np.float32(image[sy, sx, c])
+                            out[i, c] = image[sy, sx, c]
                         weight = np.float32(1.0)
                 else:
                     wt = weights[j]
                     for c in range(chans):
-                        out[i, c] += wt * np.float32(image[sy, sx, c])
+                        out[i, c] += wt * image[sy, sx, c]
                     weight += wt
         if weight > 0:
             for c in range(chans):
                 out[i, c] /= weight
         else:
             for c in range(chans):
-                out[i, c] = np.float32(image[y, x, c])
+                out[i, c] = image[y, x, c]
     return out
 
 

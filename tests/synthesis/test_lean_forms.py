@@ -8,7 +8,7 @@ import pytest
 
 from restorer.synthesis import compose as C
 from restorer.synthesis import kernels
-from restorer.synthesis.completion import _lows_into, _pad, _pad_into, _stored
+from restorer.synthesis.completion import _lows_into, _pad, _pad_into
 
 
 @pytest.mark.parametrize("shape", [(9, 11, 3), (20, 6, 2), (3, 30, 1), (2, 2, 4)])
@@ -96,13 +96,10 @@ def test_guide_lows_in_bands_equal_one_blur_of_the_whole(chans: int) -> None:
     rng = np.random.default_rng(3)
     image, guide = (rng.random((300, 70, chans), dtype=np.float32) for _ in range(2))
     hole = rng.random((300, 70)) > 0.6
-    want = cv2.GaussianBlur(np.where(hole[..., None], guide, image), (0, 0), 1.5).reshape(image.shape)
+    want = cv2.GaussianBlur(np.where(hole[..., None], guide, image), (0, 0), 1.5).reshape(image.shape) * np.float32(2.0)
     got = np.empty_like(image)
-    _lows_into(got, image, guide, hole, 1.5, band=32)
+    _lows_into(got, image, guide, hole, 1.5, 2.0, band=32)
     np.testing.assert_array_equal(got, want)
-    stored = np.empty(image.shape, np.uint16)  # as the levels keep them; from a stored image too
-    _lows_into(stored, _stored(image), guide, hole, 1.5, band=32)
-    assert np.abs(stored / 65535.0 - want).max() < 1.5 / 65535
 
 
 @pytest.mark.parametrize("guided", [True, False])
@@ -111,7 +108,6 @@ def test_an_owned_image_gives_the_same_fill_and_a_lent_one_is_left_alone(guided:
 
     rng = np.random.default_rng(4)
     image = cv2.GaussianBlur(rng.random((90, 110, 3), dtype=np.float32), (0, 0), 2.0)
-    image = (np.rint(image * 65535) / 65535).astype(np.float32)  # a 16-bit photo's values, as the engine gives
     hole = np.zeros((90, 110), bool)
     hole[30:70, 40:80] = True
     guide = cv2.GaussianBlur(image, (0, 0), 5.0) if guided else None
