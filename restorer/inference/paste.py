@@ -25,20 +25,12 @@ def to_float3(pixels: np.ndarray) -> np.ndarray:
     return out
 
 
-def from_float3(arr: np.ndarray, like: np.ndarray, consume: bool = False) -> np.ndarray:
-    """Back to the photo's dtype and channel count (gray = mean of the three channels), rounded and clipped.
-
-    ``consume``: ``arr`` (float32) is the caller's to give up: the scaling, rounding and clipping are
-    done in it (or in the gray mean), with no float temporaries of its size. The values are the same."""
+def from_float3(arr: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """Back to the photo's dtype and channel count (gray = mean of the three channels), rounded and clipped."""
     if like.ndim == 2 or like.shape[2] == 1:
-        arr, consume = arr.mean(axis=2, keepdims=like.ndim == 3), True
+        arr = arr.mean(axis=2, keepdims=like.ndim == 3)
     top = _peak(like.dtype)
-    if not consume or arr.dtype != np.float32:
-        return np.clip(np.rint(arr * top), 0, top).astype(like.dtype)
-    arr *= np.float32(top)
-    np.rint(arr, out=arr)
-    np.clip(arr, 0, top, out=arr)
-    return arr.astype(like.dtype)
+    return np.clip(np.rint(arr * top), 0, top).astype(like.dtype)
 
 
 def feather(original: np.ndarray, filled: np.ndarray, hole: np.ndarray, radius: int) -> np.ndarray:

@@ -49,11 +49,10 @@ def synthesise(region: Region, synth, guide_work: np.ndarray | None, thin_guide:
         if region.net_mask is not None and thin_guide:
             guide = mosaic(guide, img, region.mask, region.net_mask, thin_guide)
     gen = synth.fill(img, region.mask, guide, region.allowed, scale, owned=True)
-    # the synthesis owns the crop's floats and the guide now: they move into its finest level
-    del img, guide
+    del img  # the synthesis owns the crop's floats now: the finest level's features replace them
     filled = yield from gen
-    # the photo's dtype (a fifth to a half of the floats' bytes), converted in the fill's own array
-    return from_float3(filled, region.pixels, consume=True)
+    del guide
+    return from_float3(filled, region.pixels)  # the photo's dtype: a fifth to a half of the floats' bytes
 
 
 def _work(guide_work: np.ndarray | None, shape: tuple[int, int]) -> tuple[np.ndarray | None, float]:
@@ -64,7 +63,7 @@ def _work(guide_work: np.ndarray | None, shape: tuple[int, int]) -> tuple[np.nda
     return np.ascontiguousarray(guide_work.transpose(1, 2, 0), np.float32), scale
 
 
-def upscaled(work: np.ndarray, shape: tuple[int, int], box: BBox, band: int = 256) -> np.ndarray:
+def upscaled(work: np.ndarray, shape: tuple[int, int], box: BBox) -> np.ndarray:
     """``box`` of ``work`` (h x w x C) resized to ``shape``, computed for that box only: box.height x
     box.width x C float32, bilinear with cv2.resize's pixel-centre mapping (equal to a slice of it to 1e-6)."""
     def axis(lo: int, hi: int, n: int, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -77,13 +76,8 @@ def upscaled(work: np.ndarray, shape: tuple[int, int], box: BBox, band: int = 25
         return np.ascontiguousarray(work[box.slices])
     y0, y1, fy = axis(box.y0, box.y1, work.shape[0], shape[0])
     x0, x1, fx = axis(box.x0, box.x1, work.shape[1], shape[1])
-    out = np.empty((box.height, box.width, work.shape[2]), np.float32)
-    wx0, wx1 = (1 - fx)[:, None], fx[:, None]
-    for a in range(0, box.height, band):  # each row on its own: bands keep the temporaries band-sized
-        b = min(box.height, a + band)
-        rows = work[y0[a:b]] * (1 - fy[a:b])[:, None, None] + work[y1[a:b]] * fy[a:b, None, None]
-        out[a:b] = rows[:, x0] * wx0 + rows[:, x1] * wx1
-    return out
+    rows = work[y0] * (1 - fy)[:, None, None] + work[y1] * fy[:, None, None]
+    return np.ascontiguousarray(rows[:, x0] * (1 - fx)[:, None] + rows[:, x1] * fx[:, None])
 
 
 def _blockwise(region: Region, synth, guide_work: np.ndarray | None, thin_guide: str | None
@@ -121,7 +115,7 @@ def _blockwise(region: Region, synth, guide_work: np.ndarray | None, thin_guide:
             rel = inner.relative_to(tile)
             own[rel] = sub[rel]
             view = filled[tile.slices]
-            view[own] = from_float3(res, region.pixels, consume=True)[own]
+            view[own] = from_float3(res, region.pixels)[own]
             todo[tile.slices] &= ~own
         yield k + 1, len(blocks)
     return filled

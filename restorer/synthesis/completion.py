@@ -21,7 +21,7 @@ import numpy as np
 from restorer.core.steps import drain
 from restorer.errors import MaskError
 from restorer.synthesis import kernels
-from restorer.synthesis.compose import classical_guide, compose_box, compose_into
+from restorer.synthesis.compose import classical_guide, compose_into
 
 
 @dataclass(frozen=True)
@@ -130,25 +130,16 @@ def _pad_into(arr: np.ndarray, r: int) -> None:
 
 
 def _lows_into(out: np.ndarray, image: np.ndarray, guide: np.ndarray, hole: np.ndarray, sigma: float,
-               weight: float, band: int = 256, box: tuple[slice, slice] | None = None) -> None:
+               weight: float, band: int = 256) -> None:
     """``out[:] = GaussianBlur(where(hole, guide, image), sigma) * weight`` (all H x W x C), in bands of
     ``band`` rows, so its temporaries are band-sized: each band is blurred with the rows its kernel
-    reaches (OpenCV's float kernels reach 4 sigma), which gives the whole blur's values exactly.
-    ``box``: ``guide`` is only that part of the image (it holds every hole pixel)."""
+    reaches (OpenCV's float kernels reach 4 sigma), which gives the whole blur's values exactly."""
     h = image.shape[0]
     reach = int(np.ceil(4 * sigma)) + 2
     for y0 in range(0, h, band):
         y1 = min(h, y0 + band)
         a, b = max(0, y0 - reach), min(h, y1 + reach)
-        if box is None:
-            comp = np.where(hole[a:b, :, None], guide[a:b], image[a:b]).astype(np.float32, copy=False)
-        else:
-            comp = np.array(image[a:b], np.float32)
-            ga, gb = max(a, box[0].start), min(b, box[0].stop)
-            if ga < gb:
-                rows = slice(ga - a, gb - a)
-                np.copyto(comp[rows, box[1]], guide[ga - box[0].start:gb - box[0].start],
-                          where=hole[ga:gb, box[1], None])
+        comp = np.where(hole[a:b, :, None], guide[a:b], image[a:b]).astype(np.float32, copy=False)
         low: np.ndarray = np.asarray(cv2.GaussianBlur(comp, (0, 0), sigma), np.float32).reshape(comp.shape)
         low = low[y0 - a:y1 - a]
         low *= np.float32(weight)
@@ -159,16 +150,12 @@ class _Level:
     """One pyramid level in padded coordinates: the targets, the valid sources and the search state.
 
     ``image`` is the level's photo (its hole pixels are not read), ``start`` the first estimate of the
-    hole (H x W x C; only its hole pixels are read). A patch is compared on two padded float arrays:
-    ``image``, the level's image (the votes write it), and ``low``, the guide's low frequencies (no
-    channels without a guide). ``padded``: an (H + 2r) x (W + 2r) x C array whose inside is ``image``
-    already, used as the level's image instead of a new one (the caller gives it up). ``guide_box``:
-    ``guide`` is only that part of the level (it holds the whole hole).
+    hole (H x W x C; only its hole pixels are read). Only one image-sized float array is kept: the
+    patch features, whose first channels are the level's image (the votes write them).
     """
 
     def __init__(self, image: np.ndarray, start: np.ndarray, hole: np.ndarray, allowed: np.ndarray,
-                 guide: np.ndarray | None, r: int, guide_weight: float, padded: np.ndarray | None = None,
-                 guide_box: tuple[slice, slice] | None = None) -> None:
+                 guide: np.ndarray | None, r: int, guide_weight: float) -> None:
         self.r = r
         self.hole_raw = hole
         side = 2 * r + 1
@@ -179,9 +166,7 @@ class _Level:
         whole[r:-r, r:-r] &= allowed
         whole[:r], whole[-r:], whole[:, :r], whole[:, -r:] = False, False, False, False
         self.valid = np.ascontiguousarray(whole)
-        # the valid centres' places without a coordinate pair each (kernels.random_sources)
-        self.rows, self.chunks = kernels.valid_index(self.valid)
-        self.sources = int(self.rows[-1])
+        self.coords = kernels.nonzero_coords(self.valid, 0)
         touch = cv2.dilate(hole.astype(np.uint8), kernel) > 0
         self.targets = kernels.nonzero_coords(touch, r)
         del touch
@@ -191,30 +176,24 @@ class _Level:
         self.hole = np.zeros(self.valid.shape, bool)
         self.hole[r:-r, r:-r] = hole
         self.pixels = kernels.nonzero_coords(self.hole, 0)  # the hole pixels a vote sets
+        # One array holds what a patch is compared on: the image's channels (which the votes write),
+        # then, with a guide, its low frequencies; ``image`` is a view of the first ones.
         h, w, chans = image.shape
-        if padded is None:
-            padded = np.empty((h + 2 * r, w + 2 * r, chans), np.float32)
-            padded[r:-r, r:-r] = image
-        inner = padded[r:-r, r:-r]
-        np.copyto(inner, start, where=hole[..., None])  # no hole-sized temporaries
-        self.low = np.empty((h + 2 * r, w + 2 * r, 0 if guide is None else chans), np.float32)
-        if guide is not None:  # ``image``'s hole pixels are not read: it may be ``inner`` itself
-            _lows_into(self.low[r:-r, r:-r], image, guide, hole, max(1.0, r / 2.0), guide_weight, box=guide_box)
-            _pad_into(self.low, r)
-        _pad_into(padded, r)
-        self.image = padded
+        self._feat = np.empty((h + 2 * r, w + 2 * r, chans * (1 if guide is None else 2)), np.float32)
+        inner = self._feat[r:-r, r:-r]
+        inner[..., :chans] = image
+        np.copyto(inner[..., :chans], start, where=hole[..., None])  # no hole-sized temporaries
+        if guide is not None:
+            _lows_into(inner[..., chans:], image, guide, hole, max(1.0, r / 2.0), guide_weight)
+        _pad_into(self._feat, r)
+        self.image = self._feat[..., :chans]
 
-    def features(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.image, self.low
+    def features(self) -> np.ndarray:
+        return self._feat
 
     def unpadded(self) -> np.ndarray:
         r = self.r
         return np.ascontiguousarray(self.image[r:-r, r:-r])
-
-    def release(self) -> None:
-        """Keep only what a finer level's start needs of this one (its ``index``)."""
-        self.image = self.low = self.valid = self.hole = self.pixels = self.targets = None  # type: ignore[assignment]
-        self.rows = self.chunks = None
 
 
 def _bands(targets: np.ndarray, rows: int) -> np.ndarray:
@@ -235,12 +214,9 @@ def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None 
     ``allowed``: bool H x W, where patch centres may be copied from (None = anywhere known).
     ``guide``: float32 H x W x C, a structural fill to follow (None = none, or ``settings.thin_guide``).
     ``guide_scale``: how many times the guide was upscaled to this size (its detail is that coarse).
-    ``owned``: the caller gives ``image`` and ``guide`` up (it keeps no reference to either): the
-    image moves at once into the finest level's padded array, which takes the first estimate and
-    the votes, and of the guide only the part the final composition reads is kept once the finest
-    level holds its low frequencies. The result is the same.
-    Returns a new array (it may be a view of a slightly larger one): known pixels unchanged, hole
-    pixels synthesised.
+    ``owned``: the caller gives ``image`` up (it keeps no reference): its hole pixels may be
+    overwritten, so the finest level's first estimate needs no array of its own. The result is the same.
+    Returns a new array: known pixels unchanged, hole pixels synthesised.
     Raises NothingToCopy when no source patch lies wholly in known, allowed pixels.
     """
     image = np.asarray(image, np.float32)
@@ -261,12 +237,6 @@ def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None 
         gain = settings.gain if settings.gain_thin is None else settings.gain_thin
     r = settings.patch // 2
     n = level_count(hole, settings)
-    finest: np.ndarray | None = None
-    cbox: tuple[slice, slice] | None = None  # set once only that part of the guide is kept
-    if owned:  # the finest level's image array, padded, from the start: no second crop-sized copy later
-        finest = np.empty((image.shape[0] + 2 * r, image.shape[1] + 2 * r, image.shape[2]), np.float32)
-        finest[r:-r, r:-r] = image
-        image = finest[r:-r, r:-r]
 
     # pyramid, finest first
     images, holes, alloweds, guides = [image], [hole], [allowed], [guide]
@@ -276,12 +246,6 @@ def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None 
         guides.append(None if guides[-1] is None else _shrink(guides[-1], np.ones_like(known)))
         holes.append(_shrink_mask(holes[-1], any_=True))
         alloweds.append(_shrink_mask(alloweds[-1], any_=False) & ~holes[-1])
-    if owned and guide is not None:
-        # the finest level reads the guide in the hole only and the composition around it: keep that part
-        cbox = compose_box(hole, lows=settings.lows, guide_scale=guide_scale,
-                           guide_colour=settings.guide_colour, texture_colour=settings.texture_colour)
-        assert cbox is not None  # the hole is not empty
-        guide = guides[0] = guide[cbox].copy()
     large = 0 < settings.large_hole < np.count_nonzero(hole)
     passes = settings.passes_large if large else settings.passes
 
@@ -305,49 +269,40 @@ def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None 
         else:
             start = cv2.resize(prev.unpadded(), (img.shape[1], img.shape[0]), interpolation=cv2.INTER_LINEAR)
             start = start.reshape(img.shape)
-            prev.release()  # what is left of it (its index) serves upsample_nnf
-        padded = None
-        box = cbox if depth == 0 else None  # where the level's guide lies
-        if finest is not None and depth == 0:  # the estimate goes into the finest array itself
-            if start is gd and box is not None:  # the guide's part
-                np.copyto(img[box], start, where=hl[box][..., None])
-            else:
-                np.copyto(img, start, where=hl[..., None])
-            start, padded, finest = img, finest, None
-        level = _Level(img, start, hl, alloweds[depth], gd, r, settings.guide_weight, padded, box)
-        del start, padded
+        if owned and depth == 0 and img is image:  # the estimate goes into the caller's array itself
+            np.copyto(img, start, where=hl[..., None])
+            start = img
+        level = _Level(img, start, hl, alloweds[depth], gd, r, settings.guide_weight)
+        del start
         if depth > 0:  # a coarse level's image and guide now live in its features only
             images[depth] = guides[depth] = None  # type: ignore[call-overload]
-        if level.sources == 0:
+        if level.coords.shape[0] == 0:
             if guide is not None and not restricted and (depth == 0 or prev is None):
                 # a hole (nearly) as large as the photo leaves no whole patch to copy: the guide is
                 # the fill (only when the user did not restrict the sampling area: that is an error)
                 out = image.copy()
-                where = cbox if cbox is not None else (slice(None), slice(None))  # where ``guide`` lies
-                out[where][hole[where]] = guide[hole[where]]
+                out[hole] = guide[hole]
                 return out[..., 0] if squeeze else out
             if depth == 0 or prev is None:
                 raise NothingToCopy("the sampling area leaves no known patch to copy from")
             prev, prev_nnf = level, None  # this level is too small to search: carry the estimate up
             continue
-        if depth == 0:  # from here on the level's arrays hold the image (the fill's known pixels are it)
+        if depth == 0:  # from here on the level's features hold the image (the fill's known pixels are it)
             images[0] = img = image = None  # type: ignore[call-overload,assignment]
-            guides[0] = gd = None
         seed = settings.seed * 1009 + depth * 101
+        fallback = kernels.random_sources(level.coords, len(level.targets), seed)
         if prev is None or prev_nnf is None:
-            nnf = kernels.random_sources(level.valid, level.rows, level.chunks, len(level.targets), seed)
+            nnf = fallback
         else:
-            nnf = kernels.upsample_nnf(prev.index, prev_nnf, level.targets, level.valid, level.rows,
-                                       level.chunks, seed, r)
+            nnf = kernels.upsample_nnf(prev.index, prev_nnf, level.targets, level.valid, fallback, r)
             prev = None  # the coarser level is done with
-            _vote_into(level, nnf, kernels.nnf_costs(*level.features(), level.targets, nnf, r), best=False)
+            _vote_into(level, nnf, kernels.nnf_costs(level.features(), level.targets, nnf, r), best=False)
         iters, passes = rounds(depth)
         for it in range(iters):
-            img_f, low_f = level.features()
-            cost = kernels.nnf_costs(img_f, low_f, level.targets, nnf, r)
-            kernels.patchmatch(img_f, low_f, level.valid, level.targets, level.index, nnf, cost, r,
+            feat = level.features()
+            cost = kernels.nnf_costs(feat, level.targets, nnf, r)
+            kernels.patchmatch(feat, level.valid, level.targets, level.index, nnf, cost, r,
                                passes, seed + it + 1, level.bands)
-            del img_f, low_f
             last = depth == 0 and it == iters - 1
             best = settings.final == "best" and (last or (settings.sharpen and depth == 0 and it > 0))
             _vote_into(level, nnf, cost, best=best)
@@ -355,18 +310,11 @@ def complete(image: np.ndarray, hole: np.ndarray, *, allowed: np.ndarray | None 
             yield done, total
         prev, prev_nnf = level, nnf
     assert prev is not None
-    # the fill, a view of the finest level's image: its known pixels are ``image``'s, votes wrote hole pixels only
-    out = prev.image[r:-r, r:-r]
+    out = prev.unpadded()  # the fill: its known pixels are ``image``'s, votes write hole pixels only
     del prev, level
     if guide is not None and settings.lows > 0:
-        # the composition over the patches' fill (compose_into reads it whole before it writes),
-        # computed over the part it reads (the same values)
-        if cbox is None:  # the guide is still whole
-            cbox = compose_box(hole, lows=settings.lows, guide_scale=guide_scale,
-                               guide_colour=settings.guide_colour, texture_colour=settings.texture_colour)
-            guide = guide[cbox]
-        view = out[cbox]
-        compose_into(view, view, view, hole[cbox], guide, lows=settings.lows, gain=gain,
+        # the composition over the patches' fill (compose_into reads it whole before it writes)
+        compose_into(out, out, out, hole, guide, lows=settings.lows, gain=gain,
                      guide_colour=settings.guide_colour, texture_colour=settings.texture_colour,
                      guide_scale=guide_scale)
     return out[..., 0] if squeeze else out

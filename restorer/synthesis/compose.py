@@ -114,49 +114,18 @@ def compose(filled: np.ndarray, image: np.ndarray, hole: np.ndarray, guide: np.n
     return out
 
 
-def compose_box(hole: np.ndarray, *, lows: float, guide_scale: float, guide_colour: bool,
-                texture_colour: bool) -> tuple[slice, slice] | None:
-    """The part of an image ``compose_into`` reads and writes: the hole's bounding box grown by the
-    widest blur's reach (None when there is no hole)."""
+def compose_into(out: np.ndarray, filled: np.ndarray, image: np.ndarray, hole: np.ndarray, guide: np.ndarray, *,
+                 lows: float, gain: float, guide_colour: bool, texture_colour: bool, guide_scale: float = 1.0) -> None:
+    """``out[hole] = compose(...)[hole]``, computed over the hole's bounding box grown by the widest blur's
+    reach only (the same values: every blur that reaches a hole pixel stays inside that box). On a crop
+    with wide context around the hole that is a fraction of compose's temporaries."""
     rows, cols = np.flatnonzero(hole.any(axis=1)), np.flatnonzero(hole.any(axis=0))
     if rows.size == 0:
-        return None
-    sigma = lows * max(1.0, guide_scale) * (1.0 if texture_colour or guide_colour else CHROMA_SCALE)
-    reach = int(np.ceil(4 * sigma)) + 2  # OpenCV's float Gaussian kernels reach 4 sigma
-    return (slice(max(0, int(rows[0]) - reach), int(rows[-1]) + 1 + reach),
-            slice(max(0, int(cols[0]) - reach), int(cols[-1]) + 1 + reach))
-
-
-def compose_into(out: np.ndarray, filled: np.ndarray, image: np.ndarray, hole: np.ndarray, guide: np.ndarray, *,
-                 lows: float, gain: float, guide_colour: bool, texture_colour: bool, guide_scale: float = 1.0,
-                 band: int = 256) -> None:
-    """``out[hole] = compose(...)[hole]``, computed over the hole's bounding box grown by the widest blur's
-    reach only, in bands of ``band`` rows (each with the rows that reach takes in), so that compose's
-    temporaries are band-sized. The values are the same: every blur that reaches a hole pixel stays
-    inside the rows given. ``out`` may be ``filled``: each band is written only once the next one
-    has read the rows it shares with it."""
-    box = compose_box(hole, lows=lows, guide_scale=guide_scale, guide_colour=guide_colour,
-                      texture_colour=texture_colour)
-    if box is None:
         return
     sigma = lows * max(1.0, guide_scale) * (1.0 if texture_colour or guide_colour else CHROMA_SCALE)
-    reach = int(np.ceil(4 * sigma)) + 2
-    band = max(band, reach)  # a band's reach then only touches the band before it, not yet written
-    ys, xs = box
-    top, bottom = ys.start, min(ys.stop, hole.shape[0])
-    pending: tuple[slice, np.ndarray] | None = None
-    for y0 in range(top, bottom, band):
-        y1 = min(bottom, y0 + band)
-        a, b = max(top, y0 - reach), min(bottom, y1 + reach)
-        rows = slice(a, b)
-        part = compose(filled[rows, xs], image[rows, xs], hole[rows, xs], guide[rows, xs], lows=lows, gain=gain,
-                       guide_colour=guide_colour, texture_colour=texture_colour, guide_scale=guide_scale)
-        if pending is not None:
-            _put(out, hole, xs, *pending)
-        pending = (slice(y0, y1), part[y0 - a:y1 - a])
-    if pending is not None:
-        _put(out, hole, xs, *pending)
-
-
-def _put(out: np.ndarray, hole: np.ndarray, xs: slice, ys: slice, part: np.ndarray) -> None:
-    np.copyto(out[ys, xs], part, where=hole[ys, xs][..., None])
+    reach = int(np.ceil(4 * sigma)) + 2  # OpenCV's float Gaussian kernels reach 4 sigma
+    box = (slice(max(0, int(rows[0]) - reach), int(rows[-1]) + 1 + reach),
+           slice(max(0, int(cols[0]) - reach), int(cols[-1]) + 1 + reach))
+    part = compose(filled[box], image[box], hole[box], guide[box], lows=lows, gain=gain, guide_colour=guide_colour,
+                   texture_colour=texture_colour, guide_scale=guide_scale)
+    np.copyto(out[box], part, where=hole[box][..., None])

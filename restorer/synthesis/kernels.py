@@ -6,9 +6,8 @@ losing PatchMatch's whole point; numba compiles the plain loops to machine code,
 with wheels for every platform we ship and needs no C extension of ours. ``cache=True`` keeps the
 compiled code on disk, so only the first fill after an install pays for compiling.
 
-Arrays: a patch is compared on two float32 arrays, ``img`` H x W x C (the level's image, which the
-votes write) and ``low`` H x W x G (the guide's low frequencies, G = 0 without a guide), both padded
-by the patch radius on every side, so every centre's patch lies inside them; ``valid`` bool H x W: centres whose whole patch is known and may be copied;
+Arrays: ``feat`` float32 H x W x C (padded by the patch radius on every side, so every centre's
+patch lies inside it); ``valid`` bool H x W: centres whose whole patch is known and may be copied;
 ``targets`` int32 K x 2: the centres whose patches touch the hole, in raster order; ``nnf`` int32
 K x 2 (source centre per target), ``cost`` float32 K.
 """
@@ -22,36 +21,29 @@ _BIG = np.float32(3.0e38)
 
 
 @njit(cache=True, nogil=True)
-def _patch_cost(img, low, ty, tx, sy, sx, r, limit):
-    """Sum of squared differences of two (2r+1)^2 patches over all channels of ``img`` then ``low``
-    (per pixel, in that order); stops past ``limit``."""
+def _patch_cost(feat, ty, tx, sy, sx, r, limit):
+    """Sum of squared differences of two (2r+1)^2 patches over all channels; stops past ``limit``."""
     total = np.float32(0.0)
-    chans, extra = img.shape[2], low.shape[2]
+    chans = feat.shape[2]
     for dy in range(-r, r + 1):
         for dx in range(-r, r + 1):
-            a = img[ty + dy, tx + dx]
-            b = img[sy + dy, sx + dx]
+            a = feat[ty + dy, tx + dx]
+            b = feat[sy + dy, sx + dx]
             for c in range(chans):
                 d = a[c] - b[c]
                 total += d * d
-            if extra:
-                a = low[ty + dy, tx + dx]
-                b = low[sy + dy, sx + dx]
-                for c in range(extra):
-                    d = a[c] - b[c]
-                    total += d * d
         if total > limit:
             return total
     return total
 
 
 @njit(cache=True, nogil=True)
-def nnf_costs(img, low, targets, nnf, r):
+def nnf_costs(feat, targets, nnf, r):
     """The cost of every target's current match (after the target's own pixels changed)."""
     k = targets.shape[0]
     cost = np.empty(k, np.float32)
     for i in range(k):
-        cost[i] = _patch_cost(img, low, targets[i, 0], targets[i, 1], nnf[i, 0], nnf[i, 1], r, _BIG)
+        cost[i] = _patch_cost(feat, targets[i, 0], targets[i, 1], nnf[i, 0], nnf[i, 1], r, _BIG)
     return cost
 
 
@@ -65,7 +57,7 @@ def _next(state):
 
 
 @njit(cache=True, nogil=True)
-def _sweep(img, low, valid, targets, index, nnf, cost, r, lo, hi, step, state):
+def _sweep(feat, valid, targets, index, nnf, cost, r, lo, hi, step, state):
     """One scanline sweep over targets[lo:hi] (forward when ``step`` is 1): propagation from the
     neighbours already visited, then random search in shrinking windows around the best match."""
     h, w = valid.shape
@@ -84,7 +76,7 @@ def _sweep(img, low, valid, targets, index, nnf, cost, r, lo, hi, step, state):
             cx = nnf[j, 1] + (tx - nx)
             if cy < 0 or cx < 0 or cy >= h or cx >= w or not valid[cy, cx] or (cy == by and cx == bx):
                 continue
-            c = _patch_cost(img, low, ty, tx, cy, cx, r, best)
+            c = _patch_cost(feat, ty, tx, cy, cx, r, best)
             if c < best:
                 by, bx, best = cy, cx, c
         rad = reach
@@ -94,7 +86,7 @@ def _sweep(img, low, valid, targets, index, nnf, cost, r, lo, hi, step, state):
             state = _next(state)
             cx = bx + np.int64(state % np.uint64(2 * rad + 1)) - rad
             if 0 <= cy < h and 0 <= cx < w and valid[cy, cx]:
-                c = _patch_cost(img, low, ty, tx, cy, cx, r, best)
+                c = _patch_cost(feat, ty, tx, cy, cx, r, best)
                 if c < best:
                     by, bx, best = cy, cx, c
             rad //= 2
@@ -103,7 +95,7 @@ def _sweep(img, low, valid, targets, index, nnf, cost, r, lo, hi, step, state):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def patchmatch(img, low, valid, targets, index, nnf, cost, r, passes, seed, bounds):
+def patchmatch(feat, valid, targets, index, nnf, cost, r, passes, seed, bounds):
     """Improve ``nnf``/``cost`` in place: ``passes`` alternating scanline sweeps of propagation and
     random search (Barnes et al. 2009). ``index`` H x W int32 maps a centre to its target row (-1 if none).
 
@@ -120,7 +112,7 @@ def patchmatch(img, low, valid, targets, index, nnf, cost, r, passes, seed, boun
         for phase in range(2):
             for k in prange((nb - phase + 1) // 2):
                 b = 2 * k + phase
-                states[b] = _sweep(img, low, valid, targets, index, nnf, cost, r, bounds[b], bounds[b + 1],
+                states[b] = _sweep(feat, valid, targets, index, nnf, cost, r, bounds[b], bounds[b + 1],
                                    step, states[b])
 
 
@@ -128,7 +120,7 @@ def patchmatch(img, low, valid, targets, index, nnf, cost, r, passes, seed, boun
 def vote(image, pixels, index, nnf, cost, weights, r, best_only):
     """New values of the hole pixels from every target patch that covers them (Wexler et al. 2007).
 
-    ``image`` H x W x C (padded like ``img``: it is ``img``) is what is copied; ``pixels`` int32 P x 2 are the hole
+    ``image`` H x W x C (padded like ``feat``) is what is copied; ``pixels`` int32 P x 2 are the hole
     pixels to vote (padded coordinates); ``weights`` (K) are each target's similarity weight in the mean
     vote (``vote_weights``: one exp per target, not one per pixel it covers). ``best_only``: each pixel
     takes its value from the single best-matching patch that covers it instead of the weighted mean,
@@ -196,67 +188,26 @@ def nonzero_coords(mask, offset):
 
 
 @njit(cache=True, nogil=True)
-def valid_index(valid):
-    """Where ``valid``'s True pixels are, in raster order, without a coordinate per pixel (8 bytes each):
-    ``rows`` (H + 1, int64) counts them before each row, ``chunks`` (H x (W/64 + 1), int32) within
-    each row before each 64-column chunk. ``_nth_valid`` finds the j-th from them."""
-    h, w = valid.shape
-    nc = (w + 63) // 64
-    chunks = np.zeros((h, nc + 1), np.int32)
-    rows = np.zeros(h + 1, np.int64)
-    for y in range(h):
-        acc = 0
-        for c in range(nc):
-            for x in range(c * 64, min(w, c * 64 + 64)):
-                if valid[y, x]:
-                    acc += 1
-            chunks[y, c + 1] = acc
-        rows[y + 1] = rows[y] + acc
-    return rows, chunks
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _nth_valid(valid, rows, chunks, j):
-    """(row, col) of the ``j``-th True pixel of ``valid`` in raster order (0 <= j < rows[-1])."""
-    y = np.searchsorted(rows, j, side="right") - 1
-    rem = j - rows[y]
-    c = np.searchsorted(chunks[y], rem, side="right") - 1
-    rem -= chunks[y, c]
-    x = c * 64
-    while True:
-        if valid[y, x]:
-            if rem == 0:
-                return y, x
-            rem -= 1
-        x += 1
-
-
-@njit(cache=True, nogil=True)
-def random_sources(valid, rows, chunks, k, seed):
-    """``k`` source centres drawn uniformly from ``valid``'s True pixels (``valid_index``)."""
+def random_sources(valid_coords, k, seed):
+    """``k`` source centres drawn uniformly from ``valid_coords`` (M x 2)."""
     np.random.seed(seed)
     out = np.empty((k, 2), np.int32)
-    m = rows[-1]
+    m = valid_coords.shape[0]
     for i in range(k):
-        y, x = _nth_valid(valid, rows, chunks, np.random.randint(0, m))
-        out[i, 0], out[i, 1] = y, x
+        j = np.random.randint(0, m)
+        out[i, 0], out[i, 1] = valid_coords[j, 0], valid_coords[j, 1]
     return out
 
 
 @njit(cache=True, nogil=True)
-def upsample_nnf(coarse_index, coarse_nnf, targets, valid, rows, chunks, seed, r):
+def upsample_nnf(coarse_index, coarse_nnf, targets, valid, fallback, r):
     """A fine level's starting field from the coarse one (both padded by ``r``): each fine target takes
-    its coarse parent's match doubled, plus its own offset; where that is no valid centre, the random
-    source ``random_sources(valid, rows, chunks, k, seed)`` would give it (drawn for every target, so
-    the stream is the same; found only where it is used)."""
+    its coarse parent's match doubled, plus its own offset; where that is no valid centre, ``fallback``."""
     k = targets.shape[0]
     h, w = valid.shape
     ch, cw = coarse_index.shape
-    np.random.seed(seed)
-    m = rows[-1]
     out = np.empty((k, 2), np.int32)
     for i in range(k):
-        draw = np.random.randint(0, m)
         fy, fx = targets[i, 0] - r, targets[i, 1] - r  # unpadded fine coordinates
         py, px = min(fy // 2 + r, ch - 1), min(fx // 2 + r, cw - 1)
         j = coarse_index[py, px]
@@ -268,6 +219,5 @@ def upsample_nnf(coarse_index, coarse_nnf, targets, valid, rows, chunks, seed, r
                 out[i, 0], out[i, 1] = sy, sx
                 ok = True
         if not ok:
-            y, x = _nth_valid(valid, rows, chunks, draw)
-            out[i, 0], out[i, 1] = y, x
+            out[i, 0], out[i, 1] = fallback[i, 0], fallback[i, 1]
     return out

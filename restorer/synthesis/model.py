@@ -52,10 +52,10 @@ class PatchInpainter:
              ) -> Generator[tuple[int, int], None, np.ndarray]:
         """One image as ``complete`` takes it (float32 H x W x C, bool hole; guide H x W x C): the
         engine's form, without the batch layout's copies. Returns the fill clipped to [0, 1].
-        ``owned``: as for ``complete`` (the caller keeps no reference to ``image`` or ``guide``)."""
+        ``owned``: as for ``complete`` (the caller keeps no reference to ``image``)."""
         gen = complete(image, hole, allowed=allowed, guide=guide, settings=self.settings,
                        guide_scale=guide_scale, owned=owned)
-        del image, guide
+        del image
         filled = yield from gen
         return np.clip(filled, 0.0, 1.0, out=filled)
 

@@ -92,14 +92,3 @@ def test_one_tile_lets_the_network_guide_the_whole_hole() -> None:
     hole, _ = _scratches_with_a_blob(240, 240)
     (region,) = engine.plan(img, hole, "guided-ensemble").regions
     assert len(region.tiles) == 1 and region.net_mask is None
-
-
-def test_an_upscaled_guide_is_cv2_resize_s_and_the_same_in_bands_of_rows() -> None:
-    from restorer.core.box import BBox
-
-    work = np.random.default_rng(6).random((20, 30, 3), dtype=np.float32)
-    whole = cv2.resize(work, (170, 130), interpolation=cv2.INTER_LINEAR)
-    box = BBox(11, 17, 120, 160)
-    got = texture.upscaled(work, (130, 170), box)
-    assert np.abs(got - whole[box.slices]).max() < 1e-5
-    np.testing.assert_array_equal(texture.upscaled(work, (130, 170), box, band=7), got)

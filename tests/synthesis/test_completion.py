@@ -146,9 +146,9 @@ def test_a_large_hole_sweeps_its_full_resolution_level_once(monkeypatch: pytest.
     sweeps: list[tuple[int, int]] = []  # (targets, passes) per search
     real = kernels.patchmatch
 
-    def spy(img, low, valid, targets, index, nnf, cost, r, passes, seed, bounds):
+    def spy(feat, valid, targets, index, nnf, cost, r, passes, seed, bounds):
         sweeps.append((len(targets), passes))
-        return real(img, low, valid, targets, index, nnf, cost, r, passes, seed, bounds)
+        return real(feat, valid, targets, index, nnf, cost, r, passes, seed, bounds)
 
     monkeypatch.setattr(kernels, "patchmatch", spy)
 
