@@ -41,6 +41,14 @@ class ProgressLine:
             sys.stderr.write("\n")
 
 
+def check_folder(output: Path) -> Path:
+    """The folder ``output`` goes into; ImageError when it does not exist (said before any work runs)."""
+    folder = output.parent if str(output.parent) else Path(".")
+    if not folder.is_dir():
+        raise ImageError(f"{output}: folder {folder} does not exist")
+    return folder
+
+
 def check_output(output: Path, inputs: Sequence[Path], overwrite: bool) -> None:
     """Refuse to overwrite anything without --overwrite, and never an input even with it unless it's named."""
     from restorer.core.image import save_format
@@ -48,9 +56,7 @@ def check_output(output: Path, inputs: Sequence[Path], overwrite: bool) -> None:
     save_format(output)
     if output.is_dir():
         raise ImageError(f"{output}: is a folder; give a file name for the output")
-    folder = output.parent if str(output.parent) else Path(".")
-    if not folder.is_dir():
-        raise ImageError(f"{output}: folder {folder} does not exist")
+    folder = check_folder(output)
     if not os.access(folder, os.W_OK):
         raise ImageError(f"{output}: folder {folder} is not writable")
     if output.exists() and not overwrite:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from restorer.cli_common import PROG, ProgressLine, check_output
+from restorer.cli_common import PROG, ProgressLine, check_folder, check_output
 from restorer.errors import EXIT_OK, ImageError, RestorerError
 
 NO_DAMAGE = "no damage found"
@@ -130,9 +130,7 @@ def cmd_evaluate_detection(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix.lower() != ".md":
         raise RestorerError(f"{out}: the table is Markdown; give a .md file name (the JSON goes beside it)")
-    where = out.parent if str(out.parent) else Path(".")
-    if not where.is_dir():  # said before the evaluation runs, not after
-        raise RestorerError(f"{out}: folder {where} does not exist")
+    check_folder(out)  # said before the evaluation runs, not after
     names = args.detector or [s.name for s in registry.all_specs() if registry.check(s).ready]
     folder = Path(args.weights_dir) if args.weights_dir else None
     if folder is not None and not args.detector:

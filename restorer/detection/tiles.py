@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from restorer.core.steps import drain
-from restorer.detection.damage import Damage, Progress
+from restorer.detection.damage import NO_CONFIRM, Damage, Progress
 from restorer.errors import Cancelled, ImageError
 
 TILE = 1024
@@ -23,7 +23,8 @@ TILE = 1024
 class Detector(Protocol):
     """A loaded detector: gray float32 tile (with ``margin`` px of context) -> kind -> float32 0..1 map.
 
-    Optional: ``tile`` (the core size it wants) and ``align`` (tiles start on multiples of it).
+    Optional: ``tile`` (the core size it wants), ``align`` (tiles start on multiples of it) and
+    ``confirm`` (how sure a proposal must be somewhere, ``damage.proposals``; 0 when absent).
     """
 
     name: str
@@ -86,7 +87,7 @@ def detect(pixels: np.ndarray, detector: Detector, cancel: threading.Event | Non
         for kind, prob in found.items():
             maps[kind][y0:y1, x0:x1] = np.clip(prob[core] * 255 + 0.5, 0, 255).astype(np.uint8)
         yield Progress(i + 1, len(boxes), "Detecting damage")
-    return Damage(maps, detector=detector.name, confirm=float(getattr(detector, "confirm", 0.0)))
+    return Damage(maps, detector=detector.name, confirm=float(getattr(detector, "confirm", NO_CONFIRM)))
 
 
 def detect_blocking(pixels: np.ndarray, detector: Detector, cancel: threading.Event | None = None,

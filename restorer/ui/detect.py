@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QLabel, QMenu, QSlider, QToolBar, QWidget
 from restorer.core import mask as masks
 from restorer.core.box import BBox
 from restorer.core.document import Document
+from restorer.detection.damage import proposals
 from restorer.ui.canvas import CanvasView
 from restorer.ui.detector_picker import DetectorPicker
 from restorer.ui.progress import ProgressWidget
@@ -33,13 +34,6 @@ ACCEPTED_COLOR = QColor(255, 190, 0)
 REJECTED_COLOR = QColor(60, 150, 255)
 OPACITY = 0.8
 CLICK_PX = 4  # a press and release closer than this (photo px) is a click, not a drag
-
-
-def components(levels: np.ndarray, threshold: float, confirm: float = 0.0) -> tuple[int, np.ndarray]:
-    """(count + 1, int32 labels) of the proposals at ``threshold`` (``damage.proposals``); label 0 is 'no proposal'."""
-    from restorer.detection.damage import proposals
-
-    return proposals(levels, threshold, confirm)
 
 
 class ProposalLayer:
@@ -58,13 +52,13 @@ class ProposalLayer:
         self._last: tuple[float, float] | None = None
         self.threshold = threshold
         # ``labelled``: the components at ``threshold``, when the worker has already found them
-        self.count, self.labels = labelled if labelled is not None else components(levels, threshold, confirm)
+        self.count, self.labels = labelled if labelled is not None else proposals(levels, threshold, confirm)
         self._paint()
 
     # --- what the controller asks -------------------------------------------------------------
     def set_threshold(self, threshold: float) -> None:
         self.threshold = threshold
-        self.count, self.labels = components(self.levels, threshold, self.confirm)
+        self.count, self.labels = proposals(self.levels, threshold, self.confirm)
         self._paint()
 
     def toggle_at(self, x: float, y: float) -> bool | None:
@@ -247,7 +241,7 @@ class DetectController(QObject):
             damage = detect_damage(pixels, detector, cancel=cancel, on_progress=lambda p: report(p.done, p.total, ""))
             levels = damage.levels()
             # the first threshold's proposals, off the GUI thread
-            n, labels = components(levels, threshold, damage.confirm)
+            n, labels = proposals(levels, threshold, damage.confirm)
             return levels, n, labels, damage.confirm
 
         self._job_doc = doc
