@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from restorer.training.tasks import kind_dice, near_keep
+from restorer.training.losses import kind_dice, near_keep
 
 
 def _target() -> torch.Tensor:

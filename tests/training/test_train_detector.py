@@ -140,7 +140,7 @@ def test_the_dice_term_trains_each_kinds_own_map() -> None:
     (The earlier Dice of the kinds' maximum sent its whole gradient to the highest map, whatever the
     kind: the first shipped weights put everything in the cracks map.)"""
     from restorer.detection.damage import KINDS
-    from restorer.training.tasks import kind_dice
+    from restorer.training.losses import kind_dice
 
     dust, cracks = KINDS.index("dust"), KINDS.index("cracks")
     target = torch.zeros(2, len(KINDS), 8, 8)
